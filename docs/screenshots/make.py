@@ -1,0 +1,209 @@
+"""Take the screenshots of the agent interface: docs/screenshots/queue.png and zoom.png.
+
+    .venv/bin/python docs/screenshots/make.py
+
+Builds the demo organisation (``helpline.demo``) plus a few more tickets in a fresh
+temporary data directory, serves Helpline on a free local port, and photographs the
+queue view and a ticket zoom with Debian's Chromium (``apt-get install chromium``)
+through Playwright.  Nothing outside the temporary directory and this folder changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "screenshot-password-1"  # noqa: S105 - a throwaway demo database
+
+os.environ["HELPLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="helpline-screenshots-")
+os.environ["HELPLINE_JOBS_IMMEDIATE"] = "1"
+os.environ["HELPLINE_SMTP_URL"] = "smtp://127.0.0.1:9"  # nothing is sent
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop, plain ORM calls
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+import helpline.web  # noqa: E402
+
+WEB = Path(helpline.web.__file__).parent
+
+
+def web_settings() -> dict:
+    """The interface's settings, for as long as helpline.settings lacks them."""
+    changes: dict = {}
+    csp = "helpline.web.middleware.ContentSecurityPolicyMiddleware"
+    if csp not in settings.MIDDLEWARE:
+        changes["MIDDLEWARE"] = [settings.MIDDLEWARE[0], csp, *settings.MIDDLEWARE[1:]]
+    templates = [dict(settings.TEMPLATES[0])]
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], WEB / "templates"]
+    options = dict(templates[0]["OPTIONS"])
+    processors = list(options["context_processors"])
+    if "helpline.web.context.helpline" not in processors:
+        processors.append("helpline.web.context.helpline")
+    options["context_processors"] = processors
+    templates[0]["OPTIONS"] = options
+    changes["TEMPLATES"] = templates
+    changes["STATICFILES_DIRS"] = [WEB / "static"]
+    return changes
+
+
+def at(minutes_ago: int):
+    """Run actions as if it were ``minutes_ago`` minutes earlier (realistic ages)."""
+    return mock.patch(
+        "django.utils.timezone.now",
+        return_value=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+
+
+def seed() -> str:
+    """The demo plus a busier info-en queue; returns the number of the zoom ticket."""
+    from django.contrib.auth import get_user_model
+
+    from helpline.actions import locks, tickets
+    from helpline.actions.articles import NewArticle, add_note
+    from helpline.actions.tickets import do_create_ticket
+    from helpline.demo import seed_demo
+    from helpline.models import ArticleChannel, Queue, SenderType
+    from helpline.web import presence
+
+    seed_demo(password=PASSWORD)
+    queue = Queue.objects.get(name="info-en")
+    users = get_user_model().objects
+    alice = users.get(username="alice")
+    more = [
+        ("Broken link in the references of “Photosynthesis”", "Priya Nair", 2, 55),
+        ("Can I cite Wikipedia in my thesis?", "Oliver Grant", 3, 140),
+        ("Request to remove my personal address", "Helena Duarte", 5, 35),
+        ("Copyright question about a map", "Kenji Watanabe", 3, 320),
+        ("Thank you for the article on bees", "Rosa Delgado", 1, 1500),
+        ("Vandalism on the page about my town", "Marek Nowak", 4, 18),
+        ("How are administrators chosen?", "Fatima Zahra", 3, 2900),
+        ("Incorrect birth date of a footballer", "Lars Eriksen", 3, 4300),
+    ]
+    for title, name, priority, minutes in more:
+        email = name.lower().replace(" ", ".") + "@example.net"
+        with at(minutes):
+            do_create_ticket(
+                None,
+                queue=queue,
+                title=title,
+                customer_email=email,
+                customer_name=name,
+                priority=priority,
+                article=NewArticle(
+                    channel=ArticleChannel.EMAIL,
+                    sender_type=SenderType.CUSTOMER,
+                    subject=title,
+                    body_text="Hello,\n\n" + title + "\n\nThanks!\n",
+                    from_addr=f"{name} <{email}>",
+                    to_addr="info-en@helpline.localhost",
+                    incoming=True,
+                ),
+            )
+    with at(95):
+        zoom, _ = do_create_ticket(
+            None,
+            queue=queue,
+            title="Photo of my grandfather used without credit",
+            customer_email="ines.moreau@example.fr",
+            customer_name="Inès Moreau",
+            priority=4,
+            article=NewArticle(
+                channel=ArticleChannel.EMAIL,
+                sender_type=SenderType.CUSTOMER,
+                subject="Photo of my grandfather used without credit",
+                body_text=(
+                    "Hello,\n\nthe article about the village of Saint-Amand uses a "
+                    "photograph of my grandfather that I took in 1998. I am happy "
+                    "for it to be there, but it should name me as the author.\n\n"
+                    "Could you add the credit, or tell me how to do it?\n\n"
+                    "Best wishes,\nInès Moreau\n"
+                ),
+                from_addr="Inès Moreau <ines.moreau@example.fr>",
+                to_addr="info-en@helpline.localhost",
+                incoming=True,
+            ),
+        )
+    with at(40):
+        locks.lock_ticket(alice, zoom.pk)
+    with at(38):
+        add_note(
+            alice,
+            zoom.pk,
+            "File is on Commons without an author field. Asked her for a "
+            "permission statement so the credit can be added.",
+        )
+    with at(30):
+        tickets.set_priority(alice, zoom.pk, 4)
+    admin = users.get(username="admin")
+    presence.mark(admin, zoom, "viewing")
+    return zoom.number
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
+        return 1
+    with override_settings(**web_settings()):
+        call_command("migrate", verbosity=0)
+        number = seed()
+        httpd = make_server(
+            "127.0.0.1",
+            0,
+            StaticFilesHandler(get_wsgi_application()),
+            handler_class=QuietHandler,
+        )
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{httpd.server_port}"
+        from helpline.models import Queue
+
+        queue_id = Queue.objects.get(name="info-en").pk
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless", "--no-sandbox", "--disable-gpu"],
+            )
+            page = browser.new_page(
+                base_url=base, viewport={"width": 1280, "height": 760}
+            )
+            page.goto("/login/")
+            page.fill("#id_username", "alice")
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/")
+            page.goto(f"/queues/{queue_id}/")
+            page.screenshot(path=str(HERE / "queue.png"))
+            page.goto(f"/ticket/{number}/")
+            page.screenshot(path=str(HERE / "zoom.png"))
+            browser.close()
+        httpd.shutdown()
+    print(f"wrote {HERE / 'queue.png'} and {HERE / 'zoom.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The only place that answers "may agent A do X on ticket T / in queue Q".
+
+Permissions are granted per group (a queue belongs to one group), to an agent directly or
+through a role; they add up and there is no deny.  ``rw`` implies every permission except
+``override_lock``.  The owner and the responsible of a ticket may always act on it (but
+not override someone else's lock); a watcher may read it.  Superusers get no implicit
+access to tickets: an administrator who needs to read a queue grants it, which is audited.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from helpline.errors import PermissionDenied, TicketNotFound
+from helpline.models import Grant, Permission, Queue, Ticket, TicketWatcher
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as Agent
+else:
+    Agent = Any
+
+_CACHE_ATTR = "_helpline_group_permissions"
+READ = (Permission.RO, Permission.RW)
+
+
+def _grants_of(agent: Agent) -> QuerySet[Grant]:
+    return Grant.objects.filter(
+        Q(agent=agent) | Q(role__members=agent, role__valid=True), group__valid=True
+    )
+
+
+def group_permissions(agent: Agent) -> dict[int, frozenset[str]]:
+    """{group id: permissions} for the agent, one query, cached on the agent object."""
+    cached: dict[int, frozenset[str]] | None = getattr(agent, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    result: dict[int, set[str]] = {}
+    if agent.is_active:
+        for group_id, perm in _grants_of(agent).values_list("group_id", "permission"):
+            result.setdefault(group_id, set()).add(perm)
+    frozen = {gid: frozenset(perms) for gid, perms in result.items()}
+    setattr(agent, _CACHE_ATTR, frozen)
+    return frozen
+
+
+def forget_permissions(agent: Agent) -> None:
+    """Drop the cached permissions (after grants changed within one request)."""
+    if hasattr(agent, _CACHE_ATTR):
+        delattr(agent, _CACHE_ATTR)
+
+
+def _implied(perms: frozenset[str], need: str) -> bool:
+    if need == Permission.OVERRIDE_LOCK:
+        return need in perms
+    return need in perms or Permission.RW in perms
+
+
+def check_registered(need: str) -> str:
+    if need not in Permission.values:
+        raise ValueError(f"unknown permission {need!r}")
+    return need
+
+
+def may_in_queue(agent: Agent, queue: Queue, need: str) -> bool:
+    check_registered(need)
+    return _implied(group_permissions(agent).get(queue.group_id, frozenset()), need)
+
+
+def may(agent: Agent, ticket: Ticket, need: str) -> bool:
+    """May ``agent`` do what ``need`` allows on ``ticket``?"""
+    check_registered(need)
+    if not agent.is_active:
+        return False
+    if may_in_queue(agent, ticket.queue, need):
+        return True
+    if need == Permission.OVERRIDE_LOCK:
+        return False
+    if agent.pk in (ticket.owner_id, ticket.responsible_id):
+        return True
+    if need == Permission.RO:
+        return TicketWatcher.objects.filter(ticket=ticket, agent=agent).exists()
+    return False
+
+
+def require(agent: Agent, ticket: Ticket, need: str) -> None:
+    if not may(agent, ticket, need):
+        raise PermissionDenied(
+            f"You need the '{need}' permission on queue {ticket.queue.name} "
+            f"to do this on ticket {ticket.number}."
+        )
+
+
+def require_in_queue(agent: Agent, queue: Queue, need: str) -> None:
+    if not may_in_queue(agent, queue, need):
+        raise PermissionDenied(
+            f"You need the '{need}' permission on queue {queue.name}."
+        )
+
+
+def readable_group_ids(agent: Agent) -> QuerySet[Grant, Any]:
+    """The groups whose queues the agent may read, as a subquery (never a long list)."""
+    return _grants_of(agent).filter(permission__in=READ).values("group_id")
+
+
+def visible_tickets_q(agent: Agent) -> Q:
+    """The filter behind ``Ticket.objects.visible_to(agent)``."""
+    if not agent.is_active or agent.pk is None:
+        return Q(pk__in=[])
+    watched = TicketWatcher.objects.filter(ticket=OuterRef("pk"), agent=agent)
+    return (
+        Q(queue__group_id__in=readable_group_ids(agent))
+        | Q(owner=agent)
+        | Q(responsible=agent)
+        | Q(Exists(watched))
+    )
+
+
+def queues_with(agent: Agent, need: str = Permission.RO) -> QuerySet[Queue]:
+    """Valid queues in which the agent holds ``need`` (directly or implied)."""
+    check_registered(need)
+    wanted = [need] if need == Permission.OVERRIDE_LOCK else [need, Permission.RW]
+    if not agent.is_active:
+        return Queue.objects.none()
+    groups = _grants_of(agent).filter(permission__in=wanted).values("group_id")
+    return Queue.objects.filter(valid=True, group_id__in=groups)
+
+
+def access_ticket(
+    agent: Agent,
+    ticket_id: int | None = None,
+    *,
+    number: str | None = None,
+    need: str = Permission.RO,
+    for_update: bool = False,
+) -> Ticket:
+    """Fetch a ticket the agent may see, and check ``need`` on it.
+
+    A ticket the agent may not see raises ``TicketNotFound``, exactly like a ticket that
+    does not exist, so that nobody learns which numbers exist.  A visible ticket on which
+    ``need`` is missing raises ``PermissionDenied``.
+    """
+    check_registered(need)
+    qs = Ticket.objects.select_related(
+        "queue", "state", "owner", "responsible", "customer"
+    )
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    lookup = {"pk": ticket_id} if ticket_id is not None else {"number": number}
+    ticket = qs.filter(**lookup).first()
+    shown = ticket_id if ticket_id is not None else number
+    if ticket is None or not may(agent, ticket, Permission.RO):
+        raise TicketNotFound(f"Ticket {shown} not found.")
+    if need != Permission.RO:
+        require(agent, ticket, need)
+    return ticket

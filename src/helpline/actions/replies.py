@@ -1,0 +1,338 @@
+"""Answering: replies, forwards and new outgoing email tickets (BEHAVIOUR.md s. 5).
+
+The composed text (salutation + text + signature + the quoted original) is what the
+agent edits in the web interface; ``compose_reply`` builds it, ``send_email`` stores the
+outgoing article with the exact bytes and queues them in the outbox, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.utils import getaddresses
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpline.actions.access import access_ticket, require_in_queue
+from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
+from helpline.actions.locks import claim
+from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.errors import InvalidInput, NotFound
+from helpline.mail.compose import Outgoing, build
+from helpline.mail.outbound import queue_message
+from helpline.models import (
+    Article,
+    ArticleChannel,
+    HistoryType,
+    Permission,
+    Queue,
+    SenderType,
+    SystemAddress,
+    Template,
+    TemplateType,
+    Ticket,
+)
+from helpline.numbers import build_subject
+from helpline.responses.render import Context, render
+
+
+@dataclass
+class Draft:
+    to: list[str]
+    cc: list[str]
+    subject: str
+    body: str
+    in_reply_to: Article | None = None
+    attachments: list[NewAttachment] = field(default_factory=list)
+
+
+def _emails(header_value: str) -> list[str]:
+    return [addr.lower() for _, addr in getaddresses([header_value]) if "@" in addr]
+
+
+def _own_addresses() -> set[str]:
+    return set(SystemAddress.objects.values_list("email", flat=True))
+
+
+def sender_of(queue: Queue, agent: Any | None = None) -> tuple[str, str]:
+    """(display name, address) of mail from ``queue``: "Agent via Queue name"."""
+    address = queue.system_address
+    if address is None:
+        raise InvalidInput(
+            f"Queue {queue.name} has no system address to send from; an administrator "
+            "sets one."
+        )
+    name = address.display_name or queue.name
+    if agent is not None:
+        agent_name = f"{agent.first_name} {agent.last_name}".strip()
+        if agent_name:
+            name = f"{agent_name} via {name}"
+    return name, address.email
+
+
+def last_customer_article(ticket: Ticket) -> Article | None:
+    return (
+        ticket.articles.filter(sender_type=SenderType.CUSTOMER)
+        .exclude(channel=ArticleChannel.INTERNAL)
+        .order_by("-created", "-id")
+        .first()
+    )
+
+
+def get_template(name: str, queue: Queue, *, types: tuple[str, ...]) -> Template:
+    template = Template.objects.filter(
+        name=name, valid=True, type__in=types, queues=queue
+    ).first()
+    if template is None:
+        raise NotFound(f"No template {name!r} for queue {queue.name}.")
+    return template
+
+
+def compose_reply(
+    actor: Any,
+    ticket: Ticket,
+    original: Article | None,
+    *,
+    text: str = "",
+    template: Template | None = None,
+    reply_all: bool = False,
+) -> Draft:
+    """The reply as it is offered to the agent: recipients, subject and full text."""
+    context = Context(
+        ticket=ticket, agent=actor, customer=ticket.customer, original=original
+    )
+    parts = []
+    if ticket.queue.salutation and ticket.queue.salutation.valid:
+        parts.append(render(ticket.queue.salutation.text, context).strip())
+    if template is not None:
+        parts.append(render(template.text, context).strip())
+    if text.strip():
+        parts.append(text.strip())
+    if ticket.queue.signature and ticket.queue.signature.valid:
+        parts.append(render(ticket.queue.signature.text, context).strip())
+    to: list[str] = []
+    cc: list[str] = []
+    subject = build_subject(ticket.number, ticket.title, prefix="Re: ")
+    if original is not None:
+        to = _emails(original.reply_to or original.from_addr)
+        if reply_all:
+            cc = _emails(original.to_addr) + _emails(original.cc_addr)
+        when = timezone.localtime(original.created).strftime("%Y-%m-%d %H:%M")
+        quoted = render("{{ original.quote }}", context)
+        parts.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")
+        subject = build_subject(
+            ticket.number, original.subject or ticket.title, prefix="Re: "
+        )
+    if ticket.customer is not None and not to:
+        to = [ticket.customer.email]
+    own = _own_addresses()
+    to = [a for a in dict.fromkeys(to) if a not in own]
+    cc = [a for a in dict.fromkeys(cc) if a not in own and a not in to]
+    attachments = []
+    if template is not None:
+        from helpline.blobstore import read_blob
+
+        attachments = [
+            NewAttachment(a.filename, a.content_type, read_blob(a.blob))
+            for a in template.attachments.select_related("blob")
+        ]
+    return Draft(
+        to=to,
+        cc=cc,
+        subject=subject,
+        body="\n\n".join(p for p in parts if p),
+        in_reply_to=original,
+        attachments=attachments,
+    )
+
+
+def do_send_email(
+    actor: Any | None,
+    ticket: Ticket,
+    draft: Draft,
+    *,
+    sender_type: str = SenderType.AGENT,
+    auto_submitted: str = "",
+    history_type: HistoryType = HistoryType.EMAIL_SENT,
+    bcc: list[str] | None = None,
+) -> Article:
+    """Store an outgoing email article and queue its exact bytes (ticket row-locked)."""
+    if not draft.to:
+        raise InvalidInput("An email needs at least one recipient.")
+    name, address = sender_of(
+        ticket.queue, actor if sender_type == SenderType.AGENT else None
+    )
+    original = draft.in_reply_to
+    references = original.references.split() if original and original.references else []
+    raw, message_id = build(
+        Outgoing(
+            from_addr=address,
+            from_name=name,
+            to=draft.to,
+            cc=draft.cc,
+            bcc=bcc or [],
+            subject=draft.subject,
+            body_text=draft.body,
+            in_reply_to=original.message_id if original else "",
+            references=references,
+            attachments=[
+                (a.filename, a.content_type, a.content) for a in draft.attachments
+            ],
+            auto_submitted=auto_submitted,
+        )
+    )
+    article = do_add_article(
+        actor,
+        ticket,
+        NewArticle(
+            channel=ArticleChannel.EMAIL,
+            sender_type=sender_type,
+            visible_to_customer=True,
+            from_addr=f'"{name}" <{address}>',
+            to_addr=", ".join(draft.to),
+            cc_addr=", ".join(draft.cc),
+            bcc_addr=", ".join(bcc or []),
+            subject=draft.subject,
+            body_text=draft.body,
+            message_id=message_id,
+            in_reply_to=original.message_id if original else "",
+            references=" ".join([*references, original.message_id] if original else []),
+            raw=raw,
+            attachments=draft.attachments,
+        ),
+        history_type=history_type,
+    )
+    queue_message(
+        raw,
+        message_id=message_id,
+        envelope_from=address,
+        recipients=[*draft.to, *draft.cc, *(bcc or [])],
+        article=article,
+    )
+    return article
+
+
+def reply(
+    actor: Any,
+    ticket_id: int,
+    *,
+    article_id: int | None = None,
+    text: str = "",
+    template: str | None = None,
+    reply_all: bool = False,
+    next_state: str | None = None,
+    draft: Draft | None = None,
+) -> Article:
+    """Answer a ticket by email as ``actor``: the last customer message by default.
+
+    ``draft`` is a reply the agent edited (the web interface); without it the reply is
+    composed from the queue's salutation, the template or ``text``, the signature and the
+    quoted original.  ``next_state`` (e.g. "closed successful") is set afterwards.
+    """
+    with transaction.atomic():
+        ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
+        claim(actor, ticket)
+        if draft is None:
+            original = (
+                ticket.articles.filter(pk=article_id).first()
+                if article_id is not None
+                else last_customer_article(ticket)
+            )
+            if article_id is not None and original is None:
+                raise NotFound(
+                    f"Article {article_id} is not in ticket {ticket.number}."
+                )
+            tpl = (
+                get_template(template, ticket.queue, types=(TemplateType.ANSWER,))
+                if template
+                else None
+            )
+            if tpl is None and not text.strip():
+                raise InvalidInput("A reply needs a text or a template.")
+            draft = compose_reply(
+                actor, ticket, original, text=text, template=tpl, reply_all=reply_all
+            )
+        article = do_send_email(actor, ticket, draft)
+        if next_state:
+            state = get_state(next_state)
+            if state.is_pending:
+                raise InvalidInput("Set a pending state with its time separately.")
+            do_set_state(actor, ticket, state)
+        return article
+
+
+def forward(
+    actor: Any, ticket_id: int, article_id: int, *, to: list[str], text: str = ""
+) -> Article:
+    """Forward an article with its attachments to another address."""
+    with transaction.atomic():
+        ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
+        claim(actor, ticket)
+        original = ticket.articles.filter(pk=article_id).first()
+        if original is None:
+            raise NotFound(f"Article {article_id} is not in ticket {ticket.number}.")
+        from helpline.blobstore import read_blob
+
+        body = "\n\n".join(
+            p
+            for p in [
+                text.strip(),
+                "---------- Forwarded message ----------\n"
+                f"From: {original.from_addr}\nSubject: {original.subject}\n\n"
+                f"{original.body_text}",
+            ]
+            if p
+        )
+        draft = Draft(
+            to=[a.strip().lower() for a in to if a.strip()],
+            cc=[],
+            subject=build_subject(
+                ticket.number, original.subject or ticket.title, prefix="Fwd: "
+            ),
+            body=body,
+            attachments=[
+                NewAttachment(
+                    a.filename, a.content_type, read_blob(a.blob), a.content_id
+                )
+                for a in original.attachments.select_related("blob")
+            ],
+        )
+        article = do_send_email(actor, ticket, draft)
+        # A forward goes to a third party: hide it from the customer's view.
+        Article.objects.filter(pk=article.pk).update(visible_to_customer=False)
+        return article
+
+
+def create_email_ticket(
+    actor: Any,
+    *,
+    queue: Queue,
+    to: str,
+    subject: str,
+    text: str,
+    customer_name: str = "",
+) -> tuple[Ticket, Article]:
+    """Open a ticket by writing to a customer (OTRS's "new email ticket")."""
+    require_in_queue(actor, queue, Permission.CREATE)
+    addresses = _emails(to)
+    if not addresses:
+        raise InvalidInput(f"{to!r} is not an email address.")
+    with transaction.atomic():
+        ticket, _ = do_create_ticket(
+            actor,
+            queue=queue,
+            title=subject,
+            customer_email=addresses[0],
+            customer_name=customer_name,
+            state="open",
+            article=None,
+        )
+        ticket = (
+            Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
+        )
+        draft = compose_reply(actor, ticket, None, text=text)
+        draft.to = addresses
+        draft.subject = build_subject(ticket.number, subject)
+        article = do_send_email(actor, ticket, draft)
+        return ticket, article

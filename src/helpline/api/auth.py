@@ -1,0 +1,66 @@
+"""Who is calling: a bearer token, or the web UI's own logged-in session.
+
+A request that presents a bearer token is judged by that token alone: a wrong one is
+401 even if a session cookie is also present.  The session is accepted only with a valid
+CSRF token on unsafe methods, exactly as Django's forms require.  Both count against the
+rate limit, per token or per agent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja.security.apikey import APIKeyCookie
+from ninja.utils import check_csrf
+
+from helpline.actions.api_tokens import authenticate_token
+from helpline.api.errors import ApiError
+from helpline.api.ratelimit import count_request
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer hlp_...``: a token made with ``helpline api-token``."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any | None:
+        api_token = authenticate_token(token.strip())
+        if api_token is None:
+            raise ApiError(
+                401,
+                "invalid_token",
+                "The token is wrong, expired or revoked, or its agent is switched off.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        request.api_token = api_token  # type: ignore[attr-defined]
+        count_request(f"token:{api_token.pk}")
+        return api_token.agent
+
+
+class BrowserSession(APIKeyCookie):
+    """The session cookie of the web UI, with Django's CSRF check on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def __call__(self, request: HttpRequest) -> Any | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if check_csrf(request) is not None:
+            raise ApiError(
+                403,
+                "csrf_failed",
+                "The CSRF check failed: send the X-CSRFToken header from the page.",
+            )
+        return self.authenticate(request, None)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any | None:
+        count_request(f"agent:{request.user.pk}")
+        return request.user
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+
+def api_auth() -> list[Any]:
+    return [BearerToken(), BrowserSession(csrf=True)]

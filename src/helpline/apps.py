@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+
+
+class HelplineConfig(AppConfig):
+    name = "helpline"
+    verbose_name = "Helpline"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The mail pipeline knows nothing of answering; answering subscribes to it.
+        from helpline.mail import hooks
+        from helpline.responses.auto import send_auto_response
+        from helpline.responses.notify import after_inbound
+
+        for hook in (send_auto_response, after_inbound):
+            if hook not in hooks.after_inbound:
+                hooks.after_inbound.append(hook)
+
+        # The search index follows every ticket change (after commit, as a job).
+        from helpline.search.indexer import register
+
+        register()
+
+        # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
+        import helpline.jobs  # noqa: F401

@@ -1,0 +1,71 @@
+"""Writing and reading content-addressed blobs through Django's storage API."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import IntegrityError, transaction
+
+from helpline.models import Blob
+
+
+def _write_durably(storage: FileSystemStorage, name: str, data: bytes) -> None:
+    """Write via a temporary file, fsync, then rename: a crash never leaves half a blob."""
+    path = storage.path(name)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def store_blob(data: bytes) -> Blob:
+    """Store ``data`` once (by SHA-256) and return its row; safe to call concurrently.
+
+    Up to HELPLINE_INLINE_BLOB_BYTES the bytes go into the row (one durable write with
+    the transaction); larger blobs are written to storage (fsynced) before the row.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    blob = Blob.objects.filter(sha256=sha).defer("data").first()
+    if blob is not None:
+        return blob
+    blob = Blob(sha256=sha, size=len(data))
+    if len(data) <= settings.HELPLINE_INLINE_BLOB_BYTES:
+        blob.data = data
+    elif not default_storage.exists(blob.path):
+        if isinstance(default_storage, FileSystemStorage):
+            _write_durably(default_storage, blob.path, data)
+        else:  # object stores write whole objects
+            default_storage.save(blob.path, ContentFile(data))
+    try:
+        with transaction.atomic():
+            blob.save()
+    except IntegrityError:  # stored concurrently by another writer
+        return Blob.objects.get(sha256=sha)
+    return blob
+
+
+def read_blob(blob: Blob) -> bytes:
+    """The blob's bytes, from its row or from storage."""
+    if "data" in blob.get_deferred_fields():
+        data = Blob.objects.filter(pk=blob.pk).values_list("data", flat=True).first()
+    else:
+        data = blob.data
+    if data is not None:
+        return bytes(data)
+    with default_storage.open(blob.path, "rb") as fh:
+        content: bytes = fh.read()
+    return content

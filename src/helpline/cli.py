@@ -1,0 +1,21 @@
+"""The ``helpline`` console command: Django's management commands, with our settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
+    from django.core.management import execute_from_command_line
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Commands are files (seed_demo.py); people type them with dashes (seed-demo).
+    if args and not args[0].startswith("-"):
+        args[0] = args[0].replace("-", "_")
+    execute_from_command_line(["helpline", *args])
+
+
+if __name__ == "__main__":
+    main()

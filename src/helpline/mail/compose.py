@@ -1,0 +1,78 @@
+"""Building the exact bytes of an outgoing message.
+
+The bytes built here are stored as the article's raw source, queued in the outbox and
+sent unchanged, so what an agent sees under "raw" is what the customer received.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from django.conf import settings
+from django.utils import timezone
+
+LOOP_HEADER = "X-Helpline-Loop"
+
+
+@dataclass
+class Outgoing:
+    from_addr: str
+    from_name: str
+    to: list[str]
+    subject: str
+    body_text: str
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    in_reply_to: str = ""  # a Message-ID without <>
+    references: list[str] = field(default_factory=list)
+    # (filename, content type, bytes)
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+    # "auto-replied" / "auto-generated" for automatic mail: RFC 3834, plus our loop
+    # header, so neither we nor well-behaved responders answer it.
+    auto_submitted: str = ""
+
+
+def new_message_id() -> str:
+    return make_msgid(domain=settings.HELPLINE_MAIL_DOMAIN)[1:-1]
+
+
+def build(out: Outgoing) -> tuple[bytes, str]:
+    """Return the message's bytes and its Message-ID (without angle brackets)."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = Address(display_name=out.from_name, addr_spec=out.from_addr)
+    msg["To"] = ", ".join(out.to)
+    if out.cc:
+        msg["Cc"] = ", ".join(out.cc)
+    # Bcc is not written into the message; its addresses are envelope recipients.
+    msg["Subject"] = out.subject
+    msg["Date"] = format_datetime(timezone.now())
+    message_id = new_message_id()
+    msg["Message-ID"] = f"<{message_id}>"
+    if out.in_reply_to:
+        msg["In-Reply-To"] = f"<{out.in_reply_to}>"
+    refs = [r for r in out.references if r]
+    if out.in_reply_to and out.in_reply_to not in refs:
+        refs.append(out.in_reply_to)
+    if refs:
+        # Keep the first and the latest when a thread grows long (RFC 5322 3.6.4).
+        if len(refs) > 20:
+            refs = [refs[0], *refs[-19:]]
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    if out.auto_submitted:
+        msg["Auto-Submitted"] = out.auto_submitted
+        msg[LOOP_HEADER] = "yes"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["Precedence"] = "bulk"
+    msg.set_content(out.body_text)
+    for filename, content_type, data in out.attachments:
+        ctype = content_type or mimetypes.guess_type(filename)[0] or ""
+        maintype, _, subtype = ctype.partition("/")
+        if not subtype:
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes(policy=SMTP), message_id

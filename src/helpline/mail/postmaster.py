@@ -1,0 +1,354 @@
+"""The PostMaster: a stored inbound message becomes a ticket, a follow-up, or a
+recorded rejection — or, when anything goes wrong, a quarantined message with its
+traceback that ``helpline mail replay`` processes again.  Nothing is lost.
+
+    parse -> classify -> filters -> thread -> (follow-up | route + new ticket) -> record
+
+Processing is idempotent: a processed or rejected message is left alone, and the whole
+run is one transaction, so a failure leaves no half-made ticket behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
+from helpline.actions.history import record
+from helpline.actions.locks import do_lock_to
+from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.blobstore import read_blob
+from helpline.mail.automatic import AutoKind, Classification, classify
+from helpline.mail.filters import Outcome, apply_filters
+from helpline.mail.followup import Thread, find_thread
+from helpline.mail.parse import Address, ParsedMessage, parse_message
+from helpline.mail.routing import route, system_addresses
+from helpline.models import (
+    Article,
+    ArticleChannel,
+    Blob,
+    FollowUpOption,
+    HistoryType,
+    InboundMessage,
+    InboundStatus,
+    LinkType,
+    SenderType,
+    StateType,
+    SystemAddress,
+    Ticket,
+    TicketLink,
+)
+from helpline.numbers import clean_subject
+
+log = logging.getLogger(__name__)
+
+FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
+
+
+@dataclass
+class Result:
+    """What happened to one message; stored as the message's ``decisions``."""
+
+    outcome: str = ""  # new_ticket, follow_up, rejected_follow_up, ignored, duplicate
+    ticket: Ticket | None = None
+    article: Article | None = None
+    # The auto-response type the answering step should send, if any.
+    auto_response: str = ""
+    decisions: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(address: Address | None) -> str:
+    if address is None:
+        return ""
+    if address.name:
+        return f'"{address.name}" <{address.email}>'
+    return address.email
+
+
+def _fmt_list(addresses: list[Address]) -> str:
+    return ", ".join(_fmt(a) for a in addresses)
+
+
+def _article(
+    parsed: ParsedMessage, raw: Blob, classification: Classification
+) -> NewArticle:
+    automatic = classification.kind != AutoKind.NONE
+    return NewArticle(
+        channel=ArticleChannel.EMAIL,
+        sender_type=SenderType.SYSTEM if automatic else SenderType.CUSTOMER,
+        visible_to_customer=not automatic,
+        incoming=True,
+        from_addr=_fmt(parsed.from_),
+        to_addr=_fmt_list(parsed.to),
+        cc_addr=_fmt_list(parsed.cc),
+        reply_to=_fmt_list(parsed.reply_to),
+        subject=parsed.subject,
+        body_text=parsed.body_text,
+        body_html=parsed.body_html,
+        message_id=parsed.message_id,
+        in_reply_to=" ".join(parsed.in_reply_to),
+        references=" ".join(parsed.references),
+        raw_blob=raw,
+        attachments=[
+            NewAttachment(
+                filename=a.filename,
+                content_type=a.content_type,
+                content=a.content,
+                content_id=a.content_id,
+                inline=a.disposition == "inline",
+            )
+            for a in parsed.attachments
+        ],
+    )
+
+
+def _customer(parsed: ParsedMessage, outcome: Outcome) -> tuple[str, str]:
+    """The customer: a filter's choice, else Reply-To, else From.
+
+    An address Helpline cannot use as an identity (malformed) leaves the ticket without
+    a customer rather than failing the message; the raw mail still shows the sender.
+    """
+    if outcome.sets.get("customer"):
+        email, name = str(outcome.sets["customer"]), ""
+    else:
+        who = parsed.reply_to[0] if parsed.reply_to else parsed.from_
+        email, name = (who.email, who.name) if who is not None else ("", "")
+    try:
+        validate_email(email)
+    except ValidationError:
+        return "", ""
+    return email, name
+
+
+def _new_ticket(
+    message: InboundMessage,
+    parsed: ParsedMessage,
+    raw: Blob,
+    classification: Classification,
+    outcome: Outcome,
+    result: Result,
+    addresses: dict[str, SystemAddress],
+) -> None:
+    queue, how = route(
+        message,
+        parsed.recipients_for_routing,
+        addresses,
+        filter_queue=outcome.sets.get("queue"),
+    )
+    result.decisions["route"] = how
+    email, name = _customer(parsed, outcome)
+    state = outcome.sets.get("state") or "new"
+    ticket, article = do_create_ticket(
+        None,
+        queue=queue,
+        title=outcome.sets.get("title")
+        or clean_subject(parsed.subject)
+        or "(no subject)",
+        article=_article(parsed, raw, classification),
+        customer_email=email,
+        customer_name=name,
+        priority=int(outcome.sets.get("priority") or 3),
+        state=state,
+    )
+    result.outcome, result.ticket, result.article = "new_ticket", ticket, article
+    result.auto_response = "reply"
+
+
+def _follow_up(
+    ticket: Ticket,
+    parsed: ParsedMessage,
+    raw: Blob,
+    classification: Classification,
+    result: Result,
+) -> None:
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("queue", "state", "owner")
+        .get(pk=ticket.pk)
+    )
+    automatic = classification.kind != AutoKind.NONE
+    closed = ticket.state_type in (StateType.CLOSED, StateType.REMOVED)
+    option = ticket.queue.follow_up
+    if closed and not automatic and option == FollowUpOption.NEW_TICKET:
+        return  # the caller opens a new ticket linked to this one
+    history = (
+        HistoryType.BOUNCE
+        if classification.kind == AutoKind.BOUNCE
+        else (HistoryType.FOLLOW_UP)
+    )
+    article = do_add_article(
+        None, ticket, _article(parsed, raw, classification), history_type=history
+    )
+    result.ticket, result.article = ticket, article
+    if classification.kind == AutoKind.BOUNCE:
+        result.outcome = "bounce"
+        record(
+            ticket,
+            HistoryType.DELIVERY_FAILED,
+            None,
+            article=article,
+            recipients=[r.address for r in classification.recipients],
+            reasons=[r.reason for r in classification.recipients],
+        )
+        return
+    if automatic:
+        # An out-of-office or list copy is kept, but reopens nothing.
+        result.outcome = "follow_up (automatic, state kept)"
+        return
+    if closed and option == FollowUpOption.REJECT:
+        result.outcome = "rejected_follow_up"
+        result.auto_response = "reject"
+        return
+    result.outcome = "follow_up"
+    result.auto_response = "follow_up"
+    if ticket.state_type != StateType.NEW:
+        if ticket.state_type != StateType.OPEN:
+            do_set_state(None, ticket, get_state("open"))
+        if (
+            closed
+            and ticket.queue.follow_up_lock
+            and ticket.owner is not None
+            and ticket.owner.is_active
+            and not ticket.locked
+        ):
+            do_lock_to(None, ticket, ticket.owner)
+
+
+def _run(message: InboundMessage) -> Result:
+    raw_bytes = read_blob(message.raw)
+    raw = message.raw
+    parsed = parse_message(raw_bytes)
+    addresses = system_addresses()
+    classification = classify(raw_bytes, own_addresses=set(addresses))
+    result = Result()
+    d = result.decisions
+    d["message_id"] = parsed.message_id
+    if parsed.defects:
+        d["defects"] = parsed.defects[:20]
+    d["automatic"] = {
+        "kind": str(classification.kind),
+        "loop": classification.loop,
+        "reasons": classification.reasons,
+    }
+    outcome = apply_filters(parsed, trust_headers=message.trust_headers)
+    d["filters"] = outcome.fired
+    if outcome.sets.get("ignore"):
+        result.outcome = "ignored"
+        return result
+    if (
+        parsed.message_id
+        and Article.objects.filter(
+            message_id=parsed.message_id, incoming=True, body_text=parsed.body_text
+        ).exists()
+    ):
+        result.outcome = "duplicate"
+        return result
+    thread: Thread = find_thread(parsed, classification)
+    d["follow_up"] = thread.method or "none"
+    if thread.ticket is not None:
+        _follow_up(thread.ticket, parsed, raw, classification, result)
+    old = thread.untrusted or (thread.ticket if result.ticket is None else None)
+    if result.ticket is None:
+        _new_ticket(message, parsed, raw, classification, outcome, result, addresses)
+        if old is not None:
+            assert result.ticket is not None
+            TicketLink.objects.get_or_create(
+                source=old if old.pk < result.ticket.pk else result.ticket,
+                target=result.ticket if old.pk < result.ticket.pk else old,
+                type=LinkType.NORMAL,
+            )
+            d["linked_to"] = old.number
+            if thread.ticket is not None:
+                result.auto_response = "reply_new_ticket"
+    if classification.loop or outcome.sets.get("no_auto_response"):
+        result.auto_response = ""
+    d["auto_response"] = result.auto_response or "none"
+    return result
+
+
+def process_inbound(message_id: int) -> InboundMessage:
+    """Process one stored message; never raises for a problem with the message."""
+    try:
+        with transaction.atomic():
+            message = (
+                InboundMessage.objects.select_for_update(of=("self",))
+                .select_related("raw")
+                .get(pk=message_id)
+            )
+            if message.status in FINAL:
+                return message
+            result = _run(message)
+            message.attempts += 1
+            message.decisions = result.decisions
+            message.processed = timezone.now()
+            message.ticket = result.ticket
+            message.article = result.article
+            message.error = ""
+            if result.outcome in ("ignored", "duplicate"):
+                message.status = InboundStatus.REJECTED
+                message.reason = (
+                    "ignored by " + ", ".join(result.decisions.get("filters", []))
+                    if result.outcome == "ignored"
+                    else "duplicate of a message already stored"
+                )
+            else:
+                message.status = InboundStatus.PROCESSED
+                message.reason = result.outcome
+            message.save(
+                update_fields=[
+                    "attempts",
+                    "decisions",
+                    "processed",
+                    "ticket",
+                    "article",
+                    "error",
+                    "status",
+                    "reason",
+                ]
+            )
+            if result.ticket is not None:
+                _after_commit(message, result)
+            return message
+    except Exception as exc:  # quarantine anything: lose nothing
+        log.exception("inbound message %s quarantined", message_id)
+        return _quarantine(message_id, exc)
+
+
+def _after_commit(message: InboundMessage, result: Result) -> None:
+    from helpline.mail import hooks
+
+    kwargs = {
+        "message_id": message.pk,
+        "ticket_id": result.ticket.pk if result.ticket else None,
+        "article_id": result.article.pk if result.article else None,
+        "auto_response": result.auto_response,
+        "outcome": result.outcome,
+    }
+    for hook in hooks.after_inbound:
+        transaction.on_commit(functools.partial(hook, **kwargs))
+
+
+def _quarantine(message_id: int, exc: BaseException) -> InboundMessage:
+    message = InboundMessage.objects.get(pk=message_id)
+    message.status = InboundStatus.QUARANTINED
+    message.reason = f"{type(exc).__name__}: {exc}"[:2000]
+    message.error = "".join(traceback.format_exception(exc))[-20000:]
+    message.attempts += 1
+    message.save(update_fields=["status", "reason", "error", "attempts"])
+    return message
+
+
+def replay(message_id: int) -> InboundMessage:
+    """Process a quarantined (or received) message again."""
+    message = InboundMessage.objects.get(pk=message_id)
+    if message.status in FINAL:
+        return message
+    return process_inbound(message_id)

@@ -1,0 +1,34 @@
+"""``helpline revoke``: take permissions on a group away from an agent or a role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpline.actions import admin
+from helpline.management.commands.grant import PERMISSION_HELP
+from helpline.management.commands.grant import Command as GrantCommand
+
+
+class Command(GrantCommand):
+    help = (
+        "Revoke permissions on a group from an agent or a role (the same arguments "
+        "as 'helpline grant'). A permission held through a role stays until it is "
+        "revoked from the role or the agent leaves the role. " + PERMISSION_HELP
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        target = self.target(options)
+        removed = admin.revoke(
+            target.group, target.permissions, agent=target.agent, role=target.role
+        )
+        perms = ", ".join(target.permissions)
+        if removed:
+            self.stdout.write(
+                f"Revoked {perms} on group {target.group.name!r} from {target.who} "
+                f"({removed} grant{'s' if removed != 1 else ''} removed)."
+            )
+        else:
+            self.stdout.write(
+                f"{target.who.capitalize()} held none of {perms} "
+                f"on group {target.group.name!r}; nothing changed."
+            )

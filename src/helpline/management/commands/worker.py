@@ -1,0 +1,32 @@
+"""``helpline worker``: run the background jobs and the periodic scheduler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = (
+        "Run background jobs: processing inbound mail, sending the outbox, fetching mail "
+        "accounts, pending reminders and auto-close, unlock timeouts, archiving. "
+        "Run one per machine; with several machines, use HELPLINE_REDIS_URL and give "
+        "--no-periodic to all workers but one (periodic jobs are safe to run twice, but "
+        "there is no point)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workers", type=int, default=None, help="worker threads")
+        parser.add_argument(
+            "--no-periodic", action="store_true", help="do not run the scheduler"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv: list[str] = []
+        if options["workers"]:
+            argv += ["--workers", str(options["workers"])]
+        if options["no_periodic"]:
+            argv.append("--no-periodic")
+        call_command("run_huey", *argv)

@@ -1,0 +1,81 @@
+"""Helpline's data model: one module per aggregate, re-exported here."""
+
+from helpline.models.api_tokens import ApiToken
+from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
+from helpline.models.blobs import Blob
+from helpline.models.history import HistoryEntry, HistoryType
+from helpline.models.mail import (
+    AutoResponseLog,
+    InboundMessage,
+    InboundStatus,
+    MailAccount,
+    OutboxMessage,
+    OutboxStatus,
+    PostmasterFilter,
+)
+from helpline.models.people import AgentProfile, Customer
+from helpline.models.permissions import Grant, Group, Permission, Role
+from helpline.models.presence import Presence
+from helpline.models.queues import FollowUpOption, Queue, SystemAddress
+from helpline.models.responses import (
+    AutoResponse,
+    AutoResponseType,
+    Salutation,
+    Signature,
+    Template,
+    TemplateAttachment,
+    TemplateType,
+)
+from helpline.models.tickets import (
+    LinkType,
+    Priority,
+    StateType,
+    Ticket,
+    TicketCounter,
+    TicketLink,
+    TicketState,
+    TicketWatcher,
+)
+
+__all__ = [
+    "AgentProfile",
+    "ApiToken",
+    "Article",
+    "ArticleChannel",
+    "Attachment",
+    "AutoResponse",
+    "AutoResponseLog",
+    "AutoResponseType",
+    "Blob",
+    "Customer",
+    "FollowUpOption",
+    "Grant",
+    "Group",
+    "HistoryEntry",
+    "HistoryType",
+    "InboundMessage",
+    "InboundStatus",
+    "LinkType",
+    "MailAccount",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Permission",
+    "PostmasterFilter",
+    "Presence",
+    "Priority",
+    "Queue",
+    "Role",
+    "Salutation",
+    "SenderType",
+    "Signature",
+    "StateType",
+    "SystemAddress",
+    "Template",
+    "TemplateAttachment",
+    "TemplateType",
+    "Ticket",
+    "TicketCounter",
+    "TicketLink",
+    "TicketState",
+    "TicketWatcher",
+]

@@ -1,0 +1,42 @@
+"""Agents (Django users with a profile) and customers (email identities)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AgentProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    language = models.CharField(max_length=10, default="en")
+    followed_queues = models.ManyToManyField(
+        "helpline.Queue", blank=True, related_name="followers"
+    )
+    # Notification kinds the agent switched off (names from actions.notify).
+    notifications_off = models.JSONField(default=list, blank=True)
+    article_order = models.CharField(
+        max_length=6,
+        choices=[("newest", "newest first"), ("oldest", "oldest first")],
+        default="newest",
+    )
+
+    class Meta:
+        db_table = "helpline_agent_profile"
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+
+class Customer(models.Model):
+    email = models.CharField(max_length=320, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "helpline_customer"
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email

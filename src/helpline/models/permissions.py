@@ -1,0 +1,97 @@
+"""Groups, roles and the grants that give agents access to the queues of a group."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Permission(models.TextChoices):
+    """The registered permissions (BEHAVIOUR.md section 4).
+
+    ``rw`` implies every other permission except ``override_lock``: a lock must mean
+    something between agents who all have ``rw``, so taking over another agent's locked
+    ticket is a right of its own, granted explicitly (typically to queue leads).
+    """
+
+    RO = "ro", "read only"
+    MOVE_INTO = "move_into", "move into"
+    CREATE = "create", "create"
+    NOTE = "note", "add notes"
+    OWNER = "owner", "be owner"
+    PRIORITY = "priority", "change priority"
+    RW = "rw", "read and write"
+    OVERRIDE_LOCK = "override_lock", "override another agent's lock"
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    comment = models.TextField(blank=True)
+    valid = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "helpline_group"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    comment = models.TextField(blank=True)
+    valid = models.BooleanField(default=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="helpline_roles", blank=True
+    )
+
+    class Meta:
+        db_table = "helpline_role"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grant(models.Model):
+    """One permission on one group, to an agent or to a role (exactly one of them)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="grants")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="helpline_grants",
+    )
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, null=True, blank=True, related_name="grants"
+    )
+    permission = models.CharField(max_length=20, choices=Permission.choices)
+
+    class Meta:
+        db_table = "helpline_grant"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(agent__isnull=False, role__isnull=True)
+                    | models.Q(agent__isnull=True, role__isnull=False)
+                ),
+                name="grant_agent_xor_role",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "agent", "permission"],
+                condition=models.Q(agent__isnull=False),
+                name="grant_unique_agent",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "role", "permission"],
+                condition=models.Q(role__isnull=False),
+                name="grant_unique_role",
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "permission"])]
+
+    def __str__(self) -> str:
+        who = self.agent or self.role
+        return f"{who}: {self.permission} on {self.group}"

@@ -1,0 +1,95 @@
+"""Queues and the system addresses mail is received at and sent from."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class FollowUpOption(models.TextChoices):
+    POSSIBLE = "possible", "possible (reopen the ticket)"
+    REJECT = "reject", "reject (store, answer with the reject response)"
+    NEW_TICKET = "new_ticket", "new ticket"
+
+
+class Queue(models.Model):
+    # Hierarchy by name, as OTRS: "Parent::Child".  Nothing is inherited.
+    name = models.CharField(max_length=200, unique=True)
+    group = models.ForeignKey(
+        "helpline.Group", on_delete=models.PROTECT, related_name="queues"
+    )
+    system_address = models.ForeignKey(
+        "helpline.SystemAddress",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Sender of outgoing mail from this queue.",
+    )
+    salutation = models.ForeignKey(
+        "helpline.Salutation", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    signature = models.ForeignKey(
+        "helpline.Signature", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    follow_up = models.CharField(
+        max_length=20, choices=FollowUpOption.choices, default=FollowUpOption.POSSIBLE
+    )
+    follow_up_lock = models.BooleanField(
+        default=False,
+        help_text="A follow-up that reopens a closed ticket locks it to its last owner.",
+    )
+    trust_subject_number = models.BooleanField(
+        default=False,
+        help_text=(
+            "Accept a ticket number in the subject from a sender who has never taken "
+            "part in the ticket. Off: such mail opens a new ticket linked to the old one."
+        ),
+    )
+    unlock_timeout = models.PositiveIntegerField(
+        default=0,
+        help_text="Minutes after which a locked ticket is unlocked; 0 = never.",
+    )
+    comment = models.TextField(blank=True)
+    valid = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "helpline_queue"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def parent_name(self) -> str | None:
+        head, sep, _ = self.name.rpartition("::")
+        return head if sep else None
+
+    @property
+    def depth(self) -> int:
+        return self.name.count("::")
+
+
+class SystemAddress(models.Model):
+    email = models.EmailField(unique=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        related_name="addresses",
+        help_text="Mail to this address opens tickets in this queue.",
+    )
+    valid = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "helpline_system_address"
+        ordering = ["email"]
+        verbose_name_plural = "system addresses"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.display_name} <{self.email}>" if self.display_name else self.email
+        )
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Answer texts: the placeholder renderer and composing replies and auto-responses."""

@@ -1,0 +1,185 @@
+"""Notifications to agents by email (BEHAVIOUR.md s. 10).
+
+Never to the agent who caused the event, never to an agent who may not read the ticket
+(checked through ``access.may`` at sending time), never when the agent switched that
+kind off in their preferences.  Sent through the outbox like every other mail, marked
+``Auto-Submitted: auto-generated`` so nobody's vacation responder answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from helpline.actions.access import may
+from helpline.mail.compose import Outgoing, build
+from helpline.mail.outbound import queue_message
+from helpline.models import AgentProfile, Article, Permission, Ticket
+from helpline.numbers import build_subject
+
+log = logging.getLogger(__name__)
+
+
+class Event(StrEnum):
+    NEW_TICKET = "new_ticket"
+    FOLLOW_UP = "follow_up"
+    MOVED = "moved"
+    LOCK_TIMEOUT = "lock_timeout"
+    OWNER = "owner"
+    RESPONSIBLE = "responsible"
+    PENDING_REMINDER = "pending_reminder"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+TITLES = {
+    Event.NEW_TICKET: "New ticket",
+    Event.FOLLOW_UP: "Follow-up",
+    Event.MOVED: "Ticket moved into your queue",
+    Event.LOCK_TIMEOUT: "Lock timed out",
+    Event.OWNER: "You are now the owner",
+    Event.RESPONSIBLE: "You are now responsible",
+    Event.PENDING_REMINDER: "Reminder reached",
+    Event.DELIVERY_FAILED: "Delivery failed",
+}
+
+
+def _followers(ticket: Ticket) -> list[Any]:
+    return list(
+        get_user_model().objects.filter(
+            agent_profile__followed_queues=ticket.queue, is_active=True
+        )
+    )
+
+
+def recipients_for(event: Event, ticket: Ticket) -> list[Any]:
+    """Who hears of ``event`` by default (before access and preference checks)."""
+    if event in (Event.NEW_TICKET, Event.MOVED):
+        return _followers(ticket)
+    if event == Event.FOLLOW_UP:
+        if ticket.locked and ticket.owner is not None:
+            return [ticket.owner]
+        return _followers(ticket)
+    if event in (Event.LOCK_TIMEOUT, Event.OWNER):
+        return [ticket.owner] if ticket.owner else []
+    if event == Event.RESPONSIBLE:
+        return [ticket.responsible] if ticket.responsible else []
+    # Reminders and delivery failures: owner and responsible.
+    return [u for u in (ticket.owner, ticket.responsible) if u is not None]
+
+
+def notify(
+    event: Event,
+    ticket: Ticket,
+    *,
+    actor: Any | None = None,
+    article: Article | None = None,
+    recipients: Iterable[Any] | None = None,
+) -> list[str]:
+    """Queue the notification; returns the addresses it went to."""
+    people = (
+        list(recipients) if recipients is not None else recipients_for(event, ticket)
+    )
+    off = dict(
+        AgentProfile.objects.filter(user__in=[p.pk for p in people]).values_list(
+            "user_id", "notifications_off"
+        )
+    )
+    sent: list[str] = []
+    for agent in {p.pk: p for p in people}.values():
+        if actor is not None and agent.pk == actor.pk:
+            continue
+        if (
+            not agent.is_active
+            or not agent.email
+            or str(event) in off.get(agent.pk, [])
+        ):
+            continue
+        if not may(agent, ticket, Permission.RO):
+            continue
+        _send(event, ticket, agent, article)
+        sent.append(agent.email)
+    return sent
+
+
+def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> None:
+    base = settings.HELPLINE_BASE_URL.rstrip("/")
+    lines = [
+        f"{TITLES[event]}: {ticket.title}",
+        "",
+        f"Queue: {ticket.queue.name}",
+        f"State: {ticket.state.name}   Priority: {ticket.priority}",
+        f"Open it: {base}/ticket/{ticket.number}",
+    ]
+    if article is not None and article.body_text:
+        excerpt = "\n".join(article.body_text.strip().splitlines()[:15])
+        lines += ["", f"From: {article.from_addr}", "", excerpt]
+    sender = (
+        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
+    )
+    raw, message_id = build(
+        Outgoing(
+            from_addr=sender,
+            from_name="Helpline",
+            to=[agent.email],
+            subject=build_subject(ticket.number, f"{TITLES[event]}: {ticket.title}"),
+            body_text="\n".join(lines) + "\n",
+            auto_submitted="auto-generated",
+        )
+    )
+    queue_message(
+        raw,
+        message_id=message_id,
+        envelope_from=sender,
+        recipients=[agent.email],
+        article=None,
+    )
+
+
+def notify_on_commit(
+    event: Event,
+    ticket_id: int,
+    *,
+    actor: Any | None = None,
+    article_id: int | None = None,
+) -> None:
+    """Schedule a notification for when the current transaction commits."""
+
+    def run() -> None:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_related(
+                "queue", "state", "owner", "responsible"
+            ).get(pk=ticket_id)
+            article = (
+                Article.objects.filter(pk=article_id).first() if article_id else None
+            )
+            notify(event, ticket, actor=actor, article=article)
+
+    transaction.on_commit(run)
+
+
+def after_inbound(
+    *, ticket_id: int | None, article_id: int | None, outcome: str = "", **_: object
+) -> None:
+    """Mail hook: tell followers of a new ticket, and the owner of a follow-up."""
+    if ticket_id is None:
+        return
+    event = {
+        "new_ticket": Event.NEW_TICKET,
+        "follow_up": Event.FOLLOW_UP,
+        "rejected_follow_up": Event.FOLLOW_UP,
+        "bounce": Event.DELIVERY_FAILED,
+    }.get(outcome)
+    if event is None:
+        return
+    with transaction.atomic():
+        ticket = Ticket.objects.select_related(
+            "queue", "state", "owner", "responsible"
+        ).get(pk=ticket_id)
+        article = Article.objects.filter(pk=article_id).first() if article_id else None
+        notify(event, ticket, article=article)

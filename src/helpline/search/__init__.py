@@ -1,0 +1,194 @@
+"""Ticket search: full text and field filters, permission-filtered in the same SQL.
+
+    result = search_tickets(agent, 'refund "bank transfer" queue:info-en state:open')
+    result.ticket_ids, result.total, result.total_capped
+
+The query syntax is in ``query`` (docs/search.md for agents), the field filters in
+``filters``, the full-text index behind ``base.SearchBackend`` (FTS5 on SQLite, a
+tsvector column on PostgreSQL), kept up to date by ``indexer`` after each committed
+change.
+
+Every query is one statement over the ticket table: the permission filter
+(``visible_tickets_q``), the field filters, the full-text condition and the order.
+A page costs at most four of them, whatever the number of matches (two for most): the
+page, the capped count when the page does not tell the total, and for relevance the
+two tiers below (plus one to check a ``state:`` name).
+
+Relevance puts the tickets whose title has every word of the query first, then the
+other matches, each tier by last change (newest first).  Unlike a score computed for
+every match (ts_rank, bm25), both tiers are read in index order and stop after one
+page, so a word found in half of a million tickets is as quick as a rare one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db.models import QuerySet
+
+from helpline.errors import InvalidInput
+from helpline.models import Ticket
+from helpline.search.base import get_backend
+from helpline.search.filters import filter_q
+from helpline.search.query import ParsedQuery, TextTerm, parse_query
+
+# Totals are exact up to this many matches; beyond, ``total_capped`` says so.
+TOTAL_CAP = 10_000
+MAX_LIMIT = 1000
+RELEVANCE = "relevance"
+# Each order ends with a unique column, so pages never overlap or skip.
+ORDERS: dict[str, tuple[str, ...]] = {
+    "-changed": ("-changed", "-id"),
+    "changed": ("changed", "id"),
+    "-created": ("-created", "-id"),
+    "created": ("created", "id"),
+    "-priority": ("-priority", "created", "id"),
+    "priority": ("priority", "created", "id"),
+    "number": ("number",),
+    "-number": ("-number",),
+    "id": ("id",),
+    "-id": ("-id",),
+}
+# Within a relevance tier, and without words to rank by: newest change first.
+RECENT = ORDERS["-changed"]
+
+
+@dataclass
+class SearchResult:
+    ticket_ids: list[int]  # one page, in result order
+    total: int  # matching visible tickets, exact up to TOTAL_CAP
+    total_capped: bool  # more than TOTAL_CAP matched; total is TOTAL_CAP
+
+
+def filtered_tickets(
+    agent: Any, parsed: ParsedQuery, *, archived: bool | None = False
+) -> QuerySet[Ticket]:
+    """The visible tickets that pass the field filters of ``parsed`` (not its words).
+
+    ``archived``: False (default) leaves archived tickets out, True finds only them,
+    None both; ``archived:`` in the query overrides it.
+    """
+    archived = parsed.archived_or(archived)
+    tickets = Ticket.objects.visible_to(agent)
+    if archived is not None:
+        tickets = tickets.filter(archived=archived)
+    for flt in parsed.filters:
+        tickets = tickets.filter(filter_q(flt, agent))
+    return tickets
+
+
+def matching_tickets(
+    agent: Any, parsed: ParsedQuery, *, archived: bool | None = False
+) -> QuerySet[Ticket]:
+    """The visible tickets that match ``parsed``, words included; unordered."""
+    return _with_words(filtered_tickets(agent, parsed, archived=archived), parsed)
+
+
+def _with_words(tickets: QuerySet[Ticket], parsed: ParsedQuery) -> QuerySet[Ticket]:
+    if not parsed.terms:
+        return tickets
+    text = get_backend().condition(parsed.positive_terms, parsed.negative_terms)
+    return tickets.filter(text.condition())
+
+
+def search_tickets(
+    agent: Any,
+    query: str,
+    *,
+    archived: bool | None = False,
+    order: str = RELEVANCE,
+    limit: int = 25,
+    offset: int = 0,
+) -> SearchResult:
+    """One page of the tickets ``agent`` may see that match ``query``.
+
+    Raises ``InvalidInput`` for bad syntax, an unknown order or a bad page.
+    ``order``: ``relevance`` (see the module docstring; the most recently changed
+    first when the query has no words), or one of ``ORDERS``.
+    """
+    if order != RELEVANCE and order not in ORDERS:
+        raise InvalidInput(
+            f"Unknown order {order!r}; use {RELEVANCE}, {', '.join(ORDERS)}."
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be 1 to {MAX_LIMIT}, not {limit}.")
+    if offset < 0:
+        raise InvalidInput(f"offset must be 0 or more, not {offset}.")
+    parsed = parse_query(query)
+    filtered = filtered_tickets(agent, parsed, archived=archived)
+    tickets = _with_words(filtered, parsed)
+    backend = get_backend()
+    in_title = _in_title(parsed) if order == RELEVANCE else None
+    if in_title is None:
+        ordering: Sequence[Any] = RECENT if order == RELEVANCE else ORDERS[order]
+        if parsed.has_text:
+            ordering = backend.order_for_words(ordering)
+        ids = _page(tickets.order_by(*ordering), offset, limit)
+    else:
+        # A word in the title is a word of the ticket: the title condition alone
+        # (with the exclusions) selects the first tier.  Repeating the query's own
+        # condition would be redundant, and would mislead the planner into taking
+        # the two for independent and the tier for rare.
+        first = filtered.filter(
+            backend.condition(in_title, parsed.negative_terms).condition()
+        )
+        rest = tickets.exclude(backend.condition(in_title, ()).condition())
+        newest = backend.order_for_words(RECENT)
+        ids = _tiered_page(
+            first.order_by(*newest), rest.order_by(*newest), offset, limit
+        )
+    if 0 < len(ids) < limit or (offset == 0 and not ids):
+        total = offset + len(ids)  # the last page: no need to count
+    else:
+        total = backend.capped_count(
+            filtered, parsed.positive_terms, parsed.negative_terms, TOTAL_CAP + 1
+        )
+    return SearchResult(
+        ticket_ids=ids, total=min(total, TOTAL_CAP), total_capped=total > TOTAL_CAP
+    )
+
+
+def _page(tickets: QuerySet[Ticket], offset: int, limit: int) -> list[int]:
+    return list(tickets.values_list("pk", flat=True)[offset : offset + limit])
+
+
+def _capped_count(tickets: QuerySet[Ticket]) -> int:
+    return tickets.order_by().values("pk")[: TOTAL_CAP + 1].count()
+
+
+def _in_title(parsed: ParsedQuery) -> list[TextTerm] | None:
+    """The positive terms moved into the title, if that differs from the query."""
+    terms = parsed.positive_terms
+    if all(t.field is not None for t in terms):  # nothing to move into the title
+        return None
+    return [t if t.field else replace(t, field="title") for t in terms]
+
+
+def _tiered_page(
+    first: QuerySet[Ticket], rest: QuerySet[Ticket], offset: int, limit: int
+) -> list[int]:
+    """A page of ``first`` then ``rest`` (both ordered)."""
+    if offset == 0:
+        ids = _page(first, 0, limit)
+        in_first = len(ids)
+    else:
+        in_first = _capped_count(first)
+        ids = _page(first, offset, limit) if offset < in_first else []
+    if len(ids) < limit:
+        ids += _page(rest, max(0, offset - in_first), limit - len(ids))
+    return ids
+
+
+__all__ = [
+    "ORDERS",
+    "RELEVANCE",
+    "TOTAL_CAP",
+    "ParsedQuery",
+    "SearchResult",
+    "filtered_tickets",
+    "matching_tickets",
+    "parse_query",
+    "search_tickets",
+]

@@ -1,0 +1,156 @@
+"""The interface between the search and a full-text index, and what gets indexed.
+
+A backend keeps one index entry per ticket, built from a ``TicketDocument`` (the
+ticket's title and the subjects, bodies, addresses and attachment names of all its
+articles, merged ones included).  It answers with an SQL condition on the ticket row,
+never with a list of ids: ``search_tickets`` puts it into the one query that also
+applies the permission filter, the field filters and the order, so a search costs
+the same number of queries whatever it finds.
+
+Backends: ``sqlite_fts.SqliteFts`` (an FTS5 table) and ``postgres.PostgresFts`` (a
+tsvector column of the ticket with a GIN index), chosen by the database vendor in
+``get_backend``.  Another engine (OpenSearch, past one database) would implement the
+same methods with a terms lookup.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+
+from helpline.search.query import TextTerm
+
+# Text of one ticket beyond this is not indexed (a pasted log, a mail loop): the index
+# row must stay small enough for the engine (PostgreSQL's tsvector stops at 1 MB).
+MAX_FIELD_CHARS = 200_000
+
+
+@dataclass
+class ArticleText:
+    subject: str = ""
+    body: str = ""
+    sender: str = ""
+    # To and Cc.
+    recipients: str = ""
+    attachments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TicketDocument:
+    """Everything of one ticket that the full text covers."""
+
+    ticket_id: int
+    title: str
+    articles: list[ArticleText] = field(default_factory=list)
+
+    def joined(self, part: str, separator: str = "\n") -> str:
+        """One part of all articles as one text (``subject``, ``body``, ...)."""
+        if part == "attachments":
+            texts: Iterable[str] = (n for a in self.articles for n in a.attachments)
+        else:
+            texts = (getattr(a, part) for a in self.articles)
+        return separator.join(t for t in texts if t)[:MAX_FIELD_CHARS]
+
+
+@dataclass(frozen=True)
+class Sql:
+    """An SQL fragment with its parameters."""
+
+    sql: str
+    params: tuple[object, ...]
+
+    def condition(self) -> RawSQL:
+        """As a boolean expression for ``QuerySet.filter`` / ``exclude``."""
+        # A backend's SQL is constant text; the user's words are its parameters.
+        return RawSQL(self.sql, self.params, output_field=BooleanField())  # noqa: S611
+
+
+class SearchBackend(ABC):
+    """A full-text index of tickets inside the application's database."""
+
+    vendor: str
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+
+    # --- querying -----------------------------------------------------------------
+    @abstractmethod
+    def condition(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> Sql:
+        """A boolean SQL condition on the ticket row of the outer query (table
+        ``helpline_ticket``, not aliased): its text has every positive term and none
+        of the negative ones.  Without positive terms: it has none of the negative
+        ones (an unindexed ticket has none)."""
+
+    def capped_count(
+        self,
+        tickets: QuerySet[Any],
+        positive: Sequence[TextTerm],
+        negative: Sequence[TextTerm],
+        cap: int,
+    ) -> int:
+        """How many of ``tickets`` (filtered, not yet by text) match the terms,
+        counting up to ``cap``."""
+        if positive or negative:
+            tickets = tickets.filter(self.condition(positive, negative).condition())
+        return tickets.order_by().values("pk")[:cap].count()
+
+    def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
+        """The ``order_by`` arguments for ``ordering`` when the query has words."""
+        return ordering
+
+    # --- writing ------------------------------------------------------------------
+    @abstractmethod
+    def replace(
+        self, ticket_ids: Sequence[int], docs: Sequence[TicketDocument]
+    ) -> None:
+        """Drop the entries of ``ticket_ids`` and write ``docs`` (idempotent)."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Empty the index."""
+
+    @abstractmethod
+    def indexed_count(self) -> int:
+        """Number of tickets in the index."""
+
+    @abstractmethod
+    def drop_orphans(self) -> int:
+        """Remove entries of tickets that no longer exist; how many."""
+
+    # A column of the ticket row that holds the index entry, for bulk loaders that
+    # write tickets and their entries in one go (None: the entries live elsewhere).
+    ticket_column: str | None = None
+
+    def column_value(self, doc: TicketDocument) -> object:
+        """The value of ``ticket_column`` for ``doc``."""
+        raise NotImplementedError
+
+    def begin_bulk(self) -> None:  # noqa: B027 - optional hook
+        """Before writing the whole index into an empty one (may drop indexes)."""
+
+    def end_bulk(self) -> None:  # noqa: B027 - optional hook
+        """After a bulk build (recreate indexes, optimise)."""
+
+
+def get_backend(connection: BaseDatabaseWrapper | None = None) -> SearchBackend:
+    """The backend for the database (default: Django's default connection)."""
+    from django.db import connection as default
+
+    conn = connection or default
+    if conn.vendor == "sqlite":
+        from helpline.search.sqlite_fts import SqliteFts
+
+        return SqliteFts(conn)
+    if conn.vendor == "postgresql":
+        from helpline.search.postgres import PostgresFts
+
+        return PostgresFts(conn)
+    raise NotImplementedError(f"No search backend for the {conn.vendor} database.")

@@ -1,0 +1,134 @@
+"""Keeping the full-text index in step with the tickets.
+
+After a transaction that changed a ticket commits, ``actions.events`` calls
+``enqueue_reindex(ticket_id)``; it queues ``reindex_ticket_job``, which rebuilds that
+ticket's index entry from the database as it is then (delete + insert: running it twice,
+or late, does no harm).  A merge changes two tickets and both are announced, so the
+merged articles are found under the target.  ``reindex_all`` rebuilds everything
+(``helpline search reindex``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
+from huey.contrib.djhuey import db_task
+
+from helpline.actions import events
+from helpline.models import Article, Attachment, Ticket
+from helpline.search.base import ArticleText, TicketDocument, get_backend
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 1000
+
+
+def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
+    """The indexed text of these tickets (three queries, whatever their size)."""
+    docs = {
+        pk: TicketDocument(ticket_id=pk, title=title)
+        for pk, title in Ticket.objects.filter(pk__in=ticket_ids).values_list(
+            "pk", "title"
+        )
+    }
+    names: dict[int, list[str]] = {}
+    for article_id, filename in Attachment.objects.filter(
+        article__ticket_id__in=ticket_ids
+    ).values_list("article_id", "filename"):
+        names.setdefault(article_id, []).append(filename)
+    rows = (
+        Article.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("ticket_id", "created", "id")
+        .values_list(
+            "id", "ticket_id", "subject", "body_text", "from_addr", "to_addr", "cc_addr"
+        )
+    )
+    for pk, ticket_id, subject, body, sender, to, cc in rows:
+        doc = docs.get(ticket_id)
+        if doc is not None:
+            doc.articles.append(
+                ArticleText(
+                    subject=subject,
+                    body=body,
+                    sender=sender,
+                    recipients=f"{to}\n{cc}" if cc else to,
+                    attachments=names.get(pk, []),
+                )
+            )
+    return list(docs.values())
+
+
+def reindex_tickets(ticket_ids: Sequence[int]) -> None:
+    """Rebuild the entries of these tickets (removing those of deleted tickets)."""
+    with transaction.atomic():
+        get_backend().replace(ticket_ids, collect_documents(ticket_ids))
+
+
+@db_task(retries=3, retry_delay=5)
+def reindex_ticket_job(ticket_id: int) -> None:
+    reindex_tickets([ticket_id])
+
+
+def enqueue_reindex(ticket_id: int) -> None:
+    """The ``on_ticket_changed`` subscriber: queue the reindexing of one ticket.
+
+    A failure to queue is logged, not raised: the change is committed already, and
+    ``helpline search reindex`` repairs the index.
+    """
+    try:
+        reindex_ticket_job(ticket_id)
+    except Exception:
+        log.exception("could not queue reindexing ticket %s", ticket_id)
+
+
+def register() -> None:
+    """Subscribe the index to ticket changes (idempotent; ``HelplineConfig.ready``)."""
+    if enqueue_reindex not in events.on_ticket_changed:
+        events.on_ticket_changed.append(enqueue_reindex)
+
+
+def unregister() -> None:
+    while enqueue_reindex in events.on_ticket_changed:
+        events.on_ticket_changed.remove(enqueue_reindex)
+
+
+def reindex_all(
+    *,
+    batch: int = DEFAULT_BATCH,
+    fresh: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Rebuild the entry of every ticket, ``batch`` tickets per transaction.
+
+    Searches keep working meanwhile, each ticket being replaced in place.  ``fresh``
+    empties the index first and builds it in bulk (on PostgreSQL without the GIN index,
+    created at the end): several times faster, but searches find little until it is
+    done.  Entries of tickets that no longer exist are removed.  Returns the number
+    of tickets indexed; ``progress`` is called with the count after each batch.
+    """
+    backend = get_backend()
+    if fresh:
+        backend.clear()
+        backend.begin_bulk()
+    done, last = 0, 0
+    try:
+        while True:
+            ids = list(
+                Ticket.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                break
+            reindex_tickets(ids)
+            done, last = done + len(ids), ids[-1]
+            if progress is not None:
+                progress(done)
+        if not fresh:
+            backend.drop_orphans()
+    finally:
+        if fresh:
+            backend.end_bulk()
+    return done

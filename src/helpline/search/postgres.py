@@ -1,0 +1,275 @@
+"""Full text on PostgreSQL: a ``tsvector`` column of the ticket row with a GIN index.
+
+``helpline_ticket.search_document`` (added by migration 0008_search; not a field of
+the Django model, which never reads it) holds the words of the whole ticket.  Being on
+the ticket row, a search is one bitmap scan of the ticket table that applies the
+full-text match, the permission filter and the field filters together: no join, and
+counting the matches (up to ``TOTAL_CAP``) stops early.  An unindexed ticket has NULL.
+
+The document is built here, in Python, from the folded words of ``query.words`` and
+handed to PostgreSQL as a ``tsvector`` literal; queries are ``tsquery`` literals built
+from the same words.  So matching does not depend on the database's locale or on its
+text-search parser (which would keep ``jane@example.net`` or ``info-en`` as one
+token), and it behaves as the ``simple`` configuration does, language-neutral: German,
+Polish, French or Japanese written with spaces are found by their own words, without
+stemming or stop words.
+
+Field terms (``title:word``) match extra lexemes stored at the same positions with a
+field tag (``t:word``); the tag contains a colon, which no folded word does, so they
+never collide with words of the text.  Between parts and articles the position jumps
+by one, so a phrase never spans two of them.
+
+A phrase is checked on the positions stored in each candidate's tsvector, which means
+reading it (from TOAST): cheap for a page, which stops after 25 matches, but counting
+the matches of a phrase of common words would read thousands.  ``capped_count``
+therefore counts in two steps: the GIN index finds the visible, filtered tickets that
+have all the words, and only those are checked for the phrase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+
+from helpline.search.base import SearchBackend, Sql, TicketDocument
+from helpline.search.query import TextTerm, words
+
+FIELD_TAGS = {"title": "t:", "from": "f:", "to": "r:", "attachment": "a:"}
+MAX_POSITION = 16383  # PostgreSQL's limit; larger positions are stored as this one
+MAX_POSITIONS_PER_WORD = 255
+MAX_WORD_BYTES = 200  # longer "words" are base64 or hashes: not worth indexing
+# Estimated tsvector bytes per ticket, well under PostgreSQL's 1 MB limit; words past
+# it are left out (a pasted log, a mail loop), the first ones are all in.
+MAX_DOCUMENT_BYTES = 600_000
+
+
+class _Builder:
+    """Collects lexemes with their positions for one ticket's tsvector.
+
+    This runs for every word of every ticket when the index is built, hence the
+    plain loops.
+    """
+
+    def __init__(self) -> None:
+        self.positions: dict[str, list[int]] = {}
+        self.position = 1
+        self.size = 0
+
+    def add(self, text: str, tag: str | None) -> None:
+        tokens = words(text)
+        if not tokens:
+            return
+        if max(map(len, tokens)) > MAX_WORD_BYTES // 4:
+            tokens = [t for t in tokens if len(t.encode()) <= MAX_WORD_BYTES]
+        first = self.position
+        self.position += len(tokens) + 1  # +1: no phrase across parts
+        marks = range(first, first + len(tokens))
+        if self.position > MAX_POSITION:
+            marks = [min(p, MAX_POSITION) for p in marks]  # type: ignore[assignment]
+        self._put(tokens, marks)
+        if tag is not None:
+            self._put([tag + t for t in tokens], marks)
+
+    def _put(self, lexemes: list[str], marks: Sequence[int]) -> None:
+        positions = self.positions
+        size = self.size + 2 * len(lexemes)  # two bytes a position
+        for lexeme, mark in zip(lexemes, marks, strict=True):
+            known = positions.get(lexeme)
+            if known is None:
+                if size < MAX_DOCUMENT_BYTES:
+                    positions[lexeme] = [mark]
+                    size += len(lexeme.encode()) + 8
+            elif len(known) < MAX_POSITIONS_PER_WORD:
+                known.append(mark)
+        self.size = size
+
+    def literal(self) -> str:
+        # Words are letters and digits only, tags add a colon: nothing to escape.
+        return " ".join(
+            f"'{lexeme}':{','.join(map(str, marks))}"
+            for lexeme, marks in self.positions.items()
+        )
+
+
+def tsvector_literal(doc: TicketDocument) -> str:
+    builder = _Builder()
+    builder.add(doc.title, FIELD_TAGS["title"])
+    for article in doc.articles:
+        builder.add(article.subject, None)
+        builder.add(article.sender, FIELD_TAGS["from"])
+        builder.add(article.recipients, FIELD_TAGS["to"])
+        for name in article.attachments:
+            builder.add(name, FIELD_TAGS["attachment"])
+        builder.add(article.body, None)
+    return builder.literal()
+
+
+def tsquery_term(term: TextTerm, *, words_only: bool = False) -> str:
+    """One term as tsquery: a word, or a phrase (``'a' <-> 'b'``).
+
+    ``words_only``: a phrase as its words, in any order (``'a' & 'b'``): what the GIN
+    index answers without reading each ticket's positions.
+    """
+    tag = FIELD_TAGS[term.field] if term.field else ""
+    lexemes = [f"'{tag}{token}'" for token in term.tokens]
+    if term.prefix:
+        lexemes[-1] += ":*"
+    if len(lexemes) == 1:
+        return lexemes[0]
+    return "(" + (" & " if words_only else " <-> ").join(lexemes) + ")"
+
+
+def tsquery_literal(
+    positive: Sequence[TextTerm],
+    negative: Sequence[TextTerm],
+    *,
+    words_only: bool = False,
+) -> str:
+    """Every positive term and no negative one; without positive terms, any of the
+    negative ones.  ``words_only``: phrases as their words (see ``tsquery_term``),
+    and negative phrases left out (a ticket with all their words may still lack the
+    phrase): a superset of the matches that the GIN index finds on its own."""
+    if not positive:
+        return " | ".join(tsquery_term(t) for t in negative)
+    parts = [tsquery_term(t, words_only=words_only) for t in positive]
+    parts += [
+        f"!{tsquery_term(t)}"
+        for t in negative
+        if not (words_only and len(t.tokens) > 1)
+    ]
+    return " & ".join(parts)
+
+
+class PostgresFts(SearchBackend):
+    vendor = "postgresql"
+    ticket_column = "search_document"
+
+    # The SQL is constant text; the query is always a parameter.
+    def condition(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> Sql:
+        query = tsquery_literal(positive, negative)
+        if positive:
+            return Sql('"helpline_ticket"."search_document" @@ %s::tsquery', (query,))
+        return Sql(
+            'NOT coalesce("helpline_ticket"."search_document" @@ %s::tsquery, false)',
+            (query,),
+        )
+
+    def capped_count(
+        self,
+        tickets: QuerySet[Any],
+        positive: Sequence[TextTerm],
+        negative: Sequence[TextTerm],
+        cap: int,
+    ) -> int:
+        phrases = any(len(t.tokens) > 1 for t in (*positive, *negative))
+        if not (positive and phrases):
+            return super().capped_count(tickets, positive, negative, cap)
+        # Step 1 (the index): visible, filtered tickets with all the words.  OFFSET 0
+        # keeps PostgreSQL from merging the steps, which would read the positions
+        # of every ticket with the words before filtering them.  Step 2: positions.
+        relaxed = Sql(
+            '"helpline_ticket"."search_document" @@ %s::tsquery',
+            (tsquery_literal(positive, negative, words_only=True),),
+        )
+        candidates = (
+            tickets.filter(relaxed.condition())
+            .order_by()
+            .annotate(document=RawSQL('"helpline_ticket"."search_document"', ()))
+            .values("pk", "document")
+        )
+        sql, params = candidates.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            # ``sql`` is Django's compiled query, its values are in ``params``.
+            cursor.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM ("  # noqa: S608
+                + sql
+                + " OFFSET 0) AS candidates WHERE candidates.document @@ %s::tsquery "
+                "LIMIT %s) AS matches",
+                [*params, tsquery_literal(positive, negative), cap],
+            )
+            return int(cursor.fetchone()[0])
+
+    def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
+        # Given an index in the order asked for, PostgreSQL may walk it and test each
+        # ticket for the words, reading every tsvector from TOAST: 0.2-0.3 s for a
+        # word it wrongly expects early in that order.  Sorting by the same value
+        # through COALESCE (which no index delivers) makes it ask the GIN index for
+        # the matches and sort them, a cost bounded by the number of matches.
+        first, *others = ordering
+        name = first.removeprefix("-")
+        same = Coalesce(F(name), F(name))
+        return (same.desc() if first.startswith("-") else same.asc(), *others)
+
+    def planner_cost(self) -> float:
+        """The cost the planner assumes for ``@@`` on a row (see migration 0008)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT procost FROM pg_proc "
+                "WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure"
+            )
+            return float(cursor.fetchone()[0])
+
+    def column_value(self, doc: TicketDocument) -> object:
+        return tsvector_literal(doc)
+
+    def replace(
+        self, ticket_ids: Sequence[int], docs: Sequence[TicketDocument]
+    ) -> None:
+        # A deleted ticket took its entry with it; the others are overwritten.
+        if not docs:
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE helpline_ticket AS t SET search_document = v.doc::tsvector "
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, doc) WHERE t.id = v.id",
+                [[d.ticket_id for d in docs], [tsvector_literal(d) for d in docs]],
+            )
+
+    def clear(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE helpline_ticket SET search_document = NULL "
+                "WHERE search_document IS NOT NULL"
+            )
+
+    def indexed_count(self) -> int:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM helpline_ticket WHERE search_document IS NOT NULL"
+            )
+            return int(cursor.fetchone()[0])
+
+    def drop_orphans(self) -> int:
+        return 0  # an entry goes with its ticket row
+
+    def begin_bulk(self) -> None:
+        # Filling the column and then building the GIN index is far faster than
+        # updating the index row by row.  Not inside a transaction (a migration, a
+        # test): PostgreSQL refuses to build an index on a table with pending
+        # deferred checks, and the index would be missing until the commit.
+        if not self.connection.in_atomic_block:
+            self._execute(["DROP INDEX IF EXISTS helpline_ticket_search"])
+
+    def end_bulk(self) -> None:
+        if not self.connection.in_atomic_block:
+            self._execute(
+                [
+                    # GIN builds much faster when its work area fits in memory.
+                    "SET maintenance_work_mem = '512MB'",
+                    "CREATE INDEX IF NOT EXISTS helpline_ticket_search "
+                    "ON helpline_ticket USING gin (search_document)",
+                    "RESET maintenance_work_mem",
+                ]
+            )
+        self._execute(["ANALYZE helpline_ticket"])
+
+    def _execute(self, statements: Iterable[str]) -> None:
+        with self.connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)

@@ -1,0 +1,218 @@
+"""Django settings, configured by HELPLINE_* environment variables.
+
+Every setting that an operator may change is read from the environment here, once, at
+start-up; docs/configuration.md lists them.  Nothing else in the code reads os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"HELPLINE_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(f"HELPLINE_{name}")
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(f"HELPLINE_{name}")
+    return int(value) if value else default
+
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(_env("DATA_DIR", "var")).resolve()
+
+DEBUG = _env_bool("DEBUG", False)
+SECRET_KEY = _env("SECRET_KEY") or ""
+if not SECRET_KEY:
+    # A per-installation key kept in the data directory: stable across restarts, never
+    # committed, created on first use.
+    _key_file = DATA_DIR / "secret_key"
+    try:
+        SECRET_KEY = _key_file.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        SECRET_KEY = secrets.token_urlsafe(50)
+        _key_file.write_text(SECRET_KEY)
+        _key_file.chmod(0o600)
+
+ALLOWED_HOSTS = [
+    h for h in _env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+CSRF_TRUSTED_ORIGINS = [o for o in _env("CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "helpline",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "helpline.web.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "helpline.web.urls"
+WSGI_APPLICATION = "helpline.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "web" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "helpline.web.context.helpline",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------------
+_default_db = f"sqlite:///{DATA_DIR / 'helpline.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(_env("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL, a busy timeout and IMMEDIATE transactions: concurrent writers (the web
+        # server, the listener, the worker) wait for each other instead of failing with
+        # "database is locked".
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+TIME_ZONE = _env("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+
+MEDIA_ROOT = Path(_env("ATTACHMENT_DIR", str(DATA_DIR / "attachments")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = _env_int("SESSION_AGE", 8 * 3600)
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
+}
+
+# --- Helpline's own settings --------------------------------------------------------------
+# Ticket numbers (BEHAVIOUR.md section 1).
+HELPLINE_TICKET_NUMBER_GENERATOR = _env("TICKET_NUMBER_GENERATOR", "DateChecksum")
+HELPLINE_SYSTEM_ID = _env("SYSTEM_ID", "10")
+HELPLINE_TICKET_HOOK = _env("TICKET_HOOK", "Ticket#")
+HELPLINE_TICKET_HOOK_POSITION = _env("TICKET_HOOK_POSITION", "left")  # left|right|none
+HELPLINE_SUBJECT_MAX_LENGTH = _env_int("SUBJECT_MAX_LENGTH", 100)
+
+# Mail.
+HELPLINE_MAIL_DOMAIN = _env("MAIL_DOMAIN", "helpline.localhost")
+HELPLINE_SMTP_URL = _env("SMTP_URL", "smtp://127.0.0.1:25")
+HELPLINE_LOOP_LIMIT = _env_int("LOOP_LIMIT", 40)
+# Sender of notifications to agents; default helpline@<mail domain>.
+HELPLINE_NOTIFY_FROM = _env("NOTIFY_FROM")
+# Where agents reach the web interface (links in notifications).
+HELPLINE_BASE_URL = _env("BASE_URL", "http://127.0.0.1:8000")
+HELPLINE_MAX_MESSAGE_BYTES = _env_int("MAX_MESSAGE_BYTES", 50 * 1024 * 1024)
+# Blobs (raw mail, attachments) up to this size are kept in the database row.
+HELPLINE_INLINE_BLOB_BYTES = _env_int("INLINE_BLOB_BYTES", 256 * 1024)
+HELPLINE_DEFAULT_QUEUE = _env("DEFAULT_QUEUE", "Raw")
+# Also look for ticket numbers in the body of mail (off: the subject and headers only).
+HELPLINE_FOLLOWUP_IN_BODY = _env_bool("FOLLOWUP_IN_BODY", False)
+# Reject mail over SMTP/LMTP to addresses that are not system addresses (550).
+HELPLINE_REJECT_UNKNOWN_RECIPIENTS = _env_bool("REJECT_UNKNOWN_RECIPIENTS", False)
+
+# Shared cache (login throttling, API rate limits): Redis when configured, else files.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _env("REDIS_URL"),
+        }
+        if _env("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    )
+}
+HELPLINE_API_RATE_LIMIT = _env_int("API_RATE_LIMIT", 600)
+
+# Background jobs (Huey): SQLite storage in the data dir, or Redis for several machines.
+HELPLINE_REDIS_URL = _env("REDIS_URL")
+HUEY = {
+    "name": _env("JOBS_NAME", "helpline"),
+    "huey_class": "huey.RedisHuey" if HELPLINE_REDIS_URL else "huey.SqliteHuey",
+    # Immediate: jobs run at once in the calling process (tests, one-off scripts).
+    "immediate": _env_bool("JOBS_IMMEDIATE", False),
+    "utc": True,
+    "connection": (
+        {"url": HELPLINE_REDIS_URL}
+        if HELPLINE_REDIS_URL
+        else {"filename": str(DATA_DIR / "jobs.sqlite3")}
+    ),
+    "consumer": {"workers": _env_int("WORKER_THREADS", 2), "worker_type": "thread"},
+}
+HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
+HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)

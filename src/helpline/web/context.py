@@ -1,0 +1,44 @@
+"""Template context every agent page needs: shortcuts for the help overlay, polling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+# (keys, what they do): shown by "?" and in docs/web.md.  app.js implements them:
+# global keys there, ticket keys through data-key attributes on the zoom's buttons.
+SHORTCUTS = [
+    ("?", _("Show or hide this help")),
+    ("/", _("Search")),
+    ("g d", _("Go to the dashboard")),
+    ("g q", _("Go to the queues")),
+    ("g l", _("Go to my locked tickets")),
+    ("j / k", _("Next / previous ticket in a list")),
+    ("Enter", _("Open the selected ticket")),
+    ("x", _("Select the ticket for a bulk action")),
+    ("r", _("Reply")),
+    ("a", _("Reply to all")),
+    ("f", _("Forward")),
+    ("n", _("Add a note")),
+    ("p", _("Record a phone call")),
+    ("l", _("Lock or unlock")),
+    ("c", _("Close")),
+    ("m", _("Merge")),
+    ("v", _("Move to another queue")),
+    ("o", _("Change the owner")),
+    ("s", _("Change the state")),
+    ("w", _("Watch or stop watching")),
+    ("Esc", _("Close a dialog or leave a field")),
+]
+
+
+def helpline(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "shortcuts": SHORTCUTS,
+        "is_htmx": request.headers.get("HX-Request") == "true",
+        # How often the zoom and the reply screen ask who else is on the ticket.
+        "poll_seconds": getattr(settings, "HELPLINE_PRESENCE_POLL_SECONDS", 10),
+    }

@@ -1,0 +1,60 @@
+"""Headers for files the interface hands out: always a download, never rendered."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from django.http import HttpResponse
+
+from helpline.web.middleware import DOWNLOAD_POLICY
+
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+# Types a browser would render as active content if it ever displayed them.
+_ACTIVE = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+}
+
+
+def safe_filename(name: str) -> str:
+    """The last path segment of ``name`` without control characters, or 'attachment'."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return name.strip().strip(".") or "attachment"
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the RFC 5987 UTF-8 name."""
+    name = safe_filename(filename)
+    # Accents are dropped (é -> e), anything else non-ASCII becomes "_".
+    decomposed = unicodedata.normalize("NFKD", name)
+    ascii_name = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()+-]", "_", ascii_name).strip(" .")
+    ascii_name = ascii_name or "attachment"
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != name:
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
+
+
+def download_type(content_type: str) -> str:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if not _MIME.match(kind) or kind in _ACTIVE:
+        return "application/octet-stream"
+    return kind
+
+
+def download(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=download_type(content_type))
+    response["Content-Disposition"] = content_disposition(filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_POLICY
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,175 @@
+"""The queries behind the overviews: queue tree, ticket lists, sorting and paging.
+
+Every list starts from ``Ticket.objects.visible_to(agent)``.  Each page costs a fixed
+number of queries whatever the number of tickets: one grouped count for the queue tree,
+one count and one page query for a list (``select_related`` for what a row shows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from helpline.actions.access import queues_with
+from helpline.models import Permission, StateType, Ticket, TicketWatcher
+
+PAGE_SIZES = (25, 50, 100)
+# Sort keys offered in list headers: name -> ordering on the first click (the most
+# useful one: most urgent first, oldest first); a second click reverses it.
+SORTS: dict[str, tuple[str, ...]] = {
+    "priority": ("-priority", "created"),
+    "age": ("created",),
+    "title": ("title",),
+    "customer": ("customer__email",),
+    "changed": ("changed",),
+    "number": ("number",),
+}
+# OTRS's queue view: unlocked tickets first, then the most urgent, then the oldest.
+QUEUE_ORDER = ("locked", "-priority", "created", "id")
+ROW_RELATIONS = ("queue", "state", "owner", "customer")
+
+
+@dataclass
+class QueueNode:
+    name: str  # full name, Parent::Child
+    label: str  # last segment
+    depth: int
+    pk: int | None  # None: a parent the agent may not read, shown for the tree only
+    open: int = 0
+    new: int = 0
+    children: list[QueueNode] = field(default_factory=list)
+
+
+def queue_tree(agent: Any) -> list[QueueNode]:
+    """The queues the agent may read, in tree order, with open and new counts.
+
+    Two queries: the readable queues, and one grouped count over visible open tickets.
+    """
+    queues = list(queues_with(agent, Permission.RO).values_list("pk", "name"))
+    counts = {
+        row["queue_id"]: row
+        for row in Ticket.objects.visible_to(agent)
+        .open()
+        .values("queue_id")
+        .annotate(total=Count("id"), new=Count("id", filter=Q(state_type="new")))
+        .order_by()
+    }
+    by_name: dict[str, QueueNode] = {}
+    for pk, name in queues:
+        parts = name.split("::")
+        for depth in range(len(parts)):
+            partial = "::".join(parts[: depth + 1])
+            if partial not in by_name:
+                by_name[partial] = QueueNode(partial, parts[depth], depth, None)
+        node = by_name[name]
+        node.pk = pk
+        node.open = counts.get(pk, {}).get("total", 0)
+        node.new = counts.get(pk, {}).get("new", 0)
+    ordered = sorted(by_name.values(), key=lambda n: n.name.lower().split("::"))
+    return ordered
+
+
+def list_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return qs.select_related(*ROW_RELATIONS)
+
+
+def ticket_list(agent: Any, view: str) -> QuerySet[Ticket]:
+    """The tickets of one of the personal overviews, unordered."""
+    visible = Ticket.objects.visible_to(agent)
+    now = timezone.now()
+    if view == "locked":
+        return visible.open().filter(locked=True, owner=agent)
+    if view == "owned":
+        return visible.open().filter(owner=agent)
+    if view == "responsible":
+        return visible.open().filter(responsible=agent)
+    if view == "watched":
+        return visible.filter(
+            Exists(TicketWatcher.objects.filter(ticket=OuterRef("pk"), agent=agent))
+        )
+    if view == "reminders":
+        return visible.filter(
+            Q(owner=agent) | Q(responsible=agent),
+            state_type=StateType.PENDING_REMINDER,
+            pending_until__lte=now,
+        )
+    if view == "new":
+        return visible.filter(state_type=StateType.NEW)
+    if view == "open":
+        return visible.open()
+    if view == "closed":
+        return visible.filter(state_type=StateType.CLOSED)
+    raise ValueError(view)
+
+
+def dashboard_counts(agent: Any) -> dict[str, int]:
+    """New, open, my locked and reminders reached: one aggregate query."""
+    now = timezone.now()
+    mine = Q(owner=agent) | Q(responsible=agent)
+    return (
+        Ticket.objects.visible_to(agent)
+        .open()
+        .aggregate(
+            new=Count("id", filter=Q(state_type=StateType.NEW)),
+            open=Count("id"),
+            locked=Count("id", filter=Q(locked=True, owner=agent)),
+            reminders=Count(
+                "id",
+                filter=mine
+                & Q(state_type=StateType.PENDING_REMINDER, pending_until__lte=now),
+            ),
+        )
+    )
+
+
+@dataclass
+class Sorting:
+    key: str  # "" for the default order
+    descending: bool
+
+    def param(self, key: str) -> str:
+        """The ``sort`` value a header link for ``key`` carries (toggles direction)."""
+        if key == self.key and not self.descending:
+            return f"-{key}"
+        return key
+
+
+def sorting_from(request: HttpRequest) -> Sorting:
+    raw = request.GET.get("sort", "")
+    descending = raw.startswith("-")
+    key = raw.lstrip("-")
+    if key not in SORTS:
+        return Sorting("", False)
+    return Sorting(key, descending)
+
+
+def apply_sorting(
+    qs: QuerySet[Ticket], sorting: Sorting, *, default: tuple[str, ...]
+) -> QuerySet[Ticket]:
+    if not sorting.key:
+        return qs.order_by(*default)
+    fields = SORTS[sorting.key]
+    if sorting.descending:
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    # Locked tickets stay below the unlocked ones in queue views (default[0]).
+    lead = default[:1] if default and default[0] == "locked" else ()
+    return qs.order_by(*lead, *fields, "id")
+
+
+def page_size_from(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("size", PAGE_SIZES[0]))
+    except ValueError:
+        return PAGE_SIZES[0]
+    return size if size in PAGE_SIZES else PAGE_SIZES[0]
+
+
+def paginate(request: HttpRequest, qs: QuerySet[Ticket]) -> Page:
+    """One page of ``qs``: one count query and one page query."""
+    paginator = Paginator(list_rows(qs), page_size_from(request))
+    return paginator.get_page(request.GET.get("page"))

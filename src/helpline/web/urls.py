@@ -1,0 +1,73 @@
+"""URL map of the agent interface (docs/web.md lists it with what each page does)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from helpline.api.urls import api
+from helpline.web.views import (
+    auth,
+    bulk,
+    changes,
+    collision,
+    compose,
+    files,
+    overviews,
+    preferences,
+    relations,
+    search,
+    zoom,
+)
+
+T = "ticket/<str:number>/"
+
+urlpatterns = [
+    path("", overviews.dashboard, name="dashboard"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("preferences/", preferences.preferences, name="preferences"),
+    # Overviews
+    path("queues/", overviews.queues, name="queues"),
+    path("queues/<int:queue_id>/", overviews.queues, name="queue"),
+    path("tickets/<slug:view>/", overviews.ticket_list, name="ticket-list"),
+    path("search/", search.search, name="search"),
+    path("search/advanced/", search.advanced_search, name="search-advanced"),
+    path("bulk/", bulk.bulk_view, name="bulk"),
+    path("new/email/", compose.new_email_ticket, name="new-email-ticket"),
+    path("new/phone/", compose.new_phone_ticket, name="new-phone-ticket"),
+    # The zoom and what it hands out
+    path(T, zoom.zoom, name="zoom"),
+    path(T + "presence/", collision.presence_view, name="presence"),
+    path(T + "attachment/<int:attachment_id>/", files.attachment, name="attachment"),
+    path(T + "article/<int:article_id>/raw/", files.raw_source, name="article-raw"),
+    path(T + "article/<int:article_id>/html/", files.article_html, name="article-html"),
+    path(T + "article/<int:article_id>/split/", relations.split_view, name="split"),
+    # Writing
+    path(T + "reply/", compose.reply_view, name="reply"),
+    path(T + "forward/", compose.forward_view, name="forward"),
+    path(T + "note/", compose.note_view, name="note"),
+    path(T + "phone/", compose.phone_view, name="phone"),
+    # Changing
+    path(T + "move/", changes.move_view, name="move"),
+    path(T + "owner/", changes.owner_view, name="owner"),
+    path(T + "responsible/", changes.responsible_view, name="responsible"),
+    path(T + "priority/", changes.priority_view, name="priority"),
+    path(T + "state/", changes.state_view, name="state"),
+    path(T + "close/", changes.close_view, name="close"),
+    path(T + "lock/", changes.lock_view, name="lock"),
+    path(T + "unlock/", changes.unlock_view, name="unlock"),
+    path(T + "watch/", changes.watch_view, name="watch"),
+    path(T + "unwatch/", changes.unwatch_view, name="unwatch"),
+    path(T + "archive/", changes.archive_view, name="archive"),
+    path(T + "unarchive/", changes.unarchive_view, name="unarchive"),
+    path(T + "merge/", relations.merge_view, name="merge"),
+    path(T + "unmerge/", relations.unmerge_view, name="unmerge"),
+    path(T + "link/", relations.link_view, name="link"),
+    path(T + "unlink/", relations.unlink_view, name="unlink"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "helpline.web.views.errors.bad_request"
+handler403 = "helpline.web.views.errors.permission_denied"
+handler404 = "helpline.web.views.errors.page_not_found"
+handler500 = "helpline.web.views.errors.server_error"

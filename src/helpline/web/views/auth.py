@@ -1,0 +1,72 @@
+"""Logging in (throttled, with the agent's language) and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from helpline.models import AgentProfile
+from helpline.web import throttle
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "helpline/login.html"
+    redirect_authenticated_user = True
+    next_page = "dashboard"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        login = request.POST.get("username", "")
+        if throttle.blocked(login, request):
+            # The password is not even checked: no argon2 work for a guesser either.
+            form = self.get_form_class()(request, initial={"username": login})
+            message = _(
+                "Too many failed attempts for this login. "
+                "Try again later (in up to 15 minutes)."
+            )
+            context = self.get_context_data(form=form, throttled=message)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        throttle.record_failure(self.request.POST.get("username", ""), self.request)
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        throttle.forget(self.request.POST.get("username", ""), self.request)
+        response = super().form_valid(form)
+        language = language_of(form.get_user())
+        if language:
+            set_language(response, language)
+        return response
+
+
+def language_of(user: Any) -> str | None:
+    profile = AgentProfile.objects.filter(user=user).only("language").first()
+    codes = {code for code, _name in settings.LANGUAGES}
+    if profile is not None and profile.language in codes:
+        return profile.language
+    return None
+
+
+def set_language(response: HttpResponse, language: str) -> None:
+    """Remember the language for LocaleMiddleware (a cookie, as Django's set_language)."""
+    translation.activate(language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE or settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
+    )
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "login"

@@ -1,0 +1,169 @@
+"""Keeping the index in step: after commit, per ticket, idempotent; full rebuilds."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from helpline.actions import events, merge, tickets
+from helpline.errors import Conflict
+from helpline.models import Ticket
+from helpline.search import indexer, search_tickets
+from helpline.search.base import ArticleText, TicketDocument, get_backend
+from tests.search import committed, email_from, numbers, reader_of, search_index
+from tests.support import make_group, make_queue, make_ticket
+
+
+@pytest.fixture(autouse=True)
+def _index(db):
+    yield from search_index()
+
+
+@pytest.fixture
+def queue(db):
+    return make_queue("info-en", group=make_group("Support"))
+
+
+@pytest.fixture
+def alice(queue):
+    return reader_of(queue.group, "alice")
+
+
+# --- after commit, through the job ----------------------------------------------------
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_changes_are_indexed_after_commit_by_the_job(queue, alice):
+    """The real path: commit -> on_ticket_changed -> Huey job -> index entry."""
+    t = make_ticket(queue, title="Kestrel sighting", body="A bird.")
+    assert numbers(alice, "kestrel") == [t.number]
+    tickets.set_title(alice, t.pk, "Falcon sighting")
+    assert numbers(alice, "title:kestrel") == []  # still in the first mail's subject
+    assert numbers(alice, "title:falcon") == [t.number]
+    email_from(alice, t.pk, body="It was a peregrine.", files=("peregrine.jpg",))
+    assert numbers(alice, "peregrine") == [t.number]
+    assert numbers(alice, "attachment:peregrine.jpg") == [t.number]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_merge_and_unmerge_move_the_text_between_tickets(queue, alice):
+    source = make_ticket(queue, title="First", body="About the aardvark.")
+    target = make_ticket(queue, title="Second", body="About the badger.")
+    merge.merge_tickets(alice, source.pk, target.pk)
+    assert numbers(alice, "aardvark badger") == [target.number]
+    merge.unmerge_ticket(alice, source.pk)
+    assert numbers(alice, "aardvark") == [source.number]
+    assert numbers(alice, "aardvark badger") == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rolled_back_change_leaves_the_index_as_it_was(queue, alice):
+    t = make_ticket(queue, title="Heron", body="A bird.")
+    with pytest.raises(Conflict), transaction.atomic():
+        tickets.set_title(alice, t.pk, "Stork")
+        raise Conflict("changed my mind")
+    assert numbers(alice, "title:heron") == [t.number]
+    assert numbers(alice, "stork") == []
+
+
+def test_nothing_is_indexed_before_commit(queue, alice):
+    make_ticket(queue, body="capybara")  # the test's transaction never commits
+    assert numbers(alice, "capybara") == []
+
+
+def test_a_split_article_is_found_in_the_new_ticket_too(queue, alice):
+    with committed():
+        t = make_ticket(queue, title="Two questions", body="First: the quokka.")
+    article = t.articles.get()
+    with committed():
+        child = merge.split_article(alice, article.pk, title="Quokka question")
+    assert sorted(numbers(alice, "quokka")) == sorted([t.number, child.number])
+    assert numbers(alice, "title:quokka") == [child.number]
+
+
+# --- the subscriber and the job -------------------------------------------------------
+def test_register_subscribes_once():
+    indexer.register()
+    indexer.register()
+    assert events.on_ticket_changed.count(indexer.enqueue_reindex) == 1
+
+
+def test_reindexing_a_ticket_twice_leaves_one_entry(queue, alice):
+    t = make_ticket(queue, body="narwhal")
+    indexer.reindex_ticket_job(t.pk)
+    indexer.reindex_ticket_job(t.pk)
+    assert get_backend().indexed_count() == 1
+    assert numbers(alice, "narwhal") == [t.number]
+
+
+def test_a_failure_to_queue_does_not_break_the_change(queue, alice, monkeypatch):
+    def broken(ticket_id):
+        raise ConnectionError("job queue down")
+
+    monkeypatch.setattr(indexer, "reindex_ticket_job", broken)
+    with committed():
+        t = make_ticket(queue, body="wombat")
+    assert Ticket.objects.filter(pk=t.pk).exists()
+    assert numbers(alice, "wombat") == []
+
+
+def test_a_huge_text_is_indexed_up_to_a_limit(queue, alice):
+    words = " ".join(f"w{n}x{'y' * (n % 50)}" for n in range(120_000))
+    body = f"okapi {words} " + "z" * 5000
+    with committed():
+        t = make_ticket(queue, body=body)
+    assert numbers(alice, "okapi") == [t.number]
+
+
+# --- full rebuild ---------------------------------------------------------------------
+def _reindex(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("search", "reindex", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_reindex_builds_the_index_from_the_tickets_and_can_be_repeated(queue, alice):
+    made = [make_ticket(queue, body=f"ibis number {n}") for n in range(5)]
+    assert numbers(alice, "ibis") == []  # not committed: never indexed
+    out, err = _reindex("--batch", "2")
+    assert out == "Indexed 5 tickets.\n"
+    assert "5/5" in err and "100.0%" in err
+    assert sorted(numbers(alice, "ibis")) == sorted(t.number for t in made)
+    _reindex()
+    assert get_backend().indexed_count() == 5
+    assert len(numbers(alice, "ibis")) == 5
+
+
+def test_a_fresh_reindex_empties_the_index_first(queue, alice):
+    t = make_ticket(queue, body="tapir")
+    indexer.reindex_tickets([t.pk, 999_999])
+    _reindex("--fresh")
+    assert get_backend().indexed_count() == 1
+    assert numbers(alice, "tapir") == [t.number]
+
+
+def test_reindex_leaves_no_entry_of_a_ticket_that_is_gone(queue, alice):
+    t = make_ticket(queue, body="dodo")
+    backend = get_backend()
+    gone = TicketDocument(
+        ticket_id=t.pk + 1000, title="Gone", articles=[ArticleText(body="extinct")]
+    )
+    backend.replace([gone.ticket_id], [gone])  # on SQLite an orphan row, else nothing
+    _reindex()
+    assert backend.indexed_count() == 1
+    assert numbers(alice, "dodo") == [t.number]
+    assert search_tickets(alice, "extinct").total == 0
+
+
+def test_search_status_reports_the_backend_and_the_counts(queue, alice):
+    make_ticket(queue, body="koala")
+    _reindex()
+    out = io.StringIO()
+    call_command("search", "status", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert (data["tickets"], data["indexed"]) == (1, 1)
+    assert data["backend"] == connection.vendor
+    if connection.vendor == "postgresql":
+        assert data["match_cost"] >= 1

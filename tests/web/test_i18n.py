@@ -1,0 +1,73 @@
+"""The German catalogue: complete, compiled, and used by the pages."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+
+import helpline
+from helpline.models import AgentProfile
+from tests.web import build_world, web_settings
+
+CATALOGUE = Path(helpline.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+
+
+def entries(po: str):
+    """(msgid, [msgstr...], flags) of every entry but the header."""
+    for block in po.split("\n\n"):
+        msgid = re.search(r'^msgid "(.*)"', block, re.M)
+        if not msgid or not msgid.group(1):
+            continue
+        strs = re.findall(r'^msgstr(?:\[\d\])? "(.*)"', block, re.M)
+        yield msgid.group(1), strs, block
+
+
+def test_every_message_has_a_german_translation():
+    po = (CATALOGUE / "django.po").read_text(encoding="utf-8")
+    found = list(entries(po))
+    assert len(found) > 250
+    for msgid, strs, block in found:
+        assert all(strs), f"untranslated: {msgid}"
+        assert "#, fuzzy" not in block, f"fuzzy: {msgid}"
+
+
+def test_the_compiled_catalogue_is_up_to_date(tmp_path):
+    compiled = tmp_path / "django.mo"
+    subprocess.run(
+        ["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")],
+        check=True,
+    )
+    with compiled.open("rb") as fresh, (CATALOGUE / "django.mo").open("rb") as shipped:
+        expected = gettext.GNUTranslations(fresh)._catalog
+        actual = gettext.GNUTranslations(shipped)._catalog
+    assert actual == expected
+
+
+def test_german_is_offered():
+    assert ("de", "Deutsch") in settings.LANGUAGES
+    with translation.override("de"):
+        assert translation.gettext("Log out") == "Abmelden"
+        assert translation.gettext("closed successful") == "erfolgreich geschlossen"
+
+
+@pytest.fixture(autouse=True)
+def _web(settings):
+    web_settings(settings)
+
+
+def test_the_zoom_in_german(client, db):
+    world = build_world()
+    AgentProfile.objects.filter(user=world.alice).update(language="de")
+    client.force_login(world.alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    html = client.get(reverse("zoom", args=[world.ticket.number])).content.decode()
+    for german in ("Antworten", "Zusammenfassen", "Historie", "neu", "3 normal"):
+        assert german in html
+    assert ">Reply<" not in html

@@ -1,0 +1,203 @@
+"""The ticket zoom and what it hands out: articles, HTML parts, attachments, sources."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from helpline.actions import admin, merge, tickets
+from helpline.actions.articles import NewAttachment, add_note
+from helpline.models import AgentProfile, HistoryType
+from tests.web import build_world, email_ticket, web_settings
+
+
+@pytest.fixture(autouse=True)
+def _web(settings):
+    web_settings(settings)
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def alice_client(client, world):
+    client.force_login(world.alice)
+    return client
+
+
+def zoom(client, ticket):
+    response = client.get(reverse("zoom", args=[ticket.number]))
+    assert response.status_code == 200
+    return response
+
+
+def test_zoom_shows_the_header_and_the_article(alice_client, world):
+    response = zoom(alice_client, world.ticket)
+    html = response.content.decode()
+    assert world.ticket.number in html
+    assert "Question about an article" in html
+    assert "customer@example.net" in html
+    assert "Hello, I have a question." in html
+    assert "report.pdf" in html
+    assert "Info" in html
+
+
+def test_plain_bodies_are_escaped(alice_client, world):
+    ticket = email_ticket(world.info, body="<script>alert(1)</script><b>bold</b>")
+    html = zoom(alice_client, ticket).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_article_order_follows_the_agents_preference(alice_client, world):
+    add_note(world.alice, world.ticket.pk, "Second, a note")
+    articles = zoom(alice_client, world.ticket).context["articles"]
+    assert articles[0].body_text == "Second, a note"
+    AgentProfile.objects.filter(user=world.alice).update(article_order="oldest")
+    articles = zoom(alice_client, world.ticket).context["articles"]
+    assert articles[0].body_text == "Hello, I have a question."
+
+
+def test_html_is_only_shown_in_a_sandboxed_frame_without_scripts(alice_client, world):
+    ticket = email_ticket(world.info, html="<p>Rich <b>text</b></p>")
+    html = zoom(alice_client, ticket).content.decode()
+    assert "<p>Rich <b>text</b></p>" not in html
+    article = ticket.articles.get()
+    frame_url = reverse("article-html", args=[ticket.number, article.pk])
+    assert f'src="{frame_url}"' in html
+    tag = html[html.index("<iframe") : html.index("</iframe>")]
+    assert "sandbox=" in tag
+    assert "allow-scripts" not in tag
+    assert "allow-same-origin" not in tag
+
+
+def test_the_html_part_has_its_own_strict_policy(alice_client, world):
+    ticket = email_ticket(
+        world.info,
+        html=(
+            '<p onclick="x()">Hi</p><script>alert(1)</script>'
+            '<img src="http://127.0.0.2:9/x.png"><a href="javascript:alert(2)">l</a>'
+        ),
+    )
+    article = ticket.articles.get()
+    response = alice_client.get(
+        reverse("article-html", args=[ticket.number, article.pk])
+    )
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'none'" in csp
+    assert "img-src cid: data:" in csp
+    assert "script-src" not in csp
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    body = response.content.decode()
+    assert "Hi" in body
+    for bad in ("<script", "onclick", "127.0.0.2", "javascript:"):
+        assert bad not in body
+
+
+def test_attachments_are_downloads_with_safe_headers(alice_client, world):
+    item = world.ticket.articles.get().attachments.get()
+    response = alice_client.get(
+        reverse("attachment", args=[world.ticket.number, item.pk])
+    )
+    assert response.status_code == 200
+    assert response.content == b"%PDF-1.4 test"
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="report.pdf"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_unicode_and_dangerous_attachment_names_and_types(alice_client, world):
+    ticket = email_ticket(
+        world.info,
+        attachments=[
+            NewAttachment('../../Grüße "x".html', "text/html", b"<script>x</script>"),
+        ],
+    )
+    item = ticket.articles.get().attachments.get()
+    response = alice_client.get(reverse("attachment", args=[ticket.number, item.pk]))
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="Gru_e _x_.html"')
+    assert "filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%22x%22.html" in disposition
+    assert "/" not in disposition.split("filename*=")[0]
+    # Active content is never sent with a type a browser would render.
+    assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_an_attachment_of_another_ticket_is_not_served(alice_client, world):
+    hidden = world.hidden.articles.get().attachments.get()
+    response = alice_client.get(
+        reverse("attachment", args=[world.ticket.number, hidden.pk])
+    )
+    assert response.status_code == 404
+    assert b"TOP SECRET" not in response.content
+
+
+def test_the_raw_source_is_a_plain_text_download(alice_client, world):
+    article = world.ticket.articles.get()
+    response = alice_client.get(
+        reverse("article-raw", args=[world.ticket.number, article.pk])
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response.content.startswith(b"From: customer@example.net")
+
+
+def test_history_links_and_merges_are_shown(alice_client, world):
+    other = email_ticket(world.info, title="Other ticket")
+    merge.link_tickets(world.alice, world.ticket.pk, other.pk)
+    duplicate = email_ticket(world.info, title="A duplicate")
+    merge.merge_tickets(world.alice, duplicate.pk, world.ticket.pk)
+    response = zoom(alice_client, world.ticket)
+    html = response.content.decode()
+    assert other.number in html
+    assert "A duplicate" in html
+    types = {row.entry.type for row in response.context["history"]}
+    assert {HistoryType.CREATED, HistoryType.MERGED, HistoryType.LINK_ADDED} <= types
+    merged = zoom(alice_client, duplicate)
+    assert merged.context["merged_into"] == world.ticket
+
+
+def test_links_never_reveal_a_ticket_the_agent_may_not_see(alice_client, world):
+    # Linked by someone who may see both (a lead with access to both queues).
+    admin.grant(world.secret.group, ["ro"], agent=world.bob)
+    merge.link_tickets(world.bob, world.ticket.pk, world.hidden.pk)
+    html = zoom(alice_client, world.ticket).content.decode()
+    assert world.hidden.number not in html
+    assert "Secret matter" not in html
+
+
+def test_the_zoom_of_a_hidden_ticket_is_not_found(alice_client, world):
+    response = alice_client.get(reverse("zoom", args=[world.hidden.number]))
+    assert response.status_code == 404
+    assert b"Secret matter" not in response.content
+
+
+def test_zoom_costs_the_same_queries_for_2_and_30_articles(
+    alice_client, world, django_assert_num_queries
+):
+    url = reverse("zoom", args=[world.ticket.number])
+    add_note(world.alice, world.ticket.pk, "one more")
+    alice_client.get(url)  # the first visit records the agent's presence
+    with CaptureQueriesContext(connection) as few:
+        assert alice_client.get(url).status_code == 200
+    for i in range(28):
+        if i % 2:
+            add_note(world.alice, world.ticket.pk, f"note {i}")
+        else:
+            email = email_ticket(
+                world.info,
+                title=f"dup {i}",
+                attachments=[NewAttachment(f"f{i}.txt", "text/plain", b"x")],
+            )
+            tickets.set_priority(world.alice, email.pk, 4)
+            merge.merge_tickets(world.alice, email.pk, world.ticket.pk)
+    # Merges add "merged here" rows and history, but not queries.
+    with django_assert_num_queries(len(few)):
+        assert alice_client.get(url).status_code == 200
