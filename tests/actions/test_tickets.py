@@ -55,6 +55,30 @@ def test_pending_states_need_a_time_and_leaving_them_clears_it(queue, agent):
 
 
 @pytest.mark.django_db
+def test_the_pending_time_is_kept_in_utc_whatever_offset_it_came_with(queue, agent):
+    ticket = make_ticket(queue)
+    # PostgreSQL refuses offsets beyond 15:59; Python allows up to a day.
+    odd = timezone.now().replace(microsecond=0).astimezone(
+        timezone.get_fixed_timezone(-(19 * 60 + 27))
+    ) + timedelta(days=3)
+    ticket = tickets.set_state(agent, ticket.pk, "pending reminder", pending_until=odd)
+    ticket.refresh_from_db()
+    assert ticket.pending_until == odd
+    assert ticket.pending_until.utcoffset() == timedelta(0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("years", [-101, 101])
+def test_a_pending_time_centuries_away_is_refused(queue, agent, years):
+    ticket = make_ticket(queue)
+    when = timezone.now() + timedelta(days=366 * years)
+    with pytest.raises(InvalidInput, match="within 100 years"):
+        tickets.set_state(agent, ticket.pk, "pending reminder", pending_until=when)
+    ticket.refresh_from_db()
+    assert ticket.state.name == "new"
+
+
+@pytest.mark.django_db
 def test_closing_needs_a_note_and_unlocks(queue, agent):
     ticket = make_ticket(queue)
     with pytest.raises(InvalidInput, match="needs a note"):

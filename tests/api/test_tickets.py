@@ -288,6 +288,22 @@ def test_patch_with_only_pending_until_moves_the_pending_time(desk):
     assert ticket.pending_until == later
 
 
+@pytest.mark.parametrize(
+    "until", ["1409-02-19T06:34:45-19:27", "9999-12-31T23:00:00-23:59"]
+)
+def test_patch_with_an_impossible_pending_time_is_a_clear_error(desk, until):
+    # Found by schemathesis on PostgreSQL: the database refused the offset (a 500).
+    ticket = make_ticket(desk.queue)
+    response = desk.api.patch(
+        f"/tickets/{ticket.number}",
+        {"state": "pending reminder", "pending_until": until},
+    )
+    assert response.status_code == 400, response.content
+    assert "pending time" in response.json()["error"]["message"]
+    ticket.refresh_from_db()
+    assert ticket.state.name == "new"
+
+
 def test_patch_responsible_null_removes_the_responsible(desk):
     ticket = make_ticket(desk.queue)
     locks.set_responsible(desk.agent, ticket.pk, desk.agent)

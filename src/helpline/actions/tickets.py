@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -121,6 +121,30 @@ def create_ticket(
         )
 
 
+PENDING_HORIZON_YEARS = 100
+
+
+def _checked_pending_time(value: datetime) -> datetime:
+    """The pending time in UTC, or a clear error when it cannot be one.
+
+    Python accepts offsets up to a day and any year from 1 to 9999; the databases
+    do not (PostgreSQL refuses offsets beyond 15:59), and a reminder centuries away
+    is a typing error, not a plan. Storing UTC keeps every backend equal.
+    """
+    if timezone.is_naive(value):
+        raise InvalidInput("The pending time needs a time zone.")
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidInput("The pending time is out of range.") from None
+    now = timezone.now()
+    if abs(utc.year - now.year) > PENDING_HORIZON_YEARS:
+        raise InvalidInput(
+            f"The pending time must lie within {PENDING_HORIZON_YEARS} years of today."
+        )
+    return utc
+
+
 def do_set_state(
     actor: Any | None,
     ticket: Ticket,
@@ -132,8 +156,7 @@ def do_set_state(
     if state.type in StateType.pending_types():
         if pending_until is None:
             raise InvalidInput(f"State {state.name!r} needs a pending time.")
-        if timezone.is_naive(pending_until):
-            raise InvalidInput("The pending time needs a time zone.")
+        pending_until = _checked_pending_time(pending_until)
     elif pending_until is not None:
         raise InvalidInput(f"State {state.name!r} takes no pending time.")
     old = ticket.state
