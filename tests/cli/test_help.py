@@ -27,6 +27,11 @@ COMMANDS = [
     (("ticket", "create"), "--body-file"),
     (("ticket", "list"), "--state-type"),
     (("ticket", "show"), "NUMBER"),
+    (("ticket", "reply"), "--reply-all"),
+    (("outbox",), "retry"),
+    (("outbox", "list"), "--status"),
+    (("outbox", "send"), "--limit"),
+    (("outbox", "retry"), "--all-failed"),
     (("seed_demo",), "--admin-password"),
     (("serve",), "--workers"),
 ]

@@ -1,4 +1,4 @@
-"""``helpline ticket``: create, list and show tickets as an agent (``--as LOGIN``).
+"""``helpline ticket``: create, list, show, search and answer tickets as an agent.
 
 Every verb acts as the agent named by ``--as`` and sees exactly what that agent may see:
 a ticket the agent may not read is "not found", like a ticket that does not exist.
@@ -13,12 +13,13 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin
+from helpline.actions import admin, replies
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.tickets import create_ticket
 from helpline.management.base import (
     HelplineCommand,
+    UsageError,
     acting_agent,
     email_address,
     positive_int,
@@ -55,6 +56,7 @@ class Command(HelplineCommand):
         self._add_list(verbs)
         self._add_show(verbs)
         self._add_search(verbs)
+        self._add_reply(verbs)
 
     def _add_create(self, verbs: Any) -> None:
         create = verbs.add_parser(
@@ -181,6 +183,51 @@ class Command(HelplineCommand):
         self.add_json_flag(search)
         search.set_defaults(handler=self.search)
 
+    def _add_reply(self, verbs: Any) -> None:
+        reply = verbs.add_parser(
+            "reply",
+            help="Answer a ticket by email, as the web interface's reply does.",
+            description=(
+                "Answer the customer's last message (or --article ID) with the queue's "
+                "salutation, the template or text, the signature and the quoted "
+                "original, from the queue's system address. The mail goes through the "
+                "outbox ('helpline outbox list' shows it). Needs 'rw' on the queue; "
+                "locks the ticket to the agent if nobody holds it."
+            ),
+        )
+        reply.add_argument("number", metavar="NUMBER")
+        self.add_as_agent(reply)
+        reply.add_argument(
+            "--template",
+            metavar="NAME",
+            help="An answer template of the ticket's queue.",
+        )
+        body = reply.add_mutually_exclusive_group()
+        body.add_argument("--body", help="Text to add after the template's.")
+        body.add_argument(
+            "--body-file",
+            metavar="FILE",
+            help="Read the text from FILE (UTF-8); '-' reads standard input.",
+        )
+        reply.add_argument(
+            "--article",
+            type=positive_int,
+            metavar="ID",
+            help="Answer this article instead of the customer's last one.",
+        )
+        reply.add_argument(
+            "--reply-all",
+            action="store_true",
+            help="Copy (Cc) everyone the answered message was addressed to.",
+        )
+        reply.add_argument(
+            "--state",
+            metavar="STATE",
+            help="Set this state afterwards, e.g. 'closed successful' (not pending).",
+        )
+        self.add_json_flag(reply)
+        reply.set_defaults(handler=self.reply)
+
     # --- create ---------------------------------------------------------------------
     def create(self, options: dict[str, Any]) -> None:
         agent = acting_agent(options["as_login"])
@@ -230,6 +277,44 @@ class Command(HelplineCommand):
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path} is not UTF-8 text.") from exc
+
+    # --- reply ----------------------------------------------------------------------
+    def reply(self, options: dict[str, Any]) -> None:
+        agent = acting_agent(options["as_login"])
+        ticket = access_ticket(agent, number=options["number"])
+        text = options["body"] or ""
+        if options["body_file"]:
+            text = self._read_body(options["body_file"], options.get("stdin"))
+        if not options["template"] and not text.strip():
+            raise UsageError("Give --template NAME, --body TEXT or --body-file FILE.")
+        article = replies.reply(
+            agent,
+            ticket.pk,
+            article_id=options["article"],
+            text=text,
+            template=options["template"],
+            reply_all=options["reply_all"],
+            next_state=options["state"],
+        )
+        outbox = article.outbox.order_by("-id").first()
+        data = {
+            "ticket": ticket.number,
+            "article_id": article.pk,
+            "message_id": article.message_id,
+            "to": article.to_addr,
+            "cc": article.cc_addr,
+            "subject": article.subject,
+            "outbox_id": outbox.pk if outbox else None,
+            "outbox_status": outbox.status if outbox else None,
+        }
+        if options["json"]:
+            self.emit_json(data)
+            return
+        cc = f", cc {article.cc_addr}" if article.cc_addr else ""
+        self.stdout.write(
+            f"Reply to {article.to_addr}{cc} queued as outbox {data['outbox_id']} "
+            f"(article {article.pk}, {article.message_id})."
+        )
 
     # --- list -----------------------------------------------------------------------
     def list_tickets(self, options: dict[str, Any]) -> None:
