@@ -2,26 +2,73 @@
 
 Every job calls a domain function that is idempotent and safe to run twice or from
 several workers at once (row locks with ``skip_locked``, status checks), so the job
-queue may deliver a job more than once without harm.  Periodic jobs additionally take a
-storage-wide lock, so when several workers run the scheduler only one runs each job at a
-time.
+queue may deliver a job more than once without harm.  A queued job is taken by exactly
+one worker (Huey's storage pops it atomically).  Every worker that runs the scheduler
+enqueues each periodic job, so periodic jobs claim their time slot in the database
+first (``once_per_slot``): across all workers on all machines, each runs once per slot;
+the storage-wide lock (``lock_task``) keeps a slow run from overlapping the next.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import timedelta
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
 
 from helpline.actions import periodic
 from helpline.mail import outbound
-from helpline.models import InboundMessage, InboundStatus, MailAccount
+from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
 
 log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Claims older than this are forgotten by the daily job.
+KEEP_PERIODIC_RUNS = timedelta(days=2)
+
+
+def slot_of(when: datetime, minutes: int) -> datetime:
+    """The start of the ``minutes``-long slot (counted from the epoch, UTC) ``when`` is in."""
+    epoch_minutes = int(when.timestamp() // 60)
+    return datetime.fromtimestamp((epoch_minutes - epoch_minutes % minutes) * 60, UTC)
+
+
+def claim_slot(job: str, minutes: int, *, now: datetime | None = None) -> bool:
+    """Whether this worker is the first to run ``job`` in the current slot."""
+    slot = slot_of(now or timezone.now(), minutes)
+    try:
+        with transaction.atomic():
+            PeriodicRun.objects.create(
+                job=job, slot=slot, worker=f"{socket.gethostname()}:{os.getpid()}"
+            )
+    except IntegrityError:
+        log.info("%s already ran for %s; skipped", job, slot.isoformat())
+        return False
+    return True
+
+
+def once_per_slot(minutes: int) -> Callable[[F], F]:
+    """Run the decorated periodic job at most once per ``minutes`` across all workers."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if not claim_slot(func.__name__, minutes):
+                return None
+            return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 @db_task()
@@ -38,12 +85,14 @@ def send_outbox_job() -> dict[str, int]:
 
 @db_periodic_task(crontab(minute="*"))
 @lock_task("helpline-outbox")
+@once_per_slot(1)
 def send_outbox_periodic() -> dict[str, int]:
     return outbound.send_due()
 
 
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("helpline-sweep-inbound")
+@once_per_slot(5)
 def sweep_inbound() -> int:
     """Process messages stored but never processed (a job lost in a crash)."""
     from helpline.mail.postmaster import process_inbound
@@ -61,6 +110,7 @@ def sweep_inbound() -> int:
 
 @db_periodic_task(crontab(minute="*"))
 @lock_task("helpline-fetch")
+@once_per_slot(1)
 def fetch_mail_accounts() -> int:
     """Fetch every valid mail account whose interval has passed."""
     from helpline.mail.transports.accounts import fetch_account
@@ -79,20 +129,24 @@ def fetch_mail_accounts() -> int:
 
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("helpline-pending")
+@once_per_slot(5)
 def pending_job() -> tuple[int, int]:
     return periodic.close_expired_pending(), periodic.send_pending_reminders()
 
 
 @db_periodic_task(crontab(minute="*/10"))
 @lock_task("helpline-unlock")
+@once_per_slot(10)
 def unlock_job() -> int:
     return periodic.unlock_timed_out()
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 @lock_task("helpline-archive")
+@once_per_slot(1440)
 def archive_job() -> int:
     periodic.forget_old_loop_counters()
+    PeriodicRun.objects.filter(slot__lt=timezone.now() - KEEP_PERIODIC_RUNS).delete()
     return periodic.archive_closed(settings.HELPLINE_ARCHIVE_AFTER_DAYS)
 
 

@@ -12,9 +12,9 @@ class Command(BaseCommand):
     help = (
         "Run background jobs: processing inbound mail, sending the outbox, fetching mail "
         "accounts, pending reminders and auto-close, unlock timeouts, archiving. "
-        "Run one per machine; with several machines, use HELPLINE_REDIS_URL and give "
-        "--no-periodic to all workers but one (periodic jobs are safe to run twice, but "
-        "there is no point)."
+        "Run one per machine; with several machines, use HELPLINE_REDIS_URL (the job "
+        "queue all workers share). Each queued job runs on one worker, and each "
+        "periodic job runs once per time slot whichever workers run the scheduler."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
