@@ -25,22 +25,46 @@ BATCH = 500
 
 
 def _each_due(
-    qs: QuerySet[Ticket], handle: Callable[[Ticket], bool], limit: int
+    qs: QuerySet[Ticket],
+    handle: Callable[[Ticket], bool],
+    limit: int,
+    *,
+    ids: list[int] | None = None,
 ) -> int:
     """Lock each due ticket on its own (skipping ones another worker holds), re-check,
-    handle.  Returns how many were handled."""
+    handle, until ``limit`` were handled.  Returns how many were.
+
+    Candidates are walked in id order, page by page, so tickets that turn out not to
+    need handling never hide the ones behind them.  ``ids``: candidates already known.
+    """
     done = 0
-    ids = list(qs.values_list("pk", flat=True)[:limit])
-    for pk in ids:
-        with transaction.atomic():
-            ticket = (
-                qs.select_for_update(skip_locked=True, of=("self",))
-                .select_related("state__next_state", "queue", "owner", "responsible")
-                .filter(pk=pk)
-                .first()
+    last = 0
+    while done < limit:
+        if ids is None:
+            page = list(
+                qs.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:BATCH]
             )
-            if ticket is not None and handle(ticket):
-                done += 1
+        else:
+            page = sorted(pk for pk in ids if pk > last)[:BATCH]
+        if not page:
+            break
+        last = page[-1]
+        for pk in page:
+            with transaction.atomic():
+                ticket = (
+                    qs.select_for_update(skip_locked=True, of=("self",))
+                    .select_related(
+                        "state__next_state", "queue", "owner", "responsible"
+                    )
+                    .filter(pk=pk)
+                    .first()
+                )
+                if ticket is not None and handle(ticket):
+                    done += 1
+            if done >= limit:
+                break
     return done
 
 
@@ -82,12 +106,22 @@ def unlock_timed_out(limit: int = BATCH) -> int:
     """Unlock tickets locked longer than their queue's unlock timeout; tell the owner.
 
     The timeout counts from the lock or from the owner's latest article, whichever is
-    later, so an agent who is working on a ticket keeps it.
+    later, so an agent who is working on a ticket keeps it.  The lock time is compared
+    here for every locked open ticket (a few numbers per row; there are as many rows as
+    tickets agents hold), so tickets still within their time never hide due ones
+    behind the batch limit.
     """
     now = timezone.now()
     candidates = Ticket.objects.filter(
         locked=True, queue__unlock_timeout__gt=0, state_type__in=StateType.open_types()
     )
+    past_lock_time = [
+        pk
+        for pk, locked_at, changed, minutes in candidates.values_list(
+            "pk", "locked_at", "changed", "queue__unlock_timeout"
+        ).iterator(chunk_size=2000)
+        if (locked_at or changed) + timedelta(minutes=minutes) <= now
+    ]
 
     def handle(ticket: Ticket) -> bool:
         last = ticket.locked_at or ticket.changed
@@ -105,7 +139,7 @@ def unlock_timed_out(limit: int = BATCH) -> int:
         notify(Event.LOCK_TIMEOUT, ticket)
         return True
 
-    return _each_due(candidates, handle, limit)
+    return _each_due(candidates, handle, limit, ids=past_lock_time)
 
 
 def archive_closed(older_than_days: int, limit: int = BATCH) -> int:
