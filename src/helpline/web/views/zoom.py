@@ -72,18 +72,24 @@ def _articles(ticket: Ticket, order: str) -> list[Article]:
 def _links(agent: Any, ticket: Ticket) -> list[LinkRow]:
     """Linked tickets the agent may see (a link never reveals a hidden ticket).
 
-    Two queries, whether there are links or not: the links, and the visible tickets
-    at their other ends.
+    At most two queries: the links, then the visible tickets at their other ends by
+    primary key (an ``OR`` of two subqueries here made PostgreSQL scan every ticket).
     """
     links = list(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)))
-    as_source = TicketLink.objects.filter(source=ticket).values("target_id")
-    as_target = TicketLink.objects.filter(target=ticket).values("source_id")
-    visible = {
-        t.pk: t
-        for t in Ticket.objects.visible_to(agent)
-        .filter(Q(pk__in=as_source) | Q(pk__in=as_target))
-        .select_related("state")
+    others = {
+        link.target_id if link.source_id == ticket.pk else link.source_id
+        for link in links
     }
+    visible = (
+        {
+            t.pk: t
+            for t in Ticket.objects.visible_to(agent)
+            .filter(pk__in=others)
+            .select_related("state")
+        }
+        if others
+        else {}
+    )
     rows = []
     for link in links:
         mine = link.source_id == ticket.pk
