@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
 from helpline.mail.intake import receive_and_dispatch
 from helpline.models import Ticket
 from tests.browser.conftest import log_in
-from tests.web import PASSWORD, build_world, email_ticket
+from tests.web import PASSWORD, build_world, email_ticket, png
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -83,3 +85,47 @@ def test_unsanitised_html_stored_by_another_path_is_still_contained(
     """Even HTML that bypassed intake's sanitiser is cleaned again and sandboxed."""
     ticket = email_ticket(world.info, title="Imported", html=HOSTILE)
     open_and_check(page, server, ticket)
+
+
+def mail_with_inline_image() -> bytes:
+    """A multipart/related mail as Thunderbird sends it: HTML plus its logo part."""
+    message = EmailMessage()
+    message["From"] = "Carol <carol@example.net>"
+    message["To"] = "info@helpline.test"
+    message["Subject"] = "Our new logo"
+    message["Message-ID"] = "<logo-1@example.net>"
+    message.set_content("Our new logo is attached.")
+    message.add_alternative(
+        "<p>Here is our new logo:</p>"
+        '<img src="cid:logo.part1@example.net" alt="logo">'
+        '<img src="http://127.0.0.2:9/tracker.png" alt="remote">'
+        '<img src="cid:nowhere@example.net" alt="unknown">',
+        subtype="html",
+    )
+    html_part = message.get_payload()[1]
+    html_part.add_related(
+        png(5, 4), "image", "png", cid="<logo.part1@example.net>", filename="logo.png"
+    )
+    return message.as_bytes()
+
+
+def test_an_inline_image_shows_and_nothing_remote_loads(page, server, world):
+    message = receive_and_dispatch(mail_with_inline_image(), transport="test")
+    ticket = Ticket.objects.get(pk=message.ticket_id)
+    seen = watch(page, server.url)
+    log_in(page, "alice", PASSWORD)
+    page.goto(f"/ticket/{ticket.number}/")
+    frame = page.frame_locator("iframe.html-body")
+    frame.get_by_text("Here is our new logo:").wait_for()
+    logo = frame.locator("img[alt=logo]")
+    logo.wait_for()
+    width = logo.evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(done =>"
+        " { img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); })"
+    )
+    assert width == 5
+    assert frame.locator("img[alt=remote]").count() == 0
+    assert frame.locator("img[alt=unknown]").count() == 0
+    page.wait_for_timeout(300)
+    assert seen["foreign"] == []
+    assert seen["dialogs"] == []

@@ -8,6 +8,8 @@ place until they are in ``helpline.settings`` (it changes nothing once they are)
 from __future__ import annotations
 
 import copy
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,23 @@ def email_ticket(
     return ticket
 
 
+def png(width: int = 3, height: int = 2) -> bytes:
+    """A valid grey PNG of the given size (for inline-image tests)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 def build_world(*, passwords: bool = False) -> World:
     """Two agents on Support (Info, Info::Sub), one on Secret, a ticket in each.
 
@@ -130,5 +149,6 @@ __all__ = [
     "build_world",
     "email_ticket",
     "make_ticket",
+    "png",
     "web_settings",
 ]

@@ -90,7 +90,7 @@ def test_the_html_part_has_its_own_strict_policy(alice_client, world):
     assert response.status_code == 200
     csp = response["Content-Security-Policy"]
     assert "default-src 'none'" in csp
-    assert "img-src cid: data:" in csp
+    assert "img-src 'self' data:;" in csp
     assert "script-src" not in csp
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     body = response.content.decode()

@@ -1,4 +1,8 @@
-"""Headers for files the interface hands out: always a download, never rendered."""
+"""Headers for files the interface hands out: a download, never rendered.
+
+The one exception is a raster image shown inside an e-mail's HTML (``inline_image``):
+the caller has checked that the bytes are PNG, JPEG, GIF or WebP.
+"""
 
 from __future__ import annotations
 
@@ -30,15 +34,16 @@ def safe_filename(name: str) -> str:
     return name.strip().strip(".") or "attachment"
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the RFC 5987 UTF-8 name."""
+def content_disposition(filename: str, *, disposition: str = "attachment") -> str:
+    """``attachment`` (or ``inline``) with an ASCII fallback name and the RFC 5987
+    UTF-8 name."""
     name = safe_filename(filename)
     # Accents are dropped (é -> e), anything else non-ASCII becomes "_".
     decomposed = unicodedata.normalize("NFKD", name)
     ascii_name = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     ascii_name = re.sub(r"[^A-Za-z0-9._ ()+-]", "_", ascii_name).strip(" .")
     ascii_name = ascii_name or "attachment"
-    header = f'attachment; filename="{ascii_name}"'
+    header = f'{disposition}; filename="{ascii_name}"'
     if ascii_name != name:
         header += f"; filename*=UTF-8''{quote(name, safe='')}"
     return header
@@ -54,6 +59,18 @@ def download_type(content_type: str) -> str:
 def download(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(data, content_type=download_type(content_type))
     response["Content-Disposition"] = content_disposition(filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_POLICY
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def inline_image(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    """A raster image (``content_type`` already checked against the bytes) to show."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition(
+        filename, disposition="inline"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOWNLOAD_POLICY
     response["Cache-Control"] = "private, no-store"

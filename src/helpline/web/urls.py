@@ -38,6 +38,11 @@ urlpatterns = [
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),
     path(T + "attachment/<int:attachment_id>/", files.attachment, name="attachment"),
+    path(
+        T + "attachment/<int:attachment_id>/image/",
+        files.attachment_image,
+        name="attachment-image",
+    ),
     path(T + "article/<int:article_id>/raw/", files.raw_source, name="article-raw"),
     path(T + "article/<int:article_id>/html/", files.article_html, name="article-html"),
     path(T + "article/<int:article_id>/split/", relations.split_view, name="split"),

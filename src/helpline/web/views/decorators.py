@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from helpline.errors import HelplineError, NotFound, PermissionDenied
+from helpline.web import inline_images
 
 View = Callable[..., HttpResponse]
 
@@ -67,5 +68,29 @@ def agent_view(view: View) -> View:
             return view(request, *args, **kwargs)
         except HelplineError as exc:
             return error_page(request, exc)
+
+    return wrapped
+
+
+def image_token_access(view: View) -> View:
+    """Let a signed image token stand in for the session cookie (wrap an agent_view).
+
+    Images inside an e-mail's sandboxed frame are requested without the session cookie
+    (see ``helpline.web.inline_images``); their URL carries a token naming the agent
+    and the attachment.  Without a session, a valid token makes its agent this
+    request's user; the view still checks that agent's access as for any request.
+    """
+
+    @functools.wraps(view)
+    def wrapped(
+        request: HttpRequest, number: str, attachment_id: int, **kwargs: Any
+    ) -> HttpResponse:
+        if not request.user.is_authenticated:
+            agent = inline_images.agent_from_token(
+                request.GET.get("t", ""), attachment_id
+            )
+            if agent is not None:
+                request.user = agent
+        return view(request, number, attachment_id, **kwargs)
 
     return wrapped

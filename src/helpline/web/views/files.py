@@ -1,8 +1,9 @@
 """What the zoom hands out: attachments, raw sources, and an e-mail's HTML part.
 
-Attachments and raw sources are always downloads (``Content-Disposition: attachment``,
+Attachments and raw sources are downloads (``Content-Disposition: attachment``,
 ``nosniff``, a sandboxing policy).  The HTML part is shown in a sandboxed frame without
-scripts, from this separate URL whose policy loads nothing from anywhere.
+scripts, from a separate URL whose policy loads nothing but images from this site: the
+message's own raster images (its ``cid:`` parts), which the image URL serves inline.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from helpline.actions.access import access_ticket
 from helpline.blobstore import read_blob
 from helpline.mail.sanitize import sanitize_html
 from helpline.models import Attachment
-from helpline.web.downloads import download
+from helpline.web import inline_images
+from helpline.web.cid_images import rewrite_cid_images
+from helpline.web.downloads import download, inline_image
 from helpline.web.middleware import EMAIL_HTML_POLICY
-from helpline.web.views.decorators import AgentRequest, agent_view
+from helpline.web.views.decorators import AgentRequest, agent_view, image_token_access
 
 
-@agent_view
-def attachment(request: AgentRequest, number: str, attachment_id: int) -> HttpResponse:
+def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attachment:
+    """An attachment of a ticket the agent may see (404 like a missing one otherwise)."""
     ticket = access_ticket(request.user, number=number)
     item = (
         Attachment.objects.select_related("blob")
@@ -30,9 +33,29 @@ def attachment(request: AgentRequest, number: str, attachment_id: int) -> HttpRe
     )
     if item is None:
         raise Http404
+    return item
+
+
+@agent_view
+def attachment(request: AgentRequest, number: str, attachment_id: int) -> HttpResponse:
+    item = _attachment(request, number, attachment_id)
     return download(
         read_blob(item.blob), filename=item.filename, content_type=item.content_type
     )
+
+
+@image_token_access
+@agent_view
+def attachment_image(
+    request: AgentRequest, number: str, attachment_id: int
+) -> HttpResponse:
+    """A PNG, JPEG, GIF or WebP attachment shown inline; anything else a download."""
+    item = _attachment(request, number, attachment_id)
+    data = read_blob(item.blob)
+    kind = inline_images.raster_type(item.content_type, data)
+    if kind is None:
+        return download(data, filename=item.filename, content_type=item.content_type)
+    return inline_image(data, filename=item.filename, content_type=kind)
 
 
 @agent_view
@@ -56,12 +79,11 @@ def article_html(request: AgentRequest, number: str, article_id: int) -> HttpRes
     if article is None or not article.body_html:
         raise Http404
     # Sanitised at intake already; again here, so that HTML stored by any other path
-    # (an import, an older version) is held to the same rules.
-    response = render(
-        request,
-        "helpline/article_frame.html",
-        {"html": sanitize_html(article.body_html)},
-    )
+    # (an import, an older version) is held to the same rules.  Then its cid: images
+    # point at this site, and every other image is gone.
+    sources = inline_images.image_sources(request.user, ticket, article.pk)
+    html = rewrite_cid_images(sanitize_html(article.body_html), sources)
+    response = render(request, "helpline/article_frame.html", {"html": html})
     response["Content-Security-Policy"] = EMAIL_HTML_POLICY
     response["Cache-Control"] = "private, no-store"
     return response
