@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -73,8 +76,30 @@ def test_a_queue_the_agent_may_not_read_cannot_be_followed(alice_client, world):
     assert not AgentProfile.objects.get(user=world.alice).followed_queues.exists()
 
 
-def test_an_agent_without_a_profile_gets_one(client, world):
+def test_an_agent_without_a_profile_sees_the_defaults_and_saving_creates_it(
+    client, world
+):
     AgentProfile.objects.filter(user=world.bob).delete()
     client.force_login(world.bob)
-    assert client.get(reverse("preferences")).status_code == 200
+    form = client.get(reverse("preferences")).context["form"]
+    assert form.initial["article_order"] == "newest"
     assert client.get(reverse("zoom", args=[world.ticket.number])).status_code == 200
+    assert save(client, article_order="oldest").status_code == 302
+    assert AgentProfile.objects.get(user=world.bob).article_order == "oldest"
+
+
+def test_saving_goes_through_the_action_which_audits_it(alice_client, world, caplog):
+    caplog.set_level(logging.INFO, logger="helpline.audit")
+    save(alice_client, followed_queues=[world.info.pk])
+    assert (
+        f"agent alice changed preference followed_queues: [] -> [{world.info.pk}]"
+        in [r.getMessage() for r in caplog.records]
+    )
+    page = alice_client.get(reverse("preferences"))
+    assert page.context["form"].initial["followed_queues"] == [world.info.pk]
+    boxes = re.findall(
+        r'<input type="checkbox" name="followed_queues"[^>]*>', page.text
+    )
+    checked = [box for box in boxes if " checked" in box]
+    assert len(boxes) == 2
+    assert checked == [b for b in boxes if f'value="{world.info.pk}"' in b]

@@ -8,7 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from helpline.actions.access import queues_with
-from helpline.models import AgentProfile, Permission
+from helpline.actions.preferences import get_preferences, set_preferences
+from helpline.models import Permission
 from helpline.responses.notify import Event
 from helpline.web import forms
 from helpline.web.views.auth import set_language
@@ -18,29 +19,32 @@ from helpline.web.views.decorators import AgentRequest, agent_view
 @agent_view
 def preferences(request: AgentRequest) -> HttpResponse:
     agent = request.user
-    profile, _created = AgentProfile.objects.get_or_create(user=agent)
-    queues = queues_with(agent, Permission.RO)
+    current = get_preferences(agent)
     kinds = [e.value for e in Event]
     form = forms.PreferencesForm(
         request.POST or None,
-        queues=queues,
+        queues=queues_with(agent, Permission.RO),
         initial={
-            "language": profile.language,
-            "article_order": profile.article_order,
-            "followed_queues": list(profile.followed_queues.all()),
-            "notifications": [k for k in kinds if k not in profile.notifications_off],
+            "language": current.language,
+            "article_order": current.article_order,
+            "followed_queues": sorted(current.followed_queue_ids),
+            "notifications": [k for k in kinds if k not in current.notifications_off],
         },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        # The agent's own profile (not ticket data): saved here, field by field.
-        profile.language = data["language"]
-        profile.article_order = data["article_order"]
-        profile.notifications_off = [k for k in kinds if k not in data["notifications"]]
-        profile.save(update_fields=["language", "article_order", "notifications_off"])
-        profile.followed_queues.set(data["followed_queues"])
+        # The form already refuses what the action would (a choice that is not
+        # offered); the action checks again, as for every entry point.
+        saved = set_preferences(
+            agent,
+            language=data["language"],
+            article_order=data["article_order"],
+            followed_queue_ids=[q.pk for q in data["followed_queues"]],
+            # The form lists the notifications that are on; stored are those off.
+            notifications_off=[k for k in kinds if k not in data["notifications"]],
+        )
         response = redirect("preferences")
-        set_language(response, profile.language)
+        set_language(response, saved.language)
         messages.success(request, _("Your preferences were saved."))
         return response
     return render(request, "helpline/preferences.html", {"form": form})
