@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from helpline.actions import locks, tickets
-from helpline.models import AgentProfile, Priority
+from helpline.actions import admin, locks, tickets
+from helpline.actions.access import forget_permissions
+from helpline.models import AgentProfile, Permission, Priority
+from helpline.web import listing
 from tests.web import build_world, email_ticket, web_settings
 
 
@@ -51,6 +54,8 @@ def test_dashboard_counts_what_the_agent_may_see(alice_client, world):
     assert counts["open"] == 2
     assert counts["new"] == 2
     assert counts["locked"] == 1
+    assert counts["owned"] == 1
+    assert counts["responsible"] == 0
     assert counts["reminders"] == 0
     assert b"Not for alice" not in response.content
     assert b"Secret" not in response.content
@@ -65,6 +70,75 @@ def test_dashboard_counts_reminders_that_are_due(alice_client, world):
     assert response.context["counts"]["reminders"] == 1
     listed = alice_client.get(reverse("ticket-list", args=["reminders"]))
     assert numbers(listed) == [world.ticket.number]
+
+
+DASHBOARD_VIEWS = ("new", "open", "locked", "owned", "responsible", "reminders")
+
+
+def test_each_dashboard_count_is_the_total_of_its_list(alice_client, world):
+    """The cards link to the lists: a card never promises what its list lacks."""
+    past = timezone.now() - timedelta(hours=1)
+    future = timezone.now() + timedelta(days=1)
+    bob = world.bob
+    owned = email_ticket(world.info, title="Owned, unlocked")
+    locks.set_owner(bob, owned.pk, world.alice)
+    responsible = email_ticket(world.sub, title="Alice responsible")
+    locks.set_responsible(bob, responsible.pk, world.alice)
+    due = email_ticket(world.info, title="Reminder due")
+    tickets.set_state(world.alice, due.pk, "pending reminder", pending_until=past)
+    later = email_ticket(world.info, title="Reminder later")
+    tickets.set_state(world.alice, later.pk, "pending reminder", pending_until=future)
+    others = email_ticket(world.info, title="Bob's reminder")
+    tickets.set_state(bob, others.pk, "pending reminder", pending_until=past)
+    closed = email_ticket(world.info, title="Closed, owned")
+    locks.lock_ticket(world.alice, closed.pk)
+    tickets.close_ticket(world.alice, closed.pk, note="done")
+    locks.lock_ticket(world.alice, world.ticket.pk)
+    # A Secret ticket alice stays responsible for after losing the queue: visible.
+    admin.grant(world.secret.group, [Permission.RO], agent=world.alice)
+    forget_permissions(world.alice)
+    kept = email_ticket(world.secret, title="Still responsible")
+    locks.set_responsible(world.eve, kept.pk, world.alice)
+    admin.revoke(world.secret.group, [Permission.RO], agent=world.alice)
+    email_ticket(world.secret, title="Not for alice")
+
+    counts = alice_client.get(reverse("dashboard")).context["counts"]
+    assert counts == {
+        "new": 4,
+        "open": 7,
+        "locked": 3,
+        "owned": 4,
+        "responsible": 2,
+        "reminders": 1,
+    }
+    for view in DASHBOARD_VIEWS:
+        listed = alice_client.get(reverse("ticket-list", args=[view]))
+        assert listed.context["total"] == counts[view], view
+
+
+def test_the_dashboard_shows_every_count_linked_to_its_list(alice_client, world):
+    locks.lock_ticket(world.alice, world.ticket.pk)
+    html = alice_client.get(reverse("dashboard")).content.decode()
+    cards = dict(
+        re.findall(
+            r'<a class="card[^"]*" href="([^"]+)"><span class="n">(\d+)</span>', html
+        )
+    )
+    assert cards == {
+        reverse("ticket-list", args=["new"]): "1",
+        reverse("ticket-list", args=["open"]): "1",
+        reverse("ticket-list", args=["locked"]): "1",
+        reverse("ticket-list", args=["owned"]): "1",
+        reverse("ticket-list", args=["responsible"]): "0",
+        reverse("ticket-list", args=["reminders"]): "0",
+    }
+
+
+def test_the_dashboard_counts_are_one_query(world, django_assert_num_queries):
+    _more_tickets(world, 5)
+    with django_assert_num_queries(1):
+        counts = listing.dashboard_counts(world.alice)
+    assert counts["open"] == 6
 
 
 def test_queue_tree_shows_readable_queues_with_counts(alice_client, world):
