@@ -34,8 +34,10 @@ from helpline.search.base import get_backend
 from helpline.search.filters import filter_q
 from helpline.search.query import ParsedQuery, TextTerm, parse_query
 
-# Totals are exact up to this many matches; beyond, ``total_capped`` says so.
-TOTAL_CAP = 10_000
+# Totals are exact up to this many matches; beyond, ``total_capped`` says so.  A count
+# reads up to this many matching rows (and the invisible ones among them) on every
+# page that does not tell the total by itself: the cap bounds that work.
+TOTAL_CAP = 1_000
 MAX_LIMIT = 1000
 RELEVANCE = "relevance"
 # Each order ends with a unique column, so pages never overlap or skip.
