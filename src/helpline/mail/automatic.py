@@ -3,7 +3,8 @@ reports and mailing-list mail.
 
 ``classify(raw)`` is a pure function of the message bytes: no Django, no
 database, and it never raises.  Headers are checked first; the body is only
-read when the headers say the message may be a report.
+parsed when the headers say the message may be a report (most mail is decided by
+its header alone, which is several times cheaper to parse).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesParser
 from email.utils import getaddresses
 from enum import StrEnum
+from functools import cached_property
 
 from helpline.mail.bounce import (
     BouncedRecipient,
@@ -114,6 +117,23 @@ def _address(value: str) -> str:
     return pairs[0][1].strip().lower() if pairs else ""
 
 
+class _RawHeaders(email.policy.Compat32):
+    """Header values as they stand (``_header`` decodes encoded words), except raw
+    8-bit bytes, read as UTF-8 as policy.default reads them."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if not value.isascii():
+            try:
+                raw = value.encode("ascii", "surrogateescape")
+            except UnicodeEncodeError:  # already text
+                return value
+            return raw.decode("utf-8", "replace")
+        return value
+
+
+_HEADER_PARSER = BytesParser(policy=_RawHeaders())
+
+
 def _parse(raw: bytes) -> Message:
     try:
         return email.message_from_bytes(raw, policy=email.policy.default)
@@ -129,7 +149,7 @@ def classify(
 ) -> Classification:
     """Decide whether a message was written by a person or sent automatically."""
     try:
-        return _Classifier(_parse(raw), own_addresses, loop_header).run()
+        return _Classifier(raw, own_addresses, loop_header).run()
     except Exception as exc:  # noqa: BLE001 - must never raise
         reason = f"could not be classified ({type(exc).__name__}); no auto-response"
         return Classification(AutoKind.NONE, True, [reason])
@@ -137,9 +157,12 @@ def classify(
 
 class _Classifier:
     def __init__(
-        self, msg: Message, own_addresses: Collection[str], loop_header: str
+        self, raw: bytes, own_addresses: Collection[str], loop_header: str
     ) -> None:
-        self.msg = msg
+        self.raw = raw
+        # The top-level header only, its values as they stand (``_header`` decodes
+        # them): no MIME tree, no header objects, several times cheaper.
+        self.msg = msg = _HEADER_PARSER.parsebytes(raw, headersonly=True)
         self.own = {a.lower() for a in own_addresses}
         self.loop_header = loop_header
         self.reasons: list[str] = []
@@ -149,6 +172,11 @@ class _Classifier:
         self.subject = _header(msg, "Subject")
         self.ctype = msg.get_content_type()
         self.report_type = str(msg.get_param("report-type", "") or "").lower()
+
+    @cached_property
+    def body(self) -> Message:
+        """The whole message, MIME parts and all: parsed only for reports."""
+        return _parse(self.raw)
 
     def fired(self, text: str) -> None:
         self.loop = True
@@ -214,7 +242,7 @@ class _Classifier:
             )
         if failed:
             self.fired(f"header X-Failed-Recipients: {failed[:80]}")
-        report_sns = _amazon_sns(msg) if sns else None
+        report_sns = _amazon_sns(self.body) if sns else None
         if report_sns:
             self.fired(report_sns.evidence[0])
             return self.result(_report_kind(report_sns, True), report_sns)
@@ -223,7 +251,7 @@ class _Classifier:
         if definite or weak:
             exclude = {self.sender, _address(_header(msg, "To"))}
             failed_list = [a for _, a in getaddresses([failed]) if "@" in a]
-            report = parse_report(msg, exclude, [a.lower() for a in failed_list])
+            report = parse_report(self.body, exclude, [a.lower() for a in failed_list])
             kind = _report_kind(report, definite)
             if kind is not AutoKind.NONE:
                 if bounce_subject:
@@ -285,7 +313,7 @@ class _Classifier:
             self.fired("abuse complaint (Hotmail/Outlook.com JMRP)")
         else:
             return None
-        parts = collect_parts(msg)
+        parts = collect_parts(self.body)
         rcpts: list[BouncedRecipient] = []
         for block in parse_fields("\n".join(parts.feedback)):
             for key in ("original-rcpt-to", "removal-recipient"):
