@@ -16,6 +16,11 @@ class HelplineConfig(AppConfig):
             if hook not in hooks.after_inbound:
                 hooks.after_inbound.append(hook)
 
+        # Every process learns of configuration changes the mail pipeline caches.
+        from helpline.mail import snapshot
+
+        snapshot.connect()
+
         # The search index follows every ticket change (after commit, as a job).
         from helpline.search.indexer import register
 

@@ -52,18 +52,19 @@ def do_create_ticket(
     customer_email: str = "",
     customer_name: str = "",
     priority: int = Priority.NORMAL,
-    state: str = "new",
+    state: str | TicketState = "new",
     owner: Any | None = None,
 ) -> tuple[Ticket, Article | None]:
     """Create a ticket with its first article; no permission check (mail, jobs).
 
     ``article`` is None only for callers that add the first article themselves (a new
-    outgoing email ticket stores the email it sends).
+    outgoing email ticket stores the email it sends).  ``state`` is a state's name, or
+    the (valid) state itself when the caller has it at hand.
     """
     _check_priority(priority)
-    state_row = get_state(state)
+    state_row = get_state(state) if isinstance(state, str) else state
     if state_row.type in (StateType.MERGED, StateType.REMOVED):
-        raise InvalidInput(f"A new ticket cannot be in state {state!r}.")
+        raise InvalidInput(f"A new ticket cannot be in state {state_row.name!r}.")
     with transaction.atomic():
         title = " ".join(title.split())[:255] or "(no subject)"
         now = timezone.now()

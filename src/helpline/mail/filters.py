@@ -9,6 +9,7 @@ first group the last regular expression captured.  Filters run in order; one mar
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,16 @@ def _match(parsed: ParsedMessage, matches: list[dict[str, Any]]) -> tuple[bool, 
     return True, capture
 
 
-def apply_filters(parsed: ParsedMessage, *, trust_headers: bool) -> Outcome:
+def apply_filters(
+    parsed: ParsedMessage,
+    *,
+    trust_headers: bool,
+    filters: Iterable[PostmasterFilter] | None = None,
+) -> Outcome:
+    """Run the trusted control headers, then ``filters`` (default: the valid filters
+    from the database, in order)."""
+    if filters is None:
+        filters = PostmasterFilter.objects.filter(valid=True).order_by("order", "name")
     outcome = Outcome()
     if trust_headers:
         for header, key in CONTROL_HEADERS.items():
@@ -123,7 +133,7 @@ def apply_filters(parsed: ParsedMessage, *, trust_headers: bool) -> Outcome:
                     outcome.fired.append(f"header {header}")
                 except ValueError:
                     outcome.fired.append(f"header {header} ignored (bad value)")
-    for flt in PostmasterFilter.objects.filter(valid=True).order_by("order", "name"):
+    for flt in filters:
         matched, capture = _match(parsed, flt.matches)
         if not matched:
             continue

@@ -30,7 +30,8 @@ from helpline.mail.automatic import AutoKind, Classification, classify
 from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.followup import Thread, find_thread
 from helpline.mail.parse import Address, ParsedMessage, parse_message
-from helpline.mail.routing import route, system_addresses
+from helpline.mail.routing import route
+from helpline.mail.snapshot import Snapshot, current
 from helpline.models import (
     Article,
     ArticleChannel,
@@ -42,9 +43,9 @@ from helpline.models import (
     LinkType,
     SenderType,
     StateType,
-    SystemAddress,
     Ticket,
     TicketLink,
+    TicketState,
 )
 from helpline.numbers import clean_subject
 
@@ -135,17 +136,17 @@ def _new_ticket(
     classification: Classification,
     outcome: Outcome,
     result: Result,
-    addresses: dict[str, SystemAddress],
+    snapshot: Snapshot,
 ) -> None:
     queue, how = route(
         message,
         parsed.recipients_for_routing,
-        addresses,
+        snapshot,
         filter_queue=outcome.sets.get("queue"),
     )
     result.decisions["route"] = how
     email, name = _customer(parsed, outcome)
-    state = outcome.sets.get("state") or "new"
+    state = _state(snapshot, outcome.sets.get("state") or "new")
     ticket, article = do_create_ticket(
         None,
         queue=queue,
@@ -162,12 +163,18 @@ def _new_ticket(
     result.auto_response = "reply"
 
 
+def _state(snapshot: Snapshot, name: str) -> TicketState:
+    # get_state raises the error a missing state deserves (the message is quarantined).
+    return snapshot.state(name) or get_state(name)
+
+
 def _follow_up(
     ticket: Ticket,
     parsed: ParsedMessage,
     raw: Blob,
     classification: Classification,
     result: Result,
+    snapshot: Snapshot,
 ) -> None:
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
@@ -211,7 +218,7 @@ def _follow_up(
     result.auto_response = "follow_up"
     if ticket.state_type != StateType.NEW:
         if ticket.state_type != StateType.OPEN:
-            do_set_state(None, ticket, get_state("open"))
+            do_set_state(None, ticket, _state(snapshot, "open"))
         if (
             closed
             and ticket.queue.follow_up_lock
@@ -226,8 +233,8 @@ def _run(message: InboundMessage) -> Result:
     raw_bytes = read_blob(message.raw)
     raw = message.raw
     parsed = parse_message(raw_bytes)
-    addresses = system_addresses()
-    classification = classify(raw_bytes, own_addresses=set(addresses))
+    snapshot = current()
+    classification = classify(raw_bytes, own_addresses=snapshot.addresses.keys())
     result = Result()
     d = result.decisions
     d["message_id"] = parsed.message_id
@@ -238,7 +245,9 @@ def _run(message: InboundMessage) -> Result:
         "loop": classification.loop,
         "reasons": classification.reasons,
     }
-    outcome = apply_filters(parsed, trust_headers=message.trust_headers)
+    outcome = apply_filters(
+        parsed, trust_headers=message.trust_headers, filters=snapshot.filters
+    )
     d["filters"] = outcome.fired
     if outcome.sets.get("ignore"):
         result.outcome = "ignored"
@@ -254,10 +263,10 @@ def _run(message: InboundMessage) -> Result:
     thread: Thread = find_thread(parsed, classification)
     d["follow_up"] = thread.method or "none"
     if thread.ticket is not None:
-        _follow_up(thread.ticket, parsed, raw, classification, result)
+        _follow_up(thread.ticket, parsed, raw, classification, result, snapshot)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
     if result.ticket is None:
-        _new_ticket(message, parsed, raw, classification, outcome, result, addresses)
+        _new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
         if old is not None:
             assert result.ticket is not None
             TicketLink.objects.get_or_create(
@@ -328,6 +337,7 @@ def _after_commit(message: InboundMessage, result: Result) -> None:
     kwargs = {
         "message_id": message.pk,
         "ticket_id": result.ticket.pk if result.ticket else None,
+        "queue_id": result.ticket.queue_id if result.ticket else None,
         "article_id": result.article.pk if result.article else None,
         "auto_response": result.auto_response,
         "outcome": result.outcome,

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from helpline.actions.replies import Draft, do_send_email
+from helpline.mail import snapshot
 from helpline.models import (
     Article,
     AutoResponse,
@@ -93,13 +94,17 @@ def send_auto_response(
     ticket_id: int | None,
     article_id: int | None,
     auto_response: str,
+    queue_id: int | None = None,
     **_: object,
 ) -> Article | None:
     """Queue the queue's auto-response of type ``auto_response`` for this article."""
     if not auto_response or ticket_id is None or article_id is None:
         return None
-    # One cheap query first: most queues have no response of most types.
-    if not AutoResponse.objects.filter(
+    # A cheap check first: most queues have no response of most types.
+    if queue_id is not None:  # the ticket's queue, from the pipeline
+        if not snapshot.current().has_auto_response(auto_response, queue_id):
+            return None
+    elif not AutoResponse.objects.filter(
         type=auto_response, valid=True, queues__tickets__id=ticket_id
     ).exists():
         return None

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from helpline.actions.access import may
+from helpline.mail import snapshot
 from helpline.mail.compose import Outgoing, build
 from helpline.mail.outbound import queue_message
 from helpline.models import AgentProfile, Article, Permission, Ticket
@@ -164,7 +165,12 @@ def notify_on_commit(
 
 
 def after_inbound(
-    *, ticket_id: int | None, article_id: int | None, outcome: str = "", **_: object
+    *,
+    ticket_id: int | None,
+    article_id: int | None,
+    outcome: str = "",
+    queue_id: int | None = None,
+    **_: object,
 ) -> None:
     """Mail hook: tell followers of a new ticket, and the owner of a follow-up."""
     if ticket_id is None:
@@ -177,9 +183,24 @@ def after_inbound(
     }.get(outcome)
     if event is None:
         return
+    if _nobody_to_tell(event, ticket_id, queue_id):
+        return
     with transaction.atomic():
         ticket = Ticket.objects.select_related(
             "queue", "state", "owner", "responsible"
         ).get(pk=ticket_id)
         article = Article.objects.filter(pk=article_id).first() if article_id else None
         notify(event, ticket, article=article)
+
+
+def _nobody_to_tell(event: Event, ticket_id: int, queue_id: int | None) -> bool:
+    """Cheaply sure that ``recipients_for`` would be empty (most mail, most queues)?"""
+    if event not in (Event.NEW_TICKET, Event.FOLLOW_UP) or queue_id is None:
+        return False
+    if snapshot.current().has_followers(queue_id):
+        return False
+    # Nobody follows the queue: a new ticket concerns nobody, a follow-up only the
+    # owner of a locked ticket.
+    return event == Event.NEW_TICKET or not (
+        Ticket.objects.filter(pk=ticket_id, locked=True, owner__isnull=False).exists()
+    )
