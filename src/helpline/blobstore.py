@@ -9,7 +9,6 @@ import tempfile
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import IntegrityError, transaction
 
 from helpline.models import Blob
 
@@ -32,16 +31,20 @@ def _write_durably(storage: FileSystemStorage, name: str, data: bytes) -> None:
         raise
 
 
-def store_blob(data: bytes) -> Blob:
+def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     """Store ``data`` once (by SHA-256) and return its row; safe to call concurrently.
 
     Up to HELPLINE_INLINE_BLOB_BYTES the bytes go into the row (one durable write with
     the transaction); larger blobs are written to storage (fsynced) before the row.
+    ``expect_new``: the caller knows the bytes are almost surely not stored yet (a
+    message just received), so the look-up before the insert is skipped.
     """
     sha = hashlib.sha256(data).hexdigest()
-    blob = Blob.objects.filter(sha256=sha).defer("data").first()
-    if blob is not None:
-        return blob
+    if not expect_new:
+        # A blob stored already (a logo in every signature) is only read, not locked.
+        found = Blob.objects.filter(sha256=sha).defer("data").first()
+        if found is not None:
+            return found
     blob = Blob(sha256=sha, size=len(data))
     if len(data) <= settings.HELPLINE_INLINE_BLOB_BYTES:
         blob.data = data
@@ -50,11 +53,11 @@ def store_blob(data: bytes) -> Blob:
             _write_durably(default_storage, blob.path, data)
         else:  # object stores write whole objects
             default_storage.save(blob.path, ContentFile(data))
-    try:
-        with transaction.atomic():
-            blob.save()
-    except IntegrityError:  # stored concurrently by another writer
-        return Blob.objects.get(sha256=sha)
+    # One statement and no savepoint, even when another writer stored the same bytes
+    # meanwhile: the conflict "updates" the row to what it is and returns its id.
+    Blob.objects.bulk_create(
+        [blob], update_conflicts=True, unique_fields=["sha256"], update_fields=["size"]
+    )
     return blob
 
 

@@ -40,10 +40,12 @@ def _next_counter(key: str) -> int:
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ticket numbers are drawn inside the creating transaction")
-    TicketCounter.objects.bulk_create(
-        [TicketCounter(key=key, value=0)], ignore_conflicts=True
-    )
-    counter = TicketCounter.objects.select_for_update().get(key=key)
+    counter = TicketCounter.objects.select_for_update().filter(key=key).first()
+    if counter is None:  # the first ticket of the day (or ever)
+        TicketCounter.objects.bulk_create(
+            [TicketCounter(key=key, value=0)], ignore_conflicts=True
+        )
+        counter = TicketCounter.objects.select_for_update().get(key=key)
     counter.value += 1
     counter.save(update_fields=["value"])
     return counter.value

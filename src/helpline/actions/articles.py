@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpline.actions.access import access_ticket
-from helpline.actions.history import record, touch
+from helpline.actions.history import entry, record_all, touch
 from helpline.blobstore import store_blob
 from helpline.errors import InvalidInput
 from helpline.models import (
@@ -17,6 +17,7 @@ from helpline.models import (
     ArticleChannel,
     Attachment,
     Blob,
+    HistoryEntry,
     HistoryType,
     Permission,
     SenderType,
@@ -80,6 +81,15 @@ def do_add_article(
     history_type: HistoryType = HistoryType.ARTICLE,
 ) -> Article:
     """Store an article on a (row-locked) ticket; no permission check."""
+    article = store_article(actor, ticket, new)
+    touch(ticket)
+    record_all([article_entry(actor, ticket, article, history_type=history_type)])
+    return article
+
+
+def store_article(actor: Any | None, ticket: Ticket, new: NewArticle) -> Article:
+    """Write the article and its attachments, nothing else: ``do_add_article`` (or
+    ``do_create_ticket``, for a ticket's first article) adds the history entry."""
     new.validate()
     visible = new.visible_to_customer
     if visible is None:
@@ -123,17 +133,26 @@ def do_add_article(
                 for a in new.attachments
             ]
         )
-    touch(ticket)
-    record(
+    return article
+
+
+def article_entry(
+    actor: Any | None,
+    ticket: Ticket,
+    article: Article,
+    *,
+    history_type: HistoryType = HistoryType.ARTICLE,
+) -> HistoryEntry:
+    """The (unsaved) history entry that records a new article."""
+    return entry(
         ticket,
         history_type,
         actor,
         article=article,
-        channel=new.channel,
-        sender=new.sender_type,
+        channel=article.channel,
+        sender=article.sender_type,
         subject=article.subject,
     )
-    return article
 
 
 def add_article(actor: Any, ticket_id: int, new: NewArticle) -> Article:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 
 from helpline.errors import InvalidInput
 from helpline.models import Customer
@@ -25,8 +24,13 @@ def get_or_create_customer(email: str, name: str = "") -> Customer | None:
             customer.name = name[:200]
             customer.save(update_fields=["name"])
         return customer
-    try:
-        with transaction.atomic():
-            return Customer.objects.create(email=email, name=name[:200])
-    except IntegrityError:
-        return Customer.objects.get(email=email)
+    customer = Customer(email=email, name=name[:200])
+    # Created concurrently meanwhile: the conflict returns that row's id (one
+    # statement, no savepoint).
+    Customer.objects.bulk_create(
+        [customer],
+        update_conflicts=True,
+        unique_fields=["email"],
+        update_fields=["email"],
+    )
+    return customer

@@ -10,6 +10,25 @@ from helpline.actions.events import ticket_changed
 from helpline.models import Article, HistoryEntry, HistoryType, Ticket
 
 
+def entry(
+    ticket: Ticket,
+    type_: HistoryType,
+    actor: Any | None,
+    *,
+    article: Article | None = None,
+    **data: Any,
+) -> HistoryEntry:
+    """An unsaved history entry, for ``record_all``."""
+    return HistoryEntry(
+        ticket=ticket,
+        type=type_,
+        actor=actor,
+        created=timezone.now(),
+        article=article,
+        data=data,
+    )
+
+
 def record(
     ticket: Ticket,
     type_: HistoryType,
@@ -18,16 +37,14 @@ def record(
     article: Article | None = None,
     **data: Any,
 ) -> HistoryEntry:
-    entry = HistoryEntry(
-        ticket=ticket,
-        type=type_,
-        actor=actor,
-        created=timezone.now(),
-        article=article,
-        data=data,
-    )
-    entry.save()
-    return entry
+    new = entry(ticket, type_, actor, article=article, **data)
+    new.save()
+    return new
+
+
+def record_all(entries: list[HistoryEntry]) -> None:
+    """Write several history entries in one statement, in their order."""
+    HistoryEntry.objects.bulk_create(entries)
 
 
 def touch(ticket: Ticket, *fields: str) -> None:

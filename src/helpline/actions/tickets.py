@@ -9,10 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpline.actions.access import access_ticket, require_in_queue
-from helpline.actions.articles import NewArticle, do_add_article
+from helpline.actions.articles import (
+    NewArticle,
+    article_entry,
+    do_add_article,
+    store_article,
+)
 from helpline.actions.customers import get_or_create_customer
 from helpline.actions.events import ticket_changed
-from helpline.actions.history import record, touch
+from helpline.actions.history import entry, record, record_all, touch
 from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
 from helpline.errors import InvalidInput, NotFound
 from helpline.models import (
@@ -65,7 +70,8 @@ def do_create_ticket(
     state_row = get_state(state) if isinstance(state, str) else state
     if state_row.type in (StateType.MERGED, StateType.REMOVED):
         raise InvalidInput(f"A new ticket cannot be in state {state_row.name!r}.")
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here fails that one too.
+    with transaction.atomic(savepoint=False):
         title = " ".join(title.split())[:255] or "(no subject)"
         now = timezone.now()
         ticket = Ticket.objects.create(
@@ -81,16 +87,22 @@ def do_create_ticket(
             changed=now,
             closed_at=now if state_row.type == StateType.CLOSED else None,
         )
-        record(
-            ticket,
-            HistoryType.CREATED,
-            actor,
-            queue=queue.name,
-            state=state_row.name,
-            priority=priority,
-        )
+        entries = [
+            entry(
+                ticket,
+                HistoryType.CREATED,
+                actor,
+                queue=queue.name,
+                state=state_row.name,
+                priority=priority,
+            )
+        ]
+        # The first article: the ticket was written just now, no need to touch it.
+        first = store_article(actor, ticket, article) if article is not None else None
+        if first is not None:
+            entries.append(article_entry(actor, ticket, first))
+        record_all(entries)
         ticket_changed(ticket.pk)
-        first = do_add_article(actor, ticket, article) if article is not None else None
         return ticket, first
 
 

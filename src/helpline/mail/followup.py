@@ -34,9 +34,15 @@ class Thread:
     method: str = ""
     # A ticket named by number by someone who never took part in it.
     untrusted: Ticket | None = None
+    # ``ticket`` was read with a row lock (and its queue, state and owner).
+    locked: bool = False
 
 
-def _by_message_ids(ids: list[str], *, outgoing_only: bool = False) -> Ticket | None:
+def _by_message_ids(
+    ids: list[str], *, outgoing_only: bool = False
+) -> tuple[Ticket, bool] | None:
+    """The ticket of the newest article with one of ``ids`` (earlier ids first),
+    row-locked unless it was merged into another (then its target, not locked)."""
     if not ids:
         return None
     qs = Article.objects.filter(message_id__in=ids)
@@ -51,9 +57,19 @@ def _by_message_ids(ids: list[str], *, outgoing_only: bool = False) -> Ticket | 
         found.setdefault(message_id, ticket_id)
     for message_id in ids:
         if message_id in found:
-            return Ticket.objects.select_related("queue", "state").get(
-                pk=found[message_id]
+            pk = found[message_id]
+            # Locked at once, as the follow-up is written to it; a merged ticket is
+            # not locked (merges lock in id order, we would lock against it).
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("queue", "state", "owner")
+                .filter(pk=pk, merged_into__isnull=True)
+                .first()
             )
+            if ticket is not None:
+                return ticket, True
+            merged = Ticket.objects.select_related("queue", "state").get(pk=pk)
+            return resolve_merged(merged), False
     return None
 
 
@@ -94,15 +110,13 @@ def find_thread(parsed: ParsedMessage, classification: Classification) -> Thread
         classification.kind in (AutoKind.BOUNCE, AutoKind.DELIVERED)
         and classification.original_message_ids
     ):
-        ticket = _by_message_ids(
-            classification.original_message_ids, outgoing_only=True
-        )
-        if ticket is not None:
-            return Thread(resolve_merged(ticket), "bounce")
+        found = _by_message_ids(classification.original_message_ids, outgoing_only=True)
+        if found is not None:
+            return Thread(found[0], "bounce", locked=found[1])
     ids = [*parsed.in_reply_to, *reversed(parsed.references)]
-    ticket = _by_message_ids(list(dict.fromkeys(ids)))
-    if ticket is not None:
-        return Thread(resolve_merged(ticket), "references")
+    found = _by_message_ids(list(dict.fromkeys(ids)))
+    if found is not None:
+        return Thread(found[0], "references", locked=found[1])
     sender = parsed.from_.email if parsed.from_ else ""
     thread = _by_number(numbers_in_subject(parsed.subject), sender, "subject")
     if thread is not None:

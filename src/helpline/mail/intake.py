@@ -42,12 +42,11 @@ def receive(
     delivery returns the first row and processing it again changes nothing.
     """
     sha = hashlib.sha256(raw).hexdigest()
-    existing = InboundMessage.objects.filter(sha256=sha).first()
-    if existing is not None:
-        return existing, False
     try:
+        # Optimistic: new bytes are the rule, a repeated delivery the exception that
+        # the unique sha256 turns into an IntegrityError (rolling back the blob too).
         with transaction.atomic():
-            blob = store_blob(raw)
+            blob = store_blob(raw, expect_new=True)
             message = InboundMessage.objects.create(
                 raw=blob,
                 sha256=sha,
@@ -57,8 +56,11 @@ def receive(
                 queue_hint=queue,
                 trust_headers=trust_headers,
             )
-    except IntegrityError:  # the same bytes arrived concurrently
-        return InboundMessage.objects.get(sha256=sha), False
+    except IntegrityError:
+        existing = InboundMessage.objects.filter(sha256=sha).first()
+        if existing is None:  # not a repeated delivery: a real failure
+            raise
+        return existing, False  # the same bytes arrived before (or concurrently)
     return message, True
 
 

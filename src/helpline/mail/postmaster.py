@@ -169,18 +169,21 @@ def _state(snapshot: Snapshot, name: str) -> TicketState:
 
 
 def _follow_up(
-    ticket: Ticket,
+    thread: Thread,
     parsed: ParsedMessage,
     raw: Blob,
     classification: Classification,
     result: Result,
     snapshot: Snapshot,
 ) -> None:
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("queue", "state", "owner")
-        .get(pk=ticket.pk)
-    )
+    assert thread.ticket is not None
+    ticket = thread.ticket
+    if not thread.locked:
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("queue", "state", "owner")
+            .get(pk=ticket.pk)
+        )
     automatic = classification.kind != AutoKind.NONE
     closed = ticket.state_type in (StateType.CLOSED, StateType.REMOVED)
     option = ticket.queue.follow_up
@@ -263,7 +266,7 @@ def _run(message: InboundMessage) -> Result:
     thread: Thread = find_thread(parsed, classification)
     d["follow_up"] = thread.method or "none"
     if thread.ticket is not None:
-        _follow_up(thread.ticket, parsed, raw, classification, result, snapshot)
+        _follow_up(thread, parsed, raw, classification, result, snapshot)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
     if result.ticket is None:
         _new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
