@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from huey.contrib.djhuey import db_task
 
 from helpline.actions import events
@@ -26,37 +27,54 @@ DEFAULT_BATCH = 1000
 
 
 def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
-    """The indexed text of these tickets (three queries, whatever their size)."""
-    docs = {
-        pk: TicketDocument(ticket_id=pk, title=title)
-        for pk, title in Ticket.objects.filter(pk__in=ticket_ids).values_list(
-            "pk", "title"
-        )
-    }
-    names: dict[int, list[str]] = {}
-    for article_id, filename in Attachment.objects.filter(
-        article__ticket_id__in=ticket_ids
-    ).values_list("article_id", "filename"):
-        names.setdefault(article_id, []).append(filename)
-    rows = (
+    """The indexed text of these tickets, whatever their size: one query for the
+    articles (with their ticket's title), one for the attachments' names when an
+    article has any, one for the tickets without articles when there are such."""
+    has_files = Exists(Attachment.objects.filter(article_id=OuterRef("pk")))
+    rows = list(
         Article.objects.filter(ticket_id__in=ticket_ids)
         .order_by("ticket_id", "created", "id")
         .values_list(
-            "id", "ticket_id", "subject", "body_text", "from_addr", "to_addr", "cc_addr"
+            "id",
+            "ticket_id",
+            "ticket__title",
+            "subject",
+            "body_text",
+            "from_addr",
+            "to_addr",
+            "cc_addr",
         )
+        .annotate(has_files=has_files)
     )
-    for pk, ticket_id, subject, body, sender, to, cc in rows:
+    names: dict[int, list[str]] = {}
+    with_files = [row[0] for row in rows if row[-1]]
+    if with_files:
+        for article_id, filename in (
+            Attachment.objects.filter(article_id__in=with_files)
+            .order_by("id")
+            .values_list("article_id", "filename")
+        ):
+            names.setdefault(article_id, []).append(filename)
+    docs: dict[int, TicketDocument] = {}
+    for pk, ticket_id, title, subject, body, sender, to, cc, _ in rows:
         doc = docs.get(ticket_id)
-        if doc is not None:
-            doc.articles.append(
-                ArticleText(
-                    subject=subject,
-                    body=body,
-                    sender=sender,
-                    recipients=f"{to}\n{cc}" if cc else to,
-                    attachments=names.get(pk, []),
-                )
+        if doc is None:
+            doc = docs[ticket_id] = TicketDocument(ticket_id=ticket_id, title=title)
+        doc.articles.append(
+            ArticleText(
+                subject=subject,
+                body=body,
+                sender=sender,
+                recipients=f"{to}\n{cc}" if cc else to,
+                attachments=names.get(pk, []),
             )
+        )
+    missing = set(ticket_ids) - docs.keys()
+    if missing:  # tickets without articles are found by their title
+        for pk, title in Ticket.objects.filter(pk__in=missing).values_list(
+            "pk", "title"
+        ):
+            docs[pk] = TicketDocument(ticket_id=pk, title=title)
     return list(docs.values())
 
 
