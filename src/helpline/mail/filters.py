@@ -95,7 +95,9 @@ def _match(parsed: ParsedMessage, matches: list[dict[str, Any]]) -> tuple[bool, 
         if header.upper().startswith("EMAILADDRESS:"):
             wanted = header.split(":", 1)[1].strip().lower()
             values = [
-                a.email for a in [parsed.from_, *parsed.to, *parsed.cc] if a is not None
+                a.email.lower()
+                for a in [parsed.from_, *parsed.to, *parsed.cc]
+                if a is not None
             ]
             hit = wanted in values
         else:
