@@ -73,6 +73,8 @@ def do_create_ticket(
     # No savepoint inside a caller's transaction: a failure here fails that one too.
     with transaction.atomic(savepoint=False):
         title = " ".join(title.split())[:255] or "(no subject)"
+        customer = get_or_create_customer(customer_email, customer_name)
+        # The number last: its counter row stays locked until the commit.
         now = timezone.now()
         ticket = Ticket.objects.create(
             number=next_ticket_number(now),
@@ -82,7 +84,7 @@ def do_create_ticket(
             state_type=state_row.type,
             priority=priority,
             owner=owner,
-            customer=get_or_create_customer(customer_email, customer_name),
+            customer=customer,
             created=now,
             changed=now,
             closed_at=now if state_row.type == StateType.CLOSED else None,
