@@ -58,6 +58,8 @@ def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     Blob.objects.bulk_create(
         [blob], update_conflicts=True, unique_fields=["sha256"], update_fields=["size"]
     )
+    if blob.pk is None:  # a database that cannot return ids from an upsert
+        return Blob.objects.defer("data").get(sha256=sha)
     return blob
 
 

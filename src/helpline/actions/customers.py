@@ -33,4 +33,6 @@ def get_or_create_customer(email: str, name: str = "") -> Customer | None:
         unique_fields=["email"],
         update_fields=["email"],
     )
+    if customer.pk is None:  # a database that cannot return ids from an upsert
+        return Customer.objects.get(email=email)
     return customer

@@ -10,6 +10,7 @@ run is one transaction, so a failure leaves no half-made ticket behind.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import traceback
@@ -165,7 +166,9 @@ def _new_ticket(
 
 def _state(snapshot: Snapshot, name: str) -> TicketState:
     # get_state raises the error a missing state deserves (the message is quarantined).
-    return snapshot.state(name) or get_state(name)
+    # The snapshot's row is shared between messages: the ticket gets its own copy.
+    state = snapshot.state(name)
+    return copy.copy(state) if state is not None else get_state(name)
 
 
 def _follow_up(
