@@ -197,32 +197,3 @@ def test_any_input_is_a_result_or_a_clear_error(searcher, query):
         assert exc.message
     else:
         assert result.total >= len(result.ticket_ids)
-
-
-def test_postgres_phrases_become_pairs_of_adjacent_words():
-    from helpline.search.postgres import tsquery_term
-
-    two = parse_query('"bank transfer"').positive_terms[0]
-    assert tsquery_term(two) == "'bank~transfer'"
-    three = TextTerm(("wrong", "birth", "dat"), prefix=True, field="title")
-    assert tsquery_term(three) == (
-        "('t:wrong~birth' & 't:birth~dat':* & ('t:wrong' <-> 't:birth' <-> 't:dat':*))"
-    )
-    assert tsquery_term(three, words_only=True) == (
-        "('t:wrong~birth' & 't:birth~dat':*)"
-    )
-
-
-def test_the_postgres_document_pairs_words_within_a_part_only():
-    from helpline.search.base import ArticleText, TicketDocument
-    from helpline.search.postgres import tsvector_literal
-
-    doc = TicketDocument(
-        ticket_id=1,
-        title="Bank transfer",
-        articles=[ArticleText(body="failed again")],
-    )
-    # 'lexeme':positions, separated by spaces (lexemes never contain a space).
-    lexemes = {item.rsplit(":", 1)[0] for item in tsvector_literal(doc).split(" ")}
-    assert {"'bank~transfer'", "'t:bank~transfer'", "'failed~again'"} <= lexemes
-    assert "'transfer~failed'" not in lexemes  # title and body are separate parts

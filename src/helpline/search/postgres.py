@@ -19,23 +19,16 @@ field tag (``t:word``); the tag contains a colon, which no folded word does, so 
 never collide with words of the text.  Between parts and articles the position jumps
 by one, so a phrase never spans two of them.
 
-Phrases.  Each pair of adjacent words of a part is stored as one more lexeme,
-``first~second`` (``~`` is never part of a folded word).  A two-word phrase is then
-one lexeme the GIN index answers exactly, like a single word: no ticket's positions
-are read, whatever the number of tickets that have both words somewhere.  A longer
-phrase asks the index for all its pairs and checks the positions only of the few
-tickets that have every pair.  (Checking positions alone means reading each
-candidate's tsvector from TOAST: for two common words, tens of thousands of tickets
-at a million.)  ``capped_count`` keeps a two-step count for phrases of three words
-or more: the index finds the visible, filtered tickets with every pair, and only
-those are checked for the phrase.  An index built before pairs existed finds no
-phrase: ``helpline search reindex`` rebuilds it.
+A phrase is checked on the positions stored in each candidate's tsvector, which means
+reading it (from TOAST): cheap for a page, which stops after 25 matches, but counting
+the matches of a phrase of common words would read thousands.  ``capped_count``
+therefore counts in two steps: the GIN index finds the visible, filtered tickets that
+have all the words, and only those are checked for the phrase.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -46,7 +39,6 @@ from helpline.search.base import SearchBackend, Sql, TicketDocument
 from helpline.search.query import TextTerm, words
 
 FIELD_TAGS = {"title": "t:", "from": "f:", "to": "r:", "attachment": "a:"}
-PAIR = "~"  # joins two adjacent words into one lexeme: never in a folded word
 MAX_POSITION = 16383  # PostgreSQL's limit; larger positions are stored as this one
 MAX_POSITIONS_PER_WORD = 255
 MAX_WORD_BYTES = 200  # longer "words" are base64 or hashes: not worth indexing
@@ -78,12 +70,9 @@ class _Builder:
         marks = range(first, first + len(tokens))
         if self.position > MAX_POSITION:
             marks = [min(p, MAX_POSITION) for p in marks]  # type: ignore[assignment]
-        pairs = [a + PAIR + b for a, b in pairwise(tokens)]
         self._put(tokens, marks)
-        self._put(pairs, marks[:-1])
         if tag is not None:
             self._put([tag + t for t in tokens], marks)
-            self._put([tag + p for p in pairs], marks[:-1])
 
     def _put(self, lexemes: list[str], marks: Sequence[int]) -> None:
         positions = self.positions
@@ -120,30 +109,18 @@ def tsvector_literal(doc: TicketDocument) -> str:
 
 
 def tsquery_term(term: TextTerm, *, words_only: bool = False) -> str:
-    """One term as tsquery: a word, or a phrase as its pairs of adjacent words.
+    """One term as tsquery: a word, or a phrase (``'a' <-> 'b'``).
 
-    A two-word phrase is exactly its pair.  A longer one is all its pairs and, unless
-    ``words_only`` (what the GIN index answers without reading each ticket's
-    positions: a superset), the words in sequence (``'a' <-> 'b' <-> 'c'``).
+    ``words_only``: a phrase as its words, in any order (``'a' & 'b'``): what the GIN
+    index answers without reading each ticket's positions.
     """
     tag = FIELD_TAGS[term.field] if term.field else ""
-    tokens = term.tokens
-    suffix = ":*" if term.prefix else ""
-    if len(tokens) == 1:
-        return f"'{tag}{tokens[0]}'{suffix}"
-    pairs = [f"'{tag}{a}{PAIR}{b}'" for a, b in pairwise(tokens)]
-    pairs[-1] += suffix
-    if len(pairs) == 1:
-        return pairs[0]
-    if words_only:
-        return "(" + " & ".join(pairs) + ")"
-    sequence = " <-> ".join(f"'{tag}{t}'" for t in tokens) + suffix
-    return "(" + " & ".join(pairs) + f" & ({sequence}))"
-
-
-def needs_positions(term: TextTerm) -> bool:
-    """Whether matching ``term`` reads positions (a phrase of three words or more)."""
-    return len(term.tokens) > 2
+    lexemes = [f"'{tag}{token}'" for token in term.tokens]
+    if term.prefix:
+        lexemes[-1] += ":*"
+    if len(lexemes) == 1:
+        return lexemes[0]
+    return "(" + (" & " if words_only else " <-> ").join(lexemes) + ")"
 
 
 def tsquery_literal(
@@ -153,17 +130,16 @@ def tsquery_literal(
     words_only: bool = False,
 ) -> str:
     """Every positive term and no negative one; without positive terms, any of the
-    negative ones.  ``words_only``: long phrases as their pairs (see
-    ``tsquery_term``), and negative long phrases left out (a ticket with all their
-    pairs may still lack the phrase): a superset of the matches that the GIN index
-    finds on its own."""
+    negative ones.  ``words_only``: phrases as their words (see ``tsquery_term``),
+    and negative phrases left out (a ticket with all their words may still lack the
+    phrase): a superset of the matches that the GIN index finds on its own."""
     if not positive:
         return " | ".join(tsquery_term(t) for t in negative)
     parts = [tsquery_term(t, words_only=words_only) for t in positive]
     parts += [
         f"!{tsquery_term(t)}"
         for t in negative
-        if not (words_only and needs_positions(t))
+        if not (words_only and len(t.tokens) > 1)
     ]
     return " & ".join(parts)
 
@@ -191,10 +167,10 @@ class PostgresFts(SearchBackend):
         negative: Sequence[TextTerm],
         cap: int,
     ) -> int:
-        phrases = any(needs_positions(t) for t in (*positive, *negative))
+        phrases = any(len(t.tokens) > 1 for t in (*positive, *negative))
         if not (positive and phrases):
             return super().capped_count(tickets, positive, negative, cap)
-        # Step 1 (the index): visible, filtered tickets with all the pairs.  OFFSET 0
+        # Step 1 (the index): visible, filtered tickets with all the words.  OFFSET 0
         # keeps PostgreSQL from merging the steps, which would read the positions
         # of every ticket with the words before filtering them.  Step 2: positions.
         relaxed = Sql(
