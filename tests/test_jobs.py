@@ -111,7 +111,9 @@ def _mail(i: int) -> bytes:
     ).encode()
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a committing test would take the states the
+# migrations seed with it, and the tests after this one need them.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_on_redis_take_each_job_once(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     make_queue("Info", group=make_group("Support"), email="info@helpline.localhost")
