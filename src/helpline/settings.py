@@ -112,6 +112,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Helpline's queries are many and small; starting parallel workers for one costs
+    # more than it saves (measured at a million tickets: a search for a rare name
+    # 23 -> 5 ms, a common word 134 -> 71 ms; docs/performance.md).
+    # HELPLINE_DB_PARALLEL_WORKERS sets PostgreSQL's max_parallel_workers_per_gather.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = (
+        f"{_pg_options.get('options', '')} -c max_parallel_workers_per_gather="
+        f"{_env_int('DB_PARALLEL_WORKERS', 0)}"
+    ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -366,6 +366,23 @@ def test_relevance_pages_run_through_the_title_matches_then_the_rest(desk, alice
     assert [p.total for p in pages] == [5, 5, 5]
 
 
+@pytest.mark.parametrize("recent", [0, 1, 2, 3, 5])
+def test_newest_first_pages_are_the_same_on_both_sides_of_the_recent_span(
+    desk, alice, recent
+):
+    # The page is looked for among last month's changes first (RECENT_SPANS): with
+    # fewer than a page there, older matches must follow, in order, on every page.
+    made = [ticket(desk["info-en"], body="a quokka here") for _ in range(5)]
+    now = timezone.now()
+    ages = [timedelta(days=d) for d in (1, 2, 3, 4, 5)[:recent]]
+    ages += [timedelta(days=d) for d in (100, 200, 300, 400, 500)][: 5 - recent]
+    for t, age in zip(made, ages, strict=True):
+        Ticket.objects.filter(pk=t.pk).update(changed=now - age)
+    pages = [search_tickets(alice, "quokka", limit=2, offset=o) for o in (0, 2, 4)]
+    assert [i for p in pages for i in p.ticket_ids] == [t.pk for t in made]
+    assert [p.total for p in pages] == [5, 5, 5]
+
+
 def test_orders_and_pages(desk, alice):
     made = [ticket(desk["info-en"], body="otter", priority=p) for p in (1, 5, 3, 4)]
     by_created = [t.number for t in made]
