@@ -15,8 +15,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from helpline.actions.access import queues_with
-from helpline.models import Permission, StateType, Ticket, TicketWatcher
+from helpline.actions.access import own_tickets_q, queues_with, readable_group_ids
+from helpline.models import Permission, Queue, StateType, Ticket, TicketWatcher
 
 PAGE_SIZES = (25, 50, 100)
 # Sort keys offered in list headers: name -> ordering on the first click (the most
@@ -59,7 +59,11 @@ def queue_tree(agent: Any) -> list[QueueNode]:
         for row in Ticket.objects.filter(queue_id__in=[pk for pk, _ in queues])
         .open()
         .values("queue_id")
-        .annotate(total=Count("id"), new=Count("id", filter=Q(state_type="new")))
+        # Counting a column of the index (not the id): an index-only scan.
+        .annotate(
+            total=Count("queue_id"),
+            new=Count("queue_id", filter=Q(state_type="new")),
+        )
         .order_by()
     }
     by_name: dict[str, QueueNode] = {}
@@ -111,19 +115,41 @@ def ticket_list(agent: Any, view: str) -> QuerySet[Ticket]:
 
 
 def dashboard_counts(agent: Any) -> dict[str, int]:
-    """New, open, my locked, owned, responsible and reminders reached: one query.
+    """New, open, my locked, owned, responsible and reminders reached: four queries.
 
     Each count is the total of the ``ticket_list`` view of the same name (all of them
     are open tickets).  There is no escalation count: Helpline has no escalation yet.
+
+    Visible open tickets are those of the readable queues, counted by queue id from
+    the queue-view index alone, plus the agent's own tickets in other queues; the
+    agent's own counts come from the owner and responsible indexes.  One query over
+    ``visible_to`` would test its ``OR`` on every open ticket (0.15 s at a million).
     """
     now = timezone.now()
-    mine = Q(owner=agent) | Q(responsible=agent)
-    counts: dict[str, int] = (
-        Ticket.objects.visible_to(agent)
+    # Every queue of a readable group, valid or not: exactly ``visible_tickets_q``.
+    readable = list(
+        Queue.objects.filter(group_id__in=readable_group_ids(agent)).values_list(
+            "pk", flat=True
+        )
+    )
+    by_queue = (
+        Ticket.objects.filter(queue_id__in=readable)
         .open()
         .aggregate(
-            new=Count("id", filter=Q(state_type=StateType.NEW)),
-            open=Count("id"),
+            new=Count("queue_id", filter=Q(state_type=StateType.NEW)),
+            open=Count("queue_id"),
+        )
+    )
+    mine = Q(owner=agent) | Q(responsible=agent)
+    own = (
+        Ticket.objects.open()
+        .filter(own_tickets_q(agent, resolved=True))
+        .aggregate(
+            # Visible through being the agent's, in a queue the agent may not read.
+            new=Count(
+                "id", filter=Q(state_type=StateType.NEW) & ~Q(queue_id__in=readable)
+            ),
+            open=Count("id", filter=~Q(queue_id__in=readable)),
             locked=Count("id", filter=Q(locked=True, owner=agent)),
             owned=Count("id", filter=Q(owner=agent)),
             # Not named "responsible": an alias named like a field takes that name
@@ -136,8 +162,14 @@ def dashboard_counts(agent: Any) -> dict[str, int]:
             ),
         )
     )
-    counts["responsible"] = counts.pop("as_responsible")
-    return counts
+    return {
+        "new": by_queue["new"] + own["new"],
+        "open": by_queue["open"] + own["open"],
+        "locked": own["locked"],
+        "owned": own["owned"],
+        "responsible": own["as_responsible"],
+        "reminders": own["reminders"],
+    }
 
 
 @dataclass
