@@ -64,7 +64,10 @@ def queues(request: AgentRequest, queue_id: int | None = None) -> HttpResponse:
         queue = queues_with(agent, Permission.RO).filter(pk=queue_id).first()
         if queue is None:
             raise Http404
-        qs = visible.filter(queue=queue)
+        # Every ticket of a queue the agent may read is visible (visible_tickets_q),
+        # so the queue alone selects them, straight from the queue-view index;
+        # visible_to's OR would be tested on each of the queue's open tickets.
+        qs = Ticket.objects.filter(queue=queue).open()
         title: object = queue.name
     else:
         queue = None
