@@ -143,10 +143,14 @@ def search_tickets(
         first = filtered.filter(
             backend.condition(in_title, parsed.negative_terms).condition()
         )
-        rest = tickets.exclude(backend.condition(in_title, ()).condition())
+        in_title_q = backend.condition(in_title, ()).condition()
         newest = backend.order_for_words(RECENT)
         ids = _tiered_page(
-            first.order_by(*newest), rest.order_by(*newest), offset, limit
+            first.order_by(*newest),
+            tickets.order_by(*newest),
+            in_title_q,
+            offset,
+            limit,
         )
     if 0 < len(ids) < limit or (offset == 0 and not ids):
         total = offset + len(ids)  # the last page: no need to count
@@ -176,16 +180,35 @@ def _in_title(parsed: ParsedQuery) -> list[TextTerm] | None:
 
 
 def _tiered_page(
-    first: QuerySet[Ticket], rest: QuerySet[Ticket], offset: int, limit: int
+    first: QuerySet[Ticket],
+    matches: QuerySet[Ticket],
+    in_title: Any,
+    offset: int,
+    limit: int,
 ) -> list[int]:
-    """A page of ``first`` then ``rest`` (both ordered)."""
+    """A page of ``first`` (the title tier), then the other ``matches`` (ordered).
+
+    The other matches leave out the title tier by its ids when they are known or few
+    (as they usually are): excluding it by the title condition instead would test
+    that condition on, and read the text of, every other match.
+    """
+    first_ids: list[int] | None = None
     if offset == 0:
         ids = _page(first, 0, limit)
         in_first = len(ids)
+        if in_first < limit:
+            first_ids = ids  # the whole tier
     else:
         in_first = _capped_count(first)
         ids = _page(first, offset, limit) if offset < in_first else []
     if len(ids) < limit:
+        if first_ids is None and in_first <= TOTAL_CAP:
+            first_ids = _page(first, 0, in_first)
+        rest = (
+            matches.exclude(pk__in=first_ids)
+            if first_ids is not None
+            else matches.exclude(in_title)
+        )
         ids += _page(rest, max(0, offset - in_first), limit - len(ids))
     return ids
 
