@@ -54,3 +54,23 @@ def _private_cache(settings):
     from django.core.cache import cache
 
     cache.clear()
+
+
+def pytest_collection_modifyitems(items):
+    """A committing test must restore what the migrations seeded (the default states):
+    the flush after a ``transaction=True`` test empties every table, and the tests
+    after it would find no state "new".  Refuse such a test at collection."""
+    offenders = []
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None:
+            continue
+        if marker.kwargs.get("transaction") and not marker.kwargs.get(
+            "serialized_rollback"
+        ):
+            offenders.append(item.nodeid)
+    if offenders:
+        raise pytest.UsageError(
+            "django_db(transaction=True) needs serialized_rollback=True: "
+            + ", ".join(offenders)
+        )
