@@ -125,9 +125,22 @@ class RoleAdmin(admin.ModelAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
+    """Agents' preferences, to look at: each agent changes their own on the
+    preferences page, through ``actions.preferences`` (validated and audited)."""
+
     list_display = ("user", "language", "article_order")
     search_fields = ("user__username", "user__email")
-    filter_horizontal = ("followed_queues",)
+    readonly_fields = ("user", "language", "article_order", "notifications_off")
+    exclude = ("followed_queues",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(TicketState)

@@ -52,6 +52,17 @@ def test_every_configuration_list_opens(boss, client, model):
 
 
 @pytest.mark.django_db
+def test_agent_preferences_are_shown_but_not_edited_in_the_admin(boss, client):
+    agent = make_agent("alice")
+    url = reverse("admin:helpline_agentprofile_change", args=[agent.agent_profile.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"language": "de", "article_order": "oldest"})
+    assert response.status_code == 403
+    agent.agent_profile.refresh_from_db()
+    assert agent.agent_profile.language != "de"
+
+
+@pytest.mark.django_db
 def test_tickets_and_articles_are_not_in_the_admin(boss, client):
     from django.urls import NoReverseMatch
 
