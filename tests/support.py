@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.db import connection
+
 from helpline.actions import admin
 from helpline.actions.articles import NewArticle
 from helpline.actions.tickets import do_create_ticket
@@ -54,3 +56,13 @@ def make_ticket(
         **kwargs,
     )
     return ticket
+
+
+def database_url() -> str:
+    """The test database as a URL, for a subprocess (``helpline`` or a test worker)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or "postgres"
+    host = s.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"

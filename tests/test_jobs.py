@@ -17,14 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
 
 from helpline import jobs
 from helpline.mail.intake import receive
 from helpline.models import InboundMessage, InboundStatus, PeriodicRun, Ticket
-from tests.support import make_group, make_queue
+from tests.support import database_url, make_group, make_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPLINE = str(Path(sys.executable).parent / "helpline")
@@ -69,19 +68,10 @@ def test_the_second_scheduler_copy_of_a_periodic_job_does_nothing():
 
 
 # --- two workers --------------------------------------------------------------------
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    user = s.get("USER") or "postgres"
-    host = s.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"
-
-
 def _start_worker(tmp_path: Path, name: str, index: int) -> subprocess.Popen[str]:
     env = {
         **os.environ,
-        "HELPLINE_DATABASE_URL": _database_url(),
+        "HELPLINE_DATABASE_URL": database_url(),
         "HELPLINE_DATA_DIR": str(tmp_path / f"worker{index}"),
         "HELPLINE_ATTACHMENT_DIR": str(tmp_path / "media"),
         "HELPLINE_REDIS_URL": REDIS_URL,

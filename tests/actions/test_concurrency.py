@@ -13,29 +13,26 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from helpline.actions import admin
 from helpline.models import Permission, Ticket
-from tests.support import make_agent, make_group, make_queue, make_ticket
+from tests.support import (
+    database_url,
+    make_agent,
+    make_group,
+    make_queue,
+    make_ticket,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
 TICKETS_EACH = 500
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    user = s.get("USER") or "postgres"
-    return f"postgres://{user}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
-
-
 def _spawn(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
     env = {
         **os.environ,
-        "HELPLINE_DATABASE_URL": _database_url(),
+        "HELPLINE_DATABASE_URL": database_url(),
         "HELPLINE_ATTACHMENT_DIR": str(tmp_path / "media"),
     }
     return subprocess.Popen(

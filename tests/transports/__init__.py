@@ -11,22 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from django.db import connection
-
 from helpline.models import InboundMessage, InboundStatus
 from tests.mail.messages import mail
+from tests.support import database_url
 
 HELPLINE = str(Path(sys.executable).parent / "helpline")
-
-
-def database_url() -> str:
-    """The test database, for a ``helpline`` subprocess."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    user = s.get("USER") or "postgres"
-    host = s.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -105,6 +105,20 @@ class HelplineCommand(BaseCommand):
         self.stdout.write(text if text else empty)
 
 
+def ids_or_all(
+    ids: Sequence[int], everything: bool, *, flag: str, matching: Iterable[int]
+) -> list[int]:
+    """The IDs a verb acts on: those given, or with ``flag`` every one of ``matching``
+    (a query, read only then).  Both, or neither, is a usage error."""
+    if everything:
+        if ids:
+            raise UsageError(f"Give IDs or {flag}, not both.")
+        return list(matching)
+    if not ids:
+        raise UsageError(f"Give IDs or {flag}.")
+    return list(ids)
+
+
 def acting_agent(login: str) -> Any:
     """The agent named by ``--as``; a clear error when there is none."""
     return admin.get_agent(login)

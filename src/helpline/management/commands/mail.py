@@ -27,6 +27,7 @@ from helpline.management.base import (
     FAILURE,
     HelplineCommand,
     UsageError,
+    ids_or_all,
     positive_int,
     show_time,
 )
@@ -398,20 +399,17 @@ class Command(HelplineCommand):
         self.stdout.write(_describe(data))
 
     def replay(self, options: dict[str, Any]) -> None:
-        ids: list[int] = list(options["ids"])
-        if options["all_quarantined"]:
-            if ids:
-                raise UsageError("Give message IDs or --all-quarantined, not both.")
-            ids = list(
-                InboundMessage.objects.filter(status=InboundStatus.QUARANTINED)
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
-            if not ids:
-                self.stdout.write("No quarantined messages.")
-                return
-        elif not ids:
-            raise UsageError("Give message IDs or --all-quarantined.")
+        ids = ids_or_all(
+            options["ids"],
+            options["all_quarantined"],
+            flag="--all-quarantined",
+            matching=InboundMessage.objects.filter(status=InboundStatus.QUARANTINED)
+            .order_by("id")
+            .values_list("id", flat=True),
+        )
+        if not ids:
+            self.stdout.write("No quarantined messages.")
+            return
         for pk in ids:
             _get_message(pk)
         failed = 0

@@ -16,7 +16,7 @@ from helpline.mail import outbound
 from helpline.management.base import (
     FAILURE,
     HelplineCommand,
-    UsageError,
+    ids_or_all,
     positive_int,
     show_time,
 )
@@ -131,20 +131,17 @@ class Command(HelplineCommand):
 
     # --- retry ----------------------------------------------------------------------
     def retry(self, options: dict[str, Any]) -> None:
-        ids: list[int] = list(options["ids"])
-        if options["all_failed"]:
-            if ids:
-                raise UsageError("Give message IDs or --all-failed, not both.")
-            ids = list(
-                OutboxMessage.objects.filter(status=OutboxStatus.FAILED)
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
-            if not ids:
-                self.stdout.write("No failed messages.")
-                return
-        elif not ids:
-            raise UsageError("Give message IDs or --all-failed.")
+        ids = ids_or_all(
+            options["ids"],
+            options["all_failed"],
+            flag="--all-failed",
+            matching=OutboxMessage.objects.filter(status=OutboxStatus.FAILED)
+            .order_by("id")
+            .values_list("id", flat=True),
+        )
+        if not ids:
+            self.stdout.write("No failed messages.")
+            return
         statuses = dict(
             OutboxMessage.objects.filter(pk__in=ids).values_list("id", "status")
         )
