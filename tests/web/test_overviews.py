@@ -15,6 +15,7 @@ from helpline.actions import admin, locks, tickets
 from helpline.actions.access import forget_permissions
 from helpline.models import AgentProfile, Permission, Priority
 from helpline.web import listing
+from tests.support import make_agent
 from tests.web import build_world, email_ticket, web_settings
 
 
@@ -114,6 +115,26 @@ def test_each_dashboard_count_is_the_total_of_its_list(alice_client, world):
     for view in DASHBOARD_VIEWS:
         listed = alice_client.get(reverse("ticket-list", args=[view]))
         assert listed.context["total"] == counts[view], view
+
+
+def test_an_agent_without_any_queue_counts_the_tickets_made_theirs(world):
+    # No readable queue at all (an empty IN list), one ticket as responsible.
+    kept = email_ticket(world.secret, title="Responsible without the queue")
+    loner = make_agent("loner")
+    admin.grant(world.secret.group, [Permission.RO], agent=loner)
+    locks.set_responsible(world.eve, kept.pk, loner)
+    admin.revoke(world.secret.group, [Permission.RO], agent=loner)
+    forget_permissions(loner)
+    counts = listing.dashboard_counts(loner)
+    assert counts == {
+        "new": 1,
+        "open": 1,
+        "locked": 0,
+        "owned": 0,
+        "responsible": 1,
+        "reminders": 0,
+    }
+    assert listing.ticket_list(loner, "open").count() == 1
 
 
 def test_the_dashboard_shows_every_count_linked_to_its_list(alice_client, world):

@@ -106,8 +106,8 @@ def readable_group_ids(agent: Agent) -> QuerySet[Grant, Any]:
 
 def visible_tickets_q(agent: Agent) -> Q:
     """The filter behind ``Ticket.objects.visible_to(agent)``: every ticket of a queue
-    the agent may read (``readable_queues_q``), and the agent's own tickets wherever
-    they are (``own_tickets_q``)."""
+    in a group the agent may read (``readable_group_ids``), and the agent's own
+    tickets wherever they are (``own_tickets_q``)."""
     if not agent.is_active or agent.pk is None:
         return Q(pk__in=[])
     return Q(queue__group_id__in=readable_group_ids(agent)) | own_tickets_q(agent)
