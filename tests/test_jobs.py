@@ -1,13 +1,16 @@
 """Background jobs: two real workers sharing Redis and the database never run a job twice.
 
 The workers are ``helpline worker`` processes (Huey consumers with their schedulers) on
-the suite's database: SQLite in ``make test``, PostgreSQL in CI's second leg.
+the suite's database (SQLite in ``make test``, PostgreSQL in CI's second leg) and a
+private Redis server the test starts (Debian's ``redis-server``; .ci/system-packages
+installs it when missing).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,17 +20,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
 
 from helpline import jobs
 from helpline.mail.intake import receive
 from helpline.models import InboundMessage, InboundStatus, PeriodicRun, Ticket
+from tests.smtp_sink import free_port
 from tests.support import database_url, make_group, make_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPLINE = str(Path(sys.executable).parent / "helpline")
-REDIS_URL = os.environ.get("HELPLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SERVER = "/usr/bin/redis-server"
 MESSAGES = 60
 # Huey's log line for each job a worker starts (the consumer also echoes it unformatted).
 EXECUTED = re.compile(
@@ -68,13 +73,51 @@ def test_the_second_scheduler_copy_of_a_periodic_job_does_nothing():
 
 
 # --- two workers --------------------------------------------------------------------
-def _start_worker(tmp_path: Path, name: str, index: int) -> subprocess.Popen[str]:
+@pytest.fixture
+def redis_url(tmp_path):
+    """A private Redis server on a free port of 127.0.0.1, for this test alone."""
+    binary = shutil.which("redis-server") or REDIS_SERVER
+    if not os.access(binary, os.X_OK):
+        pytest.fail(
+            "redis-server is not installed: .ci/system-packages installs it "
+            "(Debian's redis-server package)",
+            pytrace=False,
+        )
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not start on port {port}")
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _start_worker(
+    tmp_path: Path, name: str, index: int, redis_url: str
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "HELPLINE_DATABASE_URL": database_url(),
         "HELPLINE_DATA_DIR": str(tmp_path / f"worker{index}"),
         "HELPLINE_ATTACHMENT_DIR": str(tmp_path / "media"),
-        "HELPLINE_REDIS_URL": REDIS_URL,
+        "HELPLINE_REDIS_URL": redis_url,
         "HELPLINE_JOBS_NAME": name,
         "HELPLINE_JOBS_IMMEDIATE": "0",
         "HELPLINE_WORKER_THREADS": "2",
@@ -104,13 +147,12 @@ def _mail(i: int) -> bytes:
 # serialized_rollback: the flush after a committing test would take the states the
 # migrations seed with it, and the tests after this one need them.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_workers_on_redis_take_each_job_once(tmp_path, settings):
+def test_two_workers_on_redis_take_each_job_once(tmp_path, settings, redis_url):
     settings.MEDIA_ROOT = tmp_path / "media"
     make_queue("Info", group=make_group("Support"), email="info@helpline.localhost")
     name = f"helpline-test-{uuid.uuid4().hex[:12]}"
-    storage = RedisStorage(name=name, url=REDIS_URL)
-    storage.flush_all()
-    workers = [_start_worker(tmp_path, name, i) for i in (1, 2)]
+    storage = RedisStorage(name=name, url=redis_url)
+    workers = [_start_worker(tmp_path, name, i, redis_url) for i in (1, 2)]
     _wait_until_started(workers, tmp_path)
     saved = (HUEY._immediate, HUEY.storage)
     try:
