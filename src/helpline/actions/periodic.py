@@ -8,7 +8,7 @@ transaction, so a ticket is handled once even when two workers run the same job.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.db import transaction
@@ -22,6 +22,21 @@ from helpline.responses.notify import Event, notify
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+
+def _pages(qs: QuerySet[Ticket], ids: list[int] | None) -> Iterator[list[int]]:
+    """Candidate ids in id order, a page at a time: ``ids`` if given, else ``qs``'s."""
+    if ids is not None:
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), BATCH):
+            yield ordered[start : start + BATCH]
+        return
+    last = 0
+    while page := list(
+        qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:BATCH]
+    ):
+        last = page[-1]
+        yield page
 
 
 def _each_due(
@@ -38,19 +53,7 @@ def _each_due(
     need handling never hide the ones behind them.  ``ids``: candidates already known.
     """
     done = 0
-    last = 0
-    while done < limit:
-        if ids is None:
-            page = list(
-                qs.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:BATCH]
-            )
-        else:
-            page = sorted(pk for pk in ids if pk > last)[:BATCH]
-        if not page:
-            break
-        last = page[-1]
+    for page in _pages(qs, ids):
         for pk in page:
             with transaction.atomic():
                 ticket = (
@@ -64,7 +67,7 @@ def _each_due(
                 if ticket is not None and handle(ticket):
                     done += 1
             if done >= limit:
-                break
+                return done
     return done
 
 

@@ -56,22 +56,30 @@ def download_type(content_type: str) -> str:
     return kind
 
 
-def download(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=download_type(content_type))
-    response["Content-Disposition"] = content_disposition(filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOWNLOAD_POLICY
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def inline_image(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
-    """A raster image (``content_type`` already checked against the bytes) to show."""
+def _file(
+    data: bytes, *, filename: str, content_type: str, disposition: str
+) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = content_disposition(
-        filename, disposition="inline"
+        filename, disposition=disposition
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOWNLOAD_POLICY
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def download(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    return _file(
+        data,
+        filename=filename,
+        content_type=download_type(content_type),
+        disposition="attachment",
+    )
+
+
+def inline_image(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    """A raster image (``content_type`` already checked against the bytes) to show."""
+    return _file(
+        data, filename=filename, content_type=content_type, disposition="inline"
+    )

@@ -96,13 +96,7 @@ class Command(HelplineCommand):
                 "customer's words, internal an agent's note."
             ),
         )
-        body = create.add_mutually_exclusive_group(required=True)
-        body.add_argument("--body", help="The text of the first article.")
-        body.add_argument(
-            "--body-file",
-            metavar="FILE",
-            help="Read the text from FILE (UTF-8); '-' reads standard input.",
-        )
+        _add_body_options(create, "The text of the first article.", required=True)
         self.add_json_flag(create)
         create.set_defaults(handler=self.create)
 
@@ -202,13 +196,7 @@ class Command(HelplineCommand):
             metavar="NAME",
             help="An answer template of the ticket's queue.",
         )
-        body = reply.add_mutually_exclusive_group()
-        body.add_argument("--body", help="Text to add after the template's.")
-        body.add_argument(
-            "--body-file",
-            metavar="FILE",
-            help="Read the text from FILE (UTF-8); '-' reads standard input.",
-        )
+        _add_body_options(reply, "Text to add after the template's.", required=False)
         reply.add_argument(
             "--article",
             type=positive_int,
@@ -397,6 +385,17 @@ class Command(HelplineCommand):
         if rows:
             more = "more than " if result.total_capped else ""
             self.stdout.write(f"{len(rows)} of {more}{result.total} shown.")
+
+
+def _add_body_options(parser: Any, body_help: str, *, required: bool) -> None:
+    """``--body TEXT`` or ``--body-file FILE`` ('-': standard input)."""
+    body = parser.add_mutually_exclusive_group(required=required)
+    body.add_argument("--body", help=body_help)
+    body.add_argument(
+        "--body-file",
+        metavar="FILE",
+        help="Read the text from FILE (UTF-8); '-' reads standard input.",
+    )
 
 
 def _login(user: Any | None) -> str | None:
