@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck system-packages bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-test: lint typecheck
+# The servers and browser the tests drive (Dovecot, Chromium, Redis): Debian packages.
+system-packages:
+	bash .ci/system-packages
+
+test: system-packages lint typecheck
 	$(BIN)/pytest -n 2 --create-db $(PYTEST_ARGS)
 
 clean:
