@@ -366,12 +366,56 @@ def test_relevance_pages_run_through_the_title_matches_then_the_rest(desk, alice
     assert [p.total for p in pages] == [5, 5, 5]
 
 
+def test_relevance_follows_a_changed_title(desk, alice):
+    retitled = ticket(desk["info-en"], title="Kestrel sighting", body="A bird.")
+    other = ticket(desk["info-en"], title="Question", body="a falcon, then a kestrel")
+    later = timezone.now() + timedelta(minutes=5)
+    Ticket.objects.filter(pk=other.pk).update(changed=later)  # the newer one
+    assert numbers(alice, "kestrel") == [retitled.number, other.number]
+    with committed():
+        tickets.set_title(alice, retitled.pk, "Falcon sighting")
+    assert numbers(alice, "falcon") == [retitled.number, other.number]
+    # "kestrel" is left in its first mail's subject only: no longer the title tier.
+    assert numbers(alice, "kestrel") == [other.number, retitled.number]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # A phrase: adjacent in the title, then the rest (the newest is only there).
+        ('"free licence"', ["adjacent", "draft", "jane", "body_only"]),
+        # A prefix, and words anywhere in the title.
+        ("licen* free", ["adjacent", "apart", "draft", "jane", "body_only"]),
+        # An excluded word is excluded from the whole text.
+        ("free licence -draft", ["adjacent", "apart", "jane", "body_only"]),
+        # A field term stays one: only jane's ticket has mail from jane.
+        ("free licence from:jane", ["jane"]),
+    ],
+)
+def test_the_title_tier_has_the_titles_with_every_term(desk, alice, query, expected):
+    made = {
+        "adjacent": ticket(desk["info-en"], title="Free licence", body="x"),
+        "apart": ticket(desk["info-en"], title="A licence, free of charge", body="y"),
+        "body_only": ticket(desk["info-en"], title="Question", body="free licence?"),
+        "draft": ticket(desk["info-en"], title="Free licence", body="a draft"),
+        "jane": ticket(desk["info-en"], title="Free licence", body="z"),
+    }
+    with committed():
+        email_from(alice, made["jane"].pk, body="hi", sender="jane@example.net")
+    now = timezone.now()
+    ages = {"body_only": -1, "adjacent": 0, "apart": 1, "draft": 2, "jane": 3}
+    for name, days in ages.items():  # body_only the newest: tiers lead, then dates
+        changed = now - timedelta(days=days)
+        Ticket.objects.filter(pk=made[name].pk).update(changed=changed)
+    by_number = {t.number: name for name, t in made.items()}
+    assert [by_number[n] for n in numbers(alice, query)] == expected
+
+
 @pytest.mark.parametrize("recent", [0, 1, 2, 3, 5])
 def test_newest_first_pages_are_the_same_on_both_sides_of_the_recent_span(
     desk, alice, recent
 ):
-    # The page is looked for among last month's changes first (RECENT_SPANS): with
-    # fewer than a page there, older matches must follow, in order, on every page.
+    # Newest first across recent and old changes, in order, on every page.
     made = [ticket(desk["info-en"], body="a quokka here") for _ in range(5)]
     now = timezone.now()
     ages = [timedelta(days=d) for d in (1, 2, 3, 4, 5)[:recent]]
@@ -421,6 +465,16 @@ def test_a_large_total_is_capped_and_says_so(desk, alice, monkeypatch):
     result = search_tickets(alice, "lemur", limit=2)
     assert (result.total, result.total_capped) == (3, True)
     assert len(result.ticket_ids) == 2
+
+
+def test_pages_past_the_cap_run_through_a_large_title_tier(desk, alice, monkeypatch):
+    in_body = [ticket(desk["info-en"], body="a jackal here") for _ in range(2)]
+    in_title = [ticket(desk["info-en"], title="Jackal", body="x") for _ in range(5)]
+    monkeypatch.setattr(helpline.search, "TOTAL_CAP", 3)
+    pages = [search_tickets(alice, "jackal", limit=2, offset=o) for o in range(0, 8, 2)]
+    newest_first = [t.pk for t in in_title[::-1] + in_body[::-1]]
+    assert [i for p in pages for i in p.ticket_ids] == newest_first
+    assert [(p.total, p.total_capped) for p in pages] == [(3, True)] * 4
 
 
 @pytest.mark.parametrize("query", ["marmot", "marmot queue:info-en -spam", "-spam"])

@@ -130,6 +130,7 @@ def search_tickets(
     tickets = _with_words(filtered, parsed)
     backend = get_backend()
     in_title = _in_title(parsed) if order == RELEVANCE else None
+    in_first: int | None = None  # matches in the title tier, when counted
     if in_title is None:
         ordering: Sequence[Any] = RECENT if order == RELEVANCE else ORDERS[order]
         if parsed.has_text:
@@ -140,20 +141,29 @@ def search_tickets(
         # (with the exclusions) selects the first tier.  Repeating the query's own
         # condition would be redundant, and would mislead the planner into taking
         # the two for independent and the tier for rare.
-        first = filtered.filter(
-            backend.condition(in_title, parsed.negative_terms).condition()
-        )
-        in_title_q = backend.condition(in_title, ()).condition()
         newest = backend.order_for_words(RECENT)
-        ids = _tiered_page(
-            first.order_by(*newest),
-            tickets.order_by(*newest),
-            in_title_q,
-            offset,
-            limit,
+        cheap = backend.title_condition(in_title, parsed.negative_terms)
+        title_only = backend.title_condition(in_title, ())
+        if cheap is not None and title_only is not None:
+            first = filtered.filter(cheap.condition()).order_by(*RECENT)
+            in_title_q = title_only.condition()
+        else:
+            first = filtered.filter(
+                backend.condition(in_title, parsed.negative_terms).condition()
+            ).order_by(*newest)
+            in_title_q = backend.condition(in_title, ()).condition()
+        ids, in_first = _tiered_page(
+            first, tickets.order_by(*newest), in_title_q, offset, limit
         )
+        if in_first is None and cheap is not None and len(ids) == limit:
+            # Cheap to count (a short column): when the title tier alone has more
+            # than the cap, the whole match set needs no counting.  For a common
+            # word at a million tickets that count is the slowest part.
+            in_first = _capped_count(first)
     if 0 < len(ids) < limit or (offset == 0 and not ids):
         total = offset + len(ids)  # the last page: no need to count
+    elif in_first is not None and in_first > TOTAL_CAP:
+        total = in_first
     else:
         total = backend.capped_count(
             filtered, parsed.positive_terms, parsed.negative_terms, TOTAL_CAP + 1
@@ -167,8 +177,8 @@ def _page(tickets: QuerySet[Ticket], offset: int, limit: int) -> list[int]:
     return list(tickets.values_list("pk", flat=True)[offset : offset + limit])
 
 
-def _capped_count(tickets: QuerySet[Ticket]) -> int:
-    return tickets.order_by().values("pk")[: TOTAL_CAP + 1].count()
+def _capped_count(tickets: QuerySet[Ticket], cap: int = TOTAL_CAP + 1) -> int:
+    return tickets.order_by().values("pk")[:cap].count()
 
 
 def _in_title(parsed: ParsedQuery) -> list[TextTerm] | None:
@@ -185,21 +195,27 @@ def _tiered_page(
     in_title: Any,
     offset: int,
     limit: int,
-) -> list[int]:
-    """A page of ``first`` (the title tier), then the other ``matches`` (ordered).
+) -> tuple[list[int], int | None]:
+    """A page of ``first`` (the title tier), then the other ``matches`` (ordered);
+    and the size of the title tier when it was counted (exact up to ``TOTAL_CAP``,
+    or at least past the page asked for).
 
     The other matches leave out the title tier by its ids when they are known or few
     (as they usually are): excluding it by the title condition instead would test
     that condition on, and read the text of, every other match.
     """
     first_ids: list[int] | None = None
+    counted: int | None = None
     if offset == 0:
         ids = _page(first, 0, limit)
         in_first = len(ids)
         if in_first < limit:
             first_ids = ids  # the whole tier
+            counted = in_first
     else:
-        in_first = _capped_count(first)
+        # Exact unless the page lies within the tier (past the cap on a deep page).
+        cap = max(TOTAL_CAP, offset + limit) + 1
+        in_first = counted = _capped_count(first, cap)
         ids = _page(first, offset, limit) if offset < in_first else []
     if len(ids) < limit:
         if first_ids is None and in_first <= TOTAL_CAP:
@@ -210,7 +226,7 @@ def _tiered_page(
             else matches.exclude(in_title)
         )
         ids += _page(rest, max(0, offset - in_first), limit - len(ids))
-    return ids
+    return ids, counted
 
 
 __all__ = [

@@ -106,6 +106,15 @@ class SearchBackend(ABC):
         """The ``order_by`` arguments for ``ordering`` when the query has words."""
         return ordering
 
+    def title_condition(
+        self, in_title: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> Sql | None:
+        """A condition for "the title has every term of ``in_title`` (all of them
+        ``title:`` terms) and the text none of ``negative``" that is cheap to test on
+        a row, so that a page of it newest first may walk the date index; None when
+        the backend has none (``condition`` then serves, sorted by the matches)."""
+        return None
+
     # --- writing ------------------------------------------------------------------
     @abstractmethod
     def replace(
@@ -125,12 +134,12 @@ class SearchBackend(ABC):
     def drop_orphans(self) -> int:
         """Remove entries of tickets that no longer exist; how many."""
 
-    # A column of the ticket row that holds the index entry, for bulk loaders that
-    # write tickets and their entries in one go (None: the entries live elsewhere).
-    ticket_column: str | None = None
+    # Columns of the ticket row that hold the index entry, for bulk loaders that
+    # write tickets and their entries in one go (none: the entries live elsewhere).
+    ticket_columns: tuple[str, ...] = ()
 
-    def column_value(self, doc: TicketDocument) -> object:
-        """The value of ``ticket_column`` for ``doc``."""
+    def column_values(self, doc: TicketDocument) -> dict[str, object]:
+        """The values of ``ticket_columns`` for ``doc``."""
         raise NotImplementedError
 
     def begin_bulk(self) -> None:  # noqa: B027 - optional hook

@@ -346,15 +346,15 @@ class Seeder:
         numbers = range(first, min(first + self.chunk, self.total))
         docs = [self._ticket(rng, n, rows) for n in numbers]
         backend = get_backend()
-        column = backend.ticket_column
-        if column is not None:  # the index entry goes in with the ticket row
+        in_row = bool(backend.ticket_columns)
+        if in_row:  # the index entry goes in with the ticket row
             for row, doc in zip(rows[Ticket], docs, strict=True):
-                row[column] = backend.column_value(doc)
+                row.update(backend.column_values(doc))
         loader = Loader()
         with transaction.atomic():
             for model in (Ticket, Article, Attachment, HistoryEntry):
                 loader.write(model, rows[model])
-            if column is None:
+            if not in_row:
                 backend.replace([], docs)
         return len(numbers)
 
