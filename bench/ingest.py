@@ -8,10 +8,11 @@ For a stream from ../shared/bench/gen_mail.py it measures, in one run:
   message, in this process (the best of three passes);
 - pipeline: store, parse, classify, filter, route, thread and write (tickets, articles,
   attachments, history), then what runs after the commit (search indexing,
-  auto-response and notification hooks) — ``receive`` + ``process_inbound`` with jobs
-  run at once — in N worker processes on a fresh database per backend (each thread of
-  messages stays in one worker so its follow-ups arrive after their first message, as
-  in real life).  PostgreSQL runs on a database this script creates and drops
+  auto-response and notification hooks) — ``receive`` for each message, then
+  ``process_batch`` for every ``--batch`` messages stored (what the worker does when
+  mail arrives faster than it is processed one by one), with jobs run at once — in N
+  worker processes on a fresh database per backend (each thread of messages stays in
+  one worker so its follow-ups arrive after their first message, as in real life).  PostgreSQL runs on a database this script creates and drops
   (``helpline_bench_ingest`` at ``--pg``);
 - pipe: ``helpline postmaster`` with one process per message, as an MTA pipe
   delivers (a sample of the stream, one message after the other).
@@ -116,7 +117,7 @@ def setup_database(env: dict[str, str]) -> None:
     subprocess.run([python, "-c", script], env=env, check=True)
 
 
-def worker_main(list_file: str, start_at: float) -> None:
+def worker_main(list_file: str, start_at: float, batch: int) -> None:
     """Receive and process the listed messages; print timings and query counts."""
     import django
 
@@ -124,7 +125,7 @@ def worker_main(list_file: str, start_at: float) -> None:
     from django.db import connection
 
     from helpline.mail.intake import receive
-    from helpline.mail.postmaster import process_inbound
+    from helpline.mail.postmaster import process_batch
 
     entries = [line.split() for line in Path(list_file).read_text().splitlines()]
     work = [(kind, Path(path).read_bytes()) for kind, path in entries]
@@ -139,10 +140,17 @@ def worker_main(list_file: str, start_at: float) -> None:
     time.sleep(max(0.0, start_at - time.time()))
     t0, cpu0 = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(count):
-        for kind, raw in work:
-            current[0] = kind
-            message, _ = receive(raw, transport="bench")
-            process_inbound(message.pk)
+        for start in range(0, len(work), batch):
+            chunk = work[start : start + batch]
+            ids = []
+            for kind, raw in chunk:
+                current[0] = kind
+                message, _ = receive(raw, transport="bench")
+                ids.append(message.pk)
+            # A batch's statements belong to no one kind of message.
+            if len(ids) > 1:
+                current[0] = "batch"
+            process_batch(ids)
     print(
         json.dumps(
             {
@@ -157,7 +165,12 @@ def worker_main(list_file: str, start_at: float) -> None:
 
 
 def pipeline(
-    paths: list[Path], manifest: list[dict], workers: int, env: dict[str, str], tmp: str
+    paths: list[Path],
+    manifest: list[dict],
+    workers: int,
+    env: dict[str, str],
+    tmp: str,
+    batch: int,
 ) -> list[dict]:
     shards: list[list[tuple[str, Path]]] = [[] for _ in range(workers)]
     for entry, path in zip(manifest, paths, strict=True):
@@ -170,7 +183,8 @@ def pipeline(
         list_file.write_text("\n".join(f"{kind} {path}" for kind, path in shard))
         procs.append(
             subprocess.Popen(
-                [sys.executable, __file__, "--worker", str(list_file), str(start_at)],
+                [sys.executable, __file__, "--worker", str(list_file), str(start_at)]
+                + ["--batch", str(batch)],
                 env=env,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -260,6 +274,11 @@ def report(backend: str, workers: int, results: list[dict], floor_ms: float) -> 
     per_kind = ", ".join(
         f"{kind} {queries[kind] / count:.1f}" for kind, count in sorted(kinds.items())
     )
+    if "batch" in queries:
+        per_kind = (
+            f"storing {(sum(queries.values()) - queries['batch']) / n:.1f}, "
+            f"processing in batches {queries['batch'] / n:.1f}"
+        )
     print(
         f"{'':8s} SQL queries per message: {sum(queries.values()) / n:.1f} ({per_kind})"
     )
@@ -283,10 +302,16 @@ def main() -> None:
         default=50,
         help="messages sent through 'helpline postmaster' (0: skip)",
     )
+    ap.add_argument(
+        "--batch",
+        type=int,
+        default=20,
+        help="messages per processing transaction (HELPLINE_INBOUND_BATCH; 1: one by one)",
+    )
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker_main(args.worker[0], float(args.worker[1]))
+        worker_main(args.worker[0], float(args.worker[1]), max(1, args.batch))
         return
     if not 1 <= args.n <= 100_000:
         raise SystemExit("--n: 1 to 100000 messages")
@@ -322,7 +347,9 @@ def main() -> None:
             try:
                 env = _env(_fresh_database(backend, data_dir, args.pg), data_dir)
                 setup_database(env)
-                results = pipeline(paths, manifest, args.workers, env, tmp)
+                results = pipeline(
+                    paths, manifest, args.workers, env, tmp, max(1, args.batch)
+                )
                 rate = report(backend, args.workers, results, floor_ms)
                 print(f"{'':8s} floor / pipeline throughput: {floor_rate / rate:.1f}x")
                 print(f"{'':8s} {check_threading(env, manifest)}")

@@ -73,9 +73,14 @@ def once_per_slot(minutes: int) -> Callable[[F], F]:
 
 @db_task()
 def process_inbound_job(message_id: int) -> str:
-    from helpline.mail.postmaster import process_inbound
+    """Process the message, with those that arrived after it and still wait, in one
+    transaction (``HELPLINE_INBOUND_BATCH``); a message an earlier batch took is left
+    alone."""
+    from helpline.mail.postmaster import process_waiting
 
-    return str(process_inbound(message_id).status)
+    done = process_waiting(message_id)
+    mine = [m for m in done if m.pk == message_id]
+    return str(mine[0].status) if mine else "done before"
 
 
 @db_task()
@@ -94,7 +99,8 @@ def send_outbox_periodic() -> dict[str, int]:
 @lock_task("helpline-sweep-inbound")
 @once_per_slot(5)
 def sweep_inbound() -> int:
-    """Process messages stored but never processed (a job lost in a crash)."""
+    """Process messages stored but never processed (a job lost in a crash), one per
+    transaction: one that crashes the process must not take others down with it."""
     from helpline.mail.postmaster import process_inbound
 
     cutoff = timezone.now() - timedelta(minutes=5)

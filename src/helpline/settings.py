@@ -189,6 +189,8 @@ HELPLINE_INLINE_BLOB_BYTES = _env_int("INLINE_BLOB_BYTES", 256 * 1024)
 HELPLINE_DEFAULT_QUEUE = _env("DEFAULT_QUEUE", "Raw")
 # Also look for ticket numbers in the body of mail (off: the subject and headers only).
 HELPLINE_FOLLOWUP_IN_BODY = _env_bool("FOLLOWUP_IN_BODY", False)
+# Stored messages the worker processes in one transaction (1: one at a time).
+HELPLINE_INBOUND_BATCH = _env_int("INBOUND_BATCH", 20)
 # Reject mail over SMTP/LMTP to addresses that are not system addresses (550).
 HELPLINE_REJECT_UNKNOWN_RECIPIENTS = _env_bool("REJECT_UNKNOWN_RECIPIENTS", False)
 

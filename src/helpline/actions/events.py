@@ -4,12 +4,13 @@ Actions call ``ticket_changed(ticket_id)`` when a ticket or its articles changed
 way that other parts (the search index, caches) must learn of.  Subscribers are
 registered by their own package in ``HelplineConfig.ready``; the domain layer does not
 import them.  Each subscriber is called with the ticket id, after the transaction
-commits, once per ticket per transaction.
+commits, once per ticket per transaction, unless it has declared with ``handled`` that
+it did its work for that ticket inside the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
@@ -17,6 +18,7 @@ on_ticket_changed: list[Callable[[int], object]] = []
 
 _PENDING_ATTR = "_helpline_changed_tickets"
 _FLUSH_ATTR = "_helpline_changed_flush"
+_HANDLED_ATTR = "_helpline_changed_handled"
 
 
 def ticket_changed(ticket_id: int) -> None:
@@ -33,14 +35,30 @@ def ticket_changed(ticket_id: int) -> None:
     if pending is None:
         pending = set()
         setattr(connection, _PENDING_ATTR, pending)
+        setattr(connection, _HANDLED_ATTR, {})
 
         def flush() -> None:
             ids: set[int] = getattr(connection, _PENDING_ATTR, None) or set()
+            done = getattr(connection, _HANDLED_ATTR, None) or {}
             setattr(connection, _PENDING_ATTR, None)
+            setattr(connection, _HANDLED_ATTR, None)
             for tid in sorted(ids):
                 for subscriber in on_ticket_changed:
-                    subscriber(tid)
+                    if tid not in done.get(subscriber, ()):
+                        subscriber(tid)
 
         setattr(connection, _FLUSH_ATTR, flush)
         transaction.on_commit(flush)
     pending.add(ticket_id)
+
+
+def handled(ticket_ids: Iterable[int], subscriber: Callable[[int], object]) -> None:
+    """``subscriber`` has done its work for these tickets, changed in the current
+    transaction, inside that transaction: after the commit it is not called for them
+    (the others are).  The mail pipeline indexes a batch's tickets this way."""
+    connection = transaction.get_connection()
+    done: dict[Callable[[int], object], set[int]] | None = getattr(
+        connection, _HANDLED_ATTR, None
+    )
+    if done is not None and getattr(connection, _PENDING_ATTR, None) is not None:
+        done.setdefault(subscriber, set()).update(ticket_ids)

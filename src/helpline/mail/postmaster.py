@@ -4,235 +4,51 @@ traceback that ``helpline mail replay`` processes again.  Nothing is lost.
 
     parse -> classify -> filters -> thread -> (follow-up | route + new ticket) -> record
 
-Processing is idempotent: a processed or rejected message is left alone, and the whole
-run is one transaction, so a failure leaves no half-made ticket behind.
+Processing is idempotent: a processed or rejected message is left alone, and a
+message's run is all or nothing, so a failure leaves no half-made ticket behind.
+
+Messages are processed in batches (``process_batch``): one transaction, and one
+durable commit, for several stored messages, each in a savepoint of its own, so that
+a message that fails is quarantined (with its traceback) while the others commit.
+The tickets of a batch are indexed for search inside the same transaction, instead of
+by a job of their own after it.  A failure of the batch as a whole (a deadlock, a lost
+connection, a failed commit) rolls all of it back and the messages are processed again
+one per transaction; a crash leaves them ``received`` for the sweep or a replay.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import traceback
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
-from helpline.actions.history import record
-from helpline.actions.locks import do_lock_to
-from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.actions import events
 from helpline.blobstore import read_blob
-from helpline.mail.automatic import AutoKind, Classification, classify
-from helpline.mail.filters import Outcome, apply_filters
+from helpline.mail.automatic import classify
+from helpline.mail.filters import apply_filters
 from helpline.mail.followup import Thread, find_thread
-from helpline.mail.parse import Address, ParsedMessage, parse_message
-from helpline.mail.routing import route
-from helpline.mail.snapshot import Snapshot, current
+from helpline.mail.parse import parse_message
+from helpline.mail.snapshot import current
+from helpline.mail.ticketing import Result, follow_up, new_ticket
 from helpline.models import (
     Article,
-    ArticleChannel,
-    Blob,
-    FollowUpOption,
-    HistoryType,
     InboundMessage,
     InboundStatus,
     LinkType,
-    SenderType,
-    StateType,
-    Ticket,
     TicketLink,
-    TicketState,
 )
-from helpline.numbers import clean_subject
 
 log = logging.getLogger(__name__)
 
 FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
-
-
-@dataclass
-class Result:
-    """What happened to one message; stored as the message's ``decisions``."""
-
-    outcome: str = ""  # new_ticket, follow_up, rejected_follow_up, ignored, duplicate
-    ticket: Ticket | None = None
-    article: Article | None = None
-    # The auto-response type the answering step should send, if any.
-    auto_response: str = ""
-    decisions: dict[str, Any] = field(default_factory=dict)
-
-
-def _fmt(address: Address | None) -> str:
-    if address is None:
-        return ""
-    if address.name:
-        return f'"{address.name}" <{address.email}>'
-    return address.email
-
-
-def _fmt_list(addresses: list[Address]) -> str:
-    return ", ".join(_fmt(a) for a in addresses)
-
-
-def _article(
-    parsed: ParsedMessage, raw: Blob, classification: Classification
-) -> NewArticle:
-    automatic = classification.kind != AutoKind.NONE
-    return NewArticle(
-        channel=ArticleChannel.EMAIL,
-        sender_type=SenderType.SYSTEM if automatic else SenderType.CUSTOMER,
-        visible_to_customer=not automatic,
-        incoming=True,
-        from_addr=_fmt(parsed.from_),
-        to_addr=_fmt_list(parsed.to),
-        cc_addr=_fmt_list(parsed.cc),
-        reply_to=_fmt_list(parsed.reply_to),
-        subject=parsed.subject,
-        body_text=parsed.body_text,
-        body_html=parsed.body_html,
-        message_id=parsed.message_id,
-        in_reply_to=" ".join(parsed.in_reply_to),
-        references=" ".join(parsed.references),
-        raw_blob=raw,
-        attachments=[
-            NewAttachment(
-                filename=a.filename,
-                content_type=a.content_type,
-                content=a.content,
-                content_id=a.content_id,
-                inline=a.disposition == "inline",
-            )
-            for a in parsed.attachments
-        ],
-    )
-
-
-def _customer(parsed: ParsedMessage, outcome: Outcome) -> tuple[str, str]:
-    """The customer: a filter's choice, else Reply-To, else From.
-
-    An address Helpline cannot use as an identity (malformed) leaves the ticket without
-    a customer rather than failing the message; the raw mail still shows the sender.
-    """
-    if outcome.sets.get("customer"):
-        email, name = str(outcome.sets["customer"]), ""
-    else:
-        who = parsed.reply_to[0] if parsed.reply_to else parsed.from_
-        email, name = (who.email, who.name) if who is not None else ("", "")
-    try:
-        validate_email(email)
-    except ValidationError:
-        return "", ""
-    return email, name
-
-
-def _new_ticket(
-    message: InboundMessage,
-    parsed: ParsedMessage,
-    raw: Blob,
-    classification: Classification,
-    outcome: Outcome,
-    result: Result,
-    snapshot: Snapshot,
-) -> None:
-    queue, how = route(
-        message,
-        parsed.recipients_for_routing,
-        snapshot,
-        filter_queue=outcome.sets.get("queue"),
-    )
-    result.decisions["route"] = how
-    email, name = _customer(parsed, outcome)
-    state = _state(snapshot, outcome.sets.get("state") or "new")
-    ticket, article = do_create_ticket(
-        None,
-        queue=queue,
-        title=outcome.sets.get("title")
-        or clean_subject(parsed.subject)
-        or "(no subject)",
-        article=_article(parsed, raw, classification),
-        customer_email=email,
-        customer_name=name,
-        priority=int(outcome.sets.get("priority") or 3),
-        state=state,
-    )
-    result.outcome, result.ticket, result.article = "new_ticket", ticket, article
-    result.auto_response = "reply"
-
-
-def _state(snapshot: Snapshot, name: str) -> TicketState:
-    # get_state raises the error a missing state deserves (the message is quarantined).
-    # The snapshot's row is shared between messages: the ticket gets its own copy.
-    state = snapshot.state(name)
-    return copy.copy(state) if state is not None else get_state(name)
-
-
-def _follow_up(
-    thread: Thread,
-    parsed: ParsedMessage,
-    raw: Blob,
-    classification: Classification,
-    result: Result,
-    snapshot: Snapshot,
-) -> None:
-    assert thread.ticket is not None
-    ticket = thread.ticket
-    if not thread.locked:
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("queue", "state", "owner")
-            .get(pk=ticket.pk)
-        )
-    automatic = classification.kind != AutoKind.NONE
-    closed = ticket.state_type in (StateType.CLOSED, StateType.REMOVED)
-    option = ticket.queue.follow_up
-    if closed and not automatic and option == FollowUpOption.NEW_TICKET:
-        return  # the caller opens a new ticket linked to this one
-    history = (
-        HistoryType.BOUNCE
-        if classification.kind == AutoKind.BOUNCE
-        else (HistoryType.FOLLOW_UP)
-    )
-    article = do_add_article(
-        None, ticket, _article(parsed, raw, classification), history_type=history
-    )
-    result.ticket, result.article = ticket, article
-    if classification.kind == AutoKind.BOUNCE:
-        result.outcome = "bounce"
-        record(
-            ticket,
-            HistoryType.DELIVERY_FAILED,
-            None,
-            article=article,
-            recipients=[r.address for r in classification.recipients],
-            reasons=[r.reason for r in classification.recipients],
-        )
-        return
-    if automatic:
-        # An out-of-office or list copy is kept, but reopens nothing.
-        result.outcome = "follow_up (automatic, state kept)"
-        return
-    if closed and option == FollowUpOption.REJECT:
-        result.outcome = "rejected_follow_up"
-        result.auto_response = "reject"
-        return
-    result.outcome = "follow_up"
-    result.auto_response = "follow_up"
-    if ticket.state_type != StateType.NEW:
-        if ticket.state_type != StateType.OPEN:
-            do_set_state(None, ticket, _state(snapshot, "open"))
-        if (
-            closed
-            and ticket.queue.follow_up_lock
-            and ticket.owner is not None
-            and ticket.owner.is_active
-            and not ticket.locked
-        ):
-            do_lock_to(None, ticket, ticket.owner)
+# Errors of the database rather than of a message: a batch that meets one is rolled
+# back as a whole and its messages are processed one per transaction.
+TRANSIENT = (OperationalError, InterfaceError)
 
 
 def _run(message: InboundMessage) -> Result:
@@ -269,10 +85,10 @@ def _run(message: InboundMessage) -> Result:
     thread: Thread = find_thread(parsed, classification)
     d["follow_up"] = thread.method or "none"
     if thread.ticket is not None:
-        _follow_up(thread, parsed, raw, classification, result, snapshot)
+        follow_up(thread, parsed, raw, classification, result, snapshot)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
     if result.ticket is None:
-        _new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
+        new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
         if old is not None:
             assert result.ticket is not None
             TicketLink.objects.get_or_create(
@@ -289,52 +105,154 @@ def _run(message: InboundMessage) -> Result:
     return result
 
 
+def _record(message: InboundMessage, result: Result) -> None:
+    message.attempts += 1
+    message.decisions = result.decisions
+    message.processed = timezone.now()
+    message.ticket = result.ticket
+    message.article = result.article
+    message.error = ""
+    if result.outcome in ("ignored", "duplicate"):
+        message.status = InboundStatus.REJECTED
+        message.reason = (
+            "ignored by " + ", ".join(result.decisions.get("filters", []))
+            if result.outcome == "ignored"
+            else "duplicate of a message already stored"
+        )
+    else:
+        message.status = InboundStatus.PROCESSED
+        message.reason = result.outcome
+    message.save(
+        update_fields=[
+            "attempts",
+            "decisions",
+            "processed",
+            "ticket",
+            "article",
+            "error",
+            "status",
+            "reason",
+        ]
+    )
+    if result.ticket is not None:
+        _after_commit(message, result)
+
+
 def process_inbound(message_id: int) -> InboundMessage:
     """Process one stored message; never raises for a problem with the message."""
+    done = process_batch([message_id])
+    return done[0] if done else InboundMessage.objects.get(pk=message_id)
+
+
+def process_batch(
+    message_ids: Sequence[int],
+    *,
+    skip_locked: bool = False,
+    only_received: bool = False,
+) -> list[InboundMessage]:
+    """Process these stored messages in one transaction, in the order given; returns
+    those it processed or quarantined (not those processed already, nor, with
+    ``skip_locked``, those another worker holds).  Never raises for a problem with a
+    message: that message is quarantined, the others commit.
+
+    ``only_received``: leave quarantined messages alone (the worker's batches; a
+    replay processes them).
+    """
+    ids = list(dict.fromkeys(message_ids))
+    if not ids:
+        return []
+    try:
+        return _process_together(ids, skip_locked=skip_locked, received=only_received)
+    except Exception as exc:  # quarantine anything: lose nothing
+        if len(ids) == 1:
+            log.exception("inbound message %s quarantined", ids[0])
+            return [_quarantine(ids[0], exc)]
+        log.warning(
+            "a batch of %d inbound messages was rolled back (%s: %s); "
+            "processing them one per transaction",
+            len(ids),
+            type(exc).__name__,
+            exc,
+        )
+        done = [process_batch([pk], only_received=only_received) for pk in ids]
+        return [message for each in done for message in each]
+
+
+def _process_together(
+    ids: list[int], *, skip_locked: bool, received: bool
+) -> list[InboundMessage]:
+    with transaction.atomic():
+        pending = InboundMessage.objects.exclude(status__in=FINAL)
+        if received:
+            pending = pending.filter(status=InboundStatus.RECEIVED)
+        messages = list(
+            pending.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("raw")
+            .filter(pk__in=ids)
+        )
+        order = {pk: i for i, pk in enumerate(ids)}
+        messages.sort(key=lambda m: order[m.pk])
+        several = len(messages) > 1
+        tickets: list[int] = []
+        for message in messages:
+            try:
+                # Alone, no savepoint: a failure rolls back the transaction and the
+                # message is quarantined in a new one (process_batch).
+                with transaction.atomic(savepoint=several):
+                    result = _run(message)
+                    _record(message, result)
+            except TRANSIENT:
+                raise  # the database's trouble, not the message's: give up the batch
+            except Exception as exc:
+                if not several:
+                    raise
+                log.exception("inbound message %s quarantined", message.pk)
+                message.refresh_from_db()
+                _mark_quarantined(message, exc)
+                continue
+            if result.ticket is not None:
+                tickets.append(result.ticket.pk)
+        _index(tickets)
+        return messages
+
+
+def _index(ticket_ids: list[int]) -> None:
+    """Index the batch's tickets now, in its transaction: one query for all of them
+    and no job (with its own transaction) for each after the commit.  Should it fail,
+    the after-commit jobs do it."""
+    from helpline.search.base import get_backend
+    from helpline.search.indexer import collect_documents, enqueue_reindex
+
+    if not ticket_ids or enqueue_reindex not in events.on_ticket_changed:
+        return
+    ids = sorted(set(ticket_ids))
     try:
         with transaction.atomic():
-            message = (
-                InboundMessage.objects.select_for_update(of=("self",))
-                .select_related("raw")
-                .get(pk=message_id)
-            )
-            if message.status in FINAL:
-                return message
-            result = _run(message)
-            message.attempts += 1
-            message.decisions = result.decisions
-            message.processed = timezone.now()
-            message.ticket = result.ticket
-            message.article = result.article
-            message.error = ""
-            if result.outcome in ("ignored", "duplicate"):
-                message.status = InboundStatus.REJECTED
-                message.reason = (
-                    "ignored by " + ", ".join(result.decisions.get("filters", []))
-                    if result.outcome == "ignored"
-                    else "duplicate of a message already stored"
-                )
-            else:
-                message.status = InboundStatus.PROCESSED
-                message.reason = result.outcome
-            message.save(
-                update_fields=[
-                    "attempts",
-                    "decisions",
-                    "processed",
-                    "ticket",
-                    "article",
-                    "error",
-                    "status",
-                    "reason",
-                ]
-            )
-            if result.ticket is not None:
-                _after_commit(message, result)
-            return message
-    except Exception as exc:  # quarantine anything: lose nothing
-        log.exception("inbound message %s quarantined", message_id)
-        return _quarantine(message_id, exc)
+            get_backend().replace(ids, collect_documents(ids))
+    except TRANSIENT:
+        raise
+    except Exception:
+        log.exception("indexing tickets %s failed; left to the indexing job", ids)
+        return
+    events.handled(ids, enqueue_reindex)
+
+
+def process_waiting(message_id: int) -> list[InboundMessage]:
+    """The worker's job for a stored message: process it and, in the same batch, up to
+    ``HELPLINE_INBOUND_BATCH`` - 1 messages received after it and still waiting (their
+    own jobs then find them done).  Only later ones: a message that crashes the
+    process takes down its own batches, not those of the messages before it.
+    """
+    waiting = InboundMessage.objects.filter(status=InboundStatus.RECEIVED)
+    size = max(1, settings.HELPLINE_INBOUND_BATCH)
+    ids = [message_id]
+    if size > 1:
+        ids += (
+            waiting.filter(pk__gt=message_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: size - 1]
+        )
+    return process_batch(ids, skip_locked=len(ids) > 1, only_received=True)
 
 
 def _after_commit(message: InboundMessage, result: Result) -> None:
@@ -352,14 +270,17 @@ def _after_commit(message: InboundMessage, result: Result) -> None:
         transaction.on_commit(functools.partial(hook, **kwargs))
 
 
-def _quarantine(message_id: int, exc: BaseException) -> InboundMessage:
-    message = InboundMessage.objects.get(pk=message_id)
+def _mark_quarantined(message: InboundMessage, exc: BaseException) -> InboundMessage:
     message.status = InboundStatus.QUARANTINED
     message.reason = f"{type(exc).__name__}: {exc}"[:2000]
     message.error = "".join(traceback.format_exception(exc))[-20000:]
     message.attempts += 1
     message.save(update_fields=["status", "reason", "error", "attempts"])
     return message
+
+
+def _quarantine(message_id: int, exc: BaseException) -> InboundMessage:
+    return _mark_quarantined(InboundMessage.objects.get(pk=message_id), exc)
 
 
 def replay(message_id: int) -> InboundMessage:
