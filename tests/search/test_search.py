@@ -81,6 +81,28 @@ def test_phrase_totals_count_only_the_adjacent_words(desk, alice):
     assert search_tickets(alice, 'title:"a question"', limit=2).total == 6
 
 
+@pytest.mark.parametrize("checked", [2, 50])
+def test_a_phrase_count_past_its_candidates_is_a_lower_bound(
+    desk, alice, monkeypatch, checked
+):
+    # PostgreSQL checks the positions of at most PHRASE_CANDIDATES tickets with all
+    # the words; SQLite (FTS5) counts phrases exactly.
+    if connection.vendor == "postgresql":
+        from helpline.search import postgres
+
+        monkeypatch.setattr(postgres, "PHRASE_CANDIDATES", checked)
+    for _ in range(3):
+        ticket(desk["info-en"], body="Please use a bank transfer.")
+        ticket(desk["info-en"], body="Transfer the money to the bank.")
+    result = search_tickets(alice, '"bank transfer"', limit=2)
+    assert len(result.ticket_ids) == 2
+    if connection.vendor == "postgresql" and checked == 2:
+        assert result.total_capped
+        assert 2 <= result.total <= 3  # at least the page, at most the truth
+    else:
+        assert (result.total, result.total_capped) == (3, False)
+
+
 def test_a_phrase_does_not_span_two_articles(desk, alice):
     t = ticket(desk["info-en"], body="end of the first mail: bank")
     with committed():

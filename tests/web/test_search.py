@@ -96,6 +96,30 @@ def test_results_are_shown_in_the_engines_order_and_only_if_visible(
     assert response.context["total"] == 43
 
 
+@pytest.mark.parametrize(
+    ("capped", "rows", "has_next"),
+    [(True, 25, True), (True, 3, False), (False, 25, False)],
+)
+def test_a_lower_bound_total_keeps_a_next_page_while_pages_are_full(
+    alice_client, world, monkeypatch, capped, rows, has_next
+):
+    class Capped(StandIn):
+        def search_tickets(self, agent, query, **kwargs):
+            self.calls.append((agent, query, kwargs))
+            ids = [world.ticket.pk] * rows
+            return Result(ids, total=30, total_capped=capped)
+
+    monkeypatch.setattr(search_view, "engine", lambda: Capped([]))
+    response = alice_client.get(
+        reverse("search"), {"q": '"bank transfer"', "page": 2, "size": 25}
+    )
+    page = response.context["page"]
+    assert (page.pages, page.has_next) == (2, has_next)
+    assert (b'rel="next"' in response.content) is has_next
+    assert (b"Page 2 of 2+" in response.content) is capped
+    assert (b"(at least)" in response.content) is capped
+
+
 def test_an_invalid_query_is_explained(alice_client, monkeypatch):
     monkeypatch.setattr(search_view, "engine", lambda: StandIn([]))
     response = alice_client.get(reverse("search"), {"q": "bad:thing"})

@@ -62,7 +62,9 @@ RECENT = ORDERS["-changed"]
 class SearchResult:
     ticket_ids: list[int]  # one page, in result order
     total: int  # matching visible tickets, exact up to TOTAL_CAP
-    total_capped: bool  # more than TOTAL_CAP matched; total is TOTAL_CAP
+    # True when total is a lower bound: more than TOTAL_CAP matched (total is
+    # TOTAL_CAP), or counting a phrase stopped early (backend.capped_count).
+    total_capped: bool
 
 
 def filtered_tickets(
@@ -160,16 +162,21 @@ def search_tickets(
             # than the cap, the whole match set needs no counting.  For a common
             # word at a million tickets that count is the slowest part.
             in_first = _capped_count(first)
+    more = False  # total is a lower bound
     if 0 < len(ids) < limit or (offset == 0 and not ids):
         total = offset + len(ids)  # the last page: no need to count
     elif in_first is not None and in_first > TOTAL_CAP:
-        total = in_first
+        total, more = in_first, True
     else:
-        total = backend.capped_count(
+        total, more = backend.capped_count(
             filtered, parsed.positive_terms, parsed.negative_terms, TOTAL_CAP + 1
         )
+        if more:  # what the pages and the title tier showed are matches too
+            total = max(total, in_first or 0, offset + len(ids))
     return SearchResult(
-        ticket_ids=ids, total=min(total, TOTAL_CAP), total_capped=total > TOTAL_CAP
+        ticket_ids=ids,
+        total=min(total, TOTAL_CAP),
+        total_capped=more or total > TOTAL_CAP,
     )
 
 

@@ -95,12 +95,14 @@ class SearchBackend(ABC):
         positive: Sequence[TextTerm],
         negative: Sequence[TextTerm],
         cap: int,
-    ) -> int:
+    ) -> tuple[int, bool]:
         """How many of ``tickets`` (filtered, not yet by text) match the terms,
-        counting up to ``cap``."""
+        counting up to ``cap``; and whether there may be more (the count stopped
+        at the cap, or before it, when a backend bounds the work of counting)."""
         if positive or negative:
             tickets = tickets.filter(self.condition(positive, negative).condition())
-        return tickets.order_by().values("pk")[:cap].count()
+        counted = tickets.order_by().values("pk")[:cap].count()
+        return counted, counted >= cap
 
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         """The ``order_by`` arguments for ``ordering`` when the query has words."""

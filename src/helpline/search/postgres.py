@@ -46,6 +46,9 @@ MAX_WORD_BYTES = 200  # longer "words" are base64 or hashes: not worth indexing
 # Estimated tsvector bytes per ticket, well under PostgreSQL's 1 MB limit; words past
 # it are left out (a pasted log, a mail loop), the first ones are all in.
 MAX_DOCUMENT_BYTES = 600_000
+# A phrase count checks the positions of at most this many tickets that have all its
+# words (each read from TOAST); past them the total is a lower bound.
+PHRASE_CANDIDATES = 1_000
 
 
 class _Builder:
@@ -174,13 +177,14 @@ class PostgresFts(SearchBackend):
         positive: Sequence[TextTerm],
         negative: Sequence[TextTerm],
         cap: int,
-    ) -> int:
+    ) -> tuple[int, bool]:
         phrases = any(len(t.tokens) > 1 for t in (*positive, *negative))
         if not (positive and phrases):
             return super().capped_count(tickets, positive, negative, cap)
-        # Step 1 (the index): visible, filtered tickets with all the words.  OFFSET 0
-        # keeps PostgreSQL from merging the steps, which would read the positions
-        # of every ticket with the words before filtering them.  Step 2: positions.
+        # Step 1 (the index): visible, filtered tickets with all the words, at most
+        # PHRASE_CANDIDATES of them.  Step 2: their positions, read from TOAST, the
+        # costly part.  Beyond that many candidates the count is a lower bound: a
+        # phrase of two common words has tens of thousands at a million tickets.
         relaxed = Sql(
             '"helpline_ticket"."search_document" @@ %s::tsquery',
             (tsquery_literal(positive, negative, words_only=True),),
@@ -191,17 +195,21 @@ class PostgresFts(SearchBackend):
             .annotate(document=RawSQL('"helpline_ticket"."search_document"', ()))
             .values("pk", "document")
         )
-        sql, params = candidates.query.sql_with_params()
+        sql, params = candidates[:PHRASE_CANDIDATES].query.sql_with_params()
         with self.connection.cursor() as cursor:
-            # ``sql`` is Django's compiled query, its values are in ``params``.
+            # ``sql`` is Django's compiled query, its values are in ``params``.  Its
+            # LIMIT keeps PostgreSQL from merging the steps, which would read the
+            # positions of every ticket with the words before filtering them.
             cursor.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM ("  # noqa: S608
+                "SELECT count(*), count(*) FILTER ("  # noqa: S608
+                "WHERE candidates.document @@ %s::tsquery) FROM ("
                 + sql
-                + " OFFSET 0) AS candidates WHERE candidates.document @@ %s::tsquery "
-                "LIMIT %s) AS matches",
-                [*params, tsquery_literal(positive, negative), cap],
+                + ") AS candidates",
+                [tsquery_literal(positive, negative), *params],
             )
-            return int(cursor.fetchone()[0])
+            seen, found = cursor.fetchone()
+        found = min(int(found), cap)
+        return found, found >= cap or seen >= PHRASE_CANDIDATES
 
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         # Given an index in the order asked for, PostgreSQL may walk it and test each

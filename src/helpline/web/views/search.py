@@ -48,11 +48,13 @@ class ResultPage:
     number: int
     size: int
     total: int
-    capped: bool
+    capped: bool  # total is a lower bound
+    full: bool = False  # this page has ``size`` rows
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        """Pages for the total (at least this one; more may follow when capped)."""
+        return max(1, -(-self.total // self.size), self.number)
 
     @property
     def has_previous(self) -> bool:
@@ -60,7 +62,7 @@ class ResultPage:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.pages
+        return self.number < self.pages or (self.capped and self.full)
 
     @property
     def previous_page_number(self) -> int:
@@ -132,7 +134,13 @@ def search(request: AgentRequest) -> HttpResponse:
             )
         }
         context["rows"] = [found[i] for i in result.ticket_ids if i in found]
-        pager = ResultPage(page, size, result.total, result.total_capped)
+        pager = ResultPage(
+            page,
+            size,
+            result.total,
+            result.total_capped,
+            full=len(result.ticket_ids) == size,
+        )
         context.update(
             page=pager,
             page_size=size,
