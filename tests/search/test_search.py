@@ -81,6 +81,28 @@ def test_phrase_totals_count_only_the_adjacent_words(desk, alice):
     assert search_tickets(alice, 'title:"a question"', limit=2).total == 6
 
 
+@pytest.mark.parametrize("order", ["relevance", "-changed", "changed", "-priority"])
+def test_phrase_pages_hold_only_the_phrase_in_order(desk, alice, order):
+    made = []
+    for n in range(8):
+        body = "a bank transfer" if n % 2 else "transfer it to the bank"
+        made.append(ticket(desk["info-en"], body=body, priority=1 + n % 5))
+    now = timezone.now()
+    for n, t in enumerate(made):
+        Ticket.objects.filter(pk=t.pk).update(changed=now - timedelta(hours=n))
+    pages = [
+        search_tickets(alice, '"bank transfer"', order=order, limit=2, offset=o)
+        for o in (0, 2, 4)
+    ]
+    expected = list(
+        Ticket.objects.filter(pk__in=[t.pk for t in made[1::2]])
+        .order_by(*helpline.search.ORDERS.get(order, ("-changed", "-id")))
+        .values_list("pk", flat=True)
+    )
+    assert [i for p in pages for i in p.ticket_ids] == expected
+    assert [p.total for p in pages] == [4, 4, 4]
+
+
 @pytest.mark.parametrize("checked", [2, 50])
 def test_a_phrase_count_past_its_candidates_is_a_lower_bound(
     desk, alice, monkeypatch, checked

@@ -22,7 +22,7 @@ page, so a word found in half of a million tickets is as quick as a rare one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -129,33 +129,37 @@ def search_tickets(
         raise InvalidInput(f"offset must be 0 or more, not {offset}.")
     parsed = parse_query(query)
     filtered = filtered_tickets(agent, parsed, archived=archived)
-    tickets = _with_words(filtered, parsed)
     backend = get_backend()
+    positive, negative = parsed.positive_terms, parsed.negative_terms
+
+    def text_page(tickets: QuerySet[Ticket], start: int, count: int) -> list[int]:
+        return backend.page(tickets, positive, negative, start, count)
+
     in_title = _in_title(parsed) if order == RELEVANCE else None
     in_first: int | None = None  # matches in the title tier, when counted
     if in_title is None:
         ordering: Sequence[Any] = RECENT if order == RELEVANCE else ORDERS[order]
         if parsed.has_text:
             ordering = backend.order_for_words(ordering)
-        ids = _page(tickets.order_by(*ordering), offset, limit)
+        ids = text_page(filtered.order_by(*ordering), offset, limit)
     else:
         # A word in the title is a word of the ticket: the title condition alone
         # (with the exclusions) selects the first tier.  Repeating the query's own
         # condition would be redundant, and would mislead the planner into taking
         # the two for independent and the tier for rare.
         newest = backend.order_for_words(RECENT)
-        cheap = backend.title_condition(in_title, parsed.negative_terms)
+        cheap = backend.title_condition(in_title, negative)
         title_only = backend.title_condition(in_title, ())
         if cheap is not None and title_only is not None:
             first = filtered.filter(cheap.condition()).order_by(*RECENT)
             in_title_q = title_only.condition()
         else:
             first = filtered.filter(
-                backend.condition(in_title, parsed.negative_terms).condition()
+                backend.condition(in_title, negative).condition()
             ).order_by(*newest)
             in_title_q = backend.condition(in_title, ()).condition()
         ids, in_first = _tiered_page(
-            first, tickets.order_by(*newest), in_title_q, offset, limit
+            first, filtered.order_by(*newest), text_page, in_title_q, offset, limit
         )
         if in_first is None and cheap is not None and len(ids) == limit:
             # Cheap to count (a short column): when the title tier alone has more
@@ -168,9 +172,7 @@ def search_tickets(
     elif in_first is not None and in_first > TOTAL_CAP:
         total, more = in_first, True
     else:
-        total, more = backend.capped_count(
-            filtered, parsed.positive_terms, parsed.negative_terms, TOTAL_CAP + 1
-        )
+        total, more = backend.capped_count(filtered, positive, negative, TOTAL_CAP + 1)
         if more:  # what the pages and the title tier showed are matches too
             total = max(total, in_first or 0, offset + len(ids))
     return SearchResult(
@@ -198,13 +200,14 @@ def _in_title(parsed: ParsedQuery) -> list[TextTerm] | None:
 
 def _tiered_page(
     first: QuerySet[Ticket],
-    matches: QuerySet[Ticket],
+    others: QuerySet[Ticket],
+    text_page: Callable[[QuerySet[Ticket], int, int], list[int]],
     in_title: Any,
     offset: int,
     limit: int,
 ) -> tuple[list[int], int | None]:
-    """A page of ``first`` (the title tier), then the other ``matches`` (ordered);
-    and the size of the title tier when it was counted (exact up to ``TOTAL_CAP``,
+    """A page of ``first`` (the title tier), then the other matches: ``others``
+    (filtered and ordered, not by text) paged by ``text_page``; and the size of the title tier when it was counted (exact up to ``TOTAL_CAP``,
     or at least past the page asked for).
 
     The other matches leave out the title tier by its ids when they are known or few
@@ -228,11 +231,11 @@ def _tiered_page(
         if first_ids is None and in_first <= TOTAL_CAP:
             first_ids = _page(first, 0, in_first)
         rest = (
-            matches.exclude(pk__in=first_ids)
+            others.exclude(pk__in=first_ids)
             if first_ids is not None
-            else matches.exclude(in_title)
+            else others.exclude(in_title)
         )
-        ids += _page(rest, max(0, offset - in_first), limit - len(ids))
+        ids += text_page(rest, max(0, offset - in_first), limit - len(ids))
     return ids, counted
 
 

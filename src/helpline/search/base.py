@@ -104,6 +104,20 @@ class SearchBackend(ABC):
         counted = tickets.order_by().values("pk")[:cap].count()
         return counted, counted >= cap
 
+    def page(
+        self,
+        tickets: QuerySet[Any],
+        positive: Sequence[TextTerm],
+        negative: Sequence[TextTerm],
+        offset: int,
+        limit: int,
+    ) -> list[int]:
+        """The ids of one page of ``tickets`` (filtered and ordered, not yet by
+        text) that match the terms, in that order."""
+        if positive or negative:
+            tickets = tickets.filter(self.condition(positive, negative).condition())
+        return list(tickets.values_list("pk", flat=True)[offset : offset + limit])
+
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         """The ``order_by`` arguments for ``ordering`` when the query has words."""
         return ordering

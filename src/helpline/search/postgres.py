@@ -155,6 +155,10 @@ def tsquery_literal(
     return " & ".join(parts)
 
 
+def _has_phrase(positive: Sequence[TextTerm], negative: Sequence[TextTerm]) -> bool:
+    return any(len(t.tokens) > 1 for t in (*positive, *negative))
+
+
 class PostgresFts(SearchBackend):
     vendor = "postgresql"
     ticket_columns = ("search_document", "title_words")
@@ -178,19 +182,14 @@ class PostgresFts(SearchBackend):
         negative: Sequence[TextTerm],
         cap: int,
     ) -> tuple[int, bool]:
-        phrases = any(len(t.tokens) > 1 for t in (*positive, *negative))
-        if not (positive and phrases):
+        if not (positive and _has_phrase(positive, negative)):
             return super().capped_count(tickets, positive, negative, cap)
         # Step 1 (the index): visible, filtered tickets with all the words, at most
         # PHRASE_CANDIDATES of them.  Step 2: their positions, read from TOAST, the
         # costly part.  Beyond that many candidates the count is a lower bound: a
         # phrase of two common words has tens of thousands at a million tickets.
-        relaxed = Sql(
-            '"helpline_ticket"."search_document" @@ %s::tsquery',
-            (tsquery_literal(positive, negative, words_only=True),),
-        )
         candidates = (
-            tickets.filter(relaxed.condition())
+            tickets.filter(self._words_only(positive, negative).condition())
             .order_by()
             .annotate(document=RawSQL('"helpline_ticket"."search_document"', ()))
             .values("pk", "document")
@@ -210,6 +209,49 @@ class PostgresFts(SearchBackend):
             seen, found = cursor.fetchone()
         found = min(int(found), cap)
         return found, found >= cap or seen >= PHRASE_CANDIDATES
+
+    def page(
+        self,
+        tickets: QuerySet[Any],
+        positive: Sequence[TextTerm],
+        negative: Sequence[TextTerm],
+        offset: int,
+        limit: int,
+    ) -> list[int]:
+        if not (positive and _has_phrase(positive, negative)):
+            return super().page(tickets, positive, negative, offset, limit)
+        # Sorted by the words alone (the GIN index; no positions read), then the
+        # phrase checked in that order until the page is full: the positions of a
+        # page's worth of tickets are read, not those of every ticket with the words.
+        candidates = (
+            tickets.filter(self._words_only(positive, negative).condition())
+            .annotate(
+                found_id=F("pk"),
+                document=RawSQL('"helpline_ticket"."search_document"', ()),
+            )
+            .values("found_id", "document")
+        )
+        sql, params = candidates.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            # ``sql`` is Django's compiled query, its values are in ``params``;
+            # OFFSET 0 keeps it a step of its own, whose order the filter keeps.
+            cursor.execute(
+                "SELECT candidates.found_id FROM ("  # noqa: S608
+                + sql
+                + " OFFSET 0) AS candidates WHERE candidates.document @@ %s::tsquery "
+                "LIMIT %s OFFSET %s",
+                [*params, tsquery_literal(positive, negative), limit, offset],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def _words_only(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> Sql:
+        """Every word of the terms, phrases as words (what GIN alone answers)."""
+        return Sql(
+            '"helpline_ticket"."search_document" @@ %s::tsquery',
+            (tsquery_literal(positive, negative, words_only=True),),
+        )
 
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         # Given an index in the order asked for, PostgreSQL may walk it and test each
