@@ -91,6 +91,40 @@ def test_a_batch_makes_tickets_and_threads_a_reply_to_a_message_of_the_same_batc
 
 
 @pytest.mark.django_db
+def test_a_batch_writes_its_follow_ups_before_its_new_tickets(org):
+    """The ticket counter stays locked from the first new ticket to the commit: the
+    batch's new tickets come last, in the order their messages arrived."""
+    [earlier] = store(mail(subject="Earlier", message_id="<earlier@example.net>"))
+    postmaster.process_inbound(earlier)
+    ids = store(
+        mail(subject="New A"),
+        mail(subject="Re: Earlier", in_reply_to="<earlier@example.net>"),
+        mail(subject="New B"),
+    )
+
+    postmaster.process_batch(ids)
+
+    a, reply, b = (InboundMessage.objects.get(pk=pk) for pk in ids)
+    assert reply.decisions["follow_up"] == "references"
+    assert reply.article_id < a.article_id < b.article_id
+    assert a.ticket.number < b.ticket.number
+
+
+@pytest.mark.django_db
+def test_the_same_message_twice_in_a_batch_is_one_ticket_and_a_duplicate(org):
+    first = mail(subject="Twice", message_id="<twice@example.net>", body="Same.")
+    again = mail(
+        subject="Twice", message_id="<twice@example.net>", body="Same.", cc="x@y.net"
+    )
+    ids = store(first, again)
+
+    postmaster.process_batch(ids)
+
+    assert statuses(ids) == [InboundStatus.PROCESSED, InboundStatus.REJECTED]
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_one_failing_message_is_quarantined_and_the_rest_of_its_batch_commits(
     org, monkeypatch
 ):

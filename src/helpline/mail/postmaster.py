@@ -21,19 +21,20 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from helpline.actions import events
 from helpline.blobstore import read_blob
-from helpline.mail.automatic import classify
-from helpline.mail.filters import apply_filters
+from helpline.mail.automatic import Classification, classify
+from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.followup import Thread, find_thread
-from helpline.mail.parse import parse_message
-from helpline.mail.snapshot import current
+from helpline.mail.parse import ParsedMessage, parse_message
+from helpline.mail.snapshot import Snapshot, current
 from helpline.mail.ticketing import Result, follow_up, new_ticket
 from helpline.models import (
     Article,
@@ -51,14 +52,43 @@ FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
 TRANSIENT = (OperationalError, InterfaceError)
 
 
-def _run(message: InboundMessage) -> Result:
+@dataclass
+class _Reading:
+    """A message read, classified and filtered (no writes yet), then threaded."""
+
+    message: InboundMessage
+    parsed: ParsedMessage
+    classification: Classification
+    outcome: Outcome
+    snapshot: Snapshot
+    result: Result = field(default_factory=Result)
+    thread: Thread = field(default_factory=Thread)
+
+    @property
+    def done(self) -> bool:
+        """Ignored or a duplicate: nothing to write but the message's outcome."""
+        return bool(self.result.outcome)
+
+    @property
+    def opens_ticket(self) -> bool:
+        return not self.done and self.thread.ticket is None
+
+    def refers_to(self, message_ids: set[str]) -> bool:
+        """Is it one of these messages (again), or an answer to one of them?"""
+        p = self.parsed
+        return not message_ids.isdisjoint((p.message_id, *p.in_reply_to, *p.references))
+
+
+def _read(message: InboundMessage) -> _Reading:
     raw_bytes = read_blob(message.raw)
-    raw = message.raw
     parsed = parse_message(raw_bytes)
     snapshot = current()
     classification = classify(raw_bytes, own_addresses=snapshot.addresses.keys())
-    result = Result()
-    d = result.decisions
+    outcome = apply_filters(
+        parsed, trust_headers=message.trust_headers, filters=snapshot.filters
+    )
+    reading = _Reading(message, parsed, classification, outcome, snapshot)
+    d = reading.result.decisions
     d["message_id"] = parsed.message_id
     if parsed.defects:
         d["defects"] = parsed.defects[:20]
@@ -67,23 +97,37 @@ def _run(message: InboundMessage) -> Result:
         "loop": classification.loop,
         "reasons": classification.reasons,
     }
-    outcome = apply_filters(
-        parsed, trust_headers=message.trust_headers, filters=snapshot.filters
-    )
     d["filters"] = outcome.fired
     if outcome.sets.get("ignore"):
-        result.outcome = "ignored"
-        return result
+        reading.result.outcome = "ignored"
+    return reading
+
+
+def _find_thread(reading: _Reading) -> None:
+    """The duplicate check and the ticket it follows up, if any (locked)."""
+    parsed = reading.parsed
+    if reading.done:
+        return
     if (
         parsed.message_id
         and Article.objects.filter(
             message_id=parsed.message_id, incoming=True, body_text=parsed.body_text
         ).exists()
     ):
-        result.outcome = "duplicate"
+        reading.result.outcome = "duplicate"
+        return
+    reading.thread = find_thread(parsed, reading.classification)
+    reading.result.decisions["follow_up"] = reading.thread.method or "none"
+
+
+def _write(reading: _Reading) -> Result:
+    """The follow-up or the new ticket, and the auto-response to send."""
+    result, thread, parsed = reading.result, reading.thread, reading.parsed
+    if reading.done:
         return result
-    thread: Thread = find_thread(parsed, classification)
-    d["follow_up"] = thread.method or "none"
+    message, raw, snapshot = reading.message, reading.message.raw, reading.snapshot
+    classification, outcome = reading.classification, reading.outcome
+    d = result.decisions
     if thread.ticket is not None:
         follow_up(thread, parsed, raw, classification, result, snapshot)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
@@ -103,6 +147,12 @@ def _run(message: InboundMessage) -> Result:
         result.auto_response = ""
     d["auto_response"] = result.auto_response or "none"
     return result
+
+
+def _run(message: InboundMessage) -> Result:
+    reading = _read(message)
+    _find_thread(reading)
+    return _write(reading)
 
 
 def _record(message: InboundMessage, result: Result) -> None:
@@ -192,28 +242,81 @@ def _process_together(
         )
         order = {pk: i for i, pk in enumerate(ids)}
         messages.sort(key=lambda m: order[m.pk])
-        several = len(messages) > 1
-        tickets: list[int] = []
-        for message in messages:
-            try:
-                # Alone, no savepoint: a failure rolls back the transaction and the
-                # message is quarantined in a new one (process_batch).
-                with transaction.atomic(savepoint=several):
-                    result = _run(message)
-                    _record(message, result)
-            except TRANSIENT:
-                raise  # the database's trouble, not the message's: give up the batch
-            except Exception as exc:
-                if not several:
-                    raise
-                log.exception("inbound message %s quarantined", message.pk)
-                message.refresh_from_db()
-                _mark_quarantined(message, exc)
-                continue
-            if result.ticket is not None:
-                tickets.append(result.ticket.pk)
+        if len(messages) == 1:
+            # Alone, no savepoint: a failure rolls back the transaction and the
+            # message is quarantined in a new one (process_batch).
+            result = _run(messages[0])
+            _record(messages[0], result)
+            tickets = [result.ticket.pk] if result.ticket is not None else []
+        else:
+            batch = _Batch()
+            for message in messages:
+                batch.add(message)
+            batch.write_deferred()
+            tickets = batch.tickets
         _index(tickets)
         return messages
+
+
+class _Batch:
+    """Several messages in one transaction, each written in a savepoint of its own.
+
+    New tickets are written last, after the batch's follow-ups: the ticket counter's
+    row stays locked from the first new ticket until the commit, and the other
+    workers wait for it meanwhile.  A message that answers (or repeats) one whose
+    ticket is still to be written has those written first, so it finds its ticket.
+    """
+
+    def __init__(self) -> None:
+        self.deferred: list[_Reading] = []
+        self.deferred_ids: set[str] = set()
+        self.tickets: list[int] = []
+
+    def add(self, message: InboundMessage) -> None:
+        try:
+            reading = _read(message)  # no writes: no savepoint needed
+        except DatabaseError:
+            raise  # the transaction may be unusable: give up the batch
+        except Exception as exc:
+            log.exception("inbound message %s quarantined", message.pk)
+            _mark_quarantined(message, exc)
+            return
+        if reading.refers_to(self.deferred_ids):
+            self.write_deferred()
+        self._guarded(reading, self._thread_and_write)
+
+    def write_deferred(self) -> None:
+        deferred, self.deferred, self.deferred_ids = self.deferred, [], set()
+        for reading in deferred:
+            self._guarded(reading, self._write)
+
+    def _thread_and_write(self, reading: _Reading) -> None:
+        _find_thread(reading)
+        if reading.opens_ticket:
+            self.deferred.append(reading)
+            if reading.parsed.message_id:
+                self.deferred_ids.add(reading.parsed.message_id)
+            return
+        self._write(reading)
+
+    def _write(self, reading: _Reading) -> None:
+        result = _write(reading)
+        _record(reading.message, result)
+        if result.ticket is not None:
+            self.tickets.append(result.ticket.pk)
+
+    @staticmethod
+    def _guarded(reading: _Reading, step: Callable[[_Reading], None]) -> None:
+        message = reading.message
+        try:
+            with transaction.atomic():
+                step(reading)
+        except TRANSIENT:
+            raise  # the database's trouble, not the message's: give up the batch
+        except Exception as exc:
+            log.exception("inbound message %s quarantined", message.pk)
+            message.refresh_from_db()
+            _mark_quarantined(message, exc)
 
 
 def _index(ticket_ids: list[int]) -> None:
