@@ -521,6 +521,24 @@ def test_pages_past_the_cap_run_through_a_large_title_tier(desk, alice, monkeypa
     assert [(p.total, p.total_capped) for p in pages] == [(3, True)] * 4
 
 
+@pytest.mark.parametrize("cap", [3, 1000])  # matches listed at once, or past the cap
+@pytest.mark.parametrize("order", ["relevance", "-changed"])
+def test_ties_in_the_change_time_go_newest_ticket_first(
+    desk, alice, monkeypatch, cap, order
+):
+    made = [ticket(desk["info-en"], body="an okapi") for _ in range(5)]
+    Ticket.objects.filter(pk__in=[t.pk for t in made]).update(changed=timezone.now())
+    monkeypatch.setattr(helpline.search, "TOTAL_CAP", cap)
+    pages = [
+        search_tickets(alice, "okapi", order=order, limit=2, offset=o)
+        for o in (0, 2, 4)
+    ]
+    assert [i for p in pages for i in p.ticket_ids] == sorted(
+        (t.pk for t in made), reverse=True
+    )
+    assert {(p.total, p.total_capped) for p in pages} == {(min(cap, 5), cap < 5)}
+
+
 @pytest.mark.parametrize("query", ["marmot", "marmot queue:info-en -spam", "-spam"])
 def test_the_number_of_queries_does_not_grow_with_the_matches(desk, alice, query):
     def queries_for_matches(count: int) -> int:

@@ -144,7 +144,10 @@ class Ticket(models.Model):
             models.Index(
                 fields=["archived", "state_type", "closed_at"], name="ticket_arch"
             ),
-            models.Index(fields=["-changed"], name="ticket_changed"),
+            # Newest first, to the last column of the order (search, lists): a
+            # page is read in index order and stops when full, without sorting
+            # tickets changed at the same moment (docs/performance.md).
+            models.Index(fields=["-changed", "-id"], name="ticket_changed_id"),
         ]
 
     def __str__(self) -> str:

@@ -135,13 +135,31 @@ def search_tickets(
     def text_page(tickets: QuerySet[Ticket], start: int, count: int) -> list[int]:
         return backend.page(tickets, positive, negative, start, count)
 
+    # Without a phrase (whose positions would be read for every match), the matches
+    # are first listed, unordered, up to the cap: when that is all of them, the page
+    # newest first is cut from the list and the total is exact, in one statement
+    # instead of a page and a count; when there are more, only the page is read and
+    # the total is known to be capped.
+    listed: Callable[[], list[int] | None] | None = None
+    if parsed.has_text and not parsed.has_phrase:
+
+        def listed() -> list[int] | None:
+            return _newest_if_few(filtered.filter(_text(backend, parsed)))
+
     in_title = _in_title(parsed) if order == RELEVANCE else None
     in_first: int | None = None  # matches in the title tier, when counted
+    known: int | None = None  # the total, when listing the matches told it
     if in_title is None:
         ordering: Sequence[Any] = RECENT if order == RELEVANCE else ORDERS[order]
-        if parsed.has_text:
-            ordering = backend.order_for_words(ordering)
-        ids = text_page(filtered.order_by(*ordering), offset, limit)
+        everything = listed() if listed is not None and ordering == RECENT else None
+        if everything is not None:
+            ids, known = everything[offset : offset + limit], len(everything)
+        else:
+            if listed is not None and ordering == RECENT:
+                known = TOTAL_CAP + 1  # listing stopped at the cap
+            if parsed.has_text:
+                ordering = backend.order_for_words(ordering)
+            ids = text_page(filtered.order_by(*ordering), offset, limit)
     else:
         # A word in the title is a word of the ticket: the title condition alone
         # (with the exclusions) selects the first tier.  Repeating the query's own
@@ -158,16 +176,30 @@ def search_tickets(
                 backend.condition(in_title, negative).condition()
             ).order_by(*newest)
             in_title_q = backend.condition(in_title, ()).condition()
-        ids, in_first = _tiered_page(
-            first, filtered.order_by(*newest), text_page, in_title_q, offset, limit
+        ids, in_first, known = _tiered_page(
+            first,
+            filtered.order_by(*newest),
+            text_page,
+            listed,
+            in_title_q,
+            offset,
+            limit,
         )
-        if in_first is None and cheap is not None and len(ids) == limit:
+        if (
+            in_first is None
+            and cheap is not None
+            and len(ids) == limit
+            and not parsed.has_phrase
+        ):
             # Cheap to count (a short column): when the title tier alone has more
             # than the cap, the whole match set needs no counting.  For a common
-            # word at a million tickets that count is the slowest part.
+            # word at a million tickets that count is the slowest part.  (Not for
+            # a phrase: its count is bounded anyway, see capped_count.)
             in_first = _capped_count(first)
     more = False  # total is a lower bound
-    if 0 < len(ids) < limit or (offset == 0 and not ids):
+    if known is not None:
+        total = known
+    elif 0 < len(ids) < limit or (offset == 0 and not ids):
         total = offset + len(ids)  # the last page: no need to count
     elif in_first is not None and in_first > TOTAL_CAP:
         total, more = in_first, True
@@ -180,6 +212,19 @@ def search_tickets(
         total=min(total, TOTAL_CAP),
         total_capped=more or total > TOTAL_CAP,
     )
+
+
+def _text(backend: Any, parsed: ParsedQuery) -> Any:
+    return backend.condition(parsed.positive_terms, parsed.negative_terms).condition()
+
+
+def _newest_if_few(tickets: QuerySet[Ticket]) -> list[int] | None:
+    """All of ``tickets``, newest change first, if there are at most ``TOTAL_CAP``."""
+    rows = list(tickets.order_by().values_list("changed", "pk")[: TOTAL_CAP + 1])
+    if len(rows) > TOTAL_CAP:
+        return None
+    rows.sort(reverse=True)  # as RECENT: -changed, -id
+    return [pk for _, pk in rows]
 
 
 def _page(tickets: QuerySet[Ticket], offset: int, limit: int) -> list[int]:
@@ -202,13 +247,16 @@ def _tiered_page(
     first: QuerySet[Ticket],
     others: QuerySet[Ticket],
     text_page: Callable[[QuerySet[Ticket], int, int], list[int]],
+    listed: Callable[[], list[int] | None] | None,
     in_title: Any,
     offset: int,
     limit: int,
-) -> tuple[list[int], int | None]:
+) -> tuple[list[int], int | None, int | None]:
     """A page of ``first`` (the title tier), then the other matches: ``others``
-    (filtered and ordered, not by text) paged by ``text_page``; and the size of the title tier when it was counted (exact up to ``TOTAL_CAP``,
-    or at least past the page asked for).
+    (filtered and ordered, not by text) paged by ``text_page``, or on the first page
+    cut from all matches when ``listed`` gives them; the size of the title tier when
+    it was counted (exact up to ``TOTAL_CAP``, or at least past the page asked for);
+    and the number of matches when ``listed`` told it.
 
     The other matches leave out the title tier by its ids when they are known or few
     (as they usually are): excluding it by the title condition instead would test
@@ -216,6 +264,7 @@ def _tiered_page(
     """
     first_ids: list[int] | None = None
     counted: int | None = None
+    known: int | None = None
     if offset == 0:
         ids = _page(first, 0, limit)
         in_first = len(ids)
@@ -227,6 +276,13 @@ def _tiered_page(
         cap = max(TOTAL_CAP, offset + limit) + 1
         in_first = counted = _capped_count(first, cap)
         ids = _page(first, offset, limit) if offset < in_first else []
+    if len(ids) < limit and offset == 0 and listed is not None:
+        everything = listed()
+        if everything is not None:
+            tier = set(ids)
+            ids += [i for i in everything if i not in tier][: limit - len(ids)]
+            return ids, counted, len(everything)
+        known = TOTAL_CAP + 1  # listing stopped at the cap
     if len(ids) < limit:
         if first_ids is None and in_first <= TOTAL_CAP:
             first_ids = _page(first, 0, in_first)
@@ -236,7 +292,7 @@ def _tiered_page(
             else others.exclude(in_title)
         )
         ids += text_page(rest, max(0, offset - in_first), limit - len(ids))
-    return ids, counted
+    return ids, counted, known
 
 
 __all__ = [

@@ -149,6 +149,11 @@ class ParsedQuery:
         """Is there full text to rank by (at least one term that must match)?"""
         return bool(self.positive_terms)
 
+    @property
+    def has_phrase(self) -> bool:
+        """Has it a term of several words (which must be adjacent)?"""
+        return any(len(t.tokens) > 1 for t in self.terms)
+
 
 # --- scanning -------------------------------------------------------------------------
 @dataclass
