@@ -12,7 +12,7 @@ from django.db import OperationalError, connection
 
 from helpline import jobs
 from helpline.actions import admin
-from helpline.mail import postmaster
+from helpline.mail import chain, postmaster
 from helpline.mail.intake import receive
 from helpline.models import Article, InboundMessage, InboundStatus, Permission, Ticket
 from helpline.search import indexer, search_tickets
@@ -54,7 +54,7 @@ def fail_on(monkeypatch, subject: str, error: BaseException, *, times: int = 99)
 
 def run_instead(monkeypatch, subject: str, action, *, times: int = 99) -> None:
     """Run ``action`` instead of the store stage for messages with this subject."""
-    real = postmaster.new_ticket
+    real = chain.new_ticket
     left = [times]
 
     def new_ticket(message, parsed, *args, **kwargs):
@@ -63,7 +63,7 @@ def run_instead(monkeypatch, subject: str, action, *, times: int = 99) -> None:
             action()
         return real(message, parsed, *args, **kwargs)
 
-    monkeypatch.setattr(postmaster, "new_ticket", new_ticket)
+    monkeypatch.setattr(chain, "new_ticket", new_ticket)
 
 
 @pytest.mark.django_db
@@ -125,6 +125,49 @@ def test_the_same_message_twice_in_a_batch_is_one_ticket_and_a_duplicate(org):
 
 
 @pytest.mark.django_db
+def test_a_batch_holds_back_no_more_new_tickets_than_its_memory_bound(org, monkeypatch):
+    monkeypatch.setattr(postmaster, "DEFERRED_BYTES", 1)  # each one written at once
+    [earlier] = store(mail(subject="Earlier", message_id="<earlier@example.net>"))
+    postmaster.process_inbound(earlier)
+    ids = store(
+        mail(subject="New A"),
+        mail(subject="Re: Earlier", in_reply_to="<earlier@example.net>"),
+    )
+
+    postmaster.process_batch(ids)
+
+    a, reply = (InboundMessage.objects.get(pk=pk) for pk in ids)
+    assert a.article_id < reply.article_id
+    assert reply.decisions["follow_up"] == "references"
+
+
+@pytest.mark.django_db
+def test_a_message_stored_before_is_a_duplicate_in_a_batch_however_its_id_is_folded(
+    org,
+):
+    plain = mail(subject="Folded", message_id="<folded@example.net>", body="Once.")
+    postmaster.process_inbound(store(plain)[0])
+    # The same message again, once as it was and once with the Message-ID folded
+    # onto a line of its own (which storing does not read).
+    again = plain.replace(b"Subject: Folded", b"Subject: Folded\nX-Resent: yes")
+    folded = plain.replace(
+        b"Message-ID: <folded@example.net>", b"Message-ID:\n <folded@example.net>"
+    )
+    assert folded != plain
+    ids = store(mail(subject="Fresh"), again, folded)
+    assert InboundMessage.objects.get(pk=ids[2]).message_id == ""
+
+    postmaster.process_batch(ids)
+
+    assert statuses(ids) == [
+        InboundStatus.PROCESSED,
+        InboundStatus.REJECTED,
+        InboundStatus.REJECTED,
+    ]
+    assert Ticket.objects.count() == 2
+
+
+@pytest.mark.django_db
 def test_one_failing_message_is_quarantined_and_the_rest_of_its_batch_commits(
     org, monkeypatch
 ):
@@ -155,6 +198,27 @@ def test_one_failing_message_is_quarantined_and_the_rest_of_its_batch_commits(
     assert replayed.status == InboundStatus.PROCESSED
     assert replayed.ticket.title == "Broken one"
     assert replayed.attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_message_that_fails_while_threading_is_quarantined_alone(org, monkeypatch):
+    """Threading writes nothing and runs without a savepoint of its own."""
+    real = chain.find_thread
+
+    def find_thread(parsed, classification):
+        if parsed.subject == "Unthreadable":
+            raise LookupError("threading broke")
+        return real(parsed, classification)
+
+    monkeypatch.setattr(chain, "find_thread", find_thread)
+    ids = store(mail(subject="Threadable"), mail(subject="Unthreadable"))
+
+    postmaster.process_batch(ids)
+
+    assert statuses(ids) == [InboundStatus.PROCESSED, InboundStatus.QUARANTINED]
+    broken = InboundMessage.objects.get(pk=ids[1])
+    assert broken.reason == "LookupError: threading broke"
+    assert broken.attempts == 1
 
 
 @pytest.mark.django_db

@@ -18,31 +18,19 @@ one per transaction; a crash leaves them ``received`` for the sweep or a replay.
 
 from __future__ import annotations
 
-import functools
 import logging
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.utils import timezone
 
 from helpline.actions import events
-from helpline.blobstore import read_blob
-from helpline.mail.automatic import Classification, classify
-from helpline.mail.filters import Outcome, apply_filters
-from helpline.mail.followup import Thread, find_thread
-from helpline.mail.parse import ParsedMessage, parse_message
-from helpline.mail.snapshot import Snapshot, current
-from helpline.mail.ticketing import Result, follow_up, new_ticket
-from helpline.models import (
-    Article,
-    InboundMessage,
-    InboundStatus,
-    LinkType,
-    TicketLink,
-)
+from helpline.mail import chain
+from helpline.mail.chain import Reading
+from helpline.mail.parse import ParsedMessage
+from helpline.mail.snapshot import pinned
+from helpline.models import Article, InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,142 +38,9 @@ FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
 # Errors of the database rather than of a message: a batch that meets one is rolled
 # back as a whole and its messages are processed one per transaction.
 TRANSIENT = (OperationalError, InterfaceError)
-
-
-@dataclass
-class _Reading:
-    """A message read, classified and filtered (no writes yet), then threaded."""
-
-    message: InboundMessage
-    parsed: ParsedMessage
-    classification: Classification
-    outcome: Outcome
-    snapshot: Snapshot
-    result: Result = field(default_factory=Result)
-    thread: Thread = field(default_factory=Thread)
-
-    @property
-    def done(self) -> bool:
-        """Ignored or a duplicate: nothing to write but the message's outcome."""
-        return bool(self.result.outcome)
-
-    @property
-    def opens_ticket(self) -> bool:
-        return not self.done and self.thread.ticket is None
-
-    def refers_to(self, message_ids: set[str]) -> bool:
-        """Is it one of these messages (again), or an answer to one of them?"""
-        p = self.parsed
-        return not message_ids.isdisjoint((p.message_id, *p.in_reply_to, *p.references))
-
-
-def _read(message: InboundMessage) -> _Reading:
-    raw_bytes = read_blob(message.raw)
-    parsed = parse_message(raw_bytes)
-    snapshot = current()
-    classification = classify(raw_bytes, own_addresses=snapshot.addresses.keys())
-    outcome = apply_filters(
-        parsed, trust_headers=message.trust_headers, filters=snapshot.filters
-    )
-    reading = _Reading(message, parsed, classification, outcome, snapshot)
-    d = reading.result.decisions
-    d["message_id"] = parsed.message_id
-    if parsed.defects:
-        d["defects"] = parsed.defects[:20]
-    d["automatic"] = {
-        "kind": str(classification.kind),
-        "loop": classification.loop,
-        "reasons": classification.reasons,
-    }
-    d["filters"] = outcome.fired
-    if outcome.sets.get("ignore"):
-        reading.result.outcome = "ignored"
-    return reading
-
-
-def _find_thread(reading: _Reading) -> None:
-    """The duplicate check and the ticket it follows up, if any (locked)."""
-    parsed = reading.parsed
-    if reading.done:
-        return
-    if (
-        parsed.message_id
-        and Article.objects.filter(
-            message_id=parsed.message_id, incoming=True, body_text=parsed.body_text
-        ).exists()
-    ):
-        reading.result.outcome = "duplicate"
-        return
-    reading.thread = find_thread(parsed, reading.classification)
-    reading.result.decisions["follow_up"] = reading.thread.method or "none"
-
-
-def _write(reading: _Reading) -> Result:
-    """The follow-up or the new ticket, and the auto-response to send."""
-    result, thread, parsed = reading.result, reading.thread, reading.parsed
-    if reading.done:
-        return result
-    message, raw, snapshot = reading.message, reading.message.raw, reading.snapshot
-    classification, outcome = reading.classification, reading.outcome
-    d = result.decisions
-    if thread.ticket is not None:
-        follow_up(thread, parsed, raw, classification, result, snapshot)
-    old = thread.untrusted or (thread.ticket if result.ticket is None else None)
-    if result.ticket is None:
-        new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
-        if old is not None:
-            assert result.ticket is not None
-            TicketLink.objects.get_or_create(
-                source=old if old.pk < result.ticket.pk else result.ticket,
-                target=result.ticket if old.pk < result.ticket.pk else old,
-                type=LinkType.NORMAL,
-            )
-            d["linked_to"] = old.number
-            if thread.ticket is not None:
-                result.auto_response = "reply_new_ticket"
-    if classification.loop or outcome.sets.get("no_auto_response"):
-        result.auto_response = ""
-    d["auto_response"] = result.auto_response or "none"
-    return result
-
-
-def _run(message: InboundMessage) -> Result:
-    reading = _read(message)
-    _find_thread(reading)
-    return _write(reading)
-
-
-def _record(message: InboundMessage, result: Result) -> None:
-    message.attempts += 1
-    message.decisions = result.decisions
-    message.processed = timezone.now()
-    message.ticket = result.ticket
-    message.article = result.article
-    message.error = ""
-    if result.outcome in ("ignored", "duplicate"):
-        message.status = InboundStatus.REJECTED
-        message.reason = (
-            "ignored by " + ", ".join(result.decisions.get("filters", []))
-            if result.outcome == "ignored"
-            else "duplicate of a message already stored"
-        )
-    else:
-        message.status = InboundStatus.PROCESSED
-        message.reason = result.outcome
-    message.save(
-        update_fields=[
-            "attempts",
-            "decisions",
-            "processed",
-            "ticket",
-            "article",
-            "error",
-            "status",
-            "reason",
-        ]
-    )
-    if result.ticket is not None:
-        _after_commit(message, result)
+# Raw bytes of the new-ticket messages a batch holds back (parsed, in memory) before
+# it writes them anyway.
+DEFERRED_BYTES = 16 * 1024 * 1024
 
 
 def process_inbound(message_id: int) -> InboundMessage:
@@ -212,7 +67,11 @@ def process_batch(
     if not ids:
         return []
     try:
-        return _process_together(ids, skip_locked=skip_locked, received=only_received)
+        # One configuration for the batch, its messages and its after-commit hooks.
+        with pinned():
+            return _process_together(
+                ids, skip_locked=skip_locked, received=only_received
+            )
     except Exception as exc:  # quarantine anything: lose nothing
         if len(ids) == 1:
             log.exception("inbound message %s quarantined", ids[0])
@@ -245,11 +104,11 @@ def _process_together(
         if len(messages) == 1:
             # Alone, no savepoint: a failure rolls back the transaction and the
             # message is quarantined in a new one (process_batch).
-            result = _run(messages[0])
-            _record(messages[0], result)
+            result = chain.run(messages[0])
+            chain.record(messages[0], result)
             tickets = [result.ticket.pk] if result.ticket is not None else []
         else:
-            batch = _Batch()
+            batch = _Batch(messages)
             for message in messages:
                 batch.add(message)
             batch.write_deferred()
@@ -265,48 +124,77 @@ class _Batch:
     row stays locked from the first new ticket until the commit, and the other
     workers wait for it meanwhile.  A message that answers (or repeats) one whose
     ticket is still to be written has those written first, so it finds its ticket.
+    The duplicate check asks the database once for the whole batch.
     """
 
-    def __init__(self) -> None:
-        self.deferred: list[_Reading] = []
+    def __init__(self, messages: list[InboundMessage]) -> None:
+        self.deferred: list[Reading] = []
         self.deferred_ids: set[str] = set()
+        self.deferred_bytes = 0
         self.tickets: list[int] = []
+        # By the Message-IDs read at storing time; a message whose parsed id differs
+        # (an unusual header) is checked on its own.
+        self.sniffed = {m.message_id for m in messages if m.message_id}
+        self.stored: set[tuple[str, str]] = set(
+            Article.objects.filter(message_id__in=self.sniffed, incoming=True)
+            .values_list("message_id", "body_text")
+            .iterator()
+            if self.sniffed
+            else ()
+        )
+
+    def duplicate(self, parsed: ParsedMessage) -> bool:
+        if parsed.message_id not in self.sniffed:
+            return chain.stored_before(parsed)
+        return (parsed.message_id, parsed.body_text) in self.stored
 
     def add(self, message: InboundMessage) -> None:
+        # Reading and threading write nothing (threading locks the ticket it finds):
+        # no savepoint for them, only for the writing.  A database error in them may
+        # have left the transaction unusable: it gives up the batch.
         try:
-            reading = _read(message)  # no writes: no savepoint needed
+            reading = chain.read(message)
         except DatabaseError:
-            raise  # the transaction may be unusable: give up the batch
+            raise
         except Exception as exc:
-            log.exception("inbound message %s quarantined", message.pk)
-            _mark_quarantined(message, exc)
+            _quarantine_in_batch(message, exc)
             return
         if reading.refers_to(self.deferred_ids):
             self.write_deferred()
-        self._guarded(reading, self._thread_and_write)
-
-    def write_deferred(self) -> None:
-        deferred, self.deferred, self.deferred_ids = self.deferred, [], set()
-        for reading in deferred:
-            self._guarded(reading, self._write)
-
-    def _thread_and_write(self, reading: _Reading) -> None:
-        _find_thread(reading)
+        try:
+            chain.find_duplicate_or_thread(reading, duplicate=self.duplicate)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            _quarantine_in_batch(message, exc)
+            return
         if reading.opens_ticket:
             self.deferred.append(reading)
             if reading.parsed.message_id:
                 self.deferred_ids.add(reading.parsed.message_id)
-            return
-        self._write(reading)
+            self.deferred_bytes += message.raw.size
+            if self.deferred_bytes > DEFERRED_BYTES:  # parsed messages kept in memory
+                self.write_deferred()
+        else:
+            self._guarded(reading, self._write)
 
-    def _write(self, reading: _Reading) -> None:
-        result = _write(reading)
-        _record(reading.message, result)
+    def write_deferred(self) -> None:
+        deferred, self.deferred, self.deferred_ids = self.deferred, [], set()
+        self.deferred_bytes = 0
+        for reading in deferred:
+            self._guarded(reading, self._write)
+
+    def _write(self, reading: Reading) -> None:
+        result = chain.write(reading)
+        chain.record(reading.message, result)
         if result.ticket is not None:
             self.tickets.append(result.ticket.pk)
+        article = result.article
+        if article is not None and article.incoming:
+            self.stored.add((article.message_id, article.body_text))
 
     @staticmethod
-    def _guarded(reading: _Reading, step: Callable[[_Reading], None]) -> None:
+    def _guarded(reading: Reading, step: Callable[[Reading], None]) -> None:
         message = reading.message
         try:
             with transaction.atomic():
@@ -314,9 +202,13 @@ class _Batch:
         except TRANSIENT:
             raise  # the database's trouble, not the message's: give up the batch
         except Exception as exc:
-            log.exception("inbound message %s quarantined", message.pk)
-            message.refresh_from_db()
-            _mark_quarantined(message, exc)
+            message.refresh_from_db()  # forget what the rolled-back step set
+            _quarantine_in_batch(message, exc)
+
+
+def _quarantine_in_batch(message: InboundMessage, exc: BaseException) -> None:
+    log.exception("inbound message %s quarantined", message.pk)
+    _mark_quarantined(message, exc)
 
 
 def _index(ticket_ids: list[int]) -> None:
@@ -356,21 +248,6 @@ def process_waiting(message_id: int) -> list[InboundMessage]:
             .values_list("pk", flat=True)[: size - 1]
         )
     return process_batch(ids, skip_locked=len(ids) > 1, only_received=True)
-
-
-def _after_commit(message: InboundMessage, result: Result) -> None:
-    from helpline.mail import hooks
-
-    kwargs = {
-        "message_id": message.pk,
-        "ticket_id": result.ticket.pk if result.ticket else None,
-        "queue_id": result.ticket.queue_id if result.ticket else None,
-        "article_id": result.article.pk if result.article else None,
-        "auto_response": result.auto_response,
-        "outcome": result.outcome,
-    }
-    for hook in hooks.after_inbound:
-        transaction.on_commit(functools.partial(hook, **kwargs))
 
 
 def _mark_quarantined(message: InboundMessage, exc: BaseException) -> InboundMessage:

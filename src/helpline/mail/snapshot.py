@@ -17,6 +17,9 @@ was cleared) or when the snapshot is older than ``MAX_AGE`` seconds — the last
 changes made without signals (``QuerySet.update``, SQL, a bulk import).  When the
 shared cache fails, nothing is kept: every message reads the database, as before.
 
+A batch of messages (``pinned``) uses one snapshot for all its messages and for the
+hooks that run after its commit, asking the shared cache once.
+
 Snapshots hold model instances shared between messages: read them, never change them.
 """
 
@@ -26,6 +29,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -115,6 +120,7 @@ class Snapshot:
 _lock = threading.Lock()
 _current: Snapshot | None = None
 _warned = False
+_pinned = threading.local()
 
 
 def _shared_token() -> str | None:
@@ -136,6 +142,9 @@ def _shared_token() -> str | None:
 def current() -> Snapshot:
     """The configuration snapshot for the message about to be processed."""
     global _current
+    pinned: Snapshot | None = getattr(_pinned, "snapshot", None)
+    if pinned is not None:
+        return pinned
     token = _shared_token()
     snapshot = _current
     if (
@@ -150,6 +159,18 @@ def current() -> Snapshot:
         with _lock:
             _current = snapshot
     return snapshot
+
+
+@contextmanager
+def pinned() -> Iterator[Snapshot]:
+    """The current snapshot, returned by ``current()`` in this thread until the block
+    ends (a batch of messages: one configuration for all of them)."""
+    outer: Snapshot | None = getattr(_pinned, "snapshot", None)
+    _pinned.snapshot = outer or current()
+    try:
+        yield _pinned.snapshot
+    finally:
+        _pinned.snapshot = outer
 
 
 def invalidate() -> None:

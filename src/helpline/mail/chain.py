@@ -1,0 +1,189 @@
+"""One message through the chain: parse -> classify -> filters -> duplicate check and
+thread -> (follow-up | route + new ticket) -> its outcome recorded on the message.
+
+The stages are separate so that a batch (``postmaster``) can run the ones that write
+nothing outside a savepoint and write its new tickets last.  Everything here runs
+inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpline.blobstore import read_blob
+from helpline.mail.automatic import Classification, classify
+from helpline.mail.filters import Outcome, apply_filters
+from helpline.mail.followup import Thread, find_thread
+from helpline.mail.parse import ParsedMessage, parse_message
+from helpline.mail.snapshot import Snapshot, current
+from helpline.mail.ticketing import Result, follow_up, new_ticket
+from helpline.models import (
+    Article,
+    InboundMessage,
+    InboundStatus,
+    LinkType,
+    TicketLink,
+)
+
+
+@dataclass
+class Reading:
+    """A message read, classified and filtered (no writes yet), then threaded."""
+
+    message: InboundMessage
+    parsed: ParsedMessage
+    classification: Classification
+    outcome: Outcome
+    snapshot: Snapshot
+    result: Result = field(default_factory=Result)
+    thread: Thread = field(default_factory=Thread)
+
+    @property
+    def done(self) -> bool:
+        """Ignored or a duplicate: nothing to write but the message's outcome."""
+        return bool(self.result.outcome)
+
+    @property
+    def opens_ticket(self) -> bool:
+        return not self.done and self.thread.ticket is None
+
+    def refers_to(self, message_ids: set[str]) -> bool:
+        """Is it one of these messages (again), or an answer to one of them?"""
+        p = self.parsed
+        return not message_ids.isdisjoint((p.message_id, *p.in_reply_to, *p.references))
+
+
+def read(message: InboundMessage) -> Reading:
+    raw_bytes = read_blob(message.raw)
+    parsed = parse_message(raw_bytes)
+    snapshot = current()
+    classification = classify(raw_bytes, own_addresses=snapshot.addresses.keys())
+    outcome = apply_filters(
+        parsed, trust_headers=message.trust_headers, filters=snapshot.filters
+    )
+    reading = Reading(message, parsed, classification, outcome, snapshot)
+    d = reading.result.decisions
+    d["message_id"] = parsed.message_id
+    if parsed.defects:
+        d["defects"] = parsed.defects[:20]
+    d["automatic"] = {
+        "kind": str(classification.kind),
+        "loop": classification.loop,
+        "reasons": classification.reasons,
+    }
+    d["filters"] = outcome.fired
+    if outcome.sets.get("ignore"):
+        reading.result.outcome = "ignored"
+    return reading
+
+
+def stored_before(parsed: ParsedMessage) -> bool:
+    """Is this message (its Message-ID and text) stored already as an incoming article?"""
+    return bool(parsed.message_id) and (
+        Article.objects.filter(
+            message_id=parsed.message_id, incoming=True, body_text=parsed.body_text
+        ).exists()
+    )
+
+
+def find_duplicate_or_thread(
+    reading: Reading, *, duplicate: Callable[[ParsedMessage], bool] = stored_before
+) -> None:
+    """The duplicate check (``duplicate``: a batch asks once for all its messages) and
+    the ticket it follows up, if any (locked)."""
+    parsed = reading.parsed
+    if reading.done:
+        return
+    if duplicate(parsed):
+        reading.result.outcome = "duplicate"
+        return
+    reading.thread = find_thread(parsed, reading.classification)
+    reading.result.decisions["follow_up"] = reading.thread.method or "none"
+
+
+def write(reading: Reading) -> Result:
+    """The follow-up or the new ticket, and the auto-response to send."""
+    result, thread, parsed = reading.result, reading.thread, reading.parsed
+    if reading.done:
+        return result
+    message, raw, snapshot = reading.message, reading.message.raw, reading.snapshot
+    classification, outcome = reading.classification, reading.outcome
+    d = result.decisions
+    if thread.ticket is not None:
+        follow_up(thread, parsed, raw, classification, result, snapshot)
+    old = thread.untrusted or (thread.ticket if result.ticket is None else None)
+    if result.ticket is None:
+        new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
+        if old is not None:
+            assert result.ticket is not None
+            TicketLink.objects.get_or_create(
+                source=old if old.pk < result.ticket.pk else result.ticket,
+                target=result.ticket if old.pk < result.ticket.pk else old,
+                type=LinkType.NORMAL,
+            )
+            d["linked_to"] = old.number
+            if thread.ticket is not None:
+                result.auto_response = "reply_new_ticket"
+    if classification.loop or outcome.sets.get("no_auto_response"):
+        result.auto_response = ""
+    d["auto_response"] = result.auto_response or "none"
+    return result
+
+
+def run(message: InboundMessage) -> Result:
+    reading = read(message)
+    find_duplicate_or_thread(reading)
+    return write(reading)
+
+
+def record(message: InboundMessage, result: Result) -> None:
+    message.attempts += 1
+    message.decisions = result.decisions
+    message.processed = timezone.now()
+    message.ticket = result.ticket
+    message.article = result.article
+    message.error = ""
+    if result.outcome in ("ignored", "duplicate"):
+        message.status = InboundStatus.REJECTED
+        message.reason = (
+            "ignored by " + ", ".join(result.decisions.get("filters", []))
+            if result.outcome == "ignored"
+            else "duplicate of a message already stored"
+        )
+    else:
+        message.status = InboundStatus.PROCESSED
+        message.reason = result.outcome
+    message.save(
+        update_fields=[
+            "attempts",
+            "decisions",
+            "processed",
+            "ticket",
+            "article",
+            "error",
+            "status",
+            "reason",
+        ]
+    )
+    if result.ticket is not None:
+        after_commit(message, result)
+
+
+def after_commit(message: InboundMessage, result: Result) -> None:
+    from helpline.mail import hooks
+
+    kwargs = {
+        "message_id": message.pk,
+        "ticket_id": result.ticket.pk if result.ticket else None,
+        "queue_id": result.ticket.queue_id if result.ticket else None,
+        "article_id": result.article.pk if result.article else None,
+        "auto_response": result.auto_response,
+        "outcome": result.outcome,
+    }
+    for hook in hooks.after_inbound:
+        transaction.on_commit(functools.partial(hook, **kwargs))
