@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from helpline.models import TicketCounter
+from helpline.models import Ticket, TicketCounter
 
 GENERATORS = ("DateChecksum", "Date", "AutoIncrement")
 MIN_COUNTER_DIGITS = 5
@@ -31,8 +36,9 @@ def _generator() -> str:
     return name
 
 
-def _next_counter(key: str) -> int:
-    """Increment the counter row ``key`` under a row lock; call inside a transaction.
+def _next_counter(key: str, count: int = 1) -> int:
+    """Add ``count`` to the counter row ``key`` under a row lock and return the new
+    value (the last of the ``count`` numbers); call inside a transaction.
 
     The row lock serialises concurrent creators on PostgreSQL; SQLite serialises all
     writers anyway (IMMEDIATE transactions).  Because the increment belongs to the
@@ -46,23 +52,103 @@ def _next_counter(key: str) -> int:
             [TicketCounter(key=key, value=0)], ignore_conflicts=True
         )
         counter = TicketCounter.objects.select_for_update().get(key=key)
-    counter.value += 1
+    counter.value += count
     counter.save(update_fields=["value"])
     return counter.value
 
 
-def next_ticket_number(now: datetime | None = None) -> str:
-    generator = _generator()
+def _counter_key(generator: str, now: datetime | None) -> str:
+    if generator == "AutoIncrement":
+        return "auto"
+    return timezone.localtime(now or timezone.now()).strftime("%Y%m%d")
+
+
+def _number(generator: str, key: str, counter: int) -> str:
     system_id = settings.HELPLINE_SYSTEM_ID
     if generator == "AutoIncrement":
-        counter = _next_counter("auto")
         return f"{system_id}{counter:0{MIN_COUNTER_DIGITS}d}"
-    day = timezone.localtime(now or timezone.now()).strftime("%Y%m%d")
-    counter = _next_counter(day)
-    base = f"{day}{system_id}{counter:0{MIN_COUNTER_DIGITS}d}"
+    base = f"{key}{system_id}{counter:0{MIN_COUNTER_DIGITS}d}"
     if generator == "Date":
         return base
     return f"{base}{check_digit(base)}"
+
+
+def next_ticket_number(now: datetime | None = None) -> str:
+    """The next number; inside ``numbered_late`` a stand-in replaced at its end."""
+    late: LateNumbers | None = getattr(_late, "numbers", None)
+    if late is not None:
+        return late.stand_in(now or timezone.now())
+    generator = _generator()
+    key = _counter_key(generator, now)
+    return _number(generator, key, _next_counter(key))
+
+
+# --- numbers drawn at the end of a batch ---------------------------------------------
+
+_late = threading.local()
+
+
+class LateNumbers:
+    """Tickets created in a ``numbered_late`` block: stand-in numbers, then real ones."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, datetime]] = []
+        # Stand-in -> real number, once drawn.
+        self.assigned: dict[str, str] = {}
+
+    def stand_in(self, now: datetime) -> str:
+        # Unique, never a real number (those are digits), and never committed.
+        number = f"~{uuid.uuid4().hex}"
+        self.pending.append((number, now))
+        return number
+
+    def draw(self) -> None:
+        """Number the tickets still there (not rolled back), in the order they were
+        created: one counter update per day."""
+        if not self.pending:
+            return
+        alive = dict(
+            Ticket.objects.filter(number__in=[n for n, _ in self.pending]).values_list(
+                "number", "pk"
+            )
+        )
+        generator = _generator()
+        keyed = [
+            (n, _counter_key(generator, now)) for n, now in self.pending if n in alive
+        ]
+        for key in dict.fromkeys(k for _, k in keyed):
+            mine = [n for n, k in keyed if k == key]
+            last = _next_counter(key, len(mine))
+            first = last - len(mine) + 1
+            for offset, stand_in in enumerate(mine):
+                self.assigned[stand_in] = _number(generator, key, first + offset)
+        if self.assigned:
+            Ticket.objects.filter(number__in=list(self.assigned)).update(
+                number=Case(
+                    *(When(number=s, then=Value(n)) for s, n in self.assigned.items())
+                )
+            )
+
+
+@contextmanager
+def numbered_late() -> Iterator[LateNumbers]:
+    """Tickets created in this block get stand-in numbers and their real ones at its
+    end, in the order they were created: the counter's row is locked from then until
+    the commit, rather than from the first ticket on.  For a batch that creates
+    several tickets in one transaction; use inside it.  Tickets rolled back meanwhile
+    (a savepoint) draw no number, so there are still no gaps.  In-memory tickets
+    keep their stand-in: ``assigned`` maps it to the real number.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ticket numbers are drawn inside the creating transaction")
+    if getattr(_late, "numbers", None) is not None:
+        raise RuntimeError("numbered_late blocks do not nest")
+    late = _late.numbers = LateNumbers()
+    try:
+        yield late
+    finally:
+        _late.numbers = None
+    late.draw()
 
 
 # --- the subject hook --------------------------------------------------------------------

@@ -52,11 +52,6 @@ class Reading:
     def opens_ticket(self) -> bool:
         return not self.done and self.thread.ticket is None
 
-    def refers_to(self, message_ids: set[str]) -> bool:
-        """Is it one of these messages (again), or an answer to one of them?"""
-        p = self.parsed
-        return not message_ids.isdisjoint((p.message_id, *p.in_reply_to, *p.references))
-
 
 def read(message: InboundMessage) -> Reading:
     raw_bytes = read_blob(message.raw)

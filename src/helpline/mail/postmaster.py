@@ -30,7 +30,8 @@ from helpline.mail import chain
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
 from helpline.mail.snapshot import pinned
-from helpline.models import Article, InboundMessage, InboundStatus
+from helpline.models import Article, InboundMessage, InboundStatus, Ticket
+from helpline.numbers import numbered_late
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,6 @@ FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
 # Errors of the database rather than of a message: a batch that meets one is rolled
 # back as a whole and its messages are processed one per transaction.
 TRANSIENT = (OperationalError, InterfaceError)
-# Raw bytes of the new-ticket messages a batch holds back (parsed, in memory) before
-# it writes them anyway.
-DEFERRED_BYTES = 16 * 1024 * 1024
 
 
 def process_inbound(message_id: int) -> InboundMessage:
@@ -106,32 +104,29 @@ def _process_together(
             # message is quarantined in a new one (process_batch).
             result = chain.run(messages[0])
             chain.record(messages[0], result)
-            tickets = [result.ticket.pk] if result.ticket is not None else []
-        else:
-            batch = _Batch(messages)
+            _index([result.ticket] if result.ticket is not None else [])
+            return messages
+        batch = _Batch(messages)
+        with numbered_late() as numbers:
             for message in messages:
                 batch.add(message)
-            batch.write_deferred()
-            tickets = batch.tickets
-        _index(tickets)
+            _index(batch.tickets)  # the index holds no ticket numbers
+        for ticket in batch.tickets:
+            ticket.number = numbers.assigned.get(ticket.number, ticket.number)
         return messages
 
 
 class _Batch:
     """Several messages in one transaction, each written in a savepoint of its own.
 
-    New tickets are written last, after the batch's follow-ups: the ticket counter's
-    row stays locked from the first new ticket until the commit, and the other
-    workers wait for it meanwhile.  A message that answers (or repeats) one whose
-    ticket is still to be written has those written first, so it finds its ticket.
-    The duplicate check asks the database once for the whole batch.
+    New tickets get their numbers at the end (``numbered_late``): the ticket
+    counter's row stays locked from drawing them to the commit, and the other workers
+    wait for it meanwhile.  The duplicate check asks the database once for the whole
+    batch.
     """
 
     def __init__(self, messages: list[InboundMessage]) -> None:
-        self.deferred: list[Reading] = []
-        self.deferred_ids: set[str] = set()
-        self.deferred_bytes = 0
-        self.tickets: list[int] = []
+        self.tickets: list[Ticket] = []
         # By the Message-IDs read at storing time; a message whose parsed id differs
         # (an unusual header) is checked on its own.
         self.sniffed = {m.message_id for m in messages if m.message_id}
@@ -154,41 +149,20 @@ class _Batch:
         # have left the transaction unusable: it gives up the batch.
         try:
             reading = chain.read(message)
-        except DatabaseError:
-            raise
-        except Exception as exc:
-            _quarantine_in_batch(message, exc)
-            return
-        if reading.refers_to(self.deferred_ids):
-            self.write_deferred()
-        try:
             chain.find_duplicate_or_thread(reading, duplicate=self.duplicate)
         except DatabaseError:
             raise
         except Exception as exc:
-            _quarantine_in_batch(message, exc)
+            log.exception("inbound message %s quarantined", message.pk)
+            _mark_quarantined(message, exc)
             return
-        if reading.opens_ticket:
-            self.deferred.append(reading)
-            if reading.parsed.message_id:
-                self.deferred_ids.add(reading.parsed.message_id)
-            self.deferred_bytes += message.raw.size
-            if self.deferred_bytes > DEFERRED_BYTES:  # parsed messages kept in memory
-                self.write_deferred()
-        else:
-            self._guarded(reading, self._write)
-
-    def write_deferred(self) -> None:
-        deferred, self.deferred, self.deferred_ids = self.deferred, [], set()
-        self.deferred_bytes = 0
-        for reading in deferred:
-            self._guarded(reading, self._write)
+        self._guarded(reading, self._write)
 
     def _write(self, reading: Reading) -> None:
         result = chain.write(reading)
         chain.record(reading.message, result)
         if result.ticket is not None:
-            self.tickets.append(result.ticket.pk)
+            self.tickets.append(result.ticket)
         article = result.article
         if article is not None and article.incoming:
             self.stored.add((article.message_id, article.body_text))
@@ -202,25 +176,21 @@ class _Batch:
         except TRANSIENT:
             raise  # the database's trouble, not the message's: give up the batch
         except Exception as exc:
+            log.exception("inbound message %s quarantined", message.pk)
             message.refresh_from_db()  # forget what the rolled-back step set
-            _quarantine_in_batch(message, exc)
+            _mark_quarantined(message, exc)
 
 
-def _quarantine_in_batch(message: InboundMessage, exc: BaseException) -> None:
-    log.exception("inbound message %s quarantined", message.pk)
-    _mark_quarantined(message, exc)
-
-
-def _index(ticket_ids: list[int]) -> None:
+def _index(tickets: list[Ticket]) -> None:
     """Index the batch's tickets now, in its transaction: one query for all of them
     and no job (with its own transaction) for each after the commit.  Should it fail,
     the after-commit jobs do it."""
     from helpline.search.base import get_backend
     from helpline.search.indexer import collect_documents, enqueue_reindex
 
-    if not ticket_ids or enqueue_reindex not in events.on_ticket_changed:
+    if not tickets or enqueue_reindex not in events.on_ticket_changed:
         return
-    ids = sorted(set(ticket_ids))
+    ids = sorted({t.pk for t in tickets})
     try:
         with transaction.atomic():
             get_backend().replace(ids, collect_documents(ids))
