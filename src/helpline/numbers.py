@@ -11,7 +11,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from helpline.models import Ticket, TicketCounter
@@ -123,11 +122,24 @@ class LateNumbers:
             for offset, stand_in in enumerate(mine):
                 self.assigned[stand_in] = _number(generator, key, first + offset)
         if self.assigned:
-            Ticket.objects.filter(number__in=list(self.assigned)).update(
-                number=Case(
-                    *(When(number=s, then=Value(n)) for s, n in self.assigned.items())
-                )
-            )
+            self._renumber()
+
+    def _renumber(self) -> None:
+        # One statement for all; Django's Case(When(...)) costs ~0.2 ms of CPU per
+        # ticket to compile.  Identifiers quoted, every value a parameter.
+        connection = transaction.get_connection()
+        table = connection.ops.quote_name(Ticket._meta.db_table)
+        column = connection.ops.quote_name("number")
+        pairs = list(self.assigned.items())
+        cases = " ".join(["WHEN %s THEN %s"] * len(pairs))
+        marks = ", ".join(["%s"] * len(pairs))
+        sql = (
+            f"UPDATE {table} SET {column} = CASE {column} {cases} END "  # noqa: S608
+            f"WHERE {column} IN ({marks})"
+        )
+        params = [v for pair in pairs for v in pair] + [s for s, _ in pairs]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 @contextmanager
