@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from helpline.actions import admin
 from helpline.mail.intake import receive
-from helpline.mail.postmaster import process_inbound
+from helpline.mail.postmaster import process_batch, process_inbound
 from helpline.models import InboundMessage, InboundStatus, PostmasterFilter, Ticket
 from tests.mail.messages import mail
 from tests.support import make_group, make_queue
@@ -116,3 +116,52 @@ def test_the_configuration_is_read_once_not_for_every_message(org, measure):
     _, rereading = measure(_new_mail())
     _, steady = measure(_new_mail(to="press@helpline.localhost"))
     assert steady < rereading
+
+
+@pytest.fixture
+def measure_batch(django_capture_on_commit_callbacks):
+    """Statements for storing ``raws`` one by one and processing them as one batch
+    (with what runs after its commit)."""
+
+    def run(raws: list[bytes]) -> tuple[list[InboundMessage], int]:
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            ids = [receive(raw, transport="test")[0].pk for raw in raws]
+            done = process_batch(ids)
+        assert [m.status for m in done] == [InboundStatus.PROCESSED] * len(raws)
+        return done, len(queries.captured_queries)
+
+    return run
+
+
+def _batch_of(thread_id: str, size: int = 6) -> list[bytes]:
+    """Half new messages, half replies to an earlier ticket."""
+    raws = []
+    for i in range(size):
+        if i % 2:
+            raws.append(_new_mail(in_reply_to=f"<{thread_id}>"))
+        else:
+            raws.append(_new_mail(subject=f"Batch question {i}"))
+    return raws
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_statements_however_big_the_data_and_fewer_than_one_by_one(
+    org, measure, measure_batch
+):
+    root, _ = measure(_new_mail(subject="The thread"))
+    thread_id = root.article.message_id
+    measure_batch(_batch_of(thread_id))  # the configuration read once
+    _, small = measure_batch(_batch_of(thread_id))
+
+    _grow(org, measure)
+    measure_batch(_batch_of(thread_id))  # the configuration changed: re-read once
+    done, large = measure_batch(_batch_of(thread_id))
+
+    assert Ticket.objects.count() > 30
+    assert {m.ticket for m in done[1::2]} == {root.ticket}
+    assert large == small
+    one_by_one = sum(measure(raw)[1] for raw in _batch_of(thread_id))
+    assert small < one_by_one - 6 * 3  # at least three statements a message fewer
