@@ -98,6 +98,24 @@ def test_reindexing_a_ticket_twice_leaves_one_entry(queue, alice):
     assert numbers(alice, "narwhal") == [t.number]
 
 
+def test_index_now_indexes_inside_the_transaction_and_spares_the_job(
+    queue, alice, monkeypatch
+):
+    queued: list[int] = []
+    monkeypatch.setattr(indexer, "reindex_ticket_job", queued.append)
+    with committed():
+        first = make_ticket(queue, body="a pangolin")
+        second = make_ticket(queue, body="a pangolin again")
+        assert indexer.index_now([first.pk]) is True
+        assert numbers(alice, "pangolin") == [first.number]  # before the commit
+    assert queued == [second.pk]  # the job only for the ticket not indexed yet
+    indexer.unregister()
+    try:
+        assert indexer.index_now([second.pk]) is False  # no index subscribed
+    finally:
+        indexer.register()
+
+
 def test_a_failure_to_queue_does_not_break_the_change(queue, alice, monkeypatch):
     def broken(ticket_id):
         raise ConnectionError("job queue down")

@@ -428,6 +428,9 @@ def test_relevance_follows_a_changed_title(desk, alice):
     [
         # A phrase: adjacent in the title, then the rest (the newest is only there).
         ('"free licence"', ["adjacent", "draft", "jane", "body_only"]),
+        # A phrase of three words, and a phrase ending in a prefix.
+        ('"licence free of"', ["apart"]),
+        ('"free lic"*', ["adjacent", "draft", "jane", "body_only"]),
         # A prefix, and words anywhere in the title.
         ("licen* free", ["adjacent", "apart", "draft", "jane", "body_only"]),
         # An excluded word is excluded from the whole text.

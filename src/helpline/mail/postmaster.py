@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
-from helpline.actions import events
 from helpline.mail import chain
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
@@ -185,21 +184,15 @@ def _index(tickets: list[Ticket]) -> None:
     """Index the batch's tickets now, in its transaction: one query for all of them
     and no job (with its own transaction) for each after the commit.  Should it fail,
     the after-commit jobs do it."""
-    from helpline.search.base import get_backend
-    from helpline.search.indexer import collect_documents, enqueue_reindex
+    from helpline.search.indexer import index_now
 
-    if not tickets or enqueue_reindex not in events.on_ticket_changed:
-        return
-    ids = sorted({t.pk for t in tickets})
+    ids = [t.pk for t in tickets]
     try:
-        with transaction.atomic():
-            get_backend().replace(ids, collect_documents(ids))
+        index_now(ids)
     except TRANSIENT:
         raise
     except Exception:
         log.exception("indexing tickets %s failed; left to the indexing job", ids)
-        return
-    events.handled(ids, enqueue_reindex)
 
 
 def process_waiting(message_id: int) -> list[InboundMessage]:

@@ -84,6 +84,21 @@ def reindex_tickets(ticket_ids: Sequence[int]) -> None:
         get_backend().replace(ticket_ids, collect_documents(ticket_ids))
 
 
+def index_now(ticket_ids: Sequence[int]) -> bool:
+    """Index these tickets inside the current transaction, and spare them the job
+    after the commit (``events.handled``).  For a writer that changed many tickets in
+    one transaction (the mail pipeline's batches): one query for all of them and no
+    job, with its own transaction, for each.  False, and nothing done, when the index
+    is not subscribed to changes (then nobody indexes after commit either)."""
+    if not ticket_ids or enqueue_reindex not in events.on_ticket_changed:
+        return False
+    ids = sorted(set(ticket_ids))
+    with transaction.atomic():
+        get_backend().replace(ids, collect_documents(ids))
+    events.handled(ids, enqueue_reindex)
+    return True
+
+
 @db_task(retries=3, retry_delay=5)
 def reindex_ticket_job(ticket_id: int) -> None:
     reindex_tickets([ticket_id])

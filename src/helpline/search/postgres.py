@@ -28,6 +28,7 @@ have all the words, and only those are checked for the phrase.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -40,6 +41,8 @@ from helpline.search.base import SearchBackend, Sql, TicketDocument
 from helpline.search.query import TextTerm, words
 
 FIELD_TAGS = {"title": "t:", "from": "f:", "to": "r:", "attachment": "a:"}
+# Two adjacent words of a title, as one lexeme of ``title_words``: ``p:free_licence``.
+PAIR_TAG = "p:"
 MAX_POSITION = 16383  # PostgreSQL's limit; larger positions are stored as this one
 MAX_POSITIONS_PER_WORD = 255
 MAX_WORD_BYTES = 200  # longer "words" are base64 or hashes: not worth indexing
@@ -63,7 +66,9 @@ class _Builder:
         self.position = 1
         self.size = 0
 
-    def add(self, text: str, tag: str | None) -> None:
+    def add(self, text: str, tag: str | None, *, pairs: bool = False) -> None:
+        """The words of ``text`` (also with ``tag`` in front, when given); with
+        ``pairs``, each two adjacent words as one lexeme too (``PAIR_TAG``)."""
         tokens = words(text)
         if not tokens:
             return
@@ -77,6 +82,11 @@ class _Builder:
         self._put(tokens, marks)
         if tag is not None:
             self._put([tag + t for t in tokens], marks)
+        if pairs and len(tokens) > 1:
+            self._put(
+                [PAIR_TAG + a + "_" + b for a, b in itertools.pairwise(tokens)],
+                marks[:-1],
+            )
 
     def _put(self, lexemes: list[str], marks: Sequence[int]) -> None:
         positions = self.positions
@@ -100,10 +110,24 @@ class _Builder:
 
 
 def title_literal(title: str) -> str:
-    """The ``title_words`` tsvector of a title: its words with their positions."""
+    """The ``title_words`` tsvector of a title: its words and its pairs of adjacent
+    words, with their positions."""
     builder = _Builder()
-    builder.add(title, None)
+    builder.add(title, None, pairs=True)
     return builder.literal()
+
+
+def title_tsquery_term(term: TextTerm) -> str:
+    """One term as a tsquery on ``title_words``: a phrase as its pairs of adjacent
+    words, each a lexeme whose frequency the planner knows (a phrase's own words
+    taken as independent would make it look a hundred times rarer than it is)."""
+    tokens = term.tokens
+    if len(tokens) == 1:
+        return tsquery_term(replace(term, field=None))
+    lexemes = [f"'{PAIR_TAG}{a}_{b}'" for a, b in itertools.pairwise(tokens)]
+    if term.prefix:
+        lexemes[-1] += ":*"
+    return "(" + " <-> ".join(lexemes) + ")"
 
 
 def tsvector_literal(doc: TicketDocument) -> str:
@@ -274,7 +298,7 @@ class PostgresFts(SearchBackend):
         # sorted, and a rare word's comes from its own GIN index.
         if not in_title or any(t.field != "title" for t in in_title):
             return None
-        words = tsquery_literal([replace(t, field=None) for t in in_title], ())
+        words = " & ".join(title_tsquery_term(t) for t in in_title)
         if not negative:
             return Sql('"helpline_ticket"."title_words" @@ %s::tsquery', (words,))
         return Sql(
