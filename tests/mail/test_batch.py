@@ -61,16 +61,16 @@ def fail_on(monkeypatch, subject: str, error: BaseException, *, times: int = 99)
 
 def run_instead(monkeypatch, subject: str, action, *, times: int = 99) -> None:
     """Run ``action`` instead of the store stage for messages with this subject."""
-    real = chain.new_ticket
+    real = chain.plan_ticket
     left = [times]
 
-    def new_ticket(message, parsed, *args, **kwargs):
+    def plan_ticket(message, parsed, *args, **kwargs):
         if parsed.subject == subject and left[0] > 0:
             left[0] -= 1
             action()
         return real(message, parsed, *args, **kwargs)
 
-    monkeypatch.setattr(chain, "new_ticket", new_ticket)
+    monkeypatch.setattr(chain, "plan_ticket", plan_ticket)
 
 
 @pytest.mark.django_db
@@ -104,15 +104,23 @@ def test_a_batch_draws_its_ticket_numbers_at_its_end_in_order_without_gaps(
     """The ticket counter stays locked from drawing to the commit: a batch draws its
     numbers after everything else, and a ticket rolled back draws none."""
     counters = []
-    real = chain.new_ticket
+    real, real_together = chain.new_ticket, chain.new_tickets
 
-    def new_ticket(message, parsed, *args, **kwargs):
+    def new_ticket(plan, result):
         counters.append(list(TicketCounter.objects.values_list("value", flat=True)))
-        real(message, parsed, *args, **kwargs)
-        if parsed.subject == "Rolled back":
+        real(plan, result)
+        if plan.title == "Rolled back":
+            raise ValueError("after its ticket was written")
+
+    def new_tickets(plans, results):
+        # Together first: one fails, so they are written again one by one.
+        counters.append(list(TicketCounter.objects.values_list("value", flat=True)))
+        real_together(plans, results)
+        if any(plan.title == "Rolled back" for plan in plans):
             raise ValueError("after its ticket was written")
 
     monkeypatch.setattr(chain, "new_ticket", new_ticket)
+    monkeypatch.setattr(chain, "new_tickets", new_tickets)
     [first] = store(mail(subject="Before the batch"))
     postmaster.process_inbound(first)
     before = TicketCounter.objects.get().value
@@ -122,7 +130,7 @@ def test_a_batch_draws_its_ticket_numbers_at_its_end_in_order_without_gaps(
 
     done = postmaster.process_batch(ids)
 
-    assert counters[1:] == [[before]] * 3  # nothing drawn while the batch ran
+    assert counters[1:] == [[before]] * 4  # nothing drawn while the batch ran
     assert TicketCounter.objects.get().value == before + 2
     a, b = Ticket.objects.get(title="New A"), Ticket.objects.get(title="New B")
     assert int(b.number[-6:-1]) == int(a.number[-6:-1]) + 1  # counter, check digit

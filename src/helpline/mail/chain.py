@@ -15,18 +15,26 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from helpline.actions.tickets_bulk import NewTicket
 from helpline.blobstore import read_blob
 from helpline.mail.automatic import Classification, classify
 from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.followup import Thread, find_thread
 from helpline.mail.parse import ParsedMessage, parse_message
 from helpline.mail.snapshot import Snapshot, current
-from helpline.mail.ticketing import Result, follow_up, new_ticket
+from helpline.mail.ticketing import (
+    Result,
+    follow_up,
+    new_ticket,
+    new_tickets,
+    plan_ticket,
+)
 from helpline.models import (
     Article,
     InboundMessage,
     InboundStatus,
     LinkType,
+    StateType,
     TicketLink,
 )
 
@@ -51,6 +59,28 @@ class Reading:
     @property
     def opens_ticket(self) -> bool:
         return not self.done and self.thread.ticket is None
+
+    @property
+    def may_open_ticket(self) -> bool:
+        """A new ticket, or a follow-up of a closed one that may become one."""
+        if self.done:
+            return False
+        ticket = self.thread.ticket
+        return ticket is None or ticket.state_type in (
+            StateType.CLOSED,
+            StateType.REMOVED,
+        )
+
+    @property
+    def can_wait(self) -> bool:
+        """A new ticket linked to no other: a batch may write it with others later
+        (``plan`` now, ``write_new_tickets`` then)."""
+        return self.opens_ticket and self.thread.untrusted is None
+
+    def refers_to(self, message_ids: set[str]) -> bool:
+        """Does this message repeat or answer one of these (by Message-ID)?"""
+        p = self.parsed
+        return not message_ids.isdisjoint((p.message_id, *p.in_reply_to, *p.references))
 
 
 def read(message: InboundMessage) -> Reading:
@@ -113,7 +143,10 @@ def write(reading: Reading) -> Result:
         follow_up(thread, parsed, raw, classification, result, snapshot)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
     if result.ticket is None:
-        new_ticket(message, parsed, raw, classification, outcome, result, snapshot)
+        plan = plan_ticket(
+            message, parsed, raw, classification, outcome, result, snapshot
+        )
+        new_ticket(plan, result)
         if old is not None:
             assert result.ticket is not None
             TicketLink.objects.get_or_create(
@@ -124,10 +157,36 @@ def write(reading: Reading) -> Result:
             d["linked_to"] = old.number
             if thread.ticket is not None:
                 result.auto_response = "reply_new_ticket"
-    if classification.loop or outcome.sets.get("no_auto_response"):
-        result.auto_response = ""
-    d["auto_response"] = result.auto_response or "none"
+    _answer(reading)
     return result
+
+
+def _answer(reading: Reading) -> None:
+    result = reading.result
+    if reading.classification.loop or reading.outcome.sets.get("no_auto_response"):
+        result.auto_response = ""
+    result.decisions["auto_response"] = result.auto_response or "none"
+
+
+def plan(reading: Reading) -> NewTicket:
+    """The new ticket of a message that ``can_wait``, not yet written."""
+    message = reading.message
+    return plan_ticket(
+        message,
+        reading.parsed,
+        message.raw,
+        reading.classification,
+        reading.outcome,
+        reading.result,
+        reading.snapshot,
+    )
+
+
+def write_new_tickets(planned: list[tuple[Reading, NewTicket]]) -> None:
+    """``write`` for several messages that ``can_wait``, their tickets created at once."""
+    new_tickets([p for _, p in planned], [r.result for r, _ in planned])
+    for reading, _ in planned:
+        _answer(reading)
 
 
 def run(message: InboundMessage) -> Result:

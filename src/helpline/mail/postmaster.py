@@ -25,10 +25,12 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
+from helpline.actions.tickets_bulk import NewTicket
 from helpline.mail import chain
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
 from helpline.mail.snapshot import pinned
+from helpline.mail.ticketing import Result
 from helpline.models import Article, InboundMessage, InboundStatus, Ticket
 from helpline.numbers import numbered_late
 
@@ -109,23 +111,38 @@ def _process_together(
         with numbered_late() as numbers:
             for message in messages:
                 batch.add(message)
+            batch.write_waiting()
             _index(batch.tickets)  # the index holds no ticket numbers
         for ticket in batch.tickets:
             ticket.number = numbers.assigned.get(ticket.number, ticket.number)
         return messages
 
 
-class _Batch:
-    """Several messages in one transaction, each written in a savepoint of its own.
+# Raw bytes of the new-ticket messages a batch keeps waiting (parsed, in memory)
+# before it writes them.
+WAITING_BYTES = 16 * 1024 * 1024
 
-    New tickets get their numbers at the end (``numbered_late``): the ticket
-    counter's row stays locked from drawing them to the commit, and the other workers
-    wait for it meanwhile.  The duplicate check asks the database once for the whole
-    batch.
+
+class _Batch:
+    """Several messages in one transaction, each written in a savepoint of its own —
+    but for new tickets, which wait and are written together (``do_create_tickets``:
+    one insert per table for all of them) in one savepoint; should that fail, they
+    are written one by one, each in its own, so that only the broken one is
+    quarantined.
+
+    New tickets get their numbers at the end (``numbered_late``), in the order their
+    messages came: the ticket counter's row stays locked from drawing them to the
+    commit, and the other workers wait for it meanwhile.  A message that answers or
+    repeats a waiting one, or that may open a ticket of its own otherwise, has the
+    waiting ones written first.  The duplicate check asks the database once for the
+    whole batch.
     """
 
     def __init__(self, messages: list[InboundMessage]) -> None:
         self.tickets: list[Ticket] = []
+        self.waiting: list[tuple[Reading, NewTicket]] = []
+        self.waiting_ids: set[str] = set()
+        self.waiting_bytes = 0
         # By the Message-IDs read at storing time; a message whose parsed id differs
         # (an unusual header) is checked on its own.
         self.sniffed = {m.message_id for m in messages if m.message_id}
@@ -143,23 +160,67 @@ class _Batch:
         return (parsed.message_id, parsed.body_text) in self.stored
 
     def add(self, message: InboundMessage) -> None:
-        # Reading and threading write nothing (threading locks the ticket it finds):
-        # no savepoint for them, only for the writing.  A database error in them may
-        # have left the transaction unusable: it gives up the batch.
+        # Reading, threading and planning a new ticket write nothing (threading locks
+        # the ticket it finds): no savepoint for them, only for the writing.  A
+        # database error in them may have left the transaction unusable: it gives up
+        # the batch.
         try:
             reading = chain.read(message)
+            if reading.refers_to(self.waiting_ids):
+                self.write_waiting()
             chain.find_duplicate_or_thread(reading, duplicate=self.duplicate)
+            plan = chain.plan(reading) if reading.can_wait else None
         except DatabaseError:
             raise
         except Exception as exc:
             log.exception("inbound message %s quarantined", message.pk)
             _mark_quarantined(message, exc)
             return
-        self._guarded(reading, self._write)
+        if plan is None:
+            if reading.may_open_ticket:
+                self.write_waiting()  # the tickets' numbers in arrival order
+            self._guarded(reading, self._write)
+            return
+        self.waiting.append((reading, plan))
+        if reading.parsed.message_id:
+            self.waiting_ids.add(reading.parsed.message_id)
+        self.waiting_bytes += message.raw.size
+        if self.waiting_bytes > WAITING_BYTES:
+            self.write_waiting()
+
+    def write_waiting(self) -> None:
+        waiting, self.waiting, self.waiting_ids = self.waiting, [], set()
+        self.waiting_bytes = 0
+        if not waiting:
+            return
+        try:
+            with transaction.atomic():
+                chain.write_new_tickets(waiting)
+                for reading, _ in waiting:
+                    chain.record(reading.message, reading.result)
+        except TRANSIENT:
+            raise
+        except Exception:
+            # Which one broke it?  One by one, each in a savepoint of its own.
+            log.info(
+                "writing %d new tickets at once failed", len(waiting), exc_info=True
+            )
+            for reading, _ in waiting:
+                result = reading.result
+                result.outcome, result.auto_response = "", ""
+                result.ticket = result.article = None
+                reading.message.refresh_from_db()
+                self._guarded(reading, self._write)
+            return
+        for reading, _ in waiting:
+            self._written(reading.result)
 
     def _write(self, reading: Reading) -> None:
         result = chain.write(reading)
         chain.record(reading.message, result)
+        self._written(result)
+
+    def _written(self, result: Result) -> None:
         if result.ticket is not None:
             self.tickets.append(result.ticket)
         article = result.article

@@ -1,6 +1,7 @@
 """The store stage: a parsed, classified and threaded message becomes a new ticket or
-an article of the ticket it follows up, through the actions (``do_create_ticket``,
-``do_add_article``), inside the caller's transaction.
+an article of the ticket it follows up, through the actions (``do_create_ticket``, or
+``do_create_tickets`` for a batch's new tickets at once; ``do_add_article``), inside
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
 from helpline.actions.history import record
 from helpline.actions.locks import do_lock_to
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.actions.tickets_bulk import NewTicket, do_create_tickets
 from helpline.mail.automatic import AutoKind, Classification
 from helpline.mail.filters import Outcome
 from helpline.mail.followup import Thread
@@ -112,7 +114,7 @@ def _customer(parsed: ParsedMessage, outcome: Outcome) -> tuple[str, str]:
     return email, name
 
 
-def new_ticket(
+def plan_ticket(
     message: InboundMessage,
     parsed: ParsedMessage,
     raw: Blob,
@@ -120,7 +122,9 @@ def new_ticket(
     outcome: Outcome,
     result: Result,
     snapshot: Snapshot,
-) -> None:
+) -> NewTicket:
+    """The new ticket a message opens (its queue, customer, state, title and first
+    article), not yet written: ``new_ticket`` writes one, a batch several at once."""
     queue, how = route(
         message,
         parsed.recipients_for_routing,
@@ -129,9 +133,7 @@ def new_ticket(
     )
     result.decisions["route"] = how
     email, name = _customer(parsed, outcome)
-    state = _state(snapshot, outcome.sets.get("state") or "new")
-    ticket, article = do_create_ticket(
-        None,
+    return NewTicket(
         queue=queue,
         title=outcome.sets.get("title")
         or clean_subject(parsed.subject)
@@ -140,8 +142,32 @@ def new_ticket(
         customer_email=email,
         customer_name=name,
         priority=int(outcome.sets.get("priority") or 3),
-        state=state,
+        state=_state(snapshot, outcome.sets.get("state") or "new"),
     )
+
+
+def new_ticket(plan: NewTicket, result: Result) -> None:
+    ticket, article = do_create_ticket(
+        None,
+        queue=plan.queue,
+        title=plan.title,
+        article=plan.article,
+        customer_email=plan.customer_email,
+        customer_name=plan.customer_name,
+        priority=plan.priority,
+        state=plan.state,
+    )
+    opened(result, ticket, article)
+
+
+def new_tickets(plans: list[NewTicket], results: list[Result]) -> None:
+    """Several new tickets at once (a batch's): the same rows as ``new_ticket`` each."""
+    created = do_create_tickets(None, plans)
+    for result, (ticket, article) in zip(results, created, strict=True):
+        opened(result, ticket, article)
+
+
+def opened(result: Result, ticket: Ticket, article: Article | None) -> None:
     result.outcome, result.ticket, result.article = "new_ticket", ticket, article
     result.auto_response = "reply"
 
