@@ -154,6 +154,9 @@ def _rows() -> dict[str, list[tuple[Any, ...]]]:
         d.pop("linked_to", None)  # a ticket number
         decisions.append(
             (m.sha256, m.status, m.reason, m.attempts, d, tickets.get(m.ticket_id))
+            + (articles.get(m.article_id), m.processed is not None)
+            # A traceback names the code that ran, one by one or in a batch.
+            + ((m.error,) if m.status != "quarantined" else ())
         )
     return {
         "tickets": rows(Ticket, {"number", "search_document", "title_words"}),

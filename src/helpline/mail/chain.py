@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -195,7 +196,19 @@ def run(message: InboundMessage) -> Result:
     return write(reading)
 
 
+# The fields ``settle`` sets.
+OUTCOME = ["attempts", "decisions", "processed", "ticket", "article", "error"]
+OUTCOME += ["status", "reason"]
+
+
 def record(message: InboundMessage, result: Result) -> None:
+    settle(message, result)
+    message.save(update_fields=OUTCOME)
+
+
+def settle(message: InboundMessage, result: Result) -> None:
+    """The message's outcome set on it (not saved: ``record``, or ``record_all`` for
+    several), and its after-commit hooks registered."""
     message.attempts += 1
     message.decisions = result.decisions
     message.processed = timezone.now()
@@ -212,20 +225,45 @@ def record(message: InboundMessage, result: Result) -> None:
     else:
         message.status = InboundStatus.PROCESSED
         message.reason = result.outcome
-    message.save(
-        update_fields=[
-            "attempts",
-            "decisions",
-            "processed",
-            "ticket",
-            "article",
-            "error",
-            "status",
-            "reason",
-        ]
-    )
     if result.ticket is not None:
         after_commit(message, result)
+
+
+def record_all(messages: list[InboundMessage]) -> None:
+    """Save the outcomes of several settled messages in one statement: an update
+    from a list of values (PostgreSQL, SQLite 3.33+), one update each elsewhere.
+    Django's ``bulk_update`` would build a CASE for each field and message, which
+    costs more CPU than the updates it saves."""
+    connection = transaction.get_connection()
+    if len(messages) < 2 or connection.vendor not in ("postgresql", "sqlite"):
+        for message in messages:
+            message.save(update_fields=OUTCOME)
+        return
+    meta = InboundMessage._meta
+    fields: list[Any] = [meta.pk, *(meta.get_field(name) for name in OUTCOME)]
+    qn = connection.ops.quote_name
+
+    def value(f: Any) -> str:
+        column = f"v.{qn(f.column)}"
+        if connection.vendor == "postgresql":  # a VALUES list's NULLs are text
+            return f"CAST({column} AS {f.cast_db_type(connection)})"
+        return column
+
+    table, row = qn(meta.db_table), "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"WITH v ({', '.join(qn(f.column) for f in fields)}) AS "  # noqa: S608
+        f"(VALUES {', '.join([row] * len(messages))}) "
+        f"UPDATE {table} SET "
+        + ", ".join(f"{qn(f.column)} = {value(f)}" for f in fields[1:])
+        + f" FROM v WHERE {table}.{qn(meta.pk.column)} = {value(meta.pk)}"
+    )
+    params = [
+        f.get_db_prep_save(getattr(m, f.attname), connection)
+        for m in messages
+        for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def after_commit(message: InboundMessage, result: Result) -> None:

@@ -30,7 +30,6 @@ from helpline.mail import chain
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
 from helpline.mail.snapshot import pinned
-from helpline.mail.ticketing import Result
 from helpline.models import Article, InboundMessage, InboundStatus, Ticket
 from helpline.numbers import numbered_late
 
@@ -112,6 +111,7 @@ def _process_together(
             for message in messages:
                 batch.add(message)
             batch.write_waiting()
+            chain.record_all(batch.settled)
             _index(batch.tickets)  # the index holds no ticket numbers
         for ticket in batch.tickets:
             ticket.number = numbers.assigned.get(ticket.number, ticket.number)
@@ -140,6 +140,8 @@ class _Batch:
 
     def __init__(self, messages: list[InboundMessage]) -> None:
         self.tickets: list[Ticket] = []
+        # Messages whose outcome is set, saved at the end of the batch in one go.
+        self.settled: list[InboundMessage] = []
         self.waiting: list[tuple[Reading, NewTicket]] = []
         self.waiting_ids: set[str] = set()
         self.waiting_bytes = 0
@@ -197,7 +199,7 @@ class _Batch:
             with transaction.atomic():
                 chain.write_new_tickets(waiting)
                 for reading, _ in waiting:
-                    chain.record(reading.message, reading.result)
+                    chain.settle(reading.message, reading.result)
         except TRANSIENT:
             raise
         except Exception:
@@ -213,14 +215,16 @@ class _Batch:
                 self._guarded(reading, self._write)
             return
         for reading, _ in waiting:
-            self._written(reading.result)
+            self._written(reading)
 
     def _write(self, reading: Reading) -> None:
-        result = chain.write(reading)
-        chain.record(reading.message, result)
-        self._written(result)
+        chain.write(reading)
+        chain.settle(reading.message, reading.result)
+        self._written(reading)
 
-    def _written(self, result: Result) -> None:
+    def _written(self, reading: Reading) -> None:
+        self.settled.append(reading.message)
+        result = reading.result
         if result.ticket is not None:
             self.tickets.append(result.ticket)
         article = result.article
