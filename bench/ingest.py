@@ -26,6 +26,7 @@ comparable between runs.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import subprocess
@@ -138,6 +139,12 @@ def worker_main(list_file: str, start_at: float, batch: int) -> None:
         return execute(sql, params, many, context)
 
     time.sleep(max(0.0, start_at - time.time()))
+    # HELPLINE_BENCH_PROFILE=prefix: each worker's cProfile statistics in
+    # prefix.<pid> (for pstats; the profiler's overhead slows the run).
+    profile_to = os.environ.get("HELPLINE_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
+    if profiler is not None:
+        profiler.enable()
     t0, cpu0 = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(count):
         for start in range(0, len(work), batch):
@@ -151,6 +158,9 @@ def worker_main(list_file: str, start_at: float, batch: int) -> None:
             if len(ids) > 1:
                 current[0] = "batch"
             process_batch(ids)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{profile_to}.{os.getpid()}")
     print(
         json.dumps(
             {
