@@ -185,17 +185,6 @@ def search_tickets(
             offset,
             limit,
         )
-        if (
-            in_first is None
-            and cheap is not None
-            and len(ids) == limit
-            and not parsed.has_phrase
-        ):
-            # Cheap to count (a short column): when the title tier alone has more
-            # than the cap, the whole match set needs no counting.  For a common
-            # word at a million tickets that count is the slowest part.  (Not for
-            # a phrase: its count is bounded anyway, see capped_count.)
-            in_first = _capped_count(first)
     more = False  # total is a lower bound
     if known is not None:
         total = known
