@@ -9,10 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+import helpline.search
 from helpline.actions import events, merge, tickets
 from helpline.errors import Conflict
 from helpline.models import Ticket
-from helpline.search import indexer, search_tickets
+from helpline.search import indexer, parse_query, search_tickets
 from helpline.search.base import ArticleText, TicketDocument, get_backend
 from tests.search import committed, email_from, numbers, reader_of, search_index
 from tests.support import make_group, make_queue, make_ticket
@@ -96,6 +97,23 @@ def test_reindexing_a_ticket_twice_leaves_one_entry(queue, alice):
     indexer.reindex_ticket_job(t.pk)
     assert get_backend().indexed_count() == 1
     assert numbers(alice, "narwhal") == [t.number]
+
+
+def test_the_live_index_predicate_is_the_searchs_archived_filter(queue, alice):
+    # PostgreSQL uses the partial index of tickets not archived (migration 0012) only
+    # when the query's condition is the index's predicate: keep them the same.
+    sql = str(
+        helpline.search.filtered_tickets(alice, parse_query("okapi")).query
+    ).replace('"helpline_ticket".', "")
+    assert 'COALESCE("archived", False)' in sql or "COALESCE(archived, false)" in sql
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes "
+                "WHERE indexname = 'helpline_ticket_search_live'"
+            )
+            (definition,) = cursor.fetchone()
+        assert definition.endswith("WHERE (NOT COALESCE(archived, false))")
 
 
 def test_index_now_indexes_inside_the_transaction_and_spares_the_job(
