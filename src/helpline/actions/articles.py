@@ -91,13 +91,23 @@ def store_article(actor: Any | None, ticket: Ticket, new: NewArticle) -> Article
     """Write the article and its attachments, nothing else: ``do_add_article`` (or
     ``do_create_ticket``, for a ticket's first article) adds the history entry."""
     new.validate()
+    article = article_row(actor, ticket, new)
+    article.save(force_insert=True)
+    if new.attachments:
+        Attachment.objects.bulk_create(attachment_rows(article, new))
+    return article
+
+
+def article_row(actor: Any | None, ticket: Ticket, new: NewArticle) -> Article:
+    """The article as ``store_article`` writes it, not saved yet (its raw message
+    stored already); for writers of many at once (``tickets_bulk``)."""
     visible = new.visible_to_customer
     if visible is None:
         visible = new.channel != ArticleChannel.INTERNAL
     raw_blob = new.raw_blob
     if raw_blob is None and new.raw is not None:
         raw_blob = store_blob(new.raw)
-    article = Article.objects.create(
+    return Article(
         ticket=ticket,
         channel=new.channel,
         sender_type=new.sender_type,
@@ -118,22 +128,23 @@ def store_article(actor: Any | None, ticket: Ticket, new: NewArticle) -> Article
         references=new.references,
         raw=raw_blob,
     )
-    if new.attachments:
-        Attachment.objects.bulk_create(
-            [
-                Attachment(
-                    article=article,
-                    blob=store_blob(a.content),
-                    filename=a.filename[:255],
-                    content_type=a.content_type[:255],
-                    content_id=a.content_id[:255],
-                    inline=a.inline,
-                    size=len(a.content),
-                )
-                for a in new.attachments
-            ]
+
+
+def attachment_rows(article: Article, new: NewArticle) -> list[Attachment]:
+    """The attachments of ``new`` for the saved ``article``, not saved yet (their
+    contents stored already)."""
+    return [
+        Attachment(
+            article=article,
+            blob=store_blob(a.content),
+            filename=a.filename[:255],
+            content_type=a.content_type[:255],
+            content_id=a.content_id[:255],
+            inline=a.inline,
+            size=len(a.content),
         )
-    return article
+        for a in new.attachments
+    ]
 
 
 def article_entry(

@@ -22,6 +22,7 @@ from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
 from helpline.errors import InvalidInput, NotFound
 from helpline.models import (
     Article,
+    HistoryEntry,
     HistoryType,
     Permission,
     Priority,
@@ -67,45 +68,79 @@ def do_create_ticket(
     the (valid) state itself when the caller has it at hand.
     """
     _check_priority(priority)
-    state_row = get_state(state) if isinstance(state, str) else state
-    if state_row.type in (StateType.MERGED, StateType.REMOVED):
-        raise InvalidInput(f"A new ticket cannot be in state {state_row.name!r}.")
+    state_row = new_ticket_state(state)
     # No savepoint inside a caller's transaction: a failure here fails that one too.
     with transaction.atomic(savepoint=False):
-        title = " ".join(title.split())[:255] or "(no subject)"
         customer = get_or_create_customer(customer_email, customer_name)
         # The number last: its counter row stays locked until the commit.
-        now = timezone.now()
-        ticket = Ticket.objects.create(
-            number=next_ticket_number(now),
+        ticket = new_ticket_row(
             title=title,
             queue=queue,
             state=state_row,
-            state_type=state_row.type,
             priority=priority,
             owner=owner,
             customer=customer,
-            created=now,
-            changed=now,
-            closed_at=now if state_row.type == StateType.CLOSED else None,
         )
-        entries = [
-            entry(
-                ticket,
-                HistoryType.CREATED,
-                actor,
-                queue=queue.name,
-                state=state_row.name,
-                priority=priority,
-            )
-        ]
+        ticket.save(force_insert=True)
         # The first article: the ticket was written just now, no need to touch it.
         first = store_article(actor, ticket, article) if article is not None else None
-        if first is not None:
-            entries.append(article_entry(actor, ticket, first))
-        record_all(entries)
+        record_all(creation_entries(actor, ticket, first))
         ticket_changed(ticket.pk)
         return ticket, first
+
+
+def new_ticket_state(state: str | TicketState) -> TicketState:
+    """The state a new ticket is created in (a name, or the state itself)."""
+    state_row = get_state(state) if isinstance(state, str) else state
+    if state_row.type in (StateType.MERGED, StateType.REMOVED):
+        raise InvalidInput(f"A new ticket cannot be in state {state_row.name!r}.")
+    return state_row
+
+
+def new_ticket_row(
+    *,
+    title: str,
+    queue: Queue,
+    state: TicketState,
+    priority: int,
+    owner: Any | None,
+    customer: Any | None,
+) -> Ticket:
+    """The ticket as ``do_create_ticket`` writes it, not saved yet; its number is
+    drawn here (for writers of many at once too: ``tickets_bulk``)."""
+    now = timezone.now()
+    return Ticket(
+        number=next_ticket_number(now),
+        title=" ".join(title.split())[:255] or "(no subject)",
+        queue=queue,
+        state=state,
+        state_type=state.type,
+        priority=priority,
+        owner=owner,
+        customer=customer,
+        created=now,
+        changed=now,
+        closed_at=now if state.type == StateType.CLOSED else None,
+    )
+
+
+def creation_entries(
+    actor: Any | None, ticket: Ticket, first: Article | None
+) -> list[HistoryEntry]:
+    """The history of a new ticket: created (queue, state, priority), first article."""
+    entries = [
+        entry(
+            ticket,
+            HistoryType.CREATED,
+            actor,
+            queue=ticket.queue.name,
+            state=ticket.state.name,
+            priority=ticket.priority,
+        )
+    ]
+    if first is not None:
+        entries.append(article_entry(actor, ticket, first))
+    return entries
 
 
 def create_ticket(

@@ -19,28 +19,30 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.utils import timezone
 
-from helpline.actions.articles import NewArticle, article_entry
+from helpline.actions.articles import (
+    NewArticle,
+    article_row,
+    attachment_rows,
+)
 from helpline.actions.events import ticket_changed
-from helpline.actions.history import entry, record_all
-from helpline.actions.tickets import _check_priority, get_state
-from helpline.blobstore import store_blob
+from helpline.actions.history import record_all
+from helpline.actions.tickets import (
+    _check_priority,
+    creation_entries,
+    new_ticket_row,
+    new_ticket_state,
+)
 from helpline.errors import InvalidInput
 from helpline.models import (
     Article,
-    ArticleChannel,
     Attachment,
     Customer,
-    HistoryEntry,
-    HistoryType,
     Priority,
     Queue,
-    StateType,
     Ticket,
     TicketState,
 )
-from helpline.numbers import next_ticket_number
 
 
 @dataclass
@@ -68,53 +70,33 @@ def do_create_tickets(
     states: list[TicketState] = []
     for new in news:
         _check_priority(new.priority)
-        state = get_state(new.state) if isinstance(new.state, str) else new.state
-        if state.type in (StateType.MERGED, StateType.REMOVED):
-            raise InvalidInput(f"A new ticket cannot be in state {state.name!r}.")
         if new.article is not None:
             new.article.validate()
-        states.append(state)
+        states.append(new_ticket_state(new.state))
     with transaction.atomic(savepoint=False):
         customers = _customers([(n.customer_email, n.customer_name) for n in news])
-        tickets = []
-        for new, state, customer in zip(news, states, customers, strict=True):
-            now = timezone.now()
-            tickets.append(
-                Ticket(
-                    number=next_ticket_number(now),
-                    title=" ".join(new.title.split())[:255] or "(no subject)",
-                    queue=new.queue,
-                    state=state,
-                    state_type=state.type,
-                    priority=new.priority,
-                    owner=new.owner,
-                    customer=customer,
-                    created=now,
-                    changed=now,
-                    closed_at=now if state.type == StateType.CLOSED else None,
-                )
+        tickets = [
+            new_ticket_row(
+                title=new.title,
+                queue=new.queue,
+                state=state,
+                priority=new.priority,
+                owner=new.owner,
+                customer=customer,
             )
+            for new, state, customer in zip(news, states, customers, strict=True)
+        ]
         _insert(Ticket, tickets)
         articles = _articles(
             actor, [(t, n.article) for t, n in zip(tickets, news, strict=True)]
         )
-        entries: list[HistoryEntry] = []
-        for ticket, new, state, first in zip(
-            tickets, news, states, articles, strict=True
-        ):
-            entries.append(
-                entry(
-                    ticket,
-                    HistoryType.CREATED,
-                    actor,
-                    queue=new.queue.name,
-                    state=state.name,
-                    priority=new.priority,
-                )
-            )
-            if first is not None:
-                entries.append(article_entry(actor, ticket, first))
-        record_all(entries)
+        record_all(
+            [
+                e
+                for ticket, first in zip(tickets, articles, strict=True)
+                for e in creation_entries(actor, ticket, first)
+            ]
+        )
         for ticket in tickets:
             ticket_changed(ticket.pk)
     return list(zip(tickets, articles, strict=True))
@@ -172,54 +154,16 @@ def _articles(
 ) -> list[Article | None]:
     """``store_article`` for each (ticket, article): the articles in one insert, their
     attachments in another (each attachment's blob stored as there)."""
-    rows: list[Article | None] = []
-    for ticket, new in wanted:
-        if new is None:
-            rows.append(None)
-            continue
-        visible = new.visible_to_customer
-        if visible is None:
-            visible = new.channel != ArticleChannel.INTERNAL
-        raw_blob = new.raw_blob
-        if raw_blob is None and new.raw is not None:
-            raw_blob = store_blob(new.raw)
-        rows.append(
-            Article(
-                ticket=ticket,
-                channel=new.channel,
-                sender_type=new.sender_type,
-                visible_to_customer=visible,
-                incoming=new.incoming,
-                created_by=actor,
-                created=timezone.now(),
-                from_addr=new.from_addr,
-                to_addr=new.to_addr,
-                cc_addr=new.cc_addr,
-                bcc_addr=new.bcc_addr,
-                reply_to=new.reply_to,
-                subject=new.subject[:998],
-                body_text=new.body_text,
-                body_html=new.body_html,
-                message_id=new.message_id[:998],
-                in_reply_to=new.in_reply_to,
-                references=new.references,
-                raw=raw_blob,
-            )
-        )
+    rows = [
+        article_row(actor, ticket, new) if new is not None else None
+        for ticket, new in wanted
+    ]
     _insert(Article, [a for a in rows if a is not None])
     attachments = [
-        Attachment(
-            article=article,
-            blob=store_blob(a.content),
-            filename=a.filename[:255],
-            content_type=a.content_type[:255],
-            content_id=a.content_id[:255],
-            inline=a.inline,
-            size=len(a.content),
-        )
+        attachment
         for article, (_, new) in zip(rows, wanted, strict=True)
         if article is not None and new is not None
-        for a in new.attachments
+        for attachment in attachment_rows(article, new)
     ]
     if attachments:
         Attachment.objects.bulk_create(attachments)
