@@ -2,9 +2,10 @@
 
 Each filter becomes a ``Q`` on ``Ticket`` that uses the ticket row's own columns and
 indexes, or a subquery on a small table (queues, states, users, customers), so a
-search with filters only is plain indexed SQL.  Nothing here runs a query, except
-``state:`` with a name that is not a state type, which checks that the state exists
-so that a typo is an error rather than an empty result.
+search with filters only is plain indexed SQL.  Two filters run a query: ``queue:``
+reads the ids of the queue and its sub-queues, and ``state:`` with a name that is not
+a state type checks that the state exists, so that a typo is an error rather than an
+empty result.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _queue(value: object, agent: Any) -> Q:
     queues = Queue.objects.filter(
         Q(name__iexact=name) | Q(name__istartswith=f"{name}::")
     )
-    return Q(queue__in=queues.values("pk"))
+    # The ids read first (one small query): as a subquery, PostgreSQL joins the
+    # queues and repeats the whole word lookup for each, a queue and its sub-queues.
+    return Q(queue_id__in=list(queues.values_list("pk", flat=True)))
 
 
 def _state_types(value: str) -> list[str] | None:
