@@ -137,6 +137,14 @@ class Ticket(models.Model):
                 fields=["queue", "state_type", "locked", "-priority", "created"],
                 name="ticket_queue_view",
             ),
+            # The queue view's page in its order, read from the index and stopped
+            # after a page, however many tickets are open (its condition is what
+            # ``open()`` filters on, which is how PostgreSQL knows it may use it).
+            models.Index(
+                fields=["queue", "locked", "-priority", "created", "id"],
+                condition=models.Q(state_type__in=StateType.open_types()),
+                name="ticket_open_queue",
+            ),
             models.Index(fields=["owner", "state_type"], name="ticket_owner"),
             models.Index(fields=["responsible", "state_type"], name="ticket_resp"),
             models.Index(fields=["customer", "-created"], name="ticket_customer"),
