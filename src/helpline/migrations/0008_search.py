@@ -66,7 +66,7 @@ def create_index(apps, schema_editor):
     if ticket.objects.using(schema_editor.connection.alias).exists():
         from helpline.search.indexer import reindex_all
 
-        reindex_all(fresh=True)
+        reindex_all(fresh=True, learn=False)
 
 
 def drop_index(apps, schema_editor):

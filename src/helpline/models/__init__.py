@@ -27,6 +27,7 @@ from helpline.models.responses import (
     TemplateAttachment,
     TemplateType,
 )
+from helpline.models.search import CommonWord
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -48,6 +49,7 @@ __all__ = [
     "AutoResponseLog",
     "AutoResponseType",
     "Blob",
+    "CommonWord",
     "Customer",
     "FollowUpOption",
     "Grant",

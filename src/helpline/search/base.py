@@ -158,6 +158,19 @@ class SearchBackend(ABC):
         """The values of ``ticket_columns`` for ``doc``."""
         raise NotImplementedError
 
+    # Whether the backend learns common words from the data (``learn_common_words``).
+    learns_common_words = False
+
+    def learn_common_words(self, docs: Sequence[TicketDocument]) -> list[str]:
+        """Learn which words are common from a sample of the tickets, before a
+        rebuild of the whole index; the words learnt (none by default).  Entries
+        written from now on are built with them; ``common_words_ready`` says every
+        entry is."""
+        return []
+
+    def common_words_ready(self) -> None:  # noqa: B027 - optional hook
+        """After a rebuild of every entry since ``learn_common_words``."""
+
     def begin_bulk(self) -> None:  # noqa: B027 - optional hook
         """Before writing the whole index into an empty one (may drop indexes)."""
 

@@ -24,6 +24,8 @@ from helpline.search.base import ArticleText, TicketDocument, get_backend
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 1000
+# Tickets sampled to learn the common words (``SearchBackend.learn_common_words``).
+COMMON_SAMPLE = 5000
 
 
 def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
@@ -127,10 +129,17 @@ def unregister() -> None:
         events.on_ticket_changed.remove(enqueue_reindex)
 
 
+def sample_documents(size: int) -> list[TicketDocument]:
+    """The documents of up to ``size`` tickets drawn at random."""
+    ids = list(Ticket.objects.order_by("?").values_list("pk", flat=True)[:size])
+    return collect_documents(ids)
+
+
 def reindex_all(
     *,
     batch: int = DEFAULT_BATCH,
     fresh: bool = False,
+    learn: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the entry of every ticket, ``batch`` tickets per transaction.
@@ -138,10 +147,15 @@ def reindex_all(
     Searches keep working meanwhile, each ticket being replaced in place.  ``fresh``
     empties the index first and builds it in bulk (on PostgreSQL without the GIN index,
     created at the end): several times faster, but searches find little until it is
-    done.  Entries of tickets that no longer exist are removed.  Returns the number
-    of tickets indexed; ``progress`` is called with the count after each batch.
+    done.  ``learn``: first learn the common words from a sample of the tickets,
+    where the backend does (PostgreSQL); searches use them once the rebuild is
+    complete.  Entries of tickets that no longer exist are removed.  Returns the
+    number of tickets indexed; ``progress`` is called with the count after each
+    batch.
     """
     backend = get_backend()
+    if learn and backend.learns_common_words:
+        backend.learn_common_words(sample_documents(COMMON_SAMPLE))
     if fresh:
         backend.clear()
         backend.begin_bulk()
@@ -164,4 +178,6 @@ def reindex_all(
     finally:
         if fresh:
             backend.end_bulk()
+    if learn:
+        backend.common_words_ready()
     return done

@@ -24,19 +24,30 @@ reading it (from TOAST): cheap for a page, which stops after 25 matches, but cou
 the matches of a phrase of common words would read thousands.  ``capped_count``
 therefore counts in two steps: the GIN index finds the visible, filtered tickets that
 have all the words, and only those are checked for the phrase.
+
+Common words (``models.CommonWord``, learnt from a sample of the tickets when the
+index is rebuilt) make a phrase of them cheap to look up: every two adjacent common
+words of a text are stored once more as one lexeme without positions
+(``'p:free_licence'``), so the GIN index finds the tickets with the phrase (and a few
+with the pair elsewhere) from that lexeme's posting list instead of intersecting the
+two long lists of its words, whose length grows with the number of tickets.  The
+positions are still checked: the pair lexemes only narrow the candidates.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
+from helpline.models import CommonWord
 from helpline.search.base import SearchBackend, Sql, TicketDocument
 from helpline.search.query import TextTerm, words
 
@@ -52,6 +63,22 @@ MAX_DOCUMENT_BYTES = 600_000
 # A phrase count checks the positions of at most this many tickets that have all its
 # words (each read from TOAST); past them the total is a lower bound.
 PHRASE_CANDIDATES = 1_000
+# Pairs of common words stored per ticket; a ticket with more distinct ones (a long
+# text) gets OVERFLOW instead of the rest, and phrase lookups accept it as a
+# candidate, so that no ticket with a phrase is missed.
+MAX_COMMON_PAIRS = 4_000
+OVERFLOW = PAIR_TAG + "overflow"  # no pair: a pair has an underscore
+# Learning the common words: a word is common when at least COMMON_SHARE of the
+# sampled tickets have it; the MAX_COMMON_WORDS most frequent such words are kept.
+# With fewer than MIN_SAMPLE tickets nothing is learnt (nothing is slow yet).
+MIN_SAMPLE = 1_000
+COMMON_SHARE = 0.02
+MAX_COMMON_WORDS = 300
+MAX_COMMON_WORD_CHARS = 30
+# Serialises learning the common words (exclusive) with writing index entries
+# (shared): an entry is built either with the old words, before the new ones are
+# stored, or with the new ones; the rebuild that follows redoes the first kind.
+COMMON_WORDS_LOCK = 0x48_6C_70_57  # "HlpW"
 
 
 class _Builder:
@@ -61,10 +88,13 @@ class _Builder:
     plain loops.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, common: frozenset[str] = frozenset()) -> None:
         self.positions: dict[str, list[int]] = {}
         self.position = 1
         self.size = 0
+        self.common = common
+        self.common_pairs: set[str] = set()
+        self.overflow = False
 
     def add(self, text: str, tag: str | None, *, pairs: bool = False) -> None:
         """The words of ``text`` (also with ``tag`` in front, when given); with
@@ -87,6 +117,22 @@ class _Builder:
                 [PAIR_TAG + a + "_" + b for a, b in itertools.pairwise(tokens)],
                 marks[:-1],
             )
+        if self.common and len(tokens) > 1:
+            self._put_common_pairs(tokens)
+
+    def _put_common_pairs(self, tokens: list[str]) -> None:
+        # Every adjacent pair of common words, past any size limit of the positions:
+        # a phrase found by its positions must have its pair (or OVERFLOW).
+        common, found = self.common, self.common_pairs
+        for a, b in itertools.pairwise(tokens):
+            if a in common and b in common:
+                pair = PAIR_TAG + a + "_" + b
+                if pair in found:
+                    continue
+                if len(found) >= MAX_COMMON_PAIRS:
+                    self.overflow = True
+                else:
+                    found.add(pair)
 
     def _put(self, lexemes: list[str], marks: Sequence[int]) -> None:
         positions = self.positions
@@ -103,10 +149,14 @@ class _Builder:
 
     def literal(self) -> str:
         # Words are letters and digits only, tags add a colon: nothing to escape.
-        return " ".join(
+        parts = [
             f"'{lexeme}':{','.join(map(str, marks))}"
             for lexeme, marks in self.positions.items()
-        )
+        ]
+        if self.common_pairs or self.overflow:
+            extra = self.common_pairs | ({OVERFLOW} if self.overflow else set())
+            parts += [f"'{pair}'" for pair in sorted(extra - self.positions.keys())]
+        return " ".join(parts)
 
 
 def title_literal(title: str) -> str:
@@ -130,8 +180,9 @@ def title_tsquery_term(term: TextTerm) -> str:
     return "(" + " <-> ".join(lexemes) + ")"
 
 
-def tsvector_literal(doc: TicketDocument) -> str:
-    builder = _Builder()
+def tsvector_literal(doc: TicketDocument, common: frozenset[str] = frozenset()) -> str:
+    """The ``search_document`` of a ticket; with the pairs of ``common`` words."""
+    builder = _Builder(common)
     builder.add(doc.title, FIELD_TAGS["title"])
     for article in doc.articles:
         builder.add(article.subject, None)
@@ -143,11 +194,19 @@ def tsvector_literal(doc: TicketDocument) -> str:
     return builder.literal()
 
 
-def tsquery_term(term: TextTerm, *, words_only: bool = False) -> str:
+def tsquery_term(
+    term: TextTerm,
+    *,
+    words_only: bool = False,
+    common: frozenset[str] = frozenset(),
+) -> str:
     """One term as tsquery: a word, or a phrase (``'a' <-> 'b'``).
 
     ``words_only``: a phrase as its words, in any order (``'a' & 'b'``): what the GIN
-    index answers without reading each ticket's positions.
+    index answers without reading each ticket's positions.  ``common``: the common
+    words whose pairs every index entry has; a phrase's adjacent pairs of them are
+    required too (``'p:a_b' | 'p:overflow'``), and replace those two words when
+    ``words_only``: one short posting list instead of two long ones.
     """
     tag = FIELD_TAGS[term.field] if term.field else ""
     lexemes = [f"'{tag}{token}'" for token in term.tokens]
@@ -155,7 +214,26 @@ def tsquery_term(term: TextTerm, *, words_only: bool = False) -> str:
         lexemes[-1] += ":*"
     if len(lexemes) == 1:
         return lexemes[0]
-    return "(" + (" & " if words_only else " <-> ").join(lexemes) + ")"
+    pairs, covered = _common_pairs(term, common)
+    if words_only:
+        rest = [lexeme for i, lexeme in enumerate(lexemes) if i not in covered]
+        return "(" + " & ".join(pairs + rest) + ")"
+    return "(" + " & ".join([*pairs, "(" + " <-> ".join(lexemes) + ")"]) + ")"
+
+
+def _common_pairs(term: TextTerm, common: frozenset[str]) -> tuple[list[str], set[int]]:
+    """The pair lexemes of ``term``'s adjacent common words (each or-ed with
+    OVERFLOW), and the positions of the words they cover."""
+    tokens = term.tokens
+    last = len(tokens) - 2 if term.prefix else len(tokens) - 1  # a prefix: no pair
+    pairs: list[str] = []
+    covered: set[int] = set()
+    for i in range(last):
+        a, b = tokens[i], tokens[i + 1]
+        if a in common and b in common:
+            pairs.append(f"('{PAIR_TAG}{a}_{b}' | '{OVERFLOW}')")
+            covered.update((i, i + 1))
+    return pairs, covered
 
 
 def tsquery_literal(
@@ -163,14 +241,16 @@ def tsquery_literal(
     negative: Sequence[TextTerm],
     *,
     words_only: bool = False,
+    common: frozenset[str] = frozenset(),
 ) -> str:
     """Every positive term and no negative one; without positive terms, any of the
     negative ones.  ``words_only``: phrases as their words (see ``tsquery_term``),
     and negative phrases left out (a ticket with all their words may still lack the
-    phrase): a superset of the matches that the GIN index finds on its own."""
+    phrase): a superset of the matches that the GIN index finds on its own.
+    ``common``: see ``tsquery_term`` (positive phrases only)."""
     if not positive:
         return " | ".join(tsquery_term(t) for t in negative)
-    parts = [tsquery_term(t, words_only=words_only) for t in positive]
+    parts = [tsquery_term(t, words_only=words_only, common=common) for t in positive]
     parts += [
         f"!{tsquery_term(t)}"
         for t in negative
@@ -186,12 +266,18 @@ def _has_phrase(positive: Sequence[TextTerm], negative: Sequence[TextTerm]) -> b
 class PostgresFts(SearchBackend):
     vendor = "postgresql"
     ticket_columns = ("search_document", "title_words")
+    learns_common_words = True
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        self._ready: dict[frozenset[str], frozenset[str]] = {}
+        self._indexed: frozenset[str] | None = None
 
     # The SQL is constant text; the query is always a parameter.
     def condition(
         self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
     ) -> Sql:
-        query = tsquery_literal(positive, negative)
+        query = tsquery_literal(positive, negative, common=self._common(positive))
         if positive:
             return Sql('"helpline_ticket"."search_document" @@ %s::tsquery', (query,))
         return Sql(
@@ -212,8 +298,9 @@ class PostgresFts(SearchBackend):
         # PHRASE_CANDIDATES of them.  Step 2: their positions, read from TOAST, the
         # costly part.  Beyond that many candidates the count is a lower bound: a
         # phrase of two common words has tens of thousands at a million tickets.
+        common = self._common(positive)
         candidates = (
-            tickets.filter(self._words_only(positive, negative).condition())
+            tickets.filter(self._words_only(positive, negative, common).condition())
             .order_by()
             .annotate(document=RawSQL('"helpline_ticket"."search_document"', ()))
             .values("pk", "document")
@@ -228,7 +315,7 @@ class PostgresFts(SearchBackend):
                 "WHERE candidates.document @@ %s::tsquery) FROM ("
                 + sql
                 + ") AS candidates",
-                [tsquery_literal(positive, negative), *params],
+                [tsquery_literal(positive, negative, common=common), *params],
             )
             seen, found = cursor.fetchone()
         found = min(int(found), cap)
@@ -247,8 +334,9 @@ class PostgresFts(SearchBackend):
         # Sorted by the words alone (the GIN index; no positions read), then the
         # phrase checked in that order until the page is full: the positions of a
         # page's worth of tickets are read, not those of every ticket with the words.
+        common = self._common(positive)
         candidates = (
-            tickets.filter(self._words_only(positive, negative).condition())
+            tickets.filter(self._words_only(positive, negative, common).condition())
             .annotate(
                 found_id=F("pk"),
                 document=RawSQL('"helpline_ticket"."search_document"', ()),
@@ -264,18 +352,89 @@ class PostgresFts(SearchBackend):
                 + sql
                 + " OFFSET 0) AS candidates WHERE candidates.document @@ %s::tsquery "
                 "LIMIT %s OFFSET %s",
-                [*params, tsquery_literal(positive, negative), limit, offset],
+                [
+                    *params,
+                    tsquery_literal(positive, negative, common=common),
+                    limit,
+                    offset,
+                ],
             )
             return [row[0] for row in cursor.fetchall()]
 
     def _words_only(
-        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+        self,
+        positive: Sequence[TextTerm],
+        negative: Sequence[TextTerm],
+        common: frozenset[str],
     ) -> Sql:
-        """Every word of the terms, phrases as words (what GIN alone answers)."""
-        return Sql(
-            '"helpline_ticket"."search_document" @@ %s::tsquery',
-            (tsquery_literal(positive, negative, words_only=True),),
+        """Every word of the terms, phrases as words or common pairs (what GIN alone
+        answers)."""
+        query = tsquery_literal(positive, negative, words_only=True, common=common)
+        return Sql('"helpline_ticket"."search_document" @@ %s::tsquery', (query,))
+
+    # --- common words -------------------------------------------------------------
+    def _common(self, positive: Sequence[TextTerm]) -> frozenset[str]:
+        """The words of ``positive``'s phrases that are common and ready (whose
+        pairs every index entry has): one query per search with a phrase."""
+        tokens = frozenset(
+            t for term in positive if len(term.tokens) > 1 for t in term.tokens
         )
+        if not tokens:
+            return frozenset()
+        known = self._ready.get(tokens)
+        if known is None:
+            known = self._ready[tokens] = frozenset(
+                CommonWord.objects.using(self.connection.alias)
+                .filter(ready=True, word__in=tokens)
+                .values_list("word", flat=True)
+            )
+        return known
+
+    def _indexed_common(self) -> frozenset[str]:
+        """The common words whose pairs new index entries get (ready or not)."""
+        if self._indexed is None:
+            self._indexed = frozenset(
+                CommonWord.objects.using(self.connection.alias).values_list(
+                    "word", flat=True
+                )
+            )
+        return self._indexed
+
+    def learn_common_words(self, docs: Sequence[TicketDocument]) -> list[str]:
+        counts: Counter[str] = Counter()
+        for doc in docs:
+            seen = set(words(doc.title))
+            for article in doc.articles:
+                for text in (
+                    article.subject,
+                    article.sender,
+                    article.recipients,
+                    article.body,
+                    *article.attachments,
+                ):
+                    seen.update(words(text))
+            counts.update(seen)
+        chosen: list[CommonWord] = []
+        if len(docs) >= MIN_SAMPLE:
+            for word, count in counts.most_common():
+                share = count / len(docs)
+                if share < COMMON_SHARE or len(chosen) >= MAX_COMMON_WORDS:
+                    break
+                if len(word) <= MAX_COMMON_WORD_CHARS:
+                    chosen.append(CommonWord(word=word, share=share, ready=False))
+        alias = self.connection.alias
+        with transaction.atomic(using=alias):
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMMON_WORDS_LOCK])
+            CommonWord.objects.using(alias).all().delete()
+            CommonWord.objects.using(alias).bulk_create(chosen)
+        self._ready.clear()
+        self._indexed = None
+        return [w.word for w in chosen]
+
+    def common_words_ready(self) -> None:
+        CommonWord.objects.using(self.connection.alias).update(ready=True)
+        self._ready.clear()
 
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         # Given an index in the order asked for, PostgreSQL may walk it and test each
@@ -318,7 +477,7 @@ class PostgresFts(SearchBackend):
 
     def column_values(self, doc: TicketDocument) -> dict[str, object]:
         return {
-            "search_document": tsvector_literal(doc),
+            "search_document": tsvector_literal(doc, self._indexed_common()),
             "title_words": title_literal(doc.title),
         }
 
@@ -329,6 +488,12 @@ class PostgresFts(SearchBackend):
         if not docs:
             return
         with self.connection.cursor() as cursor:
+            # Shared: see COMMON_WORDS_LOCK (held to the end of the transaction).
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s)", [COMMON_WORDS_LOCK]
+            )
+            self._indexed = None  # read within the lock
+            common = self._indexed_common()
             cursor.execute(
                 "UPDATE helpline_ticket AS t SET search_document = v.doc::tsvector, "
                 "title_words = v.title::tsvector "
@@ -336,7 +501,7 @@ class PostgresFts(SearchBackend):
                 "WHERE t.id = v.id",
                 [
                     [d.ticket_id for d in docs],
-                    [tsvector_literal(d) for d in docs],
+                    [tsvector_literal(d, common) for d in docs],
                     [title_literal(d.title) for d in docs],
                 ],
             )

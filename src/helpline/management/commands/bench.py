@@ -40,6 +40,7 @@ from helpline.models import (
     TicketState,
 )
 from helpline.search.base import ArticleText, TicketDocument, get_backend
+from helpline.search.indexer import COMMON_SAMPLE
 
 # Real words, most frequent first; the tail of rarer made-up words follows them.
 WORDS = {
@@ -358,6 +359,18 @@ class Seeder:
                 backend.replace([], docs)
         return len(numbers)
 
+    def sample_documents(self, count: int) -> list[TicketDocument]:
+        """The documents of the first ``count`` tickets, as chunk 0 will draw them
+        (nothing written): the sample the index learns its common words from."""
+        rng = random.Random(self.seed * 1_000_003)  # noqa: S311 - chunk 0's draws
+        rows: dict[Any, list[Any]] = {
+            Ticket: [],
+            Article: [],
+            Attachment: [],
+            HistoryEntry: [],
+        }
+        return [self._ticket(rng, n, rows) for n in range(min(count, self.total))]
+
     def _ticket(
         self, rng: random.Random, n: int, rows: dict[Any, list[Any]]
     ) -> TicketDocument:
@@ -518,6 +531,8 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
     global _SEEDER
     seeder.prepare()
     backend = get_backend()
+    if backend.learns_common_words:  # as ``helpline search reindex`` does
+        backend.learn_common_words(seeder.sample_documents(COMMON_SAMPLE))
     backend.begin_bulk()
     done = 0
     try:
@@ -535,6 +550,7 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
     finally:
         _SEEDER = None
         backend.end_bulk()
+    backend.common_words_ready()
     Loader().finish([Customer, Ticket, Article, Attachment, HistoryEntry])
 
 

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from django.core.management.base import CommandParser, OutputWrapper
 
 from helpline.management.base import HelplineCommand, positive_int
-from helpline.models import Ticket
+from helpline.models import CommonWord, Ticket
 from helpline.search.base import get_backend
 from helpline.search.indexer import DEFAULT_BATCH, reindex_all
 from helpline.search.postgres import PostgresFts
@@ -135,7 +135,9 @@ class Command(HelplineCommand):
             batch=options["batch"], fresh=options["fresh"], progress=progress.update
         )
         progress.finish(done)
-        self.stdout.write(f"Indexed {done} tickets.")
+        common = CommonWord.objects.count()
+        learnt = f" with {common} common words" if common else ""
+        self.stdout.write(f"Indexed {done} tickets{learnt}.")
 
     def status(self, options: dict[str, Any]) -> None:
         backend = get_backend()
@@ -147,6 +149,12 @@ class Command(HelplineCommand):
         advice = ""
         if isinstance(backend, PostgresFts):
             data["match_cost"] = backend.planner_cost()
+            common = list(CommonWord.objects.all())
+            data["common_words"] = {
+                "count": len(common),
+                "ready": all(w.ready for w in common),
+                "most_common": [w.word for w in common[:10]],
+            }
             if data["match_cost"] < TUNED_COST:
                 advice = (
                     "\nThe query planner underrates full-text matching here: searches "
@@ -164,4 +172,13 @@ class Command(HelplineCommand):
         ]
         if "match_cost" in data:
             lines.append(f"Planner cost of a match: {data['match_cost']:g}")
+            common = data["common_words"]
+            if common["count"]:
+                state = "ready" if common["ready"] else "not ready: run reindex"
+                lines.append(
+                    f"Common words: {common['count']} ({state}), "
+                    + ", ".join(common["most_common"])
+                )
+            else:
+                lines.append("Common words: none learnt (reindex learns them)")
         self.stdout.write("\n".join(lines) + advice)

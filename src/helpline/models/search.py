@@ -1,0 +1,28 @@
+"""What the full-text index learns from the data."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CommonWord(models.Model):
+    """A word found in many tickets, learnt by ``helpline search reindex``.
+
+    On PostgreSQL, two adjacent common words of a text are indexed once more as one
+    lexeme (``p:free_licence``, without positions): a phrase of such words is then
+    looked up by that lexeme's posting list, a small fraction of its words' long
+    ones, before its positions are checked.  ``ready``: every index entry has been
+    built since the word was learnt, so that searches may rely on its pairs; a
+    rebuild that did not finish leaves it False and phrases are found as before.
+    """
+
+    word = models.CharField(max_length=64, primary_key=True)
+    # Share of the sampled tickets whose text has the word (0-1).
+    share = models.FloatField()
+    ready = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("-share", "word")
+
+    def __str__(self) -> str:
+        return self.word
