@@ -43,7 +43,10 @@ NOT_DISAGREEMENTS = {
         "'email bounce notification', body 'an email you sent was rejected ... "
         "reject reason: Mailbox full' with the bounced message quoted: it is a "
         "bounce by every signal, and treating it as one lets Helpline attach it "
-        "to the ticket whose mail bounced"
+        "to the ticket whose mail bounced. sisimai keeps it in not/ as the "
+        "regression test of rb-sisimai issue #368, a crash (NoMethodError) on a "
+        "bounce whose only part quotes the original headers; its reporter calls "
+        "it a bounce mail"
     ),
 }
 # Floors for agreement with sisimai's per-recipient expectations (first
