@@ -106,9 +106,19 @@ def test_a_phrase_of_common_words_asks_for_their_pairs():
     assert postgres.tsquery_term(free_licence, words_only=True, common=common) == (
         "(('p:free_licence' | 'p:overflow'))"
     )
+    # Two common words: the pair is the phrase (positions only past the pairs).
     assert postgres.tsquery_term(free_licence, common=common) == (
-        "(('p:free_licence' | 'p:overflow') & ('free' <-> 'licence'))"
+        "('p:free_licence' | ('p:overflow' & ('free' <-> 'licence')))"
     )
+    assert postgres.exact_by_pairs([free_licence], [], common)
+    # Three: the pairs narrow, the positions decide.
+    three = TextTerm(tokens=("photo", "free", "licence"))
+    assert postgres.tsquery_term(three, common=common) == (
+        "(('p:photo_free' | 'p:overflow') & ('p:free_licence' | 'p:overflow') & "
+        "('photo' <-> 'free' <-> 'licence'))"
+    )
+    assert not postgres.exact_by_pairs([three], [], common)
+    assert not postgres.exact_by_pairs([], [free_licence], common)
     # A word that is not common keeps its own lexeme; a prefix is never paired.
     mixed = TextTerm(tokens=("a", "free", "licence"))
     assert postgres.tsquery_term(mixed, words_only=True, common=common) == (
@@ -123,6 +133,7 @@ def test_a_phrase_of_common_words_asks_for_their_pairs():
     assert postgres.tsquery_term(titled, common=common) == (
         "(('p:free_licence' | 'p:overflow') & ('t:free' <-> 't:licence'))"
     )
+    assert not postgres.exact_by_pairs([titled], [], common)
     # Without common words, as before.
     assert postgres.tsquery_term(free_licence, words_only=True) == (
         "('free' & 'licence')"
@@ -169,6 +180,31 @@ def test_phrases_find_the_same_tickets_with_common_words_as_without(queue, alice
         )
     else:  # FTS5 has positions in its own index; nothing to learn
         assert not uses_pairs
+
+
+def test_a_phrase_past_the_positions_is_found_by_its_pair(queue, alice):
+    # PostgreSQL stores positions up to 16,383: past them every word has the same
+    # one, and a phrase is not found by positions (FTS5 has no such limit).  The
+    # pair of two common words has no position to run out of.
+    filler = " ".join(f"w{n}" for n in range(17_000))
+    with committed():
+        t = make_ticket(queue, title="Long", body=f"{filler} a free licence")
+    _make_common("free", "licence")
+    assert numbers(alice, '"free licence"') == [t.number]
+    assert search_tickets(alice, '"free licence"').total == 1
+
+
+def test_a_ticket_out_of_pairs_is_still_found_by_positions(queue, alice, monkeypatch):
+    monkeypatch.setattr(postgres, "MAX_COMMON_PAIRS", 1)
+    with committed():
+        t = make_ticket(queue, title="x", body="free licence photo copy")
+        make_ticket(queue, title="y", body="photo free")
+    _make_common("free", "licence", "photo", "copy")
+    # The first ticket has the pair free_licence, then ran out: photo_copy is
+    # found by positions in it; in the second, photo_free is its only pair.
+    assert numbers(alice, '"photo copy"') == [t.number]
+    assert numbers(alice, '"licence photo"') == [t.number]
+    assert numbers(alice, '"copy photo"') == []
 
 
 def test_words_not_ready_are_not_relied_on(queue, alice):

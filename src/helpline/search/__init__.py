@@ -135,13 +135,13 @@ def search_tickets(
     def text_page(tickets: QuerySet[Ticket], start: int, count: int) -> list[int]:
         return backend.page(tickets, positive, negative, start, count)
 
-    # Without a phrase (whose positions would be read for every match), the matches
-    # are first listed, unordered, up to the cap: when that is all of them, the page
+    # Unless a phrase's positions would be read for every match, the matches are
+    # first listed, unordered, up to the cap: when that is all of them, the page
     # newest first is cut from the list and the total is exact, in one statement
     # instead of a page and a count; when there are more, only the page is read and
     # the total is known to be capped.
     listed: Callable[[], list[int] | None] | None = None
-    if parsed.has_text and not parsed.has_phrase:
+    if parsed.has_text and backend.lists_cheaply(positive, negative):
 
         def listed() -> list[int] | None:
             return _newest_if_few(filtered.filter(_text(backend, parsed)))

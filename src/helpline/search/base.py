@@ -118,6 +118,13 @@ class SearchBackend(ABC):
             tickets = tickets.filter(self.condition(positive, negative).condition())
         return list(tickets.values_list("pk", flat=True)[offset : offset + limit])
 
+    def lists_cheaply(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> bool:
+        """Whether listing every match (up to the cap) costs about what counting
+        them does: not when a phrase's positions would be read for each match."""
+        return not any(len(t.tokens) > 1 for t in (*positive, *negative))
+
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:
         """The ``order_by`` arguments for ``ordering`` when the query has words."""
         return ordering

@@ -30,8 +30,9 @@ index is rebuilt) make a phrase of them cheap to look up: every two adjacent com
 words of a text are stored once more as one lexeme without positions
 (``'p:free_licence'``), so the GIN index finds the tickets with the phrase (and a few
 with the pair elsewhere) from that lexeme's posting list instead of intersecting the
-two long lists of its words, whose length grows with the number of tickets.  The
-positions are still checked: the pair lexemes only narrow the candidates.
+two long lists of its words, whose length grows with the number of tickets.  For a
+phrase of two common words the pair is the phrase (no positions read); a longer
+phrase's pairs narrow the candidates and the positions decide.
 """
 
 from __future__ import annotations
@@ -121,11 +122,12 @@ class _Builder:
             self._put_common_pairs(tokens)
 
     def _put_common_pairs(self, tokens: list[str]) -> None:
-        # Every adjacent pair of common words, past any size limit of the positions:
-        # a phrase found by its positions must have its pair (or OVERFLOW).
-        common, found = self.common, self.common_pairs
+        # Every adjacent pair of common words whose words are in the document, past
+        # any limit of positions: a phrase found by its positions must have its
+        # pair (or OVERFLOW), and a pair means both words are found.
+        common, found, stored = self.common, self.common_pairs, self.positions
         for a, b in itertools.pairwise(tokens):
-            if a in common and b in common:
+            if a in common and b in common and a in stored and b in stored:
                 pair = PAIR_TAG + a + "_" + b
                 if pair in found:
                     continue
@@ -218,7 +220,37 @@ def tsquery_term(
     if words_only:
         rest = [lexeme for i, lexeme in enumerate(lexemes) if i not in covered]
         return "(" + " & ".join(pairs + rest) + ")"
-    return "(" + " & ".join([*pairs, "(" + " <-> ".join(lexemes) + ")"]) + ")"
+    phrase = "(" + " <-> ".join(lexemes) + ")"
+    if _exact_by_pair(term, common):
+        # The pair is the phrase: true without reading positions, except in a
+        # document that ran out of pairs.
+        a, b = term.tokens
+        return f"('{PAIR_TAG}{a}_{b}' | ('{OVERFLOW}' & {phrase}))"
+    return "(" + " & ".join([*pairs, phrase]) + ")"
+
+
+def _exact_by_pair(term: TextTerm, common: frozenset[str]) -> bool:
+    """Whether ``term`` is a phrase of two common words, anywhere in the text: then
+    its pair alone says whether a document has it (a longer phrase's pairs may lie
+    apart, a field phrase's pair may lie in another field, a prefix has no pair)."""
+    return (
+        len(term.tokens) == 2
+        and term.field is None
+        and not term.prefix
+        and all(t in common for t in term.tokens)
+    )
+
+
+def exact_by_pairs(
+    positive: Sequence[TextTerm],
+    negative: Sequence[TextTerm],
+    common: frozenset[str],
+) -> bool:
+    """Whether every phrase of the query is answered by its pair (no positions to
+    read): positive phrases of two common words, and no negative phrase."""
+    return not any(len(t.tokens) > 1 for t in negative) and all(
+        _exact_by_pair(t, common) for t in positive if len(t.tokens) > 1
+    )
 
 
 def _common_pairs(term: TextTerm, common: frozenset[str]) -> tuple[list[str], set[int]]:
@@ -294,11 +326,13 @@ class PostgresFts(SearchBackend):
     ) -> tuple[int, bool]:
         if not (positive and _has_phrase(positive, negative)):
             return super().capped_count(tickets, positive, negative, cap)
+        common = self._common(positive)
+        if exact_by_pairs(positive, negative, common):  # no positions to read
+            return super().capped_count(tickets, positive, negative, cap)
         # Step 1 (the index): visible, filtered tickets with all the words, at most
         # PHRASE_CANDIDATES of them.  Step 2: their positions, read from TOAST, the
         # costly part.  Beyond that many candidates the count is a lower bound: a
         # phrase of two common words has tens of thousands at a million tickets.
-        common = self._common(positive)
         candidates = (
             tickets.filter(self._words_only(positive, negative, common).condition())
             .order_by()
@@ -331,10 +365,12 @@ class PostgresFts(SearchBackend):
     ) -> list[int]:
         if not (positive and _has_phrase(positive, negative)):
             return super().page(tickets, positive, negative, offset, limit)
+        common = self._common(positive)
+        if exact_by_pairs(positive, negative, common):  # no positions to read
+            return super().page(tickets, positive, negative, offset, limit)
         # Sorted by the words alone (the GIN index; no positions read), then the
         # phrase checked in that order until the page is full: the positions of a
         # page's worth of tickets are read, not those of every ticket with the words.
-        common = self._common(positive)
         candidates = (
             tickets.filter(self._words_only(positive, negative, common).condition())
             .annotate(
@@ -360,6 +396,13 @@ class PostgresFts(SearchBackend):
                 ],
             )
             return [row[0] for row in cursor.fetchall()]
+
+    def lists_cheaply(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> bool:
+        if not _has_phrase(positive, negative):
+            return True
+        return exact_by_pairs(positive, negative, self._common(positive))
 
     def _words_only(
         self,
