@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +13,7 @@ from django.db import connection, transaction
 import helpline.search
 from helpline.actions import events, merge, tickets
 from helpline.errors import Conflict
-from helpline.models import Ticket
+from helpline.models import StateType, Ticket
 from helpline.search import indexer, parse_query, search_tickets
 from helpline.search.base import ArticleText, TicketDocument, get_backend
 from tests.search import committed, email_from, numbers, reader_of, search_index
@@ -114,6 +115,27 @@ def test_the_live_index_predicate_is_the_searchs_archived_filter(queue, alice):
             )
             (definition,) = cursor.fetchone()
         assert definition.endswith("WHERE (NOT COALESCE(archived, false))")
+
+
+def test_the_open_index_predicate_is_what_state_open_asks_for(queue, alice):
+    # PostgreSQL uses the partial index of open tickets (migration 0015) only when
+    # the query implies its predicate: ``state:open`` and the default archived test.
+    query = helpline.search.filtered_tickets(alice, parse_query("state:open okapi"))
+    sql, params = query.query.sql_with_params()
+    open_types = {str(t) for t in StateType.open_types()}
+    assert '"state_type" IN (' in sql
+    assert open_types <= {str(p) for p in params}
+    assert 'NOT COALESCE("helpline_ticket"."archived"' in sql
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes "
+                "WHERE indexname = 'helpline_ticket_search_open'"
+            )
+            (definition,) = cursor.fetchone()
+        predicate = definition.split(" WHERE ", 1)[1]
+        assert set(re.findall(r"'(\w+)'", predicate)) == open_types
+        assert predicate.endswith("AND (NOT COALESCE(archived, false)))")
 
 
 def test_index_now_indexes_inside_the_transaction_and_spares_the_job(

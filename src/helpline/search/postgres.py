@@ -48,7 +48,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from helpline.models import CommonWord
+from helpline.models import CommonWord, StateType
 from helpline.search.base import SearchBackend, Sql, TicketDocument
 from helpline.search.query import TextTerm, words
 
@@ -576,6 +576,7 @@ class PostgresFts(SearchBackend):
                 [
                     "DROP INDEX IF EXISTS helpline_ticket_search",
                     "DROP INDEX IF EXISTS helpline_ticket_search_live",
+                    "DROP INDEX IF EXISTS helpline_ticket_search_open",
                     "DROP INDEX IF EXISTS helpline_ticket_title_words",
                 ]
             )
@@ -592,6 +593,12 @@ class PostgresFts(SearchBackend):
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_search_live "
                     "ON helpline_ticket USING gin (search_document) "
                     "WHERE NOT COALESCE(archived, false)",
+                    # The open ones (migration 0015).
+                    "CREATE INDEX IF NOT EXISTS helpline_ticket_search_open "
+                    "ON helpline_ticket USING gin (search_document) "
+                    "WHERE state_type IN ("
+                    + ", ".join(f"'{t}'" for t in StateType.open_types())
+                    + ") AND NOT COALESCE(archived, false)",
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_title_words "
                     "ON helpline_ticket USING gin (title_words)",
                     "RESET maintenance_work_mem",
