@@ -101,8 +101,10 @@ class Command(HelplineCommand):
             help="Rebuild the index entry of every ticket (safe to repeat).",
             description=(
                 "Rebuild the index from the tickets, BATCH tickets per transaction. "
-                "Searches keep working meanwhile. Entries of tickets that no longer "
-                "exist are removed. Progress goes to standard error."
+                "On PostgreSQL, first learn the common words from 5,000 tickets "
+                "drawn at random (phrases of them become lookups once the rebuild "
+                "is done). Searches keep working meanwhile. Entries of tickets that "
+                "no longer exist are removed. Progress goes to standard error."
             ),
         )
         reindex.add_argument(
