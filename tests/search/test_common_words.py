@@ -100,6 +100,15 @@ def test_past_its_pair_limit_a_document_is_marked_and_still_a_candidate(
     )
 
 
+def test_pairs_past_their_byte_budget_mark_the_document(monkeypatch):
+    monkeypatch.setattr(postgres, "MAX_COMMON_PAIR_BYTES", 20)  # one pair: 12 bytes
+    lexemes = _lexemes(
+        postgres.tsvector_literal(_doc("x", "aa bb cc"), frozenset({"aa", "bb", "cc"}))
+    )
+    assert "p:aa_bb" in lexemes and postgres.OVERFLOW in lexemes
+    assert "p:bb_cc" not in lexemes
+
+
 def test_a_phrase_of_common_words_asks_for_their_pairs():
     common = frozenset({"free", "licence", "photo"})
     free_licence = TextTerm(tokens=("free", "licence"))
@@ -183,15 +192,29 @@ def test_phrases_find_the_same_tickets_with_common_words_as_without(queue, alice
 
 
 def test_a_phrase_past_the_positions_is_found_by_its_pair(queue, alice):
-    # PostgreSQL stores positions up to 16,383: past them every word has the same
-    # one, and a phrase is not found by positions (FTS5 has no such limit).  The
-    # pair of two common words has no position to run out of.
+    # PostgreSQL stores positions up to 16,383 (past them every word has the same
+    # one) and 255 of them per word: past either, a phrase is not found by
+    # positions (FTS5 has no such limits).  A pair has no position to run out of.
     filler = " ".join(f"w{n}" for n in range(17_000))
     with committed():
-        t = make_ticket(queue, title="Long", body=f"{filler} a free licence")
+        late = make_ticket(queue, title="Long", body=f"{filler} a free licence")
+        often = make_ticket(queue, title="Free", body="free " * 300 + "free licence")
     _make_common("free", "licence")
-    assert numbers(alice, '"free licence"') == [t.number]
-    assert search_tickets(alice, '"free licence"').total == 1
+    assert sorted(numbers(alice, '"free licence"')) == sorted(
+        [late.number, often.number]
+    )
+    assert search_tickets(alice, '"free licence"').total == 2
+
+
+@pytest.mark.parametrize("common", [False, True])
+def test_a_phrase_with_a_filter_nothing_passes_finds_nothing(queue, alice, common):
+    with committed():
+        make_ticket(queue, title="x", body="a free licence photo")
+    if common:
+        _make_common("free", "licence", "photo")
+    for query in ('"free licence" queue:nope', '"a free licence" queue:nope'):
+        result = search_tickets(alice, query)
+        assert (result.ticket_ids, result.total) == ([], 0)
 
 
 def test_a_ticket_out_of_pairs_is_still_found_by_positions(queue, alice, monkeypatch):
@@ -259,11 +282,31 @@ def test_learning_keeps_the_words_in_enough_tickets_most_common_first(monkeypatc
     assert set(learnt[:3]) == {"ticket", "the", "photo"}
     stored = {w.word: (w.share, w.ready) for w in CommonWord.objects.all()}
     assert stored["photo"] == (1.0, False)
-    backend.common_words_ready()
+    backend.common_words_ready(learnt)
     assert set(CommonWord.objects.values_list("ready", flat=True)) == {True}
     # Too small a sample: nothing is common (and what was learnt is forgotten).
     assert backend.learn_common_words(_sample(9)) == []
     assert not CommonWord.objects.exists()
+
+
+def test_a_rebuild_makes_ready_only_the_words_it_learnt(monkeypatch, db):
+    # Two reindexes at once: the first learnt W1 and rebuilt everything, but the
+    # second learnt W2 meanwhile; the entries the first wrote before that lack the
+    # pairs of W2's new words.  So the first makes only its own words ready.
+    monkeypatch.setattr(postgres, "MIN_SAMPLE", 10)
+    monkeypatch.setattr(postgres, "COMMON_SHARE", 0.4)
+    backend = get_backend()
+    first = backend.learn_common_words(_sample(20))
+    second_sample = [_doc(f"Case {n}", "the bank transfer") for n in range(20)]
+    second = backend.learn_common_words(second_sample)
+    backend.common_words_ready(first)
+    if connection.vendor != PG:
+        assert (first, second) == ([], [])
+        return
+    ready = set(CommonWord.objects.filter(ready=True).values_list("word", flat=True))
+    assert ready == set(first) & set(second) == {"the"}
+    backend.common_words_ready(second)
+    assert not CommonWord.objects.filter(ready=False).exists()
 
 
 def test_reindex_learns_the_common_words_and_makes_them_ready(

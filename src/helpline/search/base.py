@@ -175,8 +175,9 @@ class SearchBackend(ABC):
         entry is."""
         return []
 
-    def common_words_ready(self) -> None:  # noqa: B027 - optional hook
-        """After a rebuild of every entry since ``learn_common_words``."""
+    def common_words_ready(self, learnt: Sequence[str]) -> None:  # noqa: B027
+        """After a rebuild of every entry since ``learn_common_words`` returned
+        ``learnt``: searches may rely on those words."""
 
     def begin_bulk(self) -> None:  # noqa: B027 - optional hook
         """Before writing the whole index into an empty one (may drop indexes)."""

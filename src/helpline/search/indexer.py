@@ -154,8 +154,9 @@ def reindex_all(
     batch.
     """
     backend = get_backend()
+    learnt: list[str] = []
     if learn and backend.learns_common_words:
-        backend.learn_common_words(sample_documents(COMMON_SAMPLE))
+        learnt = backend.learn_common_words(sample_documents(COMMON_SAMPLE))
     if fresh:
         backend.clear()
         backend.begin_bulk()
@@ -178,6 +179,6 @@ def reindex_all(
     finally:
         if fresh:
             backend.end_bulk()
-    if learn:
-        backend.common_words_ready()
+    if learnt:
+        backend.common_words_ready(learnt)
     return done

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
@@ -68,6 +69,10 @@ PHRASE_CANDIDATES = 1_000
 # text) gets OVERFLOW instead of the rest, and phrase lookups accept it as a
 # candidate, so that no ticket with a phrase is missed.
 MAX_COMMON_PAIRS = 4_000
+# ... and at most this many bytes of them, so that a ticket's tsvector stays under
+# PostgreSQL's 1 MB with MAX_DOCUMENT_BYTES of words (common words may be long
+# runs of CJK characters).
+MAX_COMMON_PAIR_BYTES = 200_000
 OVERFLOW = PAIR_TAG + "overflow"  # no pair: a pair has an underscore
 # Learning the common words: a word is common when at least COMMON_SHARE of the
 # sampled tickets have it; the MAX_COMMON_WORDS most frequent such words are kept.
@@ -95,6 +100,7 @@ class _Builder:
         self.size = 0
         self.common = common
         self.common_pairs: set[str] = set()
+        self.pair_bytes = 0
         self.overflow = False
 
     def add(self, text: str, tag: str | None, *, pairs: bool = False) -> None:
@@ -131,10 +137,15 @@ class _Builder:
                 pair = PAIR_TAG + a + "_" + b
                 if pair in found:
                     continue
-                if len(found) >= MAX_COMMON_PAIRS:
+                cost = len(pair.encode()) + 4  # and its entry in the tsvector
+                if (
+                    len(found) >= MAX_COMMON_PAIRS
+                    or self.pair_bytes + cost > MAX_COMMON_PAIR_BYTES
+                ):
                     self.overflow = True
                 else:
                     found.add(pair)
+                    self.pair_bytes += cost
 
     def _put(self, lexemes: list[str], marks: Sequence[int]) -> None:
         positions = self.positions
@@ -339,7 +350,10 @@ class PostgresFts(SearchBackend):
             .annotate(document=RawSQL('"helpline_ticket"."search_document"', ()))
             .values("pk", "document")
         )
-        sql, params = candidates[:PHRASE_CANDIDATES].query.sql_with_params()
+        try:
+            sql, params = candidates[:PHRASE_CANDIDATES].query.sql_with_params()
+        except EmptyResultSet:  # a filter that nothing can pass (queue:nope)
+            return 0, False
         with self.connection.cursor() as cursor:
             # ``sql`` is Django's compiled query, its values are in ``params``.  Its
             # LIMIT keeps PostgreSQL from merging the steps, which would read the
@@ -379,7 +393,10 @@ class PostgresFts(SearchBackend):
             )
             .values("found_id", "document")
         )
-        sql, params = candidates.query.sql_with_params()
+        try:
+            sql, params = candidates.query.sql_with_params()
+        except EmptyResultSet:  # a filter that nothing can pass (queue:nope)
+            return []
         with self.connection.cursor() as cursor:
             # ``sql`` is Django's compiled query, its values are in ``params``;
             # OFFSET 0 keeps it a step of its own, whose order the filter keeps.
@@ -475,8 +492,18 @@ class PostgresFts(SearchBackend):
         self._indexed = None
         return [w.word for w in chosen]
 
-    def common_words_ready(self) -> None:
-        CommonWord.objects.using(self.connection.alias).update(ready=True)
+    def common_words_ready(self, learnt: Sequence[str]) -> None:
+        # Only the words this rebuild learnt: another reindex may have learnt other
+        # words meanwhile, which the entries this one wrote before then lack.  A
+        # word both learnt is in every entry (each was written with one set or
+        # the other).
+        alias = self.connection.alias
+        with transaction.atomic(using=alias):
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMMON_WORDS_LOCK])
+            CommonWord.objects.using(alias).filter(word__in=list(learnt)).update(
+                ready=True
+            )
         self._ready.clear()
 
     def order_for_words(self, ordering: Sequence[str]) -> Sequence[Any]:

@@ -531,8 +531,9 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
     global _SEEDER
     seeder.prepare()
     backend = get_backend()
+    learnt: list[str] = []
     if backend.learns_common_words:  # as ``helpline search reindex`` does
-        backend.learn_common_words(seeder.sample_documents(COMMON_SAMPLE))
+        learnt = backend.learn_common_words(seeder.sample_documents(COMMON_SAMPLE))
     backend.begin_bulk()
     done = 0
     try:
@@ -550,7 +551,8 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
     finally:
         _SEEDER = None
         backend.end_bulk()
-    backend.common_words_ready()
+    if learnt:
+        backend.common_words_ready(learnt)
     Loader().finish([Customer, Ticket, Article, Attachment, HistoryEntry])
 
 
