@@ -22,9 +22,12 @@ class HelplineConfig(AppConfig):
         snapshot.connect()
 
         # The search index follows every ticket change (after commit, as a job).
-        from helpline.search.indexer import register
+        from django.db.models.signals import post_migrate
+
+        from helpline.search.indexer import index_after_migrate, register
 
         register()
+        post_migrate.connect(index_after_migrate, sender=self)
 
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
         import helpline.jobs  # noqa: F401

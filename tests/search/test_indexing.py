@@ -225,3 +225,39 @@ def test_search_status_reports_the_backend_and_the_counts(queue, alice):
     assert data["backend"] == connection.vendor
     if connection.vendor == "postgresql":
         assert data["match_cost"] >= 1
+
+
+# --- an upgrade: the tickets that exist when the index is created ---------------------
+def _plan(*names: str, backwards: bool = False):
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    return [(loader.get_migration("helpline", name), backwards) for name in names]
+
+
+def test_a_migrate_that_creates_the_index_indexes_the_tickets_there_are(queue, alice):
+    t = make_ticket(queue, body="an axolotl")  # never committed: not indexed
+    assert numbers(alice, "axolotl") == []
+    indexer.index_after_migrate(plan=_plan("0007_presence"))
+    indexer.index_after_migrate(plan=_plan("0008_search", backwards=True))
+    assert numbers(alice, "axolotl") == []  # neither created the index
+    indexer.index_after_migrate(plan=_plan("0008_search", "0009_periodic_runs"))
+    assert numbers(alice, "axolotl") == [t.number]
+
+
+def test_migrate_sends_the_tickets_to_the_index(queue, alice):
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    t = make_ticket(queue, body="a quokka")
+    config = apps.get_app_config("helpline")
+    post_migrate.send(
+        sender=config,
+        app_config=config,
+        verbosity=0,
+        interactive=False,
+        using=connection.alias,
+        apps=apps,
+        plan=_plan("0008_search"),
+    )
+    assert numbers(alice, "quokka") == [t.number]

@@ -62,11 +62,8 @@ def create_index(apps, schema_editor):
         schema_editor.execute(statement)
     if connection.vendor == "postgresql" and _is_superuser(connection):
         schema_editor.execute(PLANNER_COST.format(1000))
-    ticket = apps.get_model("helpline", "Ticket")
-    if ticket.objects.using(schema_editor.connection.alias).exists():
-        from helpline.search.indexer import reindex_all
-
-        reindex_all(fresh=True, learn=False)
+    # Tickets that exist already are indexed after the whole migration, when the
+    # schema is the one the indexing code writes (``indexer.index_after_migrate``).
 
 
 def drop_index(apps, schema_editor):

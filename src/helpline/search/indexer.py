@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
+from django.db.migrations import Migration
 from django.db.models import Exists, OuterRef
 from huey.contrib.djhuey import db_task
 
@@ -127,6 +128,27 @@ def register() -> None:
 def unregister() -> None:
     while enqueue_reindex in events.on_ticket_changed:
         events.on_ticket_changed.remove(enqueue_reindex)
+
+
+# The migration that creates the index; applying it to a database that has tickets
+# calls for a full build once every migration has run.
+INDEX_MIGRATION = ("helpline", "0008_search")
+
+
+def index_after_migrate(
+    plan: list[tuple[Migration, bool]] | None = None, **kwargs: object
+) -> None:
+    """``post_migrate`` receiver: when this ``migrate`` created the index and there
+    are tickets (an upgrade), build their entries now, with the final schema (the
+    migration itself cannot: later migrations add columns the code writes)."""
+    applied = {
+        (migration.app_label, migration.name)
+        for migration, backwards in plan or []
+        if not backwards
+    }
+    if INDEX_MIGRATION in applied and Ticket.objects.exists():
+        done = reindex_all(fresh=True)
+        log.warning("indexed the %d existing tickets for search", done)
 
 
 def sample_documents(size: int) -> list[TicketDocument]:
