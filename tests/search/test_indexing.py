@@ -100,6 +100,13 @@ def test_reindexing_a_ticket_twice_leaves_one_entry(queue, alice):
     assert numbers(alice, "narwhal") == [t.number]
 
 
+def _index_definition(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        (definition,) = cursor.fetchone()
+    return str(definition)
+
+
 def test_the_live_index_predicate_is_the_searchs_archived_filter(queue, alice):
     # PostgreSQL uses the partial index of tickets not archived (migration 0012) only
     # when the query's condition is the index's predicate: keep them the same.
@@ -108,12 +115,7 @@ def test_the_live_index_predicate_is_the_searchs_archived_filter(queue, alice):
     ).replace('"helpline_ticket".', "")
     assert 'COALESCE("archived", False)' in sql or "COALESCE(archived, false)" in sql
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexdef FROM pg_indexes "
-                "WHERE indexname = 'helpline_ticket_search_live'"
-            )
-            (definition,) = cursor.fetchone()
+        definition = _index_definition("helpline_ticket_search_live")
         assert definition.endswith("WHERE (NOT COALESCE(archived, false))")
 
 
@@ -127,12 +129,7 @@ def test_the_open_index_predicate_is_what_state_open_asks_for(queue, alice):
     assert open_types <= {str(p) for p in params}
     assert 'NOT COALESCE("helpline_ticket"."archived"' in sql
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexdef FROM pg_indexes "
-                "WHERE indexname = 'helpline_ticket_search_open'"
-            )
-            (definition,) = cursor.fetchone()
+        definition = _index_definition("helpline_ticket_search_open")
         predicate = definition.split(" WHERE ", 1)[1]
         assert set(re.findall(r"'(\w+)'", predicate)) == open_types
         assert predicate.endswith("AND (NOT COALESCE(archived, false)))")
