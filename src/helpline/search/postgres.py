@@ -335,10 +335,8 @@ class PostgresFts(SearchBackend):
         negative: Sequence[TextTerm],
         cap: int,
     ) -> tuple[int, bool]:
-        if not (positive and _has_phrase(positive, negative)):
-            return super().capped_count(tickets, positive, negative, cap)
-        common = self._common(positive)
-        if exact_by_pairs(positive, negative, common):  # no positions to read
+        common = self._positions_needed(positive, negative)
+        if common is None:
             return super().capped_count(tickets, positive, negative, cap)
         # Step 1 (the index): visible, filtered tickets with all the words, at most
         # PHRASE_CANDIDATES of them.  Step 2: their positions, read from TOAST, the
@@ -377,10 +375,8 @@ class PostgresFts(SearchBackend):
         offset: int,
         limit: int,
     ) -> list[int]:
-        if not (positive and _has_phrase(positive, negative)):
-            return super().page(tickets, positive, negative, offset, limit)
-        common = self._common(positive)
-        if exact_by_pairs(positive, negative, common):  # no positions to read
+        common = self._positions_needed(positive, negative)
+        if common is None:
             return super().page(tickets, positive, negative, offset, limit)
         # Sorted by the words alone (the GIN index; no positions read), then the
         # phrase checked in that order until the page is full: the positions of a
@@ -419,7 +415,19 @@ class PostgresFts(SearchBackend):
     ) -> bool:
         if not _has_phrase(positive, negative):
             return True
-        return exact_by_pairs(positive, negative, self._common(positive))
+        # Only exclusions (-"a b"): listing would test every ticket's positions.
+        return bool(positive) and self._positions_needed(positive, negative) is None
+
+    def _positions_needed(
+        self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
+    ) -> frozenset[str] | None:
+        """The ready common words of the query's phrases when matching it reads
+        positions (a positive phrase not answered by its pair alone); None when
+        the GIN index answers it alone, as the base class's page and count do."""
+        if not (positive and _has_phrase(positive, negative)):
+            return None
+        common = self._common(positive)
+        return None if exact_by_pairs(positive, negative, common) else common
 
     def _words_only(
         self,
