@@ -18,7 +18,7 @@ from helpline.actions import admin, events
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.models import ArticleChannel, Permission, SenderType
 from helpline.search import indexer, search_tickets
-from helpline.search.base import get_backend
+from helpline.search.base import forget_index_state, get_backend
 
 
 def search_index() -> Iterator[None]:
@@ -28,6 +28,7 @@ def search_index() -> Iterator[None]:
     them as they were; each test starts from an empty index instead.
     """
     get_backend().clear()
+    forget_index_state()  # a test may have lowered the index's complete format
     # events.ticket_changed keeps a pending set on the connection until its on-commit
     # flush runs; a rolled-back test transaction never runs it, and the stale set would
     # swallow every later change.  (Production has the same problem after any

@@ -9,9 +9,17 @@ access to tickets: an administrator who needs to read a queue grants it, which i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 
 from helpline.errors import PermissionDenied, TicketNotFound
 from helpline.models import Grant, Permission, Queue, Ticket, TicketWatcher
@@ -115,6 +123,43 @@ def readable_queue_ids(agent: Agent) -> list[int]:
             "pk", flat=True
         )
     )
+
+
+@dataclass(frozen=True)
+class ReadingAccess:
+    """The queues an agent may read, as the search index names them
+    (``reading_access``)."""
+
+    # The groups of those queues; their tickets' index entries name them...
+    group_ids: tuple[int, ...]
+    # ... except those of these queues, which changed group since their entries
+    # were built (``Queue.search_group``): named by the queue itself.
+    moved_queue_ids: tuple[int, ...]
+    # The agent reads every queue: nothing to narrow.
+    everything: bool
+
+
+def reading_access(agent: Agent) -> ReadingAccess:
+    """What ``readable_queue_ids`` says, for narrowing index lookups
+    (``SearchBackend.narrow_to``): one query."""
+    if not agent.is_active or agent.pk is None:
+        return ReadingAccess((), (), everything=False)
+    rows = Queue.objects.annotate(
+        readable=ExpressionWrapper(
+            Q(group_id__in=readable_group_ids(agent)), output_field=BooleanField()
+        )
+    ).values_list("pk", "group_id", "search_group_id", "readable")
+    groups: set[int] = set()
+    moved: list[int] = []
+    everything = True
+    for pk, group_id, search_group_id, readable in rows:
+        if not readable:
+            everything = False
+        elif search_group_id == group_id:
+            groups.add(group_id)
+        else:
+            moved.append(pk)
+    return ReadingAccess(tuple(sorted(groups)), tuple(sorted(moved)), everything)
 
 
 def visible_tickets_q(agent: Agent) -> Q:

@@ -372,6 +372,7 @@ def watch_ticket(actor: Any, ticket_id: int) -> Ticket:
         _, created = TicketWatcher.objects.get_or_create(ticket=ticket, agent=actor)
         if created:
             record(ticket, HistoryType.WATCH, actor)
+            ticket_changed(ticket.pk)  # the index records who may see it
         return ticket
 
 
@@ -380,4 +381,5 @@ def unwatch_ticket(actor: Any, ticket_id: int) -> Ticket:
         ticket = access_ticket(actor, ticket_id, need=Permission.RO)
         if TicketWatcher.objects.filter(ticket=ticket, agent=actor).delete()[0]:
             record(ticket, HistoryType.UNWATCH, actor)
+            ticket_changed(ticket.pk)  # the index records who may see it
         return ticket

@@ -27,7 +27,7 @@ from helpline.models.responses import (
     TemplateAttachment,
     TemplateType,
 )
-from helpline.models.search import CommonWord
+from helpline.models.search import CommonWord, IndexState
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -57,6 +57,7 @@ __all__ = [
     "HistoryEntry",
     "HistoryType",
     "InboundMessage",
+    "IndexState",
     "InboundStatus",
     "LinkType",
     "MailAccount",

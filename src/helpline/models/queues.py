@@ -51,6 +51,18 @@ class Queue(models.Model):
     )
     comment = models.TextField(blank=True)
     valid = models.BooleanField(default=True)
+    # The group that the search index entries of the queue's tickets name (on
+    # PostgreSQL, to narrow searches to what an agent may read; search.md).  It
+    # differs from ``group`` after the queue changed group, until a job has rebuilt
+    # those entries; searches meanwhile ask the index for the queue itself.
+    search_group = models.ForeignKey(
+        "helpline.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         db_table = "helpline_queue"
@@ -58,6 +70,11 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self._state.adding and self.search_group_id is None:
+            self.search_group_id = self.group_id  # no tickets, no entries yet
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def parent_name(self) -> str | None:

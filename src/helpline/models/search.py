@@ -26,3 +26,19 @@ class CommonWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class IndexState(models.Model):
+    """The full-text index as a whole: one row (``pk`` 1, made by its migration).
+
+    ``complete_format``: every index entry has been built in this format of entries
+    or a later one (``search.base.ENTRY_FORMAT``), so that searches may rely on what
+    that format adds.  New entries are always built in the current format; a
+    rebuild of every entry (``helpline search reindex``) raises it when it ends.
+    Format 2 added who may see each ticket (PostgreSQL: ``q:`` and ``u:`` lexemes).
+    """
+
+    complete_format = models.PositiveSmallIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"index entries in format {self.complete_format} or later"

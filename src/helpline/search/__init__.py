@@ -12,7 +12,9 @@ Every query is one statement over the ticket table: the permission filter
 (``visible_tickets_q``), the field filters, the full-text condition and the order.
 A page costs at most four of them, whatever the number of matches (two for most): the
 page, the capped count when the page does not tell the total, and for relevance the
-two tiers below (plus one to check a ``state:`` name).
+two tiers below (plus one to check a ``state:`` name).  On PostgreSQL a search for a
+phrase also reads the agent's queues, to ask the index for the tickets the agent may
+see only (``SearchBackend.narrow_to``).
 
 Relevance puts the tickets whose title has every word of the query first, then the
 other matches, each tier by last change (newest first).  Unlike a score computed for
@@ -94,13 +96,19 @@ def matching_tickets(
     agent: Any, parsed: ParsedQuery, *, archived: bool | None = False
 ) -> QuerySet[Ticket]:
     """The visible tickets that match ``parsed``, words included; unordered."""
-    return _with_words(filtered_tickets(agent, parsed, archived=archived), parsed)
+    return _with_words(
+        agent, filtered_tickets(agent, parsed, archived=archived), parsed
+    )
 
 
-def _with_words(tickets: QuerySet[Ticket], parsed: ParsedQuery) -> QuerySet[Ticket]:
+def _with_words(
+    agent: Any, tickets: QuerySet[Ticket], parsed: ParsedQuery
+) -> QuerySet[Ticket]:
     if not parsed.terms:
         return tickets
-    text = get_backend().condition(parsed.positive_terms, parsed.negative_terms)
+    backend = get_backend()
+    backend.narrow_to(agent, parsed.positive_terms)
+    text = backend.condition(parsed.positive_terms, parsed.negative_terms)
     return tickets.filter(text.condition())
 
 
@@ -131,6 +139,7 @@ def search_tickets(
     filtered = filtered_tickets(agent, parsed, archived=archived)
     backend = get_backend()
     positive, negative = parsed.positive_terms, parsed.negative_terms
+    backend.narrow_to(agent, positive)
 
     def text_page(tickets: QuerySet[Ticket], start: int, count: int) -> list[int]:
         return backend.page(tickets, positive, negative, start, count)

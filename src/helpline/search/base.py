@@ -26,6 +26,11 @@ from django.db.models.expressions import RawSQL
 
 from helpline.search.query import TextTerm
 
+# The format of the index entries this code writes (``models.IndexState``); 2 added
+# who may see each ticket, for backends that ``indexes_access``.
+ENTRY_FORMAT = 2
+ACCESS_FORMAT = 2
+
 # Text of one ticket beyond this is not indexed (a pasted log, a mail loop): the index
 # row must stay small enough for the engine (PostgreSQL's tsvector stops at 1 MB).
 MAX_FIELD_CHARS = 200_000
@@ -48,6 +53,12 @@ class TicketDocument:
     ticket_id: int
     title: str
     articles: list[ArticleText] = field(default_factory=list)
+    # Who may see the ticket, for backends that index it (``indexes_access``): its
+    # queue and that queue's group, and the agents whose own ticket it is (owner,
+    # responsible, watchers).
+    queue_id: int | None = None
+    group_id: int | None = None
+    agent_ids: tuple[int, ...] = ()
 
     def joined(self, part: str, separator: str = "\n") -> str:
         """One part of all articles as one text (``subject``, ``body``, ...)."""
@@ -79,7 +90,24 @@ class SearchBackend(ABC):
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
 
+    # Whether entries record who may see the ticket (``TicketDocument.queue_id``,
+    # ``group_id`` and ``agent_ids``), so that ``narrow_to`` narrows index lookups.
+    indexes_access = False
+
     # --- querying -----------------------------------------------------------------
+    def narrow_to(  # noqa: B027 - optional
+        self, agent: Any, positive: Sequence[TextTerm]
+    ) -> None:
+        """From now on, look up only entries of tickets ``agent`` may see, where
+        that pays for a query of the ``positive`` terms.
+
+        A lookup of the index then skips the tickets of other queues instead of
+        reading each from the table to find it invisible.  Only an optimisation:
+        the query's own permission filter (``visible_tickets_q``) still decides,
+        so an entry that is late to follow a change of queue or owner can hide a
+        ticket from a search for that long, never show one.
+        """
+
     @abstractmethod
     def condition(
         self, positive: Sequence[TextTerm], negative: Sequence[TextTerm]
@@ -184,6 +212,51 @@ class SearchBackend(ABC):
 
     def end_bulk(self) -> None:  # noqa: B027 - optional hook
         """After a bulk build (recreate indexes, optimise)."""
+
+
+# Databases (alias, name) whose index is known complete in ACCESS_FORMAT: a
+# database's complete format only rises, so once seen it holds for the process.
+_access_complete: set[tuple[str, object]] = set()
+
+
+def access_indexed(connection: BaseDatabaseWrapper) -> bool:
+    """Whether every index entry of the database records who may see its ticket
+    (complete in ``ACCESS_FORMAT`` or later)."""
+    from helpline.models import IndexState
+
+    key = (connection.alias, connection.settings_dict.get("NAME"))
+    if key in _access_complete:
+        return True
+    complete = (
+        IndexState.objects.using(connection.alias)
+        .filter(pk=1)
+        .values_list("complete_format", flat=True)
+        .first()
+    )
+    if complete is None or complete < ACCESS_FORMAT:
+        return False
+    _access_complete.add(key)
+    return True
+
+
+def mark_index_complete(connection: BaseDatabaseWrapper | None = None) -> None:
+    """After a rebuild of every entry: all are in ``ENTRY_FORMAT``."""
+    from django.db import connection as default
+
+    from helpline.models import IndexState
+
+    conn = connection or default
+    state, created = IndexState.objects.using(conn.alias).get_or_create(
+        pk=1, defaults={"complete_format": ENTRY_FORMAT}
+    )
+    if not created and state.complete_format < ENTRY_FORMAT:
+        state.complete_format = ENTRY_FORMAT
+        state.save(update_fields=["complete_format"])
+
+
+def forget_index_state() -> None:
+    """Drop what this process knows of the databases' index formats (tests)."""
+    _access_complete.clear()
 
 
 def get_backend(connection: BaseDatabaseWrapper | None = None) -> SearchBackend:

@@ -11,16 +11,23 @@ merged articles are found under the target.  ``reindex_all`` rebuilds everything
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.db.migrations import Migration
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.signals import pre_save
 from huey.contrib.djhuey import db_task
 
 from helpline.actions import events
-from helpline.models import Article, Attachment, Ticket
-from helpline.search.base import ArticleText, TicketDocument, get_backend
+from helpline.models import Article, Attachment, Queue, Ticket, TicketWatcher
+from helpline.search.base import (
+    ArticleText,
+    TicketDocument,
+    get_backend,
+    mark_index_complete,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +36,17 @@ DEFAULT_BATCH = 1000
 COMMON_SAMPLE = 5000
 
 
-def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
+def collect_documents(
+    ticket_ids: Sequence[int], *, access: bool = False
+) -> list[TicketDocument]:
     """The indexed text of these tickets, whatever their size: one query for the
     articles (with their ticket's title), one for the attachments' names when an
-    article has any, one for the tickets without articles when there are such."""
+    article has any, one for the tickets without articles when there are such.
+
+    ``access``: with who may see each ticket (its queue, owner, responsible and
+    watchers; one query more, for the watchers), for a backend that
+    ``indexes_access``.
+    """
     has_files = Exists(Attachment.objects.filter(article_id=OuterRef("pk")))
     rows = list(
         Article.objects.filter(ticket_id__in=ticket_ids)
@@ -41,6 +55,10 @@ def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
             "id",
             "ticket_id",
             "ticket__title",
+            "ticket__queue_id",
+            "ticket__queue__group_id",
+            "ticket__owner_id",
+            "ticket__responsible_id",
             "subject",
             "body_text",
             "from_addr",
@@ -58,11 +76,39 @@ def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
             .values_list("article_id", "filename")
         ):
             names.setdefault(article_id, []).append(filename)
+    watchers: dict[int, list[int]] = {}
+    if access:
+        for ticket_id, agent_id in (
+            TicketWatcher.objects.filter(ticket_id__in=ticket_ids)
+            .order_by("ticket_id", "agent_id")
+            .values_list("ticket_id", "agent_id")
+        ):
+            watchers.setdefault(ticket_id, []).append(agent_id)
     docs: dict[int, TicketDocument] = {}
-    for pk, ticket_id, title, subject, body, sender, to, cc, _ in rows:
+
+    def document(
+        ticket_id: int,
+        title: str,
+        queue_id: int,
+        group_id: int,
+        owner_id: int | None,
+        responsible_id: int | None,
+    ) -> TicketDocument:
+        if not access:
+            return TicketDocument(ticket_id=ticket_id, title=title)
+        agents = {owner_id, responsible_id, *watchers.get(ticket_id, ())}
+        return TicketDocument(
+            ticket_id=ticket_id,
+            title=title,
+            queue_id=queue_id,
+            group_id=group_id,
+            agent_ids=tuple(sorted(a for a in agents if a is not None)),
+        )
+
+    for pk, ticket_id, title, *ticket, subject, body, sender, to, cc, _ in rows:
         doc = docs.get(ticket_id)
         if doc is None:
-            doc = docs[ticket_id] = TicketDocument(ticket_id=ticket_id, title=title)
+            doc = docs[ticket_id] = document(ticket_id, title, *ticket)
         doc.articles.append(
             ArticleText(
                 subject=subject,
@@ -74,17 +120,20 @@ def collect_documents(ticket_ids: Sequence[int]) -> list[TicketDocument]:
         )
     missing = set(ticket_ids) - docs.keys()
     if missing:  # tickets without articles are found by their title
-        for pk, title in Ticket.objects.filter(pk__in=missing).values_list(
-            "pk", "title"
+        for pk, title, *ticket in Ticket.objects.filter(pk__in=missing).values_list(
+            "pk", "title", "queue_id", "queue__group_id", "owner_id", "responsible_id"
         ):
-            docs[pk] = TicketDocument(ticket_id=pk, title=title)
+            docs[pk] = document(pk, title, *ticket)
     return list(docs.values())
 
 
 def reindex_tickets(ticket_ids: Sequence[int]) -> None:
     """Rebuild the entries of these tickets (removing those of deleted tickets)."""
+    backend = get_backend()
     with transaction.atomic():
-        get_backend().replace(ticket_ids, collect_documents(ticket_ids))
+        backend.replace(
+            ticket_ids, collect_documents(ticket_ids, access=backend.indexes_access)
+        )
 
 
 def index_now(ticket_ids: Sequence[int]) -> bool:
@@ -96,8 +145,9 @@ def index_now(ticket_ids: Sequence[int]) -> bool:
     if not ticket_ids or enqueue_reindex not in events.on_ticket_changed:
         return False
     ids = sorted(set(ticket_ids))
+    backend = get_backend()
     with transaction.atomic():
-        get_backend().replace(ids, collect_documents(ids))
+        backend.replace(ids, collect_documents(ids, access=backend.indexes_access))
     events.handled(ids, enqueue_reindex)
     return True
 
@@ -119,15 +169,90 @@ def enqueue_reindex(ticket_id: int) -> None:
         log.exception("could not queue reindexing ticket %s", ticket_id)
 
 
+def _batches(tickets: QuerySet[Ticket], size: int) -> Iterator[list[int]]:
+    """The ids of ``tickets`` in ascending order, ``size`` at a time (each batch
+    read when the previous one is done with: no long-lived cursor)."""
+    last = 0
+    while True:
+        ids = list(
+            tickets.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+# --- a queue given to another group ---------------------------------------------------
+def reindex_queue(queue_id: int, *, batch: int = DEFAULT_BATCH) -> int:
+    """Rebuild the entries of a queue's tickets, which name its group; then record
+    that they name its group (``Queue.search_group``), unless it changed group again
+    meanwhile (that change queued another rebuild).  The number of tickets."""
+    group_id = Queue.objects.filter(pk=queue_id).values_list("group_id", flat=True)
+    group = group_id.first()
+    if group is None:
+        return 0
+    done = 0
+    if get_backend().indexes_access:
+        for ids in _batches(Ticket.objects.filter(queue_id=queue_id), batch):
+            reindex_tickets(ids)
+            done += len(ids)
+    Queue.objects.filter(pk=queue_id, group_id=group).update(search_group_id=group)
+    return done
+
+
+@db_task(retries=3, retry_delay=5)
+def reindex_queue_job(queue_id: int) -> None:
+    done = reindex_queue(queue_id)
+    log.info("rebuilt the index entries of %d tickets of queue %s", done, queue_id)
+
+
+def queue_saved(sender: Any, instance: Queue, raw: bool = False, **kwargs: Any) -> None:
+    """``pre_save`` receiver: a queue that changes group (the admin site) no longer
+    has entries that name one group; its tickets are rebuilt after the commit.
+    Meanwhile searches ask the index for the queue itself (``reading_access``).
+    A bulk ``update()`` of the group sends no signal: the queue then counts as
+    moved (its ``search_group`` differs) until ``helpline search reindex``."""
+    if raw or instance._state.adding:
+        return
+    before = (
+        Queue.objects.filter(pk=instance.pk).values_list("group_id", flat=True).first()
+    )
+    if before is None or before == instance.group_id:
+        return
+    # No group until a rebuild has finished (saved now, whatever fields are).
+    instance.search_group_id = None
+    Queue.objects.filter(pk=instance.pk).update(search_group_id=None)
+    queue_id = instance.pk
+
+    def rebuild() -> None:
+        try:
+            reindex_queue_job(queue_id)
+        except Exception:
+            log.exception(
+                "could not queue rebuilding the tickets of queue %s", queue_id
+            )
+
+    transaction.on_commit(rebuild)
+
+
 def register() -> None:
-    """Subscribe the index to ticket changes (idempotent; ``HelplineConfig.ready``)."""
+    """Subscribe the index to ticket changes and to queues that change group
+    (idempotent; ``HelplineConfig.ready``)."""
     if enqueue_reindex not in events.on_ticket_changed:
         events.on_ticket_changed.append(enqueue_reindex)
+    pre_save.connect(queue_saved, sender=Queue, dispatch_uid=QUEUE_RECEIVER)
 
 
 def unregister() -> None:
     while enqueue_reindex in events.on_ticket_changed:
         events.on_ticket_changed.remove(enqueue_reindex)
+    pre_save.disconnect(sender=Queue, dispatch_uid=QUEUE_RECEIVER)
+
+
+QUEUE_RECEIVER = "helpline.search.indexer.queue_saved"
 
 
 # The migration that creates the index; applying it to a database that has tickets
@@ -176,24 +301,18 @@ def reindex_all(
     batch.
     """
     backend = get_backend()
+    groups = list(Queue.objects.values_list("pk", "group_id"))
     learnt: list[str] = []
     if learn and backend.learns_common_words:
         learnt = backend.learn_common_words(sample_documents(COMMON_SAMPLE))
     if fresh:
         backend.clear()
         backend.begin_bulk()
-    done, last = 0, 0
+    done = 0
     try:
-        while True:
-            ids = list(
-                Ticket.objects.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch]
-            )
-            if not ids:
-                break
+        for ids in _batches(Ticket.objects.all(), batch):
             reindex_tickets(ids)
-            done, last = done + len(ids), ids[-1]
+            done += len(ids)
             if progress is not None:
                 progress(done)
         if not fresh:
@@ -203,4 +322,9 @@ def reindex_all(
             backend.end_bulk()
     if learnt:
         backend.common_words_ready(learnt)
+    for queue_id, group_id in groups:  # unless it changed group meanwhile
+        Queue.objects.filter(pk=queue_id, group_id=group_id).update(
+            search_group_id=group_id
+        )
+    mark_index_complete()  # every entry is in this code's format now
     return done

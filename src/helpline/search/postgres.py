@@ -49,8 +49,14 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
+from helpline.actions.access import reading_access
 from helpline.models import CommonWord, StateType
-from helpline.search.base import SearchBackend, Sql, TicketDocument
+from helpline.search.base import (
+    SearchBackend,
+    Sql,
+    TicketDocument,
+    access_indexed,
+)
 from helpline.search.query import TextTerm, words
 
 FIELD_TAGS = {"title": "t:", "from": "f:", "to": "r:", "attachment": "a:"}
@@ -74,6 +80,13 @@ MAX_COMMON_PAIRS = 4_000
 # runs of CJK characters).
 MAX_COMMON_PAIR_BYTES = 200_000
 OVERFLOW = PAIR_TAG + "overflow"  # no pair: a pair has an underscore
+# Who may see a ticket, as lexemes without positions (``TicketDocument.queue_id``,
+# ``group_id`` and ``agent_ids``): ``g:3`` for its queue's group, ``q:12`` for its
+# queue, ``u:7`` for each agent whose own ticket it is.  A search ANDs its words with
+# the agent's (``PostgresFts.narrow_to``).
+GROUP_TAG = "g:"
+QUEUE_TAG = "q:"
+AGENT_TAG = "u:"
 # Learning the common words: a word is common when at least COMMON_SHARE of the
 # sampled tickets have it; the MAX_COMMON_WORDS most frequent such words are kept.
 # With fewer than MIN_SAMPLE tickets nothing is learnt (nothing is slow yet).
@@ -160,15 +173,15 @@ class _Builder:
                 known.append(mark)
         self.size = size
 
-    def literal(self) -> str:
+    def literal(self, tags: Iterable[str] = ()) -> str:
+        """The tsvector; ``tags``: lexemes without positions, besides the pairs."""
         # Words are letters and digits only, tags add a colon: nothing to escape.
         parts = [
             f"'{lexeme}':{','.join(map(str, marks))}"
             for lexeme, marks in self.positions.items()
         ]
-        if self.common_pairs or self.overflow:
-            extra = self.common_pairs | ({OVERFLOW} if self.overflow else set())
-            parts += [f"'{pair}'" for pair in sorted(extra - self.positions.keys())]
+        extra = set(tags) | self.common_pairs | ({OVERFLOW} if self.overflow else set())
+        parts += [f"'{tag}'" for tag in sorted(extra - self.positions.keys())]
         return " ".join(parts)
 
 
@@ -204,7 +217,15 @@ def tsvector_literal(doc: TicketDocument, common: frozenset[str] = frozenset()) 
         for name in article.attachments:
             builder.add(name, FIELD_TAGS["attachment"])
         builder.add(article.body, None)
-    return builder.literal()
+    return builder.literal(access_lexemes(doc))
+
+
+def access_lexemes(doc: TicketDocument) -> list[str]:
+    """Who may see the ticket (see ``GROUP_TAG``); none when not collected."""
+    tags = [] if doc.queue_id is None else [f"{QUEUE_TAG}{doc.queue_id}"]
+    if doc.group_id is not None:
+        tags.append(f"{GROUP_TAG}{doc.group_id}")
+    return tags + [f"{AGENT_TAG}{agent}" for agent in doc.agent_ids]
 
 
 def tsquery_term(
@@ -311,10 +332,37 @@ class PostgresFts(SearchBackend):
     ticket_columns = ("search_document", "title_words")
     learns_common_words = True
 
+    indexes_access = True
+
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
         self._ready: dict[frozenset[str], frozenset[str]] = {}
         self._indexed: frozenset[str] | None = None
+        self._access: str | None = None  # see narrow_to
+
+    def narrow_to(self, agent: Any, positive: Sequence[TextTerm]) -> None:
+        # Only for a phrase: its candidates (a pair's postings, tickets with all its
+        # words) are many, and those an agent may not see were each read from the
+        # table.  A single word is left alone: for a common one, ANDing its long
+        # posting list with the access lexemes cost more in the index than it
+        # saved in the table (docs/performance.md).
+        self._access = None
+        if not any(len(t.tokens) > 1 for t in positive):
+            return
+        if not access_indexed(self.connection):
+            return  # not every entry has the lexemes yet
+        access = reading_access(agent)
+        if access.everything:
+            return  # nothing to narrow
+        self._access = " | ".join(
+            [f"'{GROUP_TAG}{g}'" for g in access.group_ids]
+            + [f"'{QUEUE_TAG}{q}'" for q in access.moved_queue_ids]
+            + [f"'{AGENT_TAG}{agent.pk}'"]
+        )
+
+    def _narrowed(self, query: str) -> str:
+        """``query`` (with positive terms) and the access of ``narrow_to``."""
+        return query if self._access is None else f"({query}) & ({self._access})"
 
     # The SQL is constant text; the query is always a parameter.
     def condition(
@@ -322,7 +370,10 @@ class PostgresFts(SearchBackend):
     ) -> Sql:
         query = tsquery_literal(positive, negative, common=self._common(positive))
         if positive:
-            return Sql('"helpline_ticket"."search_document" @@ %s::tsquery', (query,))
+            return Sql(
+                '"helpline_ticket"."search_document" @@ %s::tsquery',
+                (self._narrowed(query),),
+            )
         return Sql(
             'NOT coalesce("helpline_ticket"."search_document" @@ %s::tsquery, false)',
             (query,),
@@ -438,7 +489,10 @@ class PostgresFts(SearchBackend):
         """Every word of the terms, phrases as words or common pairs (what GIN alone
         answers)."""
         query = tsquery_literal(positive, negative, words_only=True, common=common)
-        return Sql('"helpline_ticket"."search_document" @@ %s::tsquery', (query,))
+        return Sql(
+            '"helpline_ticket"."search_document" @@ %s::tsquery',
+            (self._narrowed(query),),
+        )
 
     # --- common words -------------------------------------------------------------
     def _common(self, positive: Sequence[TextTerm]) -> frozenset[str]:

@@ -39,7 +39,12 @@ from helpline.models import (
     Ticket,
     TicketState,
 )
-from helpline.search.base import ArticleText, TicketDocument, get_backend
+from helpline.search.base import (
+    ArticleText,
+    TicketDocument,
+    get_backend,
+    mark_index_complete,
+)
 from helpline.search.indexer import COMMON_SAMPLE
 
 # Real words, most frequent first; the tail of rarer made-up words follows them.
@@ -392,6 +397,9 @@ class Seeder:
         doc = TicketDocument(
             ticket_id=ticket_id,
             title=self.corpus.words(rng, lang, rng.randint(3, 7)).capitalize(),
+            queue_id=queue_id,
+            group_id=group_id,
+            agent_ids=(owner[0],) if owner else (),
         )
         history: list[tuple[str, datetime, int | None, dict[str, Any]]] = [
             ("created", created, None, {"queue": queue_name, "state": "new"})
@@ -553,6 +561,7 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
         backend.end_bulk()
     if learnt:
         backend.common_words_ready(learnt)
+    mark_index_complete()
     Loader().finish([Customer, Ticket, Article, Attachment, HistoryEntry])
 
 

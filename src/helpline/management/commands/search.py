@@ -12,10 +12,11 @@ import time
 from typing import Any, TextIO
 
 from django.core.management.base import CommandParser, OutputWrapper
+from django.db import connection
 
 from helpline.management.base import HelplineCommand, positive_int
 from helpline.models import CommonWord, Ticket
-from helpline.search.base import get_backend
+from helpline.search.base import access_indexed, get_backend
 from helpline.search.indexer import DEFAULT_BATCH, reindex_all
 from helpline.search.postgres import PostgresFts
 
@@ -151,6 +152,7 @@ class Command(HelplineCommand):
         advice = ""
         if isinstance(backend, PostgresFts):
             data["match_cost"] = backend.planner_cost()
+            data["access_indexed"] = access_indexed(connection)
             common = list(CommonWord.objects.all())
             data["common_words"] = {
                 "count": len(common),
@@ -174,6 +176,11 @@ class Command(HelplineCommand):
         ]
         if "match_cost" in data:
             lines.append(f"Planner cost of a match: {data['match_cost']:g}")
+            lines.append(
+                "Who may see each ticket: in the index"
+                if data["access_indexed"]
+                else "Who may see each ticket: not in every entry: run reindex"
+            )
             common = data["common_words"]
             if common["count"]:
                 state = "ready" if common["ready"] else "not ready: run reindex"
