@@ -555,7 +555,9 @@ def test_the_number_of_queries_does_not_grow_with_the_matches(desk, alice, query
 
     few = queries_for_matches(3)
     many = queries_for_matches(20)
-    assert few == many <= 4
+    # PostgreSQL also reads which words are common and the agent's queues, to
+    # narrow the index lookup to what the agent may see (search/postgres.py).
+    assert few == many <= (6 if connection.vendor == "postgresql" else 4)
 
 
 # --- syntax errors --------------------------------------------------------------------

@@ -12,9 +12,9 @@ Every query is one statement over the ticket table: the permission filter
 (``visible_tickets_q``), the field filters, the full-text condition and the order.
 A page costs at most four of them, whatever the number of matches (two for most): the
 page, the capped count when the page does not tell the total, and for relevance the
-two tiers below (plus one to check a ``state:`` name).  On PostgreSQL a search for a
-phrase also reads the agent's queues, to ask the index for the tickets the agent may
-see only (``SearchBackend.narrow_to``).
+two tiers below (plus one to check a ``state:`` name).  On PostgreSQL a search with
+words also reads which of them are common and the agent's queues, to ask the index
+for the tickets the agent may see only (``SearchBackend.narrow_to``).
 
 Relevance puts the tickets whose title has every word of the query first, then the
 other matches, each tier by last change (newest first).  Unlike a score computed for

@@ -341,14 +341,16 @@ class PostgresFts(SearchBackend):
         self._access: str | None = None  # see narrow_to
 
     def narrow_to(self, agent: Any, positive: Sequence[TextTerm]) -> None:
-        # Only for a phrase: its candidates (a pair's postings, tickets with all its
-        # words) are many, and those an agent may not see were each read from the
-        # table.  A single word is left alone: for a common one, ANDing its long
-        # posting list with the access lexemes cost more in the index than it
-        # saved in the table (docs/performance.md).
+        # Without it, every candidate (a word's or a pair's postings) that the agent
+        # may not see is read from the table to be found invisible.  Not for words
+        # that are all common (or prefixes): ANDing postings that long with the
+        # access grew faster with the data than the rows it spared (measured,
+        # docs/performance.md).  A search of exclusions only has nothing to narrow.
         self._access = None
         if not any(len(t.tokens) > 1 for t in positive):
-            return
+            words = frozenset(t.tokens[0] for t in positive if not t.prefix)
+            if not words - self._ready_common(words):
+                return
         if not access_indexed(self.connection):
             return  # not every entry has the lexemes yet
         access = reading_access(agent)
@@ -498,9 +500,14 @@ class PostgresFts(SearchBackend):
     def _common(self, positive: Sequence[TextTerm]) -> frozenset[str]:
         """The words of ``positive``'s phrases that are common and ready (whose
         pairs every index entry has): one query per search with a phrase."""
-        tokens = frozenset(
-            t for term in positive if len(term.tokens) > 1 for t in term.tokens
+        return self._ready_common(
+            frozenset(
+                t for term in positive if len(term.tokens) > 1 for t in term.tokens
+            )
         )
+
+    def _ready_common(self, tokens: frozenset[str]) -> frozenset[str]:
+        """Those of ``tokens`` that are common words, ready: one query for a set."""
         if not tokens:
             return frozenset()
         known = self._ready.get(tokens)
