@@ -35,7 +35,8 @@ class IndexState(models.Model):
     or a later one (``search.base.ENTRY_FORMAT``), so that searches may rely on what
     that format adds.  New entries are always built in the current format; a
     rebuild of every entry (``helpline search reindex``) raises it when it ends.
-    Format 2 added who may see each ticket (PostgreSQL: ``q:`` and ``u:`` lexemes).
+    Format 2 added who may see each ticket (PostgreSQL: ``g:``, ``q:`` and ``u:``
+    lexemes).
     """
 
     complete_format = models.PositiveSmallIntegerField(default=1)

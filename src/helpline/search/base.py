@@ -167,6 +167,12 @@ class SearchBackend(ABC):
         return None
 
     # --- writing ------------------------------------------------------------------
+    def hold_access(self, ticket_ids: Sequence[int]) -> None:  # noqa: B027
+        """Before collecting these tickets' documents, in the transaction that
+        writes their entries: keep who may see them (their queues' groups) from
+        changing until the entries are written, for a backend that
+        ``indexes_access``."""
+
     @abstractmethod
     def replace(
         self, ticket_ids: Sequence[int], docs: Sequence[TicketDocument]

@@ -131,6 +131,7 @@ def reindex_tickets(ticket_ids: Sequence[int]) -> None:
     """Rebuild the entries of these tickets (removing those of deleted tickets)."""
     backend = get_backend()
     with transaction.atomic():
+        backend.hold_access(ticket_ids)
         backend.replace(
             ticket_ids, collect_documents(ticket_ids, access=backend.indexes_access)
         )
@@ -147,6 +148,7 @@ def index_now(ticket_ids: Sequence[int]) -> bool:
     ids = sorted(set(ticket_ids))
     backend = get_backend()
     with transaction.atomic():
+        backend.hold_access(ids)
         backend.replace(ids, collect_documents(ids, access=backend.indexes_access))
     events.handled(ids, enqueue_reindex)
     return True
@@ -195,10 +197,9 @@ def reindex_queue(queue_id: int, *, batch: int = DEFAULT_BATCH) -> int:
     if group is None:
         return 0
     done = 0
-    if get_backend().indexes_access:
-        for ids in _batches(Ticket.objects.filter(queue_id=queue_id), batch):
-            reindex_tickets(ids)
-            done += len(ids)
+    for ids in _batches(Ticket.objects.filter(queue_id=queue_id), batch):
+        reindex_tickets(ids)
+        done += len(ids)
     Queue.objects.filter(pk=queue_id, group_id=group).update(search_group_id=group)
     return done
 

@@ -645,6 +645,19 @@ class PostgresFts(SearchBackend):
                 ],
             )
 
+    def hold_access(self, ticket_ids: Sequence[int]) -> None:
+        # The queues' rows FOR SHARE: a change of a queue's group (an UPDATE of its
+        # row) waits for these entries to be written, and the rebuild it queues
+        # then finds them; or it went first and they are built with the new group.
+        # Without it, an entry built with the old group could land after that
+        # rebuild, and the ticket be missed by narrowed searches.
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM helpline_queue WHERE id IN (SELECT queue_id FROM "
+                "helpline_ticket WHERE id = ANY(%s)) FOR SHARE",
+                [list(ticket_ids)],
+            )
+
     def clear(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(
