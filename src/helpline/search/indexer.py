@@ -214,8 +214,9 @@ def queue_saved(sender: Any, instance: Queue, raw: bool = False, **kwargs: Any) 
     """``pre_save`` receiver: a queue that changes group (the admin site) no longer
     has entries that name one group; its tickets are rebuilt after the commit.
     Meanwhile searches ask the index for the queue itself (``reading_access``).
-    A bulk ``update()`` of the group sends no signal: the queue then counts as
-    moved (its ``search_group`` differs) until ``helpline search reindex``."""
+    A bulk ``update()`` of the group sends no signal and queues no rebuild; on
+    PostgreSQL a trigger (migration 0016) clears ``search_group`` all the same, and
+    the queue counts as moved until ``helpline search reindex``."""
     if raw or instance._state.adding:
         return
     before = (
