@@ -246,7 +246,8 @@ class GrantInline(admin.TabularInline):
     model = Grant
     extra = 1
     fields = ("agent", "role", "permission")
-    autocomplete_fields = ("agent", "role")
+    # Agents are a plain list: Django's user screen (autocomplete's source) is gone.
+    autocomplete_fields = ("role",)
 
 
 @admin.register(Group)
@@ -264,6 +265,13 @@ class GroupAdmin(ActionAdmin):
             super().save_formset(request, form, formset, change)
             return
         group = form.instance
+        # What the admin's change message reads; the grants are not saved by the
+        # formset but by the actions below.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = (
+            [],
+            [],
+            [],
+        )
         for grant_form in formset.forms:
             data = getattr(grant_form, "cleaned_data", None) or {}
             old = (
@@ -451,6 +459,10 @@ class MailAccountForm(ActionForm):
             "valid",
         )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.pop("password", None)
+
     def check(self, instance: MailAccount) -> None:
         if instance.pk is None and not self.cleaned_data.get("password"):
             raise InvalidInput("A new mail account needs a password.")
@@ -459,6 +471,7 @@ class MailAccountForm(ActionForm):
 @admin.register(MailAccount)
 class MailAccountAdmin(ActionAdmin):
     form = MailAccountForm
+    exclude = ("password",)  # the form's own write-only field, never the model's
     list_display = (
         "name",
         "protocol",
@@ -638,7 +651,7 @@ class AgentAdmin(admin.ModelAdmin):
                     is_active=False,
                 )
             obj.pk = user.pk
-            obj._state.adding = False
+            obj._state.adding, obj._state.db = False, user._state.db
             return
         admin_actions.update_agent(
             _actor(request),
