@@ -41,6 +41,8 @@ ADMIN_MODELS = [
     "mailaccount",
     "inboundmessage",
     "outboxmessage",
+    "agentaccount",
+    "adminauditentry",
 ]
 
 
