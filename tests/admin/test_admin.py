@@ -41,6 +41,8 @@ ADMIN_MODELS = [
     "mailaccount",
     "inboundmessage",
     "outboxmessage",
+    "agentaccount",
+    "adminauditentry",
 ]
 
 
@@ -105,7 +107,11 @@ def test_a_filter_with_a_bad_regex_is_refused(boss, client):
 
 
 @pytest.mark.django_db
-def test_quarantined_mail_can_be_replayed_and_downloaded(boss, client):
+def test_quarantined_mail_can_be_downloaded_and_replayed_then_follows_its_queue(
+    boss, client
+):
+    """Mail on no ticket is the administrator's (download, replay); once on a ticket,
+    its raw bytes follow the queue's permissions like any ticket content."""
     group = make_group("g")
     message, _ = receive(b"From: a@example.net\nSubject: x\n\nbody", transport="test")
     from helpline.mail import postmaster
@@ -113,6 +119,11 @@ def test_quarantined_mail_can_be_replayed_and_downloaded(boss, client):
     postmaster.process_inbound(message.pk)  # no default queue yet: quarantined
     message.refresh_from_db()
     assert message.status == InboundStatus.QUARANTINED
+    raw_url = reverse("admin:helpline_inboundmessage_raw", args=[message.pk])
+    raw = client.get(raw_url)
+    assert raw.content == b"From: a@example.net\nSubject: x\n\nbody"
+    assert raw["Content-Disposition"].startswith("attachment")
+    assert raw["Content-Type"] == "application/octet-stream"
     make_queue("Raw", group=group)
     response = client.post(
         reverse("admin:helpline_inboundmessage_changelist"),
@@ -121,9 +132,9 @@ def test_quarantined_mail_can_be_replayed_and_downloaded(boss, client):
     assert response.status_code == 302
     message.refresh_from_db()
     assert message.status == InboundStatus.PROCESSED
-    raw = client.get(reverse("admin:helpline_inboundmessage_raw", args=[message.pk]))
-    assert raw.content == b"From: a@example.net\nSubject: x\n\nbody"
-    assert raw["Content-Disposition"].startswith("attachment")
+    assert client.get(raw_url).status_code == 404  # now on a ticket of queue Raw
+    admin_actions.grant(group, [Permission.RO], agent=boss)
+    assert client.get(raw_url).content.endswith(b"body")
 
 
 @pytest.mark.django_db

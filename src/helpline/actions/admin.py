@@ -1,35 +1,127 @@
-"""Administration: queues, system addresses, agents, groups, roles and grants.
+"""Administration: queues, system addresses, agents, groups, roles and grants, and the
+rest of the configuration the administration screens edit.
 
-Called by the CLI, the administration screens and the demo seeding alike.  Changes to who
-may see what are logged on the ``helpline.audit`` logger.
+Called by the CLI, the administration screens and the demo seeding alike.  Every change
+made here is written to the administration log (``AdminAuditEntry``, in the same
+transaction as the change; secrets never) and to the ``helpline.audit`` logger.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import ProtectedError, Q
+from django.utils import timezone
 
 from helpline.actions.access import check_registered
 from helpline.errors import Conflict, InvalidInput, NotFound
 from helpline.models import (
+    AdminAuditEntry,
     AgentProfile,
     FollowUpOption,
     Grant,
     Group,
+    InboundMessage,
+    InboundStatus,
+    MailAccount,
+    OutboxMessage,
+    OutboxStatus,
     Permission,
     Queue,
     Role,
+    StateType,
     SystemAddress,
+    Ticket,
+    TicketState,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as Agent
+else:
+    Agent = Any
+
 audit = logging.getLogger("helpline.audit")
+
+# Fields whose values never reach the administration log, a page or a form's initial
+# data: the log only says that they changed.
+SECRET_FIELDS = frozenset({"password"})
+CHANGED = "(changed)"
+
+
+def _model_field(obj: models.Model, name: str) -> models.Field[Any, Any] | None:
+    try:
+        field = obj._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, models.Field) else None
+
+
+def summary(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of ``obj`` as short text, for the log; secrets masked."""
+    result: dict[str, Any] = {}
+    for name in fields:
+        if name in SECRET_FIELDS:
+            result[name] = CHANGED
+            continue
+        field = _model_field(obj, name)
+        if field is None:  # not a model field (a form-only one): nothing to show
+            continue
+        if field.many_to_many:
+            value: Any = (
+                sorted(str(o) for o in getattr(obj, name).all()) if obj.pk else []
+            )
+        elif field.is_relation:
+            value = str(getattr(obj, name) or "")
+        else:
+            value = getattr(obj, field.attname)
+            if not isinstance(value, (str, int, float, bool, list, dict, type(None))):
+                value = str(value)
+        if isinstance(value, str) and len(value) > 500:
+            value = value[:500] + "…"
+        result[name] = value
+    return result
+
+
+def record(
+    actor: Agent | None,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    object_type: str = "",
+    object_repr: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AdminAuditEntry:
+    """Write one administration log entry (and a line on ``helpline.audit``)."""
+    if obj is not None:
+        object_type = object_type or str(obj._meta.verbose_name)
+        object_repr = object_repr or str(obj)
+    entry = AdminAuditEntry.objects.create(
+        created=timezone.now(),
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        action=action,
+        object_type=str(object_type),
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_repr=object_repr[:300],
+        before=before or {},
+        after=after or {},
+    )
+    audit.info(
+        "%s: %s %s %s",
+        entry.actor_name or "system",
+        action,
+        object_type,
+        object_repr,
+    )
+    return entry
 
 
 def _unique(model: Any, **lookup: Any) -> None:
@@ -66,14 +158,36 @@ def get_agent(login: str) -> Any:
     return user
 
 
-def create_group(name: str, *, comment: str = "") -> Group:
+def create_group(name: str, *, comment: str = "", actor: Agent | None = None) -> Group:
     name = name.strip()
     if not name:
         raise InvalidInput("A group needs a name.")
     _unique(Group, name=name)
-    group = Group.objects.create(name=name, comment=comment)
-    audit.info("group %s created", name)
+    with transaction.atomic():
+        group = Group.objects.create(name=name, comment=comment)
+        record(actor, "created", group, after=summary(group, ["name", "comment"]))
     return group
+
+
+def check_queue_name(name: str, *, queue: Queue | None = None) -> str:
+    """The queue name normalised, or an error: text on each side of every ``::``,
+    unique, and (for ``Parent::Child``) an existing parent that is neither the queue
+    itself nor below it."""
+    name = "::".join(part.strip() for part in name.split("::"))
+    if not name or "" in name.split("::"):
+        raise InvalidInput("A queue name needs text on each side of '::'.")
+    others = Queue.objects.exclude(pk=queue.pk) if queue is not None else Queue.objects
+    if others.filter(name=name).exists():
+        raise Conflict(f"A queue {name!r} exists already.")
+    parent, sep, _ = name.rpartition("::")
+    if sep:
+        if queue is not None and (
+            parent == queue.name or parent.startswith(f"{queue.name}::")
+        ):
+            raise InvalidInput("A queue cannot be moved below itself.")
+        if not Queue.objects.filter(name=parent).exists():
+            raise NotFound(f"Create the parent queue {parent!r} first.")
+    return name
 
 
 def create_queue(
@@ -86,17 +200,12 @@ def create_queue(
     comment: str = "",
     email: str = "",
     display_name: str = "",
+    actor: Agent | None = None,
 ) -> Queue:
     """Create a queue (``Parent::Child`` names; the parent must exist)."""
-    name = "::".join(part.strip() for part in name.split("::"))
-    if not name or "" in name.split("::"):
-        raise InvalidInput("A queue name needs text on each side of '::'.")
+    name = check_queue_name(name)
     if follow_up not in FollowUpOption.values:
         raise InvalidInput(f"Follow-up option must be one of {FollowUpOption.values}.")
-    _unique(Queue, name=name)
-    parent, sep, _ = name.rpartition("::")
-    if sep and not Queue.objects.filter(name=parent).exists():
-        raise NotFound(f"Create the parent queue {parent!r} first.")
     with transaction.atomic():
         queue = Queue.objects.create(
             name=name,
@@ -108,19 +217,19 @@ def create_queue(
         )
         if email:
             queue.system_address = create_system_address(
-                email, queue=queue, display_name=display_name
+                email, queue=queue, display_name=display_name, actor=actor
             )
             queue.save(update_fields=["system_address"])
-    audit.info("queue %s created in group %s", name, group.name)
+        record(actor, "created", queue, after=summary(queue, ["name", "group"]))
     return queue
 
 
-def rename_queue(queue: Queue, new_name: str) -> Queue:
+def rename_queue(queue: Queue, new_name: str, *, actor: Agent | None = None) -> Queue:
     """Rename a queue and, as OTRS does, every queue below it."""
-    old = queue.name
+    old = Queue.objects.get(pk=queue.pk).name
+    new_name = check_queue_name(new_name, queue=Queue(pk=queue.pk, name=old))
     if new_name == old:
         return queue
-    _unique(Queue, name=new_name)
     with transaction.atomic():
         children = list(Queue.objects.filter(name__startswith=f"{old}::"))
         queue.name = new_name
@@ -128,22 +237,88 @@ def rename_queue(queue: Queue, new_name: str) -> Queue:
         for child in children:
             child.name = new_name + child.name[len(old) :]
             child.save(update_fields=["name"])
-    audit.info("queue %s renamed to %s", old, new_name)
+        record(actor, "renamed", queue, before={"name": old}, after={"name": new_name})
     return queue
 
 
-def create_system_address(
-    email: str, *, queue: Queue, display_name: str = ""
-) -> SystemAddress:
+def save_queue(actor: Agent | None, queue: Queue, *, changed: Iterable[str]) -> Queue:
+    """Create or change a queue from the administration screens: the name is checked
+    (``check_queue_name``) and a rename renames the queues below it."""
+    changed = list(changed)
+    with transaction.atomic():
+        if queue.pk is None:
+            queue.name = check_queue_name(queue.name)
+            queue.save()
+            record(actor, "created", queue, after=summary(queue, changed))
+            return queue
+        old = Queue.objects.select_for_update().get(pk=queue.pk)
+        new_name = check_queue_name(queue.name, queue=old)
+        queue.name = old.name
+        if new_name != old.name:
+            rename_queue(queue, new_name, actor=actor)
+        fields = [f for f in changed if f != "name"]
+        if fields:
+            queue.save(update_fields=fields)
+            record(
+                actor,
+                "changed",
+                queue,
+                before=summary(old, fields),
+                after=summary(queue, fields),
+            )
+    return queue
+
+
+def check_system_address(email: str, *, address: SystemAddress | None = None) -> str:
+    """The address normalised (lower case), or an error: valid and unique."""
     email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError as exc:
         raise InvalidInput(f"{email!r} is not an email address.") from exc
-    _unique(SystemAddress, email=email)
-    return SystemAddress.objects.create(
-        email=email, queue=queue, display_name=display_name
-    )
+    others = SystemAddress.objects.all()
+    if address is not None and address.pk is not None:
+        others = others.exclude(pk=address.pk)
+    if others.filter(email=email).exists():
+        raise Conflict(f"A system address {email!r} exists already.")
+    return email
+
+
+def create_system_address(
+    email: str, *, queue: Queue, display_name: str = "", actor: Agent | None = None
+) -> SystemAddress:
+    email = check_system_address(email)
+    with transaction.atomic():
+        address = SystemAddress.objects.create(
+            email=email, queue=queue, display_name=display_name
+        )
+        record(actor, "created", address, after=summary(address, ["email", "queue"]))
+    return address
+
+
+def save_system_address(
+    actor: Agent | None, address: SystemAddress, *, changed: Iterable[str]
+) -> SystemAddress:
+    """Create or change a system address (checked by ``check_system_address``)."""
+    address.email = check_system_address(address.email, address=address)
+    return save_configuration(actor, address, changed=changed)
+
+
+def check_agent_email(email: str) -> str:
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise InvalidInput(f"{email!r} is not an email address.") from exc
+    return email
+
+
+def check_new_password(password: str, agent: Agent | None = None) -> None:
+    """Django's password validators, as a domain error."""
+    try:
+        validate_password(password, agent)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages)) from exc
 
 
 def create_agent(
@@ -154,15 +329,13 @@ def create_agent(
     first_name: str = "",
     last_name: str = "",
     is_admin: bool = False,
+    actor: Agent | None = None,
 ) -> Any:
     """Create an agent; ``is_admin`` opens the administration screens (not the queues)."""
     login = login.strip()
     if not login:
         raise InvalidInput("An agent needs a login.")
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise InvalidInput(f"{email!r} is not an email address.") from exc
+    email = check_agent_email(email)
     user_model = get_user_model()
     _unique(user_model, username=login)
     user = user_model(
@@ -176,36 +349,42 @@ def create_agent(
     if password is None:
         user.set_unusable_password()
     else:
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise InvalidInput(" ".join(exc.messages)) from exc
+        check_new_password(password, user)
         user.set_password(password)
     with transaction.atomic():
         user.save()
         AgentProfile.objects.create(user=user)
-    audit.info("agent %s created (admin=%s)", login, is_admin)
+        record(
+            actor,
+            "created",
+            user,
+            object_type="agent",
+            after={"login": login, "email": email, "admin": is_admin},
+        )
     return user
 
 
-def create_role(name: str, *, comment: str = "") -> Role:
+def create_role(name: str, *, comment: str = "", actor: Agent | None = None) -> Role:
     name = name.strip()
     if not name:
         raise InvalidInput("A role needs a name.")
     _unique(Role, name=name)
-    role = Role.objects.create(name=name, comment=comment)
-    audit.info("role %s created", name)
+    with transaction.atomic():
+        role = Role.objects.create(name=name, comment=comment)
+        record(actor, "created", role, after=summary(role, ["name", "comment"]))
     return role
 
 
-def add_role_member(role: Role, agent: Any) -> None:
-    role.members.add(agent)
-    audit.info("agent %s added to role %s", agent.get_username(), role.name)
+def add_role_member(role: Role, agent: Any, *, actor: Agent | None = None) -> None:
+    with transaction.atomic():
+        role.members.add(agent)
+        record(actor, "member added", role, after={"agent": agent.get_username()})
 
 
-def remove_role_member(role: Role, agent: Any) -> None:
-    role.members.remove(agent)
-    audit.info("agent %s removed from role %s", agent.get_username(), role.name)
+def remove_role_member(role: Role, agent: Any, *, actor: Agent | None = None) -> None:
+    with transaction.atomic():
+        role.members.remove(agent)
+        record(actor, "member removed", role, before={"agent": agent.get_username()})
 
 
 def _subject(agent: Any | None, role: Role | None) -> dict[str, Any]:
@@ -256,3 +435,295 @@ def revoke(
 
 
 ALL_PERMISSIONS = [p.value for p in Permission]
+
+
+def grant_as(
+    actor: Agent | None,
+    group: Group,
+    permissions: Iterable[str],
+    *,
+    agent: Any | None = None,
+    role: Role | None = None,
+) -> list[str]:
+    """``grant``, written to the administration log with who granted."""
+    with transaction.atomic():
+        added = grant(group, permissions, agent=agent, role=role)
+        if added:
+            who = agent.get_username() if agent is not None else f"role {role}"
+            record(actor, "granted", group, after={"to": who, "permissions": added})
+    return added
+
+
+def revoke_as(
+    actor: Agent | None,
+    group: Group,
+    permissions: Iterable[str],
+    *,
+    agent: Any | None = None,
+    role: Role | None = None,
+) -> int:
+    """``revoke``, written to the administration log with who revoked."""
+    perms = list(permissions)
+    with transaction.atomic():
+        deleted = revoke(group, perms, agent=agent, role=role)
+        if deleted:
+            who = agent.get_username() if agent is not None else f"role {role}"
+            record(actor, "revoked", group, before={"from": who, "permissions": perms})
+    return deleted
+
+
+# --- the rest of the configuration, as the administration screens change it -----------
+
+
+def save_configuration(
+    actor: Agent | None, obj: models.Model, *, changed: Iterable[str]
+) -> Any:
+    """Save a configuration row whose fields the caller has validated (texts, filters,
+    groups, roles, addresses) and log the change."""
+    fields = [
+        f for f in changed if (field := _model_field(obj, f)) and not field.many_to_many
+    ]
+    with transaction.atomic():
+        if obj.pk is None:
+            obj.save()
+            record(actor, "created", obj, after=summary(obj, fields))
+            return obj
+        old = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        if fields:
+            obj.save(update_fields=fields)
+            record(
+                actor,
+                "changed",
+                obj,
+                before=summary(old, fields),
+                after=summary(obj, fields),
+            )
+    return obj
+
+
+def save_relations(
+    actor: Agent | None, obj: models.Model, relations: dict[str, Iterable[Any]]
+) -> None:
+    """Set many-to-many relations of a configuration row (a template's queues...)."""
+    with transaction.atomic():
+        for name, wanted in relations.items():
+            manager = getattr(obj, name)
+            before = sorted(str(o) for o in manager.all())
+            wanted = list(wanted)
+            after = sorted(str(o) for o in wanted)
+            if before != after:
+                manager.set(wanted)
+                record(
+                    actor, "changed", obj, before={name: before}, after={name: after}
+                )
+
+
+def delete_configuration(actor: Agent | None, obj: models.Model) -> None:
+    """Delete a configuration row; one still in use is refused with a clear error."""
+    label = str(obj)
+    try:
+        with transaction.atomic():
+            record(actor, "deleted", obj, before={"name": label})
+            obj.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            f"{str(obj._meta.verbose_name).capitalize()} {label!r} is still in use; "
+            "mark it invalid instead."
+        ) from exc
+
+
+def check_ticket_state(state: TicketState) -> None:
+    """A state's type cannot change while tickets are in it (tickets keep the type
+    beside the state, and the queue views count by it); a next state makes sense only
+    for a pending-auto state and is never the state itself."""
+    if state.pk is not None:
+        old_type = (
+            TicketState.objects.filter(pk=state.pk)
+            .values_list("type", flat=True)
+            .first()
+        )
+        if (
+            old_type is not None
+            and old_type != state.type
+            and Ticket.objects.filter(state_id=state.pk).exists()
+        ):
+            raise Conflict(
+                f"Tickets are in state {state.name!r}: its type cannot change. "
+                "Create a new state and move the tickets instead."
+            )
+    if state.next_state_id is not None:
+        if state.type != StateType.PENDING_AUTO:
+            raise InvalidInput("Only a pending-auto state has a next state.")
+        if state.pk is not None and state.next_state_id == state.pk:
+            raise InvalidInput("A state cannot be its own next state.")
+
+
+def save_ticket_state(
+    actor: Agent | None, state: TicketState, *, changed: Iterable[str]
+) -> TicketState:
+    with transaction.atomic():
+        if state.pk is not None:
+            TicketState.objects.select_for_update().filter(pk=state.pk).first()
+        check_ticket_state(state)
+        result: TicketState = save_configuration(actor, state, changed=changed)
+    return result
+
+
+def save_mail_account(
+    actor: Agent | None,
+    account: MailAccount,
+    *,
+    changed: Iterable[str],
+    password: str | None = None,
+) -> MailAccount:
+    """Create or change a mail account.  The password is write-only: ``None`` or an
+    empty string keeps the stored one; the log only says that it changed."""
+    fields = [f for f in changed if f != "password"]
+    if password:
+        account.password = password
+        fields.append("password")
+    elif account.pk is None:
+        raise InvalidInput("A new mail account needs a password.")
+    else:
+        account.password = (
+            MailAccount.objects.filter(pk=account.pk)
+            .values_list("password", flat=True)
+            .first()
+            or ""
+        )
+    result: MailAccount = save_configuration(actor, account, changed=fields)
+    return result
+
+
+def set_role_members(actor: Agent | None, role: Role, members: Iterable[Any]) -> None:
+    """Make ``members`` the role's members (each addition and removal logged)."""
+    wanted = {m.pk: m for m in members}
+    with transaction.atomic():
+        current = {m.pk: m for m in role.members.all()}
+        for pk in sorted(wanted.keys() - current.keys()):
+            add_role_member(role, wanted[pk], actor=actor)
+        for pk in sorted(current.keys() - wanted.keys()):
+            remove_role_member(role, current[pk], actor=actor)
+
+
+# --- agents ------------------------------------------------------------------------------
+
+
+def update_agent(
+    actor: Agent | None,
+    agent: Agent,
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    is_admin: bool,
+    is_active: bool,
+) -> Agent:
+    """Change an agent's details, administration right and active flag.  Nobody
+    deactivates themselves or takes their own administration right away."""
+    email = check_agent_email(email)
+    if actor is not None and actor.pk == agent.pk and not (is_active and is_admin):
+        raise InvalidInput(
+            "You cannot deactivate yourself or remove your own administration right."
+        )
+    fields = ["email", "first_name", "last_name", "is_staff", "is_superuser"]
+    fields.append("is_active")
+    with transaction.atomic():
+        old = get_user_model().objects.select_for_update().get(pk=agent.pk)
+        agent.email, agent.first_name, agent.last_name = email, first_name, last_name
+        agent.is_staff = agent.is_superuser = is_admin
+        agent.is_active = is_active
+        changed = [f for f in fields if getattr(old, f) != getattr(agent, f)]
+        if changed:
+            agent.save(update_fields=changed)
+            record(
+                actor,
+                "changed",
+                agent,
+                object_type="agent",
+                before={f: getattr(old, f) for f in changed},
+                after={f: getattr(agent, f) for f in changed},
+            )
+    return agent
+
+
+def set_agent_password(actor: Agent | None, agent: Agent, password: str) -> None:
+    """Set an agent's password (Django's validators apply); logged without it."""
+    check_new_password(password, agent)
+    with transaction.atomic():
+        agent.set_password(password)
+        agent.save(update_fields=["password"])
+        record(actor, "password set", agent, object_type="agent")
+
+
+def set_agent_roles(actor: Agent | None, agent: Agent, roles: Iterable[Role]) -> None:
+    """Make ``roles`` the agent's roles (each change logged on the role)."""
+    wanted = {r.pk: r for r in roles}
+    with transaction.atomic():
+        current = {r.pk: r for r in Role.objects.filter(members=agent)}
+        for pk in sorted(wanted.keys() - current.keys()):
+            add_role_member(wanted[pk], agent, actor=actor)
+        for pk in sorted(current.keys() - wanted.keys()):
+            remove_role_member(current[pk], agent, actor=actor)
+
+
+# --- mail in and out, as administrators see it ---------------------------------------
+
+UNROUTED_MAIL = "helpline.handle_unrouted_mail"
+
+
+def may_handle_unrouted_mail(actor: Agent) -> bool:
+    """Received or outgoing mail on no ticket (the quarantine) is for administrators
+    holding ``helpline.handle_unrouted_mail`` (superusers hold every such right)."""
+    return bool(actor.is_active and actor.is_staff and actor.has_perm(UNROUTED_MAIL))
+
+
+def inbound_readable_q(actor: Agent) -> Q:
+    """Received messages whose content ``actor`` may see: those on a ticket the actor
+    may read (``Ticket.objects.visible_to``), and those on no ticket for holders of
+    ``helpline.handle_unrouted_mail``."""
+    on_ticket = Q(ticket__in=Ticket.objects.visible_to(actor).values("pk"))
+    if may_handle_unrouted_mail(actor):
+        return on_ticket | Q(ticket__isnull=True)
+    return on_ticket
+
+
+def outbox_readable_q(actor: Agent) -> Q:
+    """Outgoing messages whose content (recipients, sender, the message) ``actor`` may
+    see, by the same rule as ``inbound_readable_q``.  Their state (status, attempts,
+    last error) is operations data that every administrator sees."""
+    on_ticket = Q(article__ticket__in=Ticket.objects.visible_to(actor).values("pk"))
+    if may_handle_unrouted_mail(actor):
+        return on_ticket | Q(article__isnull=True)
+    return on_ticket
+
+
+def replay_inbound(actor: Agent, message_ids: Iterable[int]) -> int:
+    """Process received messages again (``postmaster.replay``), only those the actor
+    may read and that are not final; returns how many ended processed."""
+    from helpline.mail import postmaster
+
+    pending = InboundMessage.objects.filter(
+        inbound_readable_q(actor), pk__in=list(message_ids)
+    ).exclude(status__in=[InboundStatus.PROCESSED, InboundStatus.REJECTED])
+    done = 0
+    for message in pending:
+        result = postmaster.replay(message.pk)
+        record(actor, "replayed", message, after={"status": result.status})
+        done += result.status == InboundStatus.PROCESSED
+    return done
+
+
+def retry_outbox(actor: Agent, outbox_ids: Iterable[int]) -> int:
+    """Queue failed outgoing messages again (``outbound.retry``); returns how many.
+    Resending is an operation on the outbox: no content is shown by it."""
+    from helpline.mail import outbound
+
+    n = 0
+    for row in OutboxMessage.objects.filter(
+        pk__in=list(outbox_ids), status=OutboxStatus.FAILED
+    ):
+        outbound.retry(row.pk)
+        record(actor, "queued again", row)
+        n += 1
+    return n

@@ -1,5 +1,6 @@
 """Helpline's data model: one module per aggregate, re-exported here."""
 
+from helpline.models.administration import AdminAuditEntry, AgentAccount
 from helpline.models.api_tokens import ApiToken
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
@@ -40,6 +41,8 @@ from helpline.models.tickets import (
 )
 
 __all__ = [
+    "AdminAuditEntry",
+    "AgentAccount",
     "AgentProfile",
     "ApiToken",
     "Article",
