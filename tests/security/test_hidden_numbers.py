@@ -11,6 +11,7 @@ its entries name other tickets.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from django.urls import reverse
 
 from helpline.actions import admin, merge
 from helpline.actions.api_tokens import create_token
-from helpline.actions.articles import NewArticle
+from helpline.actions.articles import NewArticle, add_note
 from helpline.actions.tickets import do_create_ticket
-from helpline.models import ArticleChannel, Permission, SenderType, Ticket
+from helpline.models import Article, ArticleChannel, Permission, SenderType, Ticket
 from tests.cli import run
 from tests.search import committed, search_index
 from tests.support import make_agent, make_group, make_queue
@@ -307,3 +308,20 @@ def test_a_history_page_costs_the_same_queries_however_many_tickets_it_names(
         response = client.get(url)
     assert response.status_code == 200
     assert len(response.json()["items"]) == 23
+
+
+def test_merge_notes_of_earlier_releases_are_rewritten_without_numbers(scene):
+    """The upgrade rewrites stored notes "Merged ticket A to B." (and nothing else)."""
+    migration = importlib.import_module(
+        "helpline.migrations.0017_merge_notes_name_no_ticket"
+    )
+    merge.merge_tickets(scene.lead, scene.a.pk, scene.b.pk)
+    note = scene.a.articles.get()
+    old = f"Merged ticket {scene.a.number} to {scene.b.number}."
+    Article.objects.filter(pk=note.pk).update(body_text=old)
+    mentions = add_note(scene.lead, scene.b.pk, old, subject="About the merge")
+    assert migration.rewrite(Article, "default") == 1
+    assert Article.objects.get(pk=note.pk).body_text == merge.MERGE_NOTE
+    assert migration.NOTE == merge.MERGE_NOTE
+    # An agent's own note that happens to read alike stays (its subject differs).
+    assert Article.objects.get(pk=mentions.pk).body_text == old

@@ -191,7 +191,9 @@ def present_merges(agent: Agent, ticket: Ticket) -> ShownMerges:
     )
 
 
-def merged_into_numbers(agent: Agent, tickets: Iterable[Ticket]) -> dict[int, str | None]:
+def merged_into_numbers(
+    agent: Agent, tickets: Iterable[Ticket]
+) -> dict[int, str | None]:
     """For each merged ticket among ``tickets`` (by primary key): the number of the
     ticket it went into, or ``None`` when the agent may not see that one.
     At most one query for the lot."""
