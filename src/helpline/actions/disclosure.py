@@ -175,10 +175,14 @@ def present_links(agent: Agent, ticket: Ticket) -> list[ShownLink]:
 def present_merges(agent: Agent, ticket: Ticket) -> ShownMerges:
     """The ticket ``ticket`` was merged into and those merged into it, those the
     agent may see.  One query."""
-    merged_here = Ticket.objects.filter(merged_into=ticket).values("pk")
+    # Two indexed columns of one table (no subquery, which PostgreSQL would not
+    # combine with the primary key lookup).
+    related = Q(merged_into_id=ticket.pk)
+    if ticket.merged_into_id is not None:
+        related |= Q(pk=ticket.merged_into_id)
     rows = (
         Ticket.objects.visible_to(agent)
-        .filter(Q(pk=ticket.merged_into_id) | Q(pk__in=merged_here))
+        .filter(related)
         .values_list("pk", "number", "title", "state__name", "state_type")
         .order_by("number")
     )
