@@ -28,7 +28,9 @@ def test_merging_moves_articles_and_leaves_a_merged_ticket(queue, agent):
     bodies = set(target.articles.values_list("body_text", flat=True))
     assert {"first", "second"} <= bodies
     note = source.articles.get()
-    assert note.body_text == f"Merged ticket {source.number} to {target.number}."
+    # The note is read by everyone who reads the source: it names no ticket.
+    assert note.body_text == merge.MERGE_NOTE
+    assert target.number not in note.body_text
     assert not note.visible_to_customer
     assert TicketLink.objects.filter(
         source=target, target=source, type=LinkType.PARENT_CHILD

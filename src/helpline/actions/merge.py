@@ -28,6 +28,8 @@ from helpline.models import (
 )
 
 MAX_MERGE_HOPS = 10
+# The internal note left on a merged ticket (English, like every stored text).
+MERGE_NOTE = "This ticket was merged into another ticket; its history says which."
 
 
 def resolve_merged(ticket: Ticket) -> Ticket:
@@ -73,7 +75,10 @@ def merge_tickets(actor: Any, source_id: int, target_id: int) -> Ticket:
             type=LinkType.PARENT_CHILD,
             defaults={"created_by": actor},
         )
-        note = f"Merged ticket {source.number} to {target.number}."
+        # Stored once for every reader of the source, some of whom may not see the
+        # target: the note names no ticket; the zoom, the API and the CLI show the
+        # target from ``merged_into`` through ``actions.disclosure``.
+        note = MERGE_NOTE
         previous_state = source.state.name
         do_add_article(actor, source, NewArticle(body_text=note, subject="Merged"))
         source.merged_into = target

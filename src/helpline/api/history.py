@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from helpline.actions.access import access_ticket
+from helpline.actions.disclosure import ShownEntry, present_history
 from helpline.api.pagination import Order, keyset_page
 from helpline.api.schemas import HistoryPage, PageParams, TicketNumber, answers
 from helpline.models import HistoryEntry
@@ -31,4 +32,20 @@ def ticket_history(
         limit=page.limit,
         scope=f"history:{ticket.pk}",
     )
-    return {"items": items, "next_cursor": next_cursor}
+    shown = present_history(request.auth, items)  # type: ignore[attr-defined]
+    return {"items": [history_out(s) for s in shown], "next_cursor": next_cursor}
+
+
+def history_out(shown: ShownEntry) -> dict[str, Any]:
+    """An entry as the API shows it: numbers of tickets the caller may not see are
+    null, and ``hidden`` names those fields."""
+    entry = shown.entry
+    return {
+        "id": entry.pk,
+        "type": entry.type,
+        "actor": entry.actor.get_username() if entry.actor is not None else None,
+        "created": entry.created,
+        "article_id": entry.article_id,
+        "data": shown.data,
+        "hidden": list(shown.hidden),
+    }

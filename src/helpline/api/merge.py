@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from helpline.actions import admin, merge
 from helpline.actions.access import access_ticket
+from helpline.actions.disclosure import ShownLink, present_links
 from helpline.api.concurrency import check_if_match, if_match_header, writing
 from helpline.api.schemas import (
     LinkIn,
@@ -23,7 +23,6 @@ from helpline.api.schemas import (
 )
 from helpline.api.tickets import answer_with, ticket_url
 from helpline.errors import NotFound
-from helpline.models import LinkType, Ticket, TicketLink
 
 router = Router(tags=["tickets"])
 
@@ -79,19 +78,13 @@ def split_ticket(
     return Status(201, answer_with(response, new.pk))
 
 
-def _link_out(ticket: Ticket, link: TicketLink) -> dict[str, Any]:
-    """The link as seen from ``ticket``: which ticket, and what it is to this one."""
-    mine = link.source_id == ticket.pk
-    other = link.target if mine else link.source
-    if link.type == LinkType.NORMAL:
-        relation = "linked"
-    else:  # parent_child: the source is the parent
-        relation = "child" if mine else "parent"
+def _link_out(link: ShownLink) -> dict[str, Any]:
+    """The link as seen from its ticket: which ticket, and what it is to this one."""
     return {
-        "ticket": other.number,
-        "title": other.title,
+        "ticket": link.ticket.number,
+        "title": link.ticket.title,
         "type": link.type,
-        "relation": relation,
+        "relation": link.relation,
     }
 
 
@@ -103,26 +96,7 @@ def _link_out(ticket: Ticket, link: TicketLink) -> dict[str, Any]:
 def list_links(request: HttpRequest, number: TicketNumber) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(agent, number=number)
-    links = list(
-        TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket))
-        .select_related("source", "target")
-        .order_by("id")
-    )
-    others = {
-        link.target_id if link.source_id == ticket.pk else link.source_id
-        for link in links
-    }
-    visible = set(
-        Ticket.objects.visible_to(agent)
-        .filter(pk__in=others)
-        .values_list("pk", flat=True)
-    )
-    return [
-        _link_out(ticket, link)
-        for link in links
-        if (link.target_id if link.source_id == ticket.pk else link.source_id)
-        in visible
-    ]
+    return [_link_out(link) for link in present_links(agent, ticket)]
 
 
 @router.post(
@@ -139,9 +113,13 @@ def add_link(
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
         other = access_ticket(agent, number=body.ticket)
-        link = merge.link_tickets(agent, ticket.pk, other.pk, type_=body.type)
-    link = TicketLink.objects.select_related("source", "target").get(pk=link.pk)
-    return Status(201, _link_out(ticket, link))
+        merge.link_tickets(agent, ticket.pk, other.pk, type_=body.type)
+    shown = [
+        link
+        for link in present_links(agent, ticket)
+        if link.ticket.pk == other.pk and link.type == body.type
+    ]
+    return Status(201, _link_out(shown[0]))
 
 
 @router.delete(

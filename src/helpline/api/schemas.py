@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
+from helpline.actions.disclosure import merged_into_numbers
+
 NO_NUL = r"^[^\x00]*$"
 # File names go into mail headers: no control characters (no line breaks).
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
@@ -105,7 +107,10 @@ class TicketOut(Schema):
     closed_at: datetime | None
     archived: bool
     merged_into: str | None = Field(
-        description="Number of the ticket it was merged into."
+        description=(
+            "Number of the ticket it was merged into; null when it is not merged "
+            "or when you may not see that ticket (state_type is then 'merged')."
+        )
     )
     version: int = Field(description="Bumped by every change; the ETag.")
 
@@ -126,8 +131,14 @@ class TicketOut(Schema):
         return obj.responsible.get_username() if obj.responsible_id else None
 
     @staticmethod
-    def resolve_merged_into(obj: Any) -> str | None:
-        return obj.merged_into.number if obj.merged_into_id else None
+    def resolve_merged_into(obj: Any, context: Any) -> str | None:
+        """Only a ticket the caller may see (``actions.disclosure``); list views
+        settle a whole page at once with ``disclose_merged_into``."""
+        if obj.merged_into_id is None:
+            return None
+        if "merged_into_shown" in vars(obj):
+            return obj.merged_into_shown
+        return merged_into_numbers(context["request"].auth, [obj]).get(obj.pk)
 
 
 class TicketPage(Schema):
@@ -226,11 +237,17 @@ class HistoryOut(Schema):
     actor: str | None
     created: datetime
     article_id: int | None
-    data: dict[str, Any]
-
-    @staticmethod
-    def resolve_actor(obj: Any) -> str | None:
-        return obj.actor.get_username() if obj.actor_id else None
+    data: dict[str, Any] = Field(
+        description=(
+            "What changed. Fields naming another ticket (into, source, target, new, "
+            "other) are null when you may not see that ticket, and so is 'articles' "
+            "of such a merge."
+        )
+    )
+    hidden: list[str] = Field(
+        description="The fields of 'data' withheld (null) because they name or "
+        "describe a ticket you may not see."
+    )
 
 
 class HistoryPage(Schema):

@@ -20,6 +20,7 @@ from ninja import Query, Router, Status
 from helpline.actions import admin, locks, tickets
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
+from helpline.actions.disclosure import merged_into_numbers
 from helpline.api.attachments import decode_attachments
 from helpline.api.concurrency import if_match_header, set_etag, writing
 from helpline.api.errors import ApiError
@@ -40,7 +41,8 @@ logger = logging.getLogger("helpline.api")
 router = Router(tags=["tickets"])
 
 # What a ticket in an answer shows; selected with it, so lists cost one query.
-TICKET_RELATED = ("queue", "state", "owner", "responsible", "customer", "merged_into")
+# (``merged_into`` is not among them: it is shown only through actions.disclosure.)
+TICKET_RELATED = ("queue", "state", "owner", "responsible", "customer")
 ORDERS = {
     "-changed": Order("changed", descending=True),
     "-id": Order("id", descending=True),
@@ -60,6 +62,15 @@ SENDER_BY_CHANNEL = {
 def reload(ticket_id: int) -> Ticket:
     """The ticket as it is now, after a write the caller was allowed to make."""
     return Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket_id)
+
+
+def disclose_merged_into(agent: Any, tickets: list[Ticket]) -> list[Ticket]:
+    """Settle what ``TicketOut.merged_into`` shows for a page of tickets, in one
+    query (a single ticket settles its own)."""
+    numbers = merged_into_numbers(agent, tickets)
+    for ticket in tickets:
+        ticket.merged_into_shown = numbers.get(ticket.pk)  # type: ignore[attr-defined]
+    return tickets
 
 
 def ticket_url(number: str) -> str:
@@ -129,7 +140,7 @@ def _search(agent: Any, q: str, f: TicketFilters) -> dict[str, Any]:
     full_page = len(ids) == f.limit
     more = bool(ids) and (end < result.total or (result.total_capped and full_page))
     return {
-        "items": [by_id[i] for i in ids if i in by_id],
+        "items": disclose_merged_into(agent, [by_id[i] for i in ids if i in by_id]),
         "next_cursor": offset_cursor(end, scope) if more else None,
         "total": result.total,
         "total_capped": result.total_capped,
@@ -154,7 +165,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
         limit=filters.limit,
         scope=f"tickets:{order.name}",
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": disclose_merged_into(agent, items), "next_cursor": next_cursor}
 
 
 # --- one ticket ---------------------------------------------------------------------

@@ -16,6 +16,13 @@ from django.db.models import Prefetch
 from helpline.actions import admin, replies
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
+from helpline.actions.disclosure import (
+    HIDDEN_TICKET,
+    TICKET_KEYS,
+    present_history,
+    present_links,
+    present_merges,
+)
 from helpline.actions.tickets import create_ticket
 from helpline.management.base import (
     HelplineCommand,
@@ -36,6 +43,7 @@ from helpline.models import (
     Ticket,
 )
 
+RELATIONS = {"linked": "linked with", "parent": "parent of", "child": "child of"}
 # Who speaks in the first article of a ticket an agent records: on the phone and by
 # email the customer asks; an internal note is the agent's own.
 SENDER_BY_CHANNEL = {
@@ -342,7 +350,7 @@ class Command(HelplineCommand):
     def show(self, options: dict[str, Any]) -> None:
         agent = acting_agent(options["as_login"])
         ticket = access_ticket(agent, number=options["number"])
-        data = ticket_details(ticket)
+        data = ticket_details(agent, ticket)
         if options["json"]:
             self.emit_json(data)
         else:
@@ -420,8 +428,9 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_details(ticket: Ticket) -> dict[str, Any]:
-    """Everything about a ticket, in a fixed number of queries however long it is."""
+def ticket_details(agent: Any, ticket: Ticket) -> dict[str, Any]:
+    """Everything about a ticket ``agent`` may read, in a fixed number of queries
+    however long it is; other tickets only as ``actions.disclosure`` shows them."""
     attachments = Attachment.objects.select_related("blob").order_by("id")
     articles = (
         Article.objects.filter(ticket=ticket)
@@ -429,11 +438,15 @@ def ticket_details(ticket: Ticket) -> dict[str, Any]:
         .prefetch_related(Prefetch("attachments", queryset=attachments))
         .order_by("created", "id")
     )
-    history = (
-        HistoryEntry.objects.filter(ticket=ticket)
-        .select_related("actor")
-        .order_by("created", "id")
+    history = present_history(
+        agent,
+        list(
+            HistoryEntry.objects.filter(ticket=ticket)
+            .select_related("actor")
+            .order_by("created", "id")
+        ),
     )
+    merges = present_merges(agent, ticket)
     return {
         **ticket_summary(ticket),
         "responsible": _login(ticket.responsible),
@@ -441,16 +454,28 @@ def ticket_details(ticket: Ticket) -> dict[str, Any]:
         "pending_until": ticket.pending_until,
         "closed_at": ticket.closed_at,
         "archived": ticket.archived,
-        "merged_into_id": ticket.merged_into_id,
+        "merged_into": merges.merged_into.number if merges.merged_into else None,
+        "merged_into_hidden": merges.merged_into_hidden,
+        "merged_here": [t.number for t in merges.merged_here],
+        "links": [
+            {
+                "ticket": link.ticket.number,
+                "title": link.ticket.title,
+                "type": link.type,
+                "relation": link.relation,
+            }
+            for link in present_links(agent, ticket)
+        ],
         "version": ticket.version,
         "articles": [_article(a) for a in articles],
         "history": [
             {
-                "type": h.type,
-                "actor": _login(h.actor),
-                "created": h.created,
-                "article_id": h.article_id,
+                "type": h.entry.type,
+                "actor": _login(h.entry.actor),
+                "created": h.entry.created,
+                "article_id": h.entry.article_id,
                 "data": h.data,
+                "hidden": list(h.hidden),
             }
             for h in history
         ],
@@ -511,14 +536,24 @@ def render_ticket(data: dict[str, Any]) -> str:
         fields.append(("Pending until", show_time(data["pending_until"])))
     if data["archived"]:
         fields.append(("Archived", "yes"))
+    if data["merged_into"] or data["merged_into_hidden"]:
+        fields.append(("Merged into", data["merged_into"] or str(HIDDEN_TICKET)))
+    if data["merged_here"]:
+        fields.append(("Merged here", ", ".join(data["merged_here"])))
     lines = [f"Ticket {data['number']}"]
     lines += [f"  {name + ':':<13}{value}" for name, value in fields]
     for index, article in enumerate(data["articles"], start=1):
         lines += ["", *_render_article(index, article)]
+    if data["links"]:
+        lines += ["", "Links:"]
+        lines += [
+            f"  {RELATIONS[link['relation']]} {link['ticket']}  {link['title']}"
+            for link in data["links"]
+        ]
     lines += ["", "History:"]
     lines += [
         f"  {show_time(h['created'])}  {h['type']:<15} {h['actor'] or 'system'}"
-        + (f"  {_render_data(h['data'])}" if h["data"] else "")
+        + (f"  {_render_data(h['type'], h['data'], h['hidden'])}" if h["data"] else "")
         for h in data["history"]
     ]
     return "\n".join(lines)
@@ -545,5 +580,11 @@ def _render_article(index: int, article: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _render_data(data: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in data.items())
+def _render_data(type_: str, data: dict[str, Any], hidden: list[str]) -> str:
+    """``key=value`` pairs; a withheld ticket number says so, other withheld
+    details (what moved into a hidden ticket) are left out."""
+    return ", ".join(
+        f"{key}={HIDDEN_TICKET if key in hidden else value}"
+        for key, value in data.items()
+        if key not in hidden or key in TICKET_KEYS.get(type_, ())
+    )

@@ -5,23 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from helpline.actions.access import access_ticket, may
+from helpline.actions.disclosure import (
+    HIDDEN_TICKET,
+    OtherTicket,
+    ShownEntry,
+    present_history,
+    present_links,
+    present_merges,
+)
 from helpline.models import (
     AgentProfile,
     Article,
     HistoryEntry,
-    HistoryType,
-    LinkType,
     OutboxMessage,
     Permission,
     Ticket,
-    TicketLink,
     TicketWatcher,
 )
 from helpline.models.presence import PresenceAction
@@ -30,16 +35,13 @@ from helpline.web.views.decorators import AgentRequest, agent_view
 
 HISTORY_LIMIT = 500
 CUSTOMER_TICKETS = 5
-# History data keys that hold another ticket's number, by entry type.
-TICKET_KEYS: dict[str, tuple[str, ...]] = {
-    HistoryType.MERGED: ("into", "source"),
-    HistoryType.UNMERGED: ("target", "source"),
-    HistoryType.SPLIT: ("new", "source"),
-    HistoryType.LINK_ADDED: ("other",),
-    HistoryType.LINK_REMOVED: ("other",),
-}
 # Details not worth a line in the zoom (the article is right there).
 QUIET_KEYS = {"articles", "channel", "sender", "article"}
+LINK_LABELS = {
+    "linked": _("linked with"),
+    "parent": _("parent of"),
+    "child": _("child of"),
+}
 
 
 @dataclass
@@ -50,7 +52,7 @@ class HistoryRow:
 
 @dataclass
 class LinkRow:
-    ticket: Ticket
+    ticket: OtherTicket
     relation: Any  # a lazy, translatable label
 
 
@@ -70,68 +72,27 @@ def _articles(ticket: Ticket, order: str) -> list[Article]:
 
 
 def _links(agent: Any, ticket: Ticket) -> list[LinkRow]:
-    """Linked tickets the agent may see (a link never reveals a hidden ticket).
-
-    At most two queries: the links, then the visible tickets at their other ends by
-    primary key (an ``OR`` of two subqueries here made PostgreSQL scan every ticket).
-    """
-    links = list(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)))
-    others = {
-        link.target_id if link.source_id == ticket.pk else link.source_id
-        for link in links
-    }
-    visible = (
-        {
-            t.pk: t
-            for t in Ticket.objects.visible_to(agent)
-            .filter(pk__in=others)
-            .select_related("state")
-        }
-        if others
-        else {}
-    )
-    rows = []
-    for link in links:
-        mine = link.source_id == ticket.pk
-        other = visible.get(link.target_id if mine else link.source_id)
-        if other is None:
-            continue
-        if link.type == LinkType.PARENT_CHILD:
-            relation = _("parent of") if mine else _("child of")
-        else:
-            relation = _("linked with")
-        rows.append(LinkRow(other, relation))
-    return sorted(rows, key=lambda r: r.ticket.number)
+    """Linked tickets the agent may see (a link never reveals a hidden ticket)."""
+    return [
+        LinkRow(link.ticket, LINK_LABELS[link.relation])
+        for link in present_links(agent, ticket)
+    ]
 
 
 def _history(agent: Any, ticket: Ticket) -> list[HistoryRow]:
-    """History entries with readable details; numbers of hidden tickets are withheld."""
+    """History entries with readable details; hidden tickets are not named."""
     entries = list(
         ticket.history.select_related("actor").order_by("-created", "-id")[
             :HISTORY_LIMIT
         ]
     )
-    mentioned = {
-        str(e.data[key])
-        for e in entries
-        for key in TICKET_KEYS.get(e.type, ())
-        if key in e.data
-    }
-    # Always one query ("" matches no ticket), so the zoom's cost does not depend on
-    # what its history mentions.
-    visible = set(
-        Ticket.objects.visible_to(agent)
-        .filter(number__in=[*mentioned, ""])
-        .values_list("number", flat=True)
-    )
-    return [HistoryRow(e, _details(e, visible)) for e in entries]
+    return [HistoryRow(s.entry, _details(s)) for s in present_history(agent, entries)]
 
 
-def _details(entry: HistoryEntry, visible: set[str]) -> list[str]:
-    data = dict(entry.data)
-    for key in TICKET_KEYS.get(entry.type, ()):
-        if key in data and str(data[key]) not in visible:
-            data[key] = gettext("(a ticket you may not see)")
+def _details(shown: ShownEntry) -> list[str]:
+    data = dict(shown.data)
+    for key in shown.hidden:
+        data[key] = HIDDEN_TICKET
     details = []
     if "old" in data and "new" in data:
         old, new = (_value(data.pop(k)) for k in ("old", "new"))
@@ -167,17 +128,16 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
     ticket = access_ticket(agent, number=number)
     presence.mark(agent, ticket, PresenceAction.VIEWING)
     visible = Ticket.objects.visible_to(agent)
+    merges = present_merges(agent, ticket)
     context = {
         "ticket": ticket,
         "articles": _articles(ticket, article_order(agent)),
         "history": _history(agent, ticket),
         "links": _links(agent, ticket),
-        "merged_here": list(visible.filter(merged_into=ticket).order_by("number")),
-        "merged_into": (
-            visible.filter(pk=ticket.merged_into_id).first()
-            if ticket.merged_into_id
-            else None
-        ),
+        "merged_here": merges.merged_here,
+        "merged_into": merges.merged_into,
+        "merged_into_hidden": merges.merged_into_hidden,
+        "hidden_ticket": HIDDEN_TICKET,
         "customer_tickets": list(
             visible.filter(customer_id=ticket.customer_id)
             .exclude(pk=ticket.pk)
