@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("helpline", "0016_index_state"),
+        ("helpline", "0017_merge_notes_name_no_ticket"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
