@@ -17,6 +17,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from helpline.actions.access import check_registered
+from helpline.actions.withdrawal import (
+    Revocation,
+    Withdrawn,
+    role_member_ids,
+    withdraw_lost_access,
+)
 from helpline.errors import Conflict, InvalidInput, NotFound
 from helpline.models import (
     AgentProfile,
@@ -203,9 +209,14 @@ def add_role_member(role: Role, agent: Any) -> None:
     audit.info("agent %s added to role %s", agent.get_username(), role.name)
 
 
-def remove_role_member(role: Role, agent: Any) -> None:
-    role.members.remove(agent)
+def remove_role_member(role: Role, agent: Any) -> list[Withdrawn]:
+    """Take the agent out of the role; returns what the agent lost on tickets it may
+    no longer read (``withdrawal.withdraw_lost_access``)."""
+    with transaction.atomic():
+        role.members.remove(agent)
+        withdrawn = withdraw_lost_access(agent_ids=[agent.pk], reason="role left")
     audit.info("agent %s removed from role %s", agent.get_username(), role.name)
+    return withdrawn
 
 
 def _subject(agent: Any | None, role: Role | None) -> dict[str, Any]:
@@ -243,16 +254,30 @@ def revoke(
     *,
     agent: Any | None = None,
     role: Role | None = None,
-) -> int:
+) -> Revocation:
+    """Revoke permissions on a group.  Whoever can then no longer read the group's
+    tickets stops watching them and loses their locks, ownership and responsibility
+    (``withdrawal.withdraw_lost_access``): the result lists it."""
     subject = _subject(agent, role)
     perms = [check_registered(p) for p in permissions]
-    deleted, _ = Grant.objects.filter(
-        group=group, permission__in=perms, **subject
-    ).delete()
+    with transaction.atomic():
+        deleted, _ = Grant.objects.filter(
+            group=group, permission__in=perms, **subject
+        ).delete()
+        withdrawn: list[Withdrawn] = []
+        if deleted:
+            holders = [agent.pk] if agent is not None else role_member_ids(role)
+            withdrawn = withdraw_lost_access(
+                agent_ids=holders,
+                queue_ids=Queue.objects.filter(group=group).values_list(
+                    "pk", flat=True
+                ),
+                reason="access revoked",
+            )
     if deleted:
         who = agent.get_username() if agent is not None else f"role {role}"
         audit.info("revoked %s on group %s from %s", ",".join(perms), group.name, who)
-    return deleted
+    return Revocation(deleted, withdrawn)
 
 
 ALL_PERMISSIONS = [p.value for p in Permission]
