@@ -220,9 +220,7 @@ def test_a_queue_given_to_another_group_is_searched_under_it_at_once(
     assert numbers(alice, phrase) == [t.number]
     assert numbers(lawyer, phrase) == []
     if connection.vendor == PG:  # rebuilt: the entry names the new group
-        assert _asks_for(alice, phrase) == {
-            f"'g:{desk['support'].pk}'"
-        }
+        assert _asks_for(alice, phrase) == {f"'g:{desk['support'].pk}'"}
 
 
 def test_bulk_updates_of_the_group_still_find_the_tickets(desk, alice, lawyer):
@@ -234,9 +232,7 @@ def test_bulk_updates_of_the_group_still_find_the_tickets(desk, alice, lawyer):
     Queue.objects.filter(pk=legal).update(group=desk["support"])
     assert numbers(alice, phrase) == [t.number]
     if connection.vendor == PG:  # asked for by the queue itself
-        assert _asks_for(alice, phrase) == {
-            f"'g:{desk['support'].pk}' | 'q:{legal}'"
-        }
+        assert _asks_for(alice, phrase) == {f"'g:{desk['support'].pk}' | 'q:{legal}'"}
     # One entry rebuilt under the new group, then the group put back: the queue
     # must not look settled (PostgreSQL clears its search_group on every change
     # of group), or the lawyer would miss that ticket.

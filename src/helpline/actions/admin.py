@@ -20,6 +20,7 @@ from helpline.actions.access import check_registered
 from helpline.actions.withdrawal import (
     Revocation,
     Withdrawn,
+    collecting,
     role_member_ids,
     withdraw_lost_access,
 )
@@ -212,9 +213,9 @@ def add_role_member(role: Role, agent: Any) -> None:
 def remove_role_member(role: Role, agent: Any) -> list[Withdrawn]:
     """Take the agent out of the role; returns what the agent lost on tickets it may
     no longer read (``withdrawal.withdraw_lost_access``)."""
-    with transaction.atomic():
+    # The withdrawal follows any change of a role's members (withdrawal.connect).
+    with transaction.atomic(), collecting() as withdrawn:
         role.members.remove(agent)
-        withdrawn = withdraw_lost_access(agent_ids=[agent.pk], reason="role left")
     audit.info("agent %s removed from role %s", agent.get_username(), role.name)
     return withdrawn
 

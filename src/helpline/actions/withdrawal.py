@@ -15,7 +15,9 @@ locked in one query, updated by id in chunks, history written in bulk).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,7 +134,28 @@ def withdraw_lost_access(
         withdrawn = _apply(rows, watchers, actor=actor, reason=reason)
     for item in withdrawn:
         audit.info("%s (%s)", item, reason)
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(withdrawn)
     return withdrawn
+
+
+_collected: ContextVar[list[Withdrawn] | None] = ContextVar(
+    "helpline_withdrawn", default=None
+)
+
+
+@contextmanager
+def collecting() -> Iterator[list[Withdrawn]]:
+    """Everything withdrawn inside the block, by whatever way (a role's members
+    edited, a group switched off, ...: the receivers below), in one list, to show
+    it: ``with collecting() as withdrawn: form.save()``."""
+    items: list[Withdrawn] = []
+    token = _collected.set(items)
+    try:
+        yield items
+    finally:
+        _collected.reset(token)
 
 
 def _apply(
@@ -217,8 +240,8 @@ def role_member_ids(role: Any) -> list[int]:
 # Switching a role or a group off, deactivating an agent, giving a queue to another
 # group and editing a role's members happen on the administration site, by saving
 # the model.  These receivers make each of them withdraw what it must, whoever saves;
-# the report goes to the audit log (a caller that shows it calls
-# ``withdraw_lost_access`` itself: a second run finds nothing more).
+# the report goes to the audit log, and to the list of ``collecting`` when the
+# change is made inside one.
 _OLD_GROUP_ATTR = "_helpline_withdrawal_old_group"
 _CLEARED_ATTR = "_helpline_withdrawal_cleared"
 
