@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 
 from helpline.actions import admin, locks, tickets
-from helpline.actions.withdrawal import withdraw_lost_access
 from helpline.errors import InvalidInput
 from helpline.models import Grant, HistoryEntry, HistoryType, Permission, TicketWatcher
 from helpline.responses.notify import Event, notify
@@ -220,6 +219,8 @@ def test_no_notification_goes_to_an_owner_who_cannot_read_the_ticket(world):
 def test_withdrawal_is_a_fixed_number_of_queries_however_many_tickets(
     world, django_assert_max_num_queries
 ):
+    from helpline.actions.withdrawal import withdraw_lost_access
+
     def own(n: int) -> None:
         for i in range(n):
             t = email_ticket(world.info, title=f"Bulk {i}")
