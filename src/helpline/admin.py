@@ -37,6 +37,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from helpline.actions import admin as admin_actions
+from helpline.actions.withdrawal import Withdrawn, collecting
 from helpline.errors import HelplineError, InvalidInput
 from helpline.mail.filters import validate_filter
 from helpline.models import (
@@ -98,7 +99,36 @@ class ActionForm(forms.ModelForm):
                 self.add_error(None, exc.message)
 
 
-class ActionAdmin(admin.ModelAdmin):
+def report_withdrawn(request: HttpRequest, withdrawn: list[Withdrawn]) -> None:
+    """Tell the administrator what a change of access took back on tickets
+    (``withdrawal.withdraw_lost_access``): one message per ticket and agent."""
+    for item in withdrawn:
+        messages.warning(request, f"Access withdrawn: {item}")
+
+
+class ReportsWithdrawal(admin.ModelAdmin):
+    """Every admin page that writes reports the access its change withdrew."""
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kw: Any) -> Any:
+        with collecting() as withdrawn:
+            response = super().changeform_view(request, *args, **kw)
+        report_withdrawn(request, withdrawn)
+        return response
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kw: Any) -> Any:
+        with collecting() as withdrawn:
+            response = super().changelist_view(request, *args, **kw)
+        report_withdrawn(request, withdrawn)
+        return response
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kw: Any) -> Any:
+        with collecting() as withdrawn:
+            response = super().delete_view(request, *args, **kw)
+        report_withdrawn(request, withdrawn)
+        return response
+
+
+class ActionAdmin(ReportsWithdrawal):
     """Saves, deletes and inline changes through ``helpline.actions.admin``."""
 
     form = ActionForm
@@ -573,7 +603,7 @@ class AgentForm(forms.ModelForm):
 
 
 @admin.register(AgentAccount)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(ReportsWithdrawal):
     """Agents: created, changed and deactivated (never deleted: their history stays)
     through ``actions.admin``."""
 
@@ -859,6 +889,7 @@ def permission_grid(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wanted = set(request.POST.getlist("grant"))
         changes = 0
+        withdrawn: list[Withdrawn] = []
         for subject_key, subject in [(f"a{a.pk}", a) for a in agents] + [
             (f"r{r.pk}", r) for r in roles
         ]:
@@ -874,11 +905,13 @@ def permission_grid(request: HttpRequest) -> HttpResponse:
                         )
                         changes += 1
                     elif key not in wanted and has:
-                        admin_actions.revoke_as(
+                        revocation = admin_actions.revoke_as(
                             _actor(request), group, [perm], agent=agent, role=role
                         )
+                        withdrawn += revocation.withdrawn
                         changes += 1
         messages.success(request, f"Permissions saved ({changes} change(s)).")
+        report_withdrawn(request, withdrawn)
         return HttpResponseRedirect(request.path)
     rows = [(f"a{a.pk}", f"{a.username}", "agent") for a in agents] + [
         (f"r{r.pk}", r.name, "role") for r in roles

@@ -29,5 +29,10 @@ class HelplineConfig(AppConfig):
         register()
         post_migrate.connect(index_after_migrate, sender=self)
 
+        # Withdrawing access withdraws it, however it is withdrawn.
+        from helpline.actions import withdrawal
+
+        withdrawal.connect()
+
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
         import helpline.jobs  # noqa: F401

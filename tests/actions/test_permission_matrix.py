@@ -200,14 +200,18 @@ def test_a_deactivated_agent_sees_nothing():
 
 
 @pytest.mark.django_db
-def test_owner_and_watcher_access_outside_their_queues():
-    """The owner may act on a ticket moved out of their queues; a watcher may read."""
+def test_owning_gives_no_access_once_the_grant_is_revoked():
+    """Only a grant opens a ticket: its owner, once revoked, can neither read it nor
+    add a note, and is its owner no more."""
     world = _world([Permission.RW], "agent")
     locks.lock_ticket(world.agent, world.ticket.pk)
     admin.revoke(world.ticket.queue.group, [Permission.RW], agent=world.agent)
     agent = type(world.agent).objects.get(pk=world.agent.pk)
-    articles.add_note(agent, world.ticket.pk, "still mine")
-    assert list(Ticket.objects.visible_to(agent)) == [world.ticket]
+    with pytest.raises(TicketNotFound):
+        articles.add_note(agent, world.ticket.pk, "still mine?")
+    assert not Ticket.objects.visible_to(agent).exists()
+    world.ticket.refresh_from_db()
+    assert (world.ticket.owner_id, world.ticket.locked) == (None, False)
 
 
 def test_an_unknown_permission_name_is_an_error():

@@ -95,7 +95,8 @@ def test_each_dashboard_count_is_the_total_of_its_list(alice_client, world):
     locks.lock_ticket(world.alice, closed.pk)
     tickets.close_ticket(world.alice, closed.pk, note="done")
     locks.lock_ticket(world.alice, world.ticket.pk)
-    # A Secret ticket alice stays responsible for after losing the queue: visible.
+    # A Secret ticket alice was responsible for until she lost the queue: neither
+    # visible nor hers any more (only a grant opens a ticket).
     admin.grant(world.secret.group, [Permission.RO], agent=world.alice)
     forget_permissions(world.alice)
     kept = email_ticket(world.secret, title="Still responsible")
@@ -105,11 +106,11 @@ def test_each_dashboard_count_is_the_total_of_its_list(alice_client, world):
 
     counts = alice_client.get(reverse("dashboard")).context["counts"]
     assert counts == {
-        "new": 4,
-        "open": 7,
+        "new": 3,
+        "open": 6,
         "locked": 3,
         "owned": 4,
-        "responsible": 2,
+        "responsible": 1,
         "reminders": 1,
     }
     for view in DASHBOARD_VIEWS:
@@ -117,8 +118,9 @@ def test_each_dashboard_count_is_the_total_of_its_list(alice_client, world):
         assert listed.context["total"] == counts[view], view
 
 
-def test_an_agent_without_any_queue_counts_the_tickets_made_theirs(world):
-    # No readable queue at all (an empty IN list), one ticket as responsible.
+def test_an_agent_without_any_queue_counts_nothing_not_even_what_was_theirs(world):
+    """No readable queue at all (an empty IN list): the ticket the agent was
+    responsible for is neither counted nor listed (nor theirs any more)."""
     kept = email_ticket(world.secret, title="Responsible without the queue")
     loner = make_agent("loner")
     admin.grant(world.secret.group, [Permission.RO], agent=loner)
@@ -127,14 +129,15 @@ def test_an_agent_without_any_queue_counts_the_tickets_made_theirs(world):
     forget_permissions(loner)
     counts = listing.dashboard_counts(loner)
     assert counts == {
-        "new": 1,
-        "open": 1,
+        "new": 0,
+        "open": 0,
         "locked": 0,
         "owned": 0,
-        "responsible": 1,
+        "responsible": 0,
         "reminders": 0,
     }
-    assert listing.ticket_list(loner, "open").count() == 1
+    assert listing.ticket_list(loner, "open").count() == 0
+    assert listing.ticket_list(loner, "responsible").count() == 0
 
 
 def test_the_dashboard_shows_every_count_linked_to_its_list(alice_client, world):
@@ -155,17 +158,17 @@ def test_the_dashboard_shows_every_count_linked_to_its_list(alice_client, world)
     }
 
 
-def test_the_dashboard_counts_are_four_queries_however_many_tickets(
+def test_the_dashboard_counts_are_three_queries_however_many_tickets(
     world, django_assert_num_queries
 ):
     _more_tickets(world, 5)
-    # The readable queues; their open tickets by queue id; the watched tickets; the
-    # agent's own tickets.
-    with django_assert_num_queries(4):
+    # The readable queues; their open tickets by queue id; the agent's own tickets
+    # among them.
+    with django_assert_num_queries(3):
         counts = listing.dashboard_counts(world.alice)
     assert counts["open"] == 6
     _more_tickets(world, 20)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert listing.dashboard_counts(world.alice)["open"] == 26
 
 

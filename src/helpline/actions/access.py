@@ -2,9 +2,10 @@
 
 Permissions are granted per group (a queue belongs to one group), to an agent directly or
 through a role; they add up and there is no deny.  ``rw`` implies every permission except
-``override_lock``.  The owner and the responsible of a ticket may always act on it (but
-not override someone else's lock); a watcher may read it.  Superusers get no implicit
-access to tickets: an administrator who needs to read a queue grants it, which is audited.
+``override_lock``.  A grant is the only way to a ticket: owning it, being responsible
+for it or watching it gives no access of its own (when access is withdrawn, those go
+too: ``actions.withdrawal``).  Superusers get no implicit access to tickets: an
+administrator who needs to read a queue grants it, which is audited.
 """
 
 from __future__ import annotations
@@ -12,17 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import (
-    BooleanField,
-    Exists,
-    ExpressionWrapper,
-    OuterRef,
-    Q,
-    QuerySet,
-)
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from helpline.errors import PermissionDenied, TicketNotFound
-from helpline.models import Grant, Permission, Queue, Ticket, TicketWatcher
+from helpline.models import Grant, Permission, Queue, Ticket
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -77,19 +71,11 @@ def may_in_queue(agent: Agent, queue: Queue, need: str) -> bool:
 
 
 def may(agent: Agent, ticket: Ticket, need: str) -> bool:
-    """May ``agent`` do what ``need`` allows on ``ticket``?"""
+    """May ``agent`` do what ``need`` allows on ``ticket``?  Only a grant on the
+    group of the ticket's queue says so; owner, responsible and watcher are no
+    grants."""
     check_registered(need)
-    if not agent.is_active:
-        return False
-    if may_in_queue(agent, ticket.queue, need):
-        return True
-    if need == Permission.OVERRIDE_LOCK:
-        return False
-    if agent.pk in (ticket.owner_id, ticket.responsible_id):
-        return True
-    if need == Permission.RO:
-        return TicketWatcher.objects.filter(ticket=ticket, agent=agent).exists()
-    return False
+    return bool(agent.is_active) and may_in_queue(agent, ticket.queue, need)
 
 
 def require(agent: Agent, ticket: Ticket, need: str) -> None:
@@ -164,29 +150,11 @@ def reading_access(agent: Agent) -> ReadingAccess:
 
 def visible_tickets_q(agent: Agent) -> Q:
     """The filter behind ``Ticket.objects.visible_to(agent)``: every ticket of a queue
-    in a group the agent may read (``readable_group_ids``), and the agent's own
-    tickets wherever they are (``own_tickets_q``)."""
+    in a group the agent may read (``readable_group_ids``), and no other.  Lists of
+    the agent's own tickets (owned, watched, ...) are these, filtered further."""
     if not agent.is_active or agent.pk is None:
         return Q(pk__in=[])
-    return Q(queue__group_id__in=readable_group_ids(agent)) | own_tickets_q(agent)
-
-
-def own_tickets_q(agent: Agent, *, resolved: bool = False) -> Q:
-    """Tickets the agent owns, is responsible for or watches: visible to the agent
-    even in a queue the agent may not read (part of ``visible_tickets_q``).
-
-    ``resolved``: the watched tickets as a list of ids, read now (one query), so that
-    PostgreSQL can combine the three conditions from indexes instead of testing them
-    on every row; for counts over many tickets.
-    """
-    if not agent.is_active or agent.pk is None:
-        return Q(pk__in=[])
-    watched = TicketWatcher.objects.filter(agent=agent)
-    if resolved:
-        watched_q = Q(pk__in=list(watched.values_list("ticket_id", flat=True)))
-    else:
-        watched_q = Q(Exists(watched.filter(ticket=OuterRef("pk"))))
-    return Q(owner=agent) | Q(responsible=agent) | watched_q
+    return Q(queue__group_id__in=readable_group_ids(agent))
 
 
 def queues_with(agent: Agent, need: str = Permission.RO) -> QuerySet[Queue]:

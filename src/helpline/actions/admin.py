@@ -21,6 +21,13 @@ from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
 from helpline.actions.access import check_registered
+from helpline.actions.withdrawal import (
+    Revocation,
+    Withdrawn,
+    collecting,
+    role_member_ids,
+    withdraw_lost_access,
+)
 from helpline.errors import Conflict, InvalidInput, NotFound
 from helpline.models import (
     AdminAuditEntry,
@@ -381,10 +388,16 @@ def add_role_member(role: Role, agent: Any, *, actor: Agent | None = None) -> No
         record(actor, "member added", role, after={"agent": agent.get_username()})
 
 
-def remove_role_member(role: Role, agent: Any, *, actor: Agent | None = None) -> None:
-    with transaction.atomic():
+def remove_role_member(
+    role: Role, agent: Any, *, actor: Agent | None = None
+) -> list[Withdrawn]:
+    """Take the agent out of the role; returns what the agent lost on tickets it may
+    no longer read (``withdrawal.withdraw_lost_access``)."""
+    # The withdrawal follows any change of a role's members (withdrawal.connect).
+    with transaction.atomic(), collecting() as withdrawn:
         role.members.remove(agent)
         record(actor, "member removed", role, before={"agent": agent.get_username()})
+    return withdrawn
 
 
 def _subject(agent: Any | None, role: Role | None) -> dict[str, Any]:
@@ -422,16 +435,30 @@ def revoke(
     *,
     agent: Any | None = None,
     role: Role | None = None,
-) -> int:
+) -> Revocation:
+    """Revoke permissions on a group.  Whoever can then no longer read the group's
+    tickets stops watching them and loses their locks, ownership and responsibility
+    (``withdrawal.withdraw_lost_access``): the result lists it."""
     subject = _subject(agent, role)
     perms = [check_registered(p) for p in permissions]
-    deleted, _ = Grant.objects.filter(
-        group=group, permission__in=perms, **subject
-    ).delete()
+    with transaction.atomic():
+        deleted, _ = Grant.objects.filter(
+            group=group, permission__in=perms, **subject
+        ).delete()
+        withdrawn: list[Withdrawn] = []
+        if deleted:
+            holders = [agent.pk] if agent is not None else role_member_ids(role)
+            withdrawn = withdraw_lost_access(
+                agent_ids=holders,
+                queue_ids=Queue.objects.filter(group=group).values_list(
+                    "pk", flat=True
+                ),
+                reason="access revoked",
+            )
     if deleted:
         who = agent.get_username() if agent is not None else f"role {role}"
         audit.info("revoked %s on group %s from %s", ",".join(perms), group.name, who)
-    return deleted
+    return Revocation(deleted, withdrawn)
 
 
 ALL_PERMISSIONS = [p.value for p in Permission]
@@ -461,15 +488,22 @@ def revoke_as(
     *,
     agent: Any | None = None,
     role: Role | None = None,
-) -> int:
-    """``revoke``, written to the administration log with who revoked."""
+) -> Revocation:
+    """``revoke``, written to the administration log with who revoked and what the
+    revocation took back on tickets."""
     perms = list(permissions)
     with transaction.atomic():
-        deleted = revoke(group, perms, agent=agent, role=role)
-        if deleted:
+        revocation = revoke(group, perms, agent=agent, role=role)
+        if revocation:
             who = agent.get_username() if agent is not None else f"role {role}"
-            record(actor, "revoked", group, before={"from": who, "permissions": perms})
-    return deleted
+            record(
+                actor,
+                "revoked",
+                group,
+                before={"from": who, "permissions": perms},
+                after={"withdrawn": [str(item) for item in revocation.withdrawn]},
+            )
+    return revocation
 
 
 # --- the rest of the configuration, as the administration screens change it -----------

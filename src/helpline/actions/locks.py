@@ -43,6 +43,8 @@ def claim(actor: Any | None, ticket: Ticket) -> None:
 
 
 def do_lock_to(actor: Any | None, ticket: Ticket, agent: Any) -> None:
+    """Lock to ``agent``, who becomes owner; the caller checked that ``agent`` may
+    read the ticket (owning gives no access: docs/permissions.md)."""
     old_owner = ticket.owner
     ticket.locked = True
     ticket.locked_at = timezone.now()
@@ -96,11 +98,13 @@ def set_owner(actor: Any, ticket_id: int, new_owner: Any) -> Ticket:
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.OWNER, for_update=True)
         ensure_not_locked_by_other(actor, ticket)
-        if not new_owner.is_active or not may_in_queue(
-            new_owner, ticket.queue, Permission.OWNER
+        if not (
+            may_in_queue(new_owner, ticket.queue, Permission.OWNER)
+            and may(new_owner, ticket, Permission.RO)
         ):
             raise InvalidInput(
-                f"{new_owner.get_username()} may not own tickets in {ticket.queue.name}."
+                f"{new_owner.get_username()} may not own tickets in {ticket.queue.name}"
+                " (that needs the 'owner' and 'ro' permissions on its group)."
             )
         if ticket.owner_id == new_owner.pk:
             return ticket
@@ -122,9 +126,7 @@ def set_responsible(actor: Any, ticket_id: int, agent: Any | None) -> Ticket:
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
         ensure_not_locked_by_other(actor, ticket)
-        if agent is not None and not (
-            agent.is_active and may_in_queue(agent, ticket.queue, Permission.RO)
-        ):
+        if agent is not None and not may(agent, ticket, Permission.RO):
             raise InvalidInput(
                 f"{agent.get_username()} cannot read queue {ticket.queue.name}."
             )

@@ -12,6 +12,7 @@ from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
 from helpline.actions.history import record, touch
 from helpline.actions.locks import claim, do_unlock
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.actions.withdrawal import readers_of
 from helpline.blobstore import read_blob
 from helpline.errors import Conflict, InvalidInput
 from helpline.models import (
@@ -99,12 +100,14 @@ def merge_tickets(actor: Any, source_id: int, target_id: int) -> Ticket:
 
 
 def _move_watchers(source: Ticket, target: Ticket) -> None:
+    """The source's watchers who may read the target watch it; the others stop
+    watching (watching gives no access: merging must not hand the target out)."""
     existing = set(
         TicketWatcher.objects.filter(ticket=target).values_list("agent_id", flat=True)
     )
-    TicketWatcher.objects.filter(ticket=source).exclude(agent_id__in=existing).update(
-        ticket=target
-    )
+    TicketWatcher.objects.filter(readers_of(target, "agent_id"), ticket=source).exclude(
+        agent_id__in=existing
+    ).update(ticket=target)
     TicketWatcher.objects.filter(ticket=source).delete()
 
 

@@ -19,6 +19,7 @@ from helpline.actions.customers import get_or_create_customer
 from helpline.actions.events import ticket_changed
 from helpline.actions.history import entry, record, record_all, touch
 from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
+from helpline.actions.withdrawal import withdraw_lost_access
 from helpline.errors import InvalidInput, NotFound
 from helpline.models import (
     Article,
@@ -320,6 +321,9 @@ def do_move(actor: Any | None, ticket: Ticket, queue: Queue) -> None:
     touch(ticket, "queue")
     record(ticket, HistoryType.MOVED, actor, old=old.name, new=queue.name)
     do_unlock(actor, ticket, reason="moved")
+    # Owner, responsible and watchers who cannot read the new queue drop out.
+    if withdraw_lost_access(ticket_ids=[ticket.pk], actor=actor, reason="moved"):
+        ticket.refresh_from_db(fields=["owner", "responsible", "version", "changed"])
     notify_on_commit(Event.MOVED, ticket.pk, actor=actor)
 
 

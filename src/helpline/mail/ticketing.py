@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from helpline.actions.access import may
 from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
 from helpline.actions.history import record
 from helpline.actions.locks import do_lock_to
@@ -31,6 +32,7 @@ from helpline.models import (
     FollowUpOption,
     HistoryType,
     InboundMessage,
+    Permission,
     SenderType,
     StateType,
     Ticket,
@@ -237,7 +239,7 @@ def follow_up(
             closed
             and ticket.queue.follow_up_lock
             and ticket.owner is not None
-            and ticket.owner.is_active
+            and may(ticket.owner, ticket, Permission.RO)
             and not ticket.locked
         ):
             do_lock_to(None, ticket, ticket.owner)

@@ -83,7 +83,8 @@ OVERFLOW = PAIR_TAG + "overflow"  # no pair: a pair has an underscore
 # Who may see a ticket, as lexemes without positions (``TicketDocument.queue_id``,
 # ``group_id`` and ``agent_ids``): ``g:3`` for its queue's group, ``q:12`` for its
 # queue, ``u:7`` for each agent whose own ticket it is.  A search ANDs its words with
-# the agent's (``PostgresFts.narrow_to``).
+# the agent's groups and queues (``PostgresFts.narrow_to``); the ``u:`` lexemes are
+# no longer asked for, since being owner, responsible or watcher gives no access.
 GROUP_TAG = "g:"
 QUEUE_TAG = "q:"
 AGENT_TAG = "u:"
@@ -356,10 +357,15 @@ class PostgresFts(SearchBackend):
         access = reading_access(agent)
         if access.everything:
             return  # nothing to narrow
-        self._access = " | ".join(
-            [f"'{GROUP_TAG}{g}'" for g in access.group_ids]
-            + [f"'{QUEUE_TAG}{q}'" for q in access.moved_queue_ids]
-            + [f"'{AGENT_TAG}{agent.pk}'"]
+        # Only the readable queues: owning or watching a ticket elsewhere gives
+        # no access (docs/permissions.md).  No queue has the id 0: an agent who
+        # may read nothing looks up nothing.
+        self._access = (
+            " | ".join(
+                [f"'{GROUP_TAG}{g}'" for g in access.group_ids]
+                + [f"'{QUEUE_TAG}{q}'" for q in access.moved_queue_ids]
+            )
+            or f"'{QUEUE_TAG}0'"
         )
 
     def _narrowed(self, query: str) -> str:

@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from helpline.actions.access import own_tickets_q, queues_with, readable_queue_ids
+from helpline.actions.access import queues_with, readable_queue_ids
 from helpline.models import Permission, StateType, Ticket, TicketWatcher
 
 PAGE_SIZES = (25, 50, 100)
@@ -50,8 +50,7 @@ def queue_tree(agent: Any) -> list[QueueNode]:
 
     Two queries: the readable queues, and one grouped count of their open tickets.
     Every ticket of a readable queue is visible, so the count filters on the queue ids
-    alone, which the queue-view index answers without reading the tickets; the
-    ``OR`` of ``visible_to`` (owner, responsible, watcher) would read every ticket.
+    alone, which the queue-view index answers without reading the tickets.
     """
     queues = list(queues_with(agent, Permission.RO).values_list("pk", "name"))
     counts = {
@@ -115,15 +114,15 @@ def ticket_list(agent: Any, view: str) -> QuerySet[Ticket]:
 
 
 def dashboard_counts(agent: Any) -> dict[str, int]:
-    """New, open, my locked, owned, responsible and reminders reached: four queries.
+    """New, open, my locked, owned, responsible and reminders reached: three queries.
 
     Each count is the total of the ``ticket_list`` view of the same name (all of them
     are open tickets).  There is no escalation count: Helpline has no escalation yet.
 
-    Visible open tickets are those of the readable queues, counted by queue id from
-    the queue-view index alone, plus the agent's own tickets in other queues; the
-    agent's own counts come from the owner and responsible indexes.  One query over
-    ``visible_to`` would test its ``OR`` on every open ticket (0.15 s at a million).
+    The visible tickets are exactly those of the readable queues (``visible_to``),
+    counted by queue id from the queue-view index alone; the agent's own counts are
+    the agent's tickets among them, from the owner and responsible indexes.  Owning a
+    ticket in a queue the agent may not read gives no access: it is not counted.
     """
     now = timezone.now()
     readable = readable_queue_ids(agent)
@@ -138,13 +137,8 @@ def dashboard_counts(agent: Any) -> dict[str, int]:
     mine = Q(owner=agent) | Q(responsible=agent)
     own = (
         Ticket.objects.open()
-        .filter(own_tickets_q(agent, resolved=True))
+        .filter(mine, queue_id__in=readable)
         .aggregate(
-            # Visible through being the agent's, in a queue the agent may not read.
-            new=Count(
-                "id", filter=Q(state_type=StateType.NEW) & ~Q(queue_id__in=readable)
-            ),
-            open=Count("id", filter=~Q(queue_id__in=readable)),
             locked=Count("id", filter=Q(locked=True, owner=agent)),
             owned=Count("id", filter=Q(owner=agent)),
             # Not named "responsible": an alias named like a field takes that name
@@ -152,14 +146,13 @@ def dashboard_counts(agent: Any) -> dict[str, int]:
             as_responsible=Count("id", filter=Q(responsible=agent)),
             reminders=Count(
                 "id",
-                filter=mine
-                & Q(state_type=StateType.PENDING_REMINDER, pending_until__lte=now),
+                filter=Q(state_type=StateType.PENDING_REMINDER, pending_until__lte=now),
             ),
         )
     )
     return {
-        "new": by_queue["new"] + own["new"],
-        "open": by_queue["open"] + own["open"],
+        "new": by_queue["new"],
+        "open": by_queue["open"],
         "locked": own["locked"],
         "owned": own["owned"],
         "responsible": own["as_responsible"],

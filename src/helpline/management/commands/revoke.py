@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpline.actions import admin
+from helpline.actions.withdrawal import Withdrawn
 from helpline.management.commands.grant import PERMISSION_HELP
 from helpline.management.commands.grant import Command as GrantCommand
 
@@ -18,17 +19,30 @@ class Command(GrantCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = self.target(options)
-        removed = admin.revoke(
+        result = admin.revoke(
             target.group, target.permissions, agent=target.agent, role=target.role
         )
         perms = ", ".join(target.permissions)
+        removed = result.removed
         if removed:
             self.stdout.write(
                 f"Revoked {perms} on group {target.group.name!r} from {target.who} "
                 f"({removed} grant{'s' if removed != 1 else ''} removed)."
             )
+            write_withdrawn(self.stdout, result.withdrawn)
         else:
             self.stdout.write(
                 f"{target.who.capitalize()} held none of {perms} "
                 f"on group {target.group.name!r}; nothing changed."
             )
+
+
+def write_withdrawn(out: Any, withdrawn: list[Withdrawn]) -> None:
+    """One line per ticket and agent that lost its lock, ownership, responsibility
+    or watching with its access (``withdrawal.withdraw_lost_access``)."""
+    if not withdrawn:
+        return
+    n = len({item.ticket_id for item in withdrawn})
+    out.write(f"Taken back on {n} ticket{'s' if n != 1 else ''} no longer readable:")
+    for item in withdrawn:
+        out.write(f"  {item}")

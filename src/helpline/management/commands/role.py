@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 
 from helpline.actions import admin
 from helpline.management.base import HelplineCommand
+from helpline.management.commands.revoke import write_withdrawn
 from helpline.models import Role
 
 
@@ -54,10 +55,11 @@ class Command(HelplineCommand):
     def remove_member(self, options: dict[str, Any]) -> None:
         role = admin.get_role(options["role"])
         agent = admin.get_agent(options["login"])
-        admin.remove_role_member(role, agent)
+        withdrawn = admin.remove_role_member(role, agent)
         self.stdout.write(
             f"{agent.get_username()} is not a member of role {role.name!r}."
         )
+        write_withdrawn(self.stdout, withdrawn)
 
     def list_roles(self, options: dict[str, Any]) -> None:
         members = get_user_model().objects.order_by("username")
