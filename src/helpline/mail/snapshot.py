@@ -38,6 +38,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from helpline.addresses import normalize_all
 from helpline.models import (
     AgentProfile,
     AutoResponse,
@@ -67,6 +68,11 @@ class Snapshot:
             a.email.lower(): a
             for a in SystemAddress.objects.filter(valid=True).select_related("queue")
         }
+
+    @cached_property
+    def own_addresses(self) -> frozenset[str]:
+        """The valid system addresses in canonical form (helpline.addresses)."""
+        return frozenset(normalize_all(self.addresses.keys()))
 
     @cached_property
     def filters(self) -> tuple[PostmasterFilter, ...]:
