@@ -370,3 +370,23 @@ def test_a_filter_on_an_address_matches_its_quoted_and_international_spellings()
     assert fired('"boss"@xn--bcher-kva.example') == ["filter vip"]
     assert fired("x@evil.example, boss@xn--bcher-kva.example") == ["filter vip"]
     assert fired("xboss@xn--bcher-kva.example") == []
+
+
+def test_mail_from_any_spelling_of_our_own_address_is_a_loop():
+    from helpline.mail.automatic import classify
+
+    raw = mail(sender=PLACEHOLDER).replace(
+        PLACEHOLDER.encode(), b'"Info-EN"@Helpline.localhost'
+    )
+    found = classify(raw, own_addresses=[QUEUE])
+    assert found.loop
+    assert "sent from our own address" in found.reasons
+
+
+@pytest.mark.django_db
+def test_mail_to_any_spelling_of_a_system_address_reaches_its_queue(desk):
+    raw = mail(to="placeholder-to@placeholder.invalid").replace(
+        b"placeholder-to@placeholder.invalid", b'"Info-EN"@Helpline.LOCALHOST'
+    )
+    msg = deliver(raw)
+    assert msg.ticket.queue == desk["queue"]
