@@ -1,30 +1,49 @@
-"""Customers: the email identities tickets belong to."""
+"""Customers: the email identities tickets belong to.
+
+A customer's address is stored in canonical form (``helpline.addresses.normalize``:
+lower case, IDNA domain, needless quotes removed), so that every way of writing one
+mailbox finds the same customer, and the follow-up check compares like with like.
+"""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from helpline.addresses import normalize
 from helpline.errors import InvalidInput
 from helpline.models import Customer
 
 
-def get_or_create_customer(email: str, name: str = "") -> Customer | None:
-    """The customer with this address (lower-cased), created on first contact."""
-    email = email.strip().lower()
+def customer_address(email: str) -> str:
+    """The canonical form of a customer's address; '' for none; ``InvalidInput`` when
+    it is not one usable address."""
+    email = email.strip()
     if not email:
-        return None
+        return ""
+    canonical = normalize(email)
     try:
-        validate_email(email)
+        validate_email(canonical)
     except ValidationError as exc:
         raise InvalidInput(f"{email!r} is not an email address.") from exc
-    customer = Customer.objects.filter(email=email).first()
+    return canonical
+
+
+def get_or_create_customer(email: str, name: str = "") -> Customer | None:
+    """The customer with this address (canonical form), created on first contact."""
+    canonical = customer_address(email)
+    if not canonical:
+        return None
+    # A row stored before addresses were canonical (lower-cased only) is found too.
+    legacy = email.strip().lower()
+    found = {c.email: c for c in Customer.objects.filter(email__in={canonical, legacy})}
+    customer = found.get(canonical) or found.get(legacy)
     if customer is not None:
         if name and not customer.name:
             customer.name = name[:200]
             customer.save(update_fields=["name"])
         return customer
-    customer = Customer(email=email, name=name[:200])
+    customer = Customer(email=canonical, name=name[:200])
     # Created concurrently meanwhile: the conflict returns that row's id (one
     # statement, no savepoint).
     Customer.objects.bulk_create(
@@ -34,5 +53,5 @@ def get_or_create_customer(email: str, name: str = "") -> Customer | None:
         update_fields=["email"],
     )
     if customer.pk is None:  # a database that cannot return ids from an upsert
-        return Customer.objects.get(email=email)
+        return Customer.objects.get(email=canonical)
     return customer

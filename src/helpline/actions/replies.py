@@ -8,7 +8,6 @@ outgoing article with the exact bytes and queues them in the outbox, in one tran
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.utils import getaddresses
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +17,7 @@ from helpline.actions.access import access_ticket, require_in_queue
 from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
 from helpline.actions.locks import claim
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
+from helpline.addresses import addresses_in, normalize_all
 from helpline.errors import InvalidInput, NotFound
 from helpline.mail.compose import Outgoing, build
 from helpline.mail.outbound import queue_message
@@ -48,11 +48,12 @@ class Draft:
 
 
 def _emails(header_value: str) -> list[str]:
-    return [addr.lower() for _, addr in getaddresses([header_value]) if "@" in addr]
+    # Canonical addresses (helpline.addresses): a display name never adds one.
+    return addresses_in(header_value)
 
 
 def _own_addresses() -> set[str]:
-    return set(SystemAddress.objects.values_list("email", flat=True))
+    return normalize_all(SystemAddress.objects.values_list("email", flat=True))
 
 
 def sender_of(queue: Queue, agent: Any | None = None) -> tuple[str, str]:

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from helpline.actions.articles import (
@@ -25,6 +23,7 @@ from helpline.actions.articles import (
     article_row,
     attachment_rows,
 )
+from helpline.actions.customers import customer_address
 from helpline.actions.events import ticket_changed
 from helpline.actions.history import record_all
 from helpline.actions.tickets import (
@@ -33,7 +32,6 @@ from helpline.actions.tickets import (
     new_ticket_row,
     new_ticket_state,
 )
-from helpline.errors import InvalidInput
 from helpline.models import (
     Article,
     Attachment,
@@ -117,17 +115,12 @@ def _insert(model: type[Any], rows: list[Any]) -> None:
 def _customers(wanted: list[tuple[str, str]]) -> list[Customer | None]:
     """``get_or_create_customer`` for each (address, name), in two or three
     statements: the known ones, a name for those without one, the new ones."""
-    emails = [email.strip().lower() for email, _ in wanted]
+    emails = [customer_address(email) for email, _ in wanted]
     names: dict[str, str] = {}  # the first name given for each address
     for email, (_, name) in zip(emails, wanted, strict=True):
         if not email:
             continue
-        if email not in names:
-            try:
-                validate_email(email)
-            except ValidationError as exc:
-                raise InvalidInput(f"{email!r} is not an email address.") from exc
-            names[email] = ""
+        names.setdefault(email, "")
         if name and not names[email]:
             names[email] = name[:200]
     if not names:

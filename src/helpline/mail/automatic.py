@@ -23,6 +23,7 @@ from email.utils import getaddresses
 from enum import StrEnum
 from functools import cached_property
 
+from helpline.addresses import normalize, normalize_all
 from helpline.mail.bounce import (
     BouncedRecipient,
     Report,
@@ -163,7 +164,7 @@ class _Classifier:
         # The top-level header only, its values as they stand (``_header`` decodes
         # them): no MIME tree, no header objects, several times cheaper.
         self.msg = msg = _HEADER_PARSER.parsebytes(raw, headersonly=True)
-        self.own = {a.lower() for a in own_addresses}
+        self.own = normalize_all(own_addresses)  # canonical: any spelling is ours
         self.loop_header = loop_header
         self.reasons: list[str] = []
         self.loop = False
@@ -200,7 +201,7 @@ class _Classifier:
         msg, local = self.msg, self.sender.split("@", 1)[0]
         if self.loop_header and msg.get(self.loop_header) is not None:
             self.fired(f"header {self.loop_header} (our own loop marker)")
-        if self.sender and self.sender in self.own:
+        if self.sender and normalize(self.sender) in self.own:
             self.fired("sent from our own address")
         for name in ("X-Loop", "X-No-Loop"):
             if msg.get(name) is not None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpline.addresses import normalize
 from helpline.errors import InvalidInput
 from helpline.mail.parse import ParsedMessage
 from helpline.models import PostmasterFilter
@@ -93,13 +94,13 @@ def _match(parsed: ParsedMessage, matches: list[dict[str, Any]]) -> tuple[bool, 
     for m in matches:
         header: str = m["header"]
         if header.upper().startswith("EMAILADDRESS:"):
-            wanted = header.split(":", 1)[1].strip().lower()
-            values = [
-                a.email.lower()
-                for a in [parsed.from_, *parsed.to, *parsed.cc]
+            wanted = normalize(header.split(":", 1)[1])
+            values = {
+                normalize(a.email)
+                for a in [*parsed.from_all, *parsed.to, *parsed.cc]
                 if a is not None
-            ]
-            hit = wanted in values
+            }
+            hit = bool(wanted) and wanted in values
         else:
             regex = re.compile(m["regex"], re.IGNORECASE)
             hit = False

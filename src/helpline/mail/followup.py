@@ -8,9 +8,13 @@ In order, first match wins, and the method that matched is recorded:
 3. ``subject`` — our ticket hook and number in the subject;
 4. ``body`` — the same in the body (off by default: HELPLINE_FOLLOWUP_IN_BODY).
 
-A number alone (subject or body) is trusted only when the sender has taken part in the
-ticket, or the ticket's queue trusts subject numbers; otherwise a new ticket is opened
-and linked to the old one, so nobody can write into someone else's ticket by guessing.
+A number alone (subject or body) is trusted only when every address the mail comes
+from (From, Sender) and would be answered at (Reply-To) has taken part in the ticket,
+compared exactly as canonical addresses (``helpline.addresses``), or the ticket's
+queue trusts subject numbers; otherwise a new ticket is opened and linked to the old
+one, so nobody can write into someone else's ticket by guessing.  Mail claiming to
+come from one of our system addresses is never trusted by number, and is stored as a
+system article wherever it lands (``sent_by_us``).
 Mail for a merged ticket lands on the ticket it was merged into.
 """
 
@@ -19,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 
 from helpline.actions.merge import resolve_merged
+from helpline.addresses import addresses_in, normalize
 from helpline.mail.automatic import AutoKind, Classification
 from helpline.mail.parse import ParsedMessage
+from helpline.mail.snapshot import current
 from helpline.models import Article, Ticket
 from helpline.numbers import numbers_in_subject, numbers_in_text
 
@@ -73,23 +78,65 @@ def _by_message_ids(
     return None
 
 
+def participants(ticket: Ticket) -> set[str]:
+    """Everyone who has taken part in the ticket, as canonical addresses: its customer
+    and the From, To, Cc and Reply-To of its articles, never a system address.
+
+    One query, whatever the number of articles (their address columns only)."""
+    found: set[str] = set()
+    if ticket.customer is not None:
+        found.update(addresses_in(ticket.customer.email))
+    for row in Article.objects.filter(ticket=ticket).values_list(
+        "from_addr", "to_addr", "cc_addr", "reply_to"
+    ):
+        for value in row:
+            found.update(addresses_in(value))
+    return found - own_addresses()
+
+
 def is_participant(ticket: Ticket, email: str) -> bool:
-    """Has ``email`` been the customer, a sender or a recipient of this ticket?"""
-    if not email:
+    """Has ``email`` been the customer, a sender or a recipient of this ticket?
+    Exact comparison of canonical addresses; a system address never is."""
+    address = normalize(email)
+    return bool(address) and address in participants(ticket)
+
+
+def own_addresses() -> frozenset[str]:
+    """Our (valid) system addresses, canonical (kept with the configuration)."""
+    return current().own_addresses
+
+
+def identities(parsed: ParsedMessage) -> set[str]:
+    """Who the message claims to come from: every From address and the Sender."""
+    claimed = [a.email for a in parsed.from_all]
+    if parsed.sender is not None:
+        claimed.append(parsed.sender.email)
+    return {normalize(a) for a in claimed}
+
+
+def sent_by_us(parsed: ParsedMessage) -> bool:
+    """Does the message claim to come from one of our system addresses?  Such mail
+    (a loop, or a forgery) is never a customer's follow-up."""
+    return not identities(parsed).isdisjoint(own_addresses())
+
+
+def _trusted(ticket: Ticket, parsed: ParsedMessage) -> bool:
+    """May a ticket number alone make this message a follow-up of ``ticket``?
+
+    Every address the message comes from (each From, the Sender) and every address
+    our answer would go to (Reply-To) must have taken part in the ticket; an address
+    that is no valid address, or none at all, is trusted by nobody."""
+    if sent_by_us(parsed):
         return False
-    email = email.lower()
-    if ticket.customer is not None and ticket.customer.email == email:
+    if ticket.queue.trust_subject_number:
         return True
-    return Article.objects.filter(
-        Q(from_addr__icontains=email)
-        | Q(to_addr__icontains=email)
-        | Q(cc_addr__icontains=email)
-        | Q(reply_to__icontains=email),
-        ticket=ticket,
-    ).exists()
+    claimed = identities(parsed) | {normalize(a.email) for a in parsed.reply_to}
+    if not claimed or "" in claimed:
+        return False
+    return claimed <= participants(ticket)
 
 
-def _by_number(numbers: list[str], sender: str, method: str) -> Thread | None:
+def _by_number(numbers: list[str], parsed: ParsedMessage, method: str) -> Thread | None:
     for number in numbers:
         ticket = (
             Ticket.objects.select_related("queue", "state", "customer")
@@ -99,7 +146,7 @@ def _by_number(numbers: list[str], sender: str, method: str) -> Thread | None:
         if ticket is None:
             continue
         ticket = resolve_merged(ticket)
-        if ticket.queue.trust_subject_number or is_participant(ticket, sender):
+        if _trusted(ticket, parsed):
             return Thread(ticket, method)
         return Thread(None, f"{method} (sender not a participant)", untrusted=ticket)
     return None
@@ -117,12 +164,11 @@ def find_thread(parsed: ParsedMessage, classification: Classification) -> Thread
     found = _by_message_ids(list(dict.fromkeys(ids)))
     if found is not None:
         return Thread(found[0], "references", locked=found[1])
-    sender = parsed.from_.email if parsed.from_ else ""
-    thread = _by_number(numbers_in_subject(parsed.subject), sender, "subject")
+    thread = _by_number(numbers_in_subject(parsed.subject), parsed, "subject")
     if thread is not None:
         return thread
     if settings.HELPLINE_FOLLOWUP_IN_BODY:
-        thread = _by_number(numbers_in_text(parsed.body_text), sender, "body")
+        thread = _by_number(numbers_in_text(parsed.body_text), parsed, "body")
         if thread is not None:
             return thread
     return Thread()

@@ -76,6 +76,10 @@ class ParsedMessage:
     is_encrypted: bool
     is_signed: bool
     defects: list[str] = field(default_factory=list)
+    # Every From address (``from_`` is the first) and the Sender: who the mail claims
+    # to come from, for the follow-up check (helpline.mail.followup).
+    from_all: list[Address] = field(default_factory=list)
+    sender: Address | None = None
 
     def header(self, name: str) -> str:
         """The first value of the header with that name (case-insensitive), or ''."""
@@ -262,6 +266,8 @@ class _HeaderFields(TypedDict):
     recipients_for_routing: list[str]
     date: datetime | None
     headers: list[tuple[str, str]]
+    from_all: list[Address]
+    sender: Address | None
 
 
 _NO_HEADER = _HeaderFields(
@@ -276,6 +282,8 @@ _NO_HEADER = _HeaderFields(
     recipients_for_routing=[],
     date=None,
     headers=[],
+    from_all=[],
+    sender=None,
 )
 
 
@@ -316,6 +324,8 @@ def _header_fields(message: Message, decoder: HeaderDecoder) -> _HeaderFields:
         recipients_for_routing=routing,
         date=parse_date(first["date"]) if "date" in first else None,
         headers=[(one_line(name), decoder.value(value)) for name, value in raw_items],
+        from_all=addresses("from"),
+        sender=next(iter(addresses("sender")), None),
     )
 
 

@@ -6,6 +6,7 @@ import copy
 
 from django.conf import settings
 
+from helpline.addresses import normalize
 from helpline.mail.snapshot import Snapshot
 from helpline.models import InboundMessage, Queue
 
@@ -44,7 +45,7 @@ def _choose(
             queue = Queue.objects.get(pk=message.queue_hint_id)
         return queue, f"transport queue {queue.name}"
     for address in [*message.envelope_recipients, *recipients]:
-        found = snapshot.addresses.get(address.lower())
+        found = snapshot.addresses.get(normalize(address) or address.lower())
         if found is not None and found.queue.valid:
             return found.queue, f"recipient {found.email}"
     name = settings.HELPLINE_DEFAULT_QUEUE

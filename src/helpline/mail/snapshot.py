@@ -38,6 +38,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from helpline.addresses import normalize
 from helpline.models import (
     AgentProfile,
     AutoResponse,
@@ -62,11 +63,17 @@ class Snapshot:
 
     @cached_property
     def addresses(self) -> dict[str, SystemAddress]:
-        """Valid system addresses by (lower-case) email, with their queue."""
+        """Valid system addresses by canonical email (helpline.addresses), with
+        their queue."""
         return {
-            a.email.lower(): a
+            normalize(a.email) or a.email.lower(): a
             for a in SystemAddress.objects.filter(valid=True).select_related("queue")
         }
+
+    @cached_property
+    def own_addresses(self) -> frozenset[str]:
+        """The valid system addresses in canonical form (helpline.addresses)."""
+        return frozenset(self.addresses.keys())
 
     @cached_property
     def filters(self) -> tuple[PostmasterFilter, ...]:

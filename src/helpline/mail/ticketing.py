@@ -19,9 +19,10 @@ from helpline.actions.history import record
 from helpline.actions.locks import do_lock_to
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
 from helpline.actions.tickets_bulk import NewTicket, do_create_tickets
+from helpline.addresses import format_address, normalize
 from helpline.mail.automatic import AutoKind, Classification
 from helpline.mail.filters import Outcome
-from helpline.mail.followup import Thread
+from helpline.mail.followup import Thread, own_addresses, sent_by_us
 from helpline.mail.parse import Address, ParsedMessage
 from helpline.mail.routing import route
 from helpline.mail.snapshot import Snapshot
@@ -56,19 +57,24 @@ class Result:
 def _fmt(address: Address | None) -> str:
     if address is None:
         return ""
-    if address.name:
-        return f'"{address.name}" <{address.email}>'
-    return address.email
+    return format_address(address.name, address.email)
 
 
 def _fmt_list(addresses: list[Address]) -> str:
     return ", ".join(_fmt(a) for a in addresses)
 
 
+def _automatic(parsed: ParsedMessage, classification: Classification) -> bool:
+    """Sent by a program, or claiming to come from one of our own addresses (a loop
+    or a forgery): stored as a system article, hidden from the customer, changing no
+    state and answered by no auto-response."""
+    return classification.kind != AutoKind.NONE or sent_by_us(parsed)
+
+
 def _article(
     parsed: ParsedMessage, raw: Blob, classification: Classification
 ) -> NewArticle:
-    automatic = classification.kind != AutoKind.NONE
+    automatic = _automatic(parsed, classification)
     return NewArticle(
         channel=ArticleChannel.EMAIL,
         sender_type=SenderType.SYSTEM if automatic else SenderType.CUSTOMER,
@@ -99,16 +105,21 @@ def _article(
 
 
 def _customer(parsed: ParsedMessage, outcome: Outcome) -> tuple[str, str]:
-    """The customer: a filter's choice, else Reply-To, else From.
+    """The customer: a filter's choice, else Reply-To, else From, as a canonical
+    address (``helpline.addresses``).
 
-    An address Helpline cannot use as an identity (malformed) leaves the ticket without
-    a customer rather than failing the message; the raw mail still shows the sender.
+    An address Helpline cannot use as an identity (malformed, or one of our own system
+    addresses) leaves the ticket without a customer rather than failing the message;
+    the raw mail still shows the sender.
     """
     if outcome.sets.get("customer"):
         email, name = str(outcome.sets["customer"]), ""
     else:
         who = parsed.reply_to[0] if parsed.reply_to else parsed.from_
         email, name = (who.email, who.name) if who is not None else ("", "")
+    email = normalize(email)
+    if not email or email in own_addresses():
+        return "", ""
     try:
         validate_email(email)
     except ValidationError:
@@ -171,7 +182,8 @@ def new_tickets(plans: list[NewTicket], results: list[Result]) -> None:
 
 def opened(result: Result, ticket: Ticket, article: Article | None) -> None:
     result.outcome, result.ticket, result.article = "new_ticket", ticket, article
-    result.auto_response = "reply"
+    system = article is not None and article.sender_type == SenderType.SYSTEM
+    result.auto_response = "" if system else "reply"
 
 
 def _state(snapshot: Snapshot, name: str) -> TicketState:
@@ -197,7 +209,7 @@ def follow_up(
             .select_related("queue", "state", "owner")
             .get(pk=ticket.pk)
         )
-    automatic = classification.kind != AutoKind.NONE
+    automatic = _automatic(parsed, classification)
     closed = ticket.state_type in (StateType.CLOSED, StateType.REMOVED)
     option = ticket.queue.follow_up
     if closed and not automatic and option == FollowUpOption.NEW_TICKET:

@@ -9,7 +9,6 @@ unless the recipient is automatic or our own, or has had its daily ration.
 from __future__ import annotations
 
 import logging
-from email.utils import getaddresses
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from helpline.actions.replies import Draft, do_send_email
+from helpline.addresses import addresses_in, normalize, normalize_all
 from helpline.mail import snapshot
 from helpline.models import (
     Article,
@@ -38,20 +38,26 @@ NEVER_ANSWER = ("mailer-daemon@", "postmaster@", "abuse@", "noreply@", "no-reply
 
 
 def _recipient(article: Article) -> str:
+    """The canonical address an automatic answer to ``article`` goes to."""
     for value in (article.reply_to, article.from_addr):
-        found = [a.lower() for _, a in getaddresses([value]) if "@" in a]
+        found = addresses_in(value)
         if found:
             return found[0]
     return ""
 
 
 def may_answer(address: str) -> tuple[bool, str]:
-    """May an automatic mail go to ``address``?  Also counts it (loop protection)."""
+    """May an automatic mail go to ``address``?  Also counts it (loop protection).
+
+    Compared in canonical form (``helpline.addresses``): ``"Info"@Helpline.example``
+    is our ``info@helpline.example`` and is never answered."""
+    address = normalize(address)
     if not address:
         return False, "no address"
     if address.startswith(NEVER_ANSWER):
         return False, f"{address} is an automatic address"
-    if SystemAddress.objects.filter(email=address).exists():
+    own = normalize_all(SystemAddress.objects.values_list("email", flat=True))
+    if address in own:
         return False, f"{address} is one of our own addresses"
     today = timezone.localdate()
     limit = settings.HELPLINE_LOOP_LIMIT
