@@ -71,7 +71,7 @@ def test_a_reply_threads_and_carries_salutation_template_signature_and_quote(
     assert msg["References"] == "<root@example.net> <orig-1@example.net>"
     assert msg["Message-ID"] == f"<{article.message_id}>"
     assert article.message_id.endswith("@helpline.localhost")
-    assert msg["To"] == "jane@example.net"
+    assert msg["To"] == "Jane Doe <jane@example.net>"  # the customer's own name
     assert msg["From"] == "Alice Smith via Wikipedia <info-en@helpline.localhost>"
     body = msg.get_content()
     assert body.index("Dear Jane Doe,") < body.index("Thank you for Wrong date.")

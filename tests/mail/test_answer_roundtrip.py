@@ -212,7 +212,7 @@ def start_conversation(
     assert auto.rcpt_tos == [CUSTOMER]
     assert auto.mail_from == QUEUE_ADDRESS
     msg = auto.message
-    assert msg["To"] == CUSTOMER
+    assert msg["To"] == f"Jane Doe <{CUSTOMER}>"  # the customer's own name
     assert msg["Auto-Submitted"] == "auto-replied"
     assert msg["Subject"] == f"[Ticket#{number}] Your request has been received"
     assert msg["In-Reply-To"] == first_id

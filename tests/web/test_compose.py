@@ -119,7 +119,7 @@ def test_sending_a_reply_queues_the_mail_and_sets_the_next_state(
     outbound.send_due()
     assert len(smtp_sink.received) == 1
     message = smtp_sink.received[0].message
-    assert message["To"] == "customer@example.net"
+    assert message["To"] == "Jane Doe <customer@example.net>"  # the customer's name
     assert message["In-Reply-To"]
     assert [p.get_filename() for p in message.iter_attachments()] == ["answer.txt"]
     ticket = Ticket.objects.get(pk=world.ticket.pk)

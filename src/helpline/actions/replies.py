@@ -181,6 +181,11 @@ def do_send_email(
                 (a.filename, a.content_type, a.content) for a in draft.attachments
             ],
             auto_submitted=auto_submitted,
+            names=(
+                {ticket.customer.email.lower(): ticket.customer.name}
+                if ticket.customer is not None
+                else {}
+            ),
         )
     )
     article = do_add_article(

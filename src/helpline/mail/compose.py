@@ -2,6 +2,9 @@
 
 The bytes built here are stored as the article's raw source, queued in the outbox and
 sent unchanged, so what an agent sees under "raw" is what the customer received.
+Every text part and header is written in UTF-8 (encoded words, RFC 2231 names,
+8bit/base64 bodies), whatever charset the customer's own mail came in: the text was
+decoded on the way in, and UTF-8 can hold all of it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 from django.conf import settings
 from django.utils import timezone
@@ -35,19 +38,32 @@ class Outgoing:
     # "auto-replied" / "auto-generated" for automatic mail: RFC 3834, plus our loop
     # header, so neither we nor well-behaved responders answer it.
     auto_submitted: str = ""
+    # Display names of recipients, by lower-case address ("Jane Doe" for To: Jane Doe
+    # <jane@example.net>); written RFC 2047-encoded in UTF-8 when not ASCII.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def new_message_id() -> str:
     return make_msgid(domain=settings.HELPLINE_MAIL_DOMAIN)[1:-1]
 
 
+def _recipients(addresses: list[str], names: dict[str, str]) -> str:
+    """An address-list header value; a known display name is put on one line and
+    encoded (UTF-8 words, whatever the customer's own mail used)."""
+    formatted = []
+    for address in addresses:
+        name = " ".join(names.get(address.lower(), "").split())
+        formatted.append(formataddr((name, address), charset="utf-8"))
+    return ", ".join(formatted)
+
+
 def build(out: Outgoing) -> tuple[bytes, str]:
     """Return the message's bytes and its Message-ID (without angle brackets)."""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = Address(display_name=out.from_name, addr_spec=out.from_addr)
-    msg["To"] = ", ".join(out.to)
+    msg["To"] = _recipients(out.to, out.names)
     if out.cc:
-        msg["Cc"] = ", ".join(out.cc)
+        msg["Cc"] = _recipients(out.cc, out.names)
     # Bcc is not written into the message; its addresses are envelope recipients.
     msg["Subject"] = out.subject
     msg["Date"] = format_datetime(timezone.now())

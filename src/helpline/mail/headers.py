@@ -71,7 +71,7 @@ def decode_words(text: str) -> str:
         return text
     out: list[str] = []
     run_charset: str | None = None
-    run = bytearray()
+    run: list[bytes] = []
     pos = 0
     for match in _ENCODED_WORD.finditer(text):
         gap = text[pos : match.start()]
@@ -81,18 +81,27 @@ def decode_words(text: str) -> str:
         payload = match.group(3)
         data = _b64decode(payload) if match.group(2) in "bB" else _qdecode(payload)
         if run_charset is not None and (gap or charset != run_charset):
-            out.append(charsets.decode_fragment(bytes(run), run_charset))
+            out.append(_decode_run(run, run_charset))
             run_charset = None
-            run.clear()
+            run = []
         if gap:
             out.append(gap)
         run_charset = charset
-        run += data
+        run.append(data)
         pos = match.end()
     if run_charset is not None:
-        out.append(charsets.decode_fragment(bytes(run), run_charset))
+        out.append(_decode_run(run, run_charset))
     out.append(text[pos:])
     return "".join(out)
+
+
+def _decode_run(words: list[bytes], charset: str) -> str:
+    """Adjacent words in one charset, joined before decoding (a character may be
+    split between two words) unless each starts with its own byte order mark, as
+    UTF-16 words do; their byte orders may differ."""
+    if len(words) > 1 and all(charsets.sniff_bom(word) for word in words):
+        return "".join(charsets.decode_fragment(word, charset) for word in words)
+    return charsets.decode_fragment(b"".join(words), charset)
 
 
 def one_line(text: str) -> str:
@@ -140,11 +149,16 @@ class HeaderDecoder:
     def eight_bit(self, value: str) -> str:
         """Replace raw 8-bit bytes (surrogate-escaped by the parser) with text."""
         if value.isascii():
-            if "\x1b" in value:  # raw ISO-2022-JP, a 7-bit encoding
-                decoded = charsets.decode_fragment(value.encode("ascii"), "iso-2022-jp")
-                if "\x1b" not in decoded:
-                    return decoded
-            return value
+            # Raw 7-bit text of a shifting codec: ISO-2022 escape sequences, or the
+            # HZ of the body; decoded before any parsing, as its bytes include '"',
+            # '<', '@' and '\\'. Not UTF-7: 'jane+tag@example.net' is valid UTF-7.
+            if "\x1b" not in value and "~" not in value:
+                return value
+            hint = self._body_charset
+            if charsets.resolve(hint) == "utf-7":
+                hint = None
+            shifted = charsets.decode_shifted(value.encode("ascii"), hint)
+            return value if shifted is None else shifted
         data = charsets.to_bytes(value)
         try:
             return data.decode("utf-8")
