@@ -169,3 +169,38 @@ def test_forty_parallel_attempts_are_all_counted(world, shared_cache):
     assert statuses.count(200) == throttle.MAX_FAILURES
     assert statuses.count(429) == 40 - throttle.MAX_FAILURES
     assert login(Client(), "alice").status_code == 429
+
+
+# --- the REST API takes tokens, not passwords: wrong tokens are counted per client ---
+def wrong_token(client: Client, **extra) -> int:
+    headers = {"Authorization": "Bearer hlp_not-a-token"}
+    return client.get("/api/v1/me", headers=headers, **extra).status_code
+
+
+def test_wrong_api_tokens_are_rate_limited_per_client(db, settings):
+    settings.HELPLINE_API_RATE_LIMIT = 5
+    client = Client()
+    assert [wrong_token(client) for _ in range(6)] == [401] * 5 + [429]
+    assert wrong_token(client, REMOTE_ADDR="192.0.2.1") == 401
+
+
+def test_parallel_api_requests_are_all_counted(db, shared_cache, settings):
+    """Forty requests at once against a limit of twenty: twenty are answered."""
+    settings.HELPLINE_API_RATE_LIMIT = 20
+    barrier = threading.Barrier(40)
+    statuses: list[int] = []
+
+    def request() -> None:
+        try:
+            client = Client()
+            barrier.wait()
+            statuses.append(wrong_token(client))  # list.append is atomic
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * 20 + [429] * 20
