@@ -29,5 +29,8 @@ class HelplineConfig(AppConfig):
         register()
         post_migrate.connect(index_after_migrate, sender=self)
 
-        # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
+        # The worker (run_huey) only auto-loads modules named "tasks": load the jobs;
+        # and the system checks (`helpline check` warns about data files others may
+        # read).
+        import helpline.checks  # noqa: F401
         import helpline.jobs  # noqa: F401
