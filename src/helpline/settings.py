@@ -98,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpline.web.middleware.NoStoreMiddleware",
     "helpline.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -193,8 +194,16 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = _env_int("SESSION_AGE", 8 * 3600)
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+# Served through a TLS-terminating proxy that sets X-Forwarded-Proto (and removes any
+# the client sent) and appends the client to X-Forwarded-For: docs/configuration.md.
+HELPLINE_BEHIND_HTTPS_PROXY = _env_bool("BEHIND_HTTPS_PROXY", False)
+if HELPLINE_BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = _env_int("HSTS_SECONDS", 365 * 24 * 3600)
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HELPLINE_BEHIND_HTTPS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
