@@ -129,6 +129,31 @@ def test_the_administrations_login_is_the_throttled_one(client, world):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_forged_forwarded_for_header_gives_no_fresh_counters(client, world):
+    """Without the proxy setting, X-Forwarded-For is the client's word: ignored."""
+    for n in range(throttle.MAX_FAILURES):
+        login(client, "alice", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    response = login(client, "alice", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    assert response.status_code == 429
+
+
+def test_behind_the_proxy_clients_are_told_apart_by_the_address_it_adds(
+    client, world, settings
+):
+    """Behind HELPLINE_BEHIND_HTTPS_PROXY every request comes from the proxy; the
+    client is the last X-Forwarded-For hop (what the client put before it is not
+    believed)."""
+    settings.HELPLINE_BEHIND_HTTPS_PROXY = True
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for n in range(throttle.MAX_FAILURES):
+        forged = f"198.51.100.{n}, 192.0.2.50"
+        login(client, "alice", "guess", HTTP_X_FORWARDED_FOR=forged, **proxy)
+    blocked = login(client, "alice", HTTP_X_FORWARDED_FOR="192.0.2.50", **proxy)
+    assert blocked.status_code == 429
+    other = login(Client(), "alice", HTTP_X_FORWARDED_FOR="192.0.2.77", **proxy)
+    assert other.status_code == 302
+
+
 @pytest.fixture(params=["locmem", "file"])
 def shared_cache(request, settings, tmp_path):
     """The local-memory cache (atomic) and the file cache of a default install
