@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,14 @@ def test_files_are_private_without_the_commands_umask(tmp_path):
     assert_private(data)
 
 
-PRINT_KEY = "from helpline import settings; print(settings.SECRET_KEY)"
+# Each process waits for the start signal, so that all load the settings together.
+PRINT_KEY = """
+import os, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+from helpline import settings
+print(settings.SECRET_KEY)
+"""
 
 
 def test_processes_starting_together_agree_on_one_secret_key(tmp_path):
@@ -123,13 +131,15 @@ def test_processes_starting_together_agree_on_one_secret_key(tmp_path):
     data = tmp_path / "data"
     procs = [
         subprocess.Popen(  # noqa: S603
-            [sys.executable, "-c", PRINT_KEY],
+            [sys.executable, "-c", PRINT_KEY, str(tmp_path / "go")],
             env=helpline_env(data),
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(8)
     ]
+    time.sleep(1)  # all eight interpreters up and waiting
+    (tmp_path / "go").touch()
     keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
     assert len(keys) == 1
     (key,) = keys
