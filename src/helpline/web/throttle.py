@@ -88,7 +88,7 @@ def client_address(request: HttpRequest) -> str:
 
 
 def window() -> int:
-    return int(getattr(settings, "HELPLINE_LOGIN_WINDOW", DEFAULT_WINDOW))
+    return max(1, int(getattr(settings, "HELPLINE_LOGIN_WINDOW", DEFAULT_WINDOW)))
 
 
 def limit(name: str) -> int:
