@@ -34,5 +34,8 @@ class HelplineConfig(AppConfig):
 
         withdrawal.connect()
 
+        # The system checks (`helpline check` warns about data files others may read).
+        import helpline.checks  # noqa: F401
+
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
         import helpline.jobs  # noqa: F401

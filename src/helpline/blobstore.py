@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -13,11 +14,24 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from helpline.models import Blob
 
 
+def _private_dirs(directory: str) -> None:
+    """Make ``directory`` and its missing parents 0700 (``os.makedirs`` gives only
+    the last one its ``mode``): attachments are for Helpline's user alone."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made by a concurrent writer
+            os.mkdir(path, 0o700)
+
+
 def _write_durably(storage: FileSystemStorage, name: str, data: bytes) -> None:
     """Write via a temporary file, fsync, then rename: a crash never leaves half a blob."""
     path = storage.path(name)
     directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
+    _private_dirs(directory)
+    # mkstemp creates the file 0600 whatever the umask; the rename keeps the mode.
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:

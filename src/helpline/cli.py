@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
+# Files and directories Helpline creates are this user's only (0600/0700): mail,
+# attachments, the databases, the cache and whatever a library writes for us.
+# `helpline check` warns about looser ones (helpline/checks.py).
+PRIVATE_UMASK = 0o077
+
 
 def main(argv: list[str] | None = None) -> None:
+    os.umask(PRIVATE_UMASK)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
     from django.core.management import execute_from_command_line
 

@@ -6,6 +6,7 @@ start-up; docs/configuration.md lists them.  Nothing else in the code reads os.e
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -28,24 +29,56 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _private_dir(path: Path) -> None:
+    """Create ``path`` readable by this user only (0700) unless it exists."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists: SQLite then keeps that
+    mode and gives its -wal and -shm files the same (an empty file is an empty
+    database)."""
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _secret_key(path: Path) -> str:
+    """The key in ``path``, created on first use: written to a private (0600) file
+    that is linked into place only when complete, so no process ever reads a half
+    written or world-readable key, and two processes starting at once agree."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+    import tempfile
+
+    _private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
+            fh.flush()
+            os.fsync(fh.fileno())
+        # Another process may have been first: then its key is the key.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()
+
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(_env("DATA_DIR", "var")).resolve()
+_private_dir(DATA_DIR)
 
 DEBUG = _env_bool("DEBUG", False)
-SECRET_KEY = _env("SECRET_KEY") or ""
-if not SECRET_KEY:
-    # A per-installation key kept in the data directory: stable across restarts, never
-    # committed, created on first use.
-    _key_file = DATA_DIR / "secret_key"
-    try:
-        SECRET_KEY = _key_file.read_text().strip()
-    except FileNotFoundError:
-        import secrets
-
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        SECRET_KEY = secrets.token_urlsafe(50)
-        _key_file.write_text(SECRET_KEY)
-        _key_file.chmod(0o600)
+# A per-installation key kept in the data directory: stable across restarts, never
+# committed, created on first use.
+SECRET_KEY = _env("SECRET_KEY") or _secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = [
     h for h in _env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
@@ -65,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpline.web.middleware.NoStoreMiddleware",
     "helpline.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -109,6 +143,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    if DATABASES["default"]["NAME"] not in {"", ":memory:"}:
+        _private_file(Path(DATABASES["default"]["NAME"]))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -152,10 +188,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Files Django's storage writes (Helpline's own blob writes use the same modes).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = _env_int("SESSION_AGE", 8 * 3600)
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+# Served through a TLS-terminating proxy that sets X-Forwarded-Proto (and removes any
+# the client sent) and appends the client to X-Forwarded-For: docs/configuration.md.
+HELPLINE_BEHIND_HTTPS_PROXY = _env_bool("BEHIND_HTTPS_PROXY", False)
+if HELPLINE_BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = _env_int("HSTS_SECONDS", 365 * 24 * 3600)
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HELPLINE_BEHIND_HTTPS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -209,6 +257,15 @@ CACHES = {
     )
 }
 HELPLINE_API_RATE_LIMIT = _env_int("API_RATE_LIMIT", 600)
+# Failed logins (helpline/web/throttle.py): counted per window of this many seconds;
+# an attempt over any limit is refused unchecked; 0 switches a limit off.
+HELPLINE_LOGIN_WINDOW = _env_int("LOGIN_WINDOW", 15 * 60)
+HELPLINE_LOGIN_FAILURES_PER_LOGIN_AND_CLIENT = _env_int(
+    "LOGIN_FAILURES_PER_LOGIN_AND_CLIENT", 5
+)
+HELPLINE_LOGIN_FAILURES_PER_LOGIN = _env_int("LOGIN_FAILURES_PER_LOGIN", 20)
+HELPLINE_LOGIN_FAILURES_PER_CLIENT = _env_int("LOGIN_FAILURES_PER_CLIENT", 20)
+HELPLINE_LOGIN_FAILURES_TOTAL = _env_int("LOGIN_FAILURES_TOTAL", 300)
 
 # Background jobs (Huey): SQLite storage in the data dir, or Redis for several machines.
 HELPLINE_REDIS_URL = _env("REDIS_URL")
@@ -225,5 +282,7 @@ HUEY = {
     ),
     "consumer": {"workers": _env_int("WORKER_THREADS", 2), "worker_type": "thread"},
 }
+if not HELPLINE_REDIS_URL:
+    _private_file(DATA_DIR / "jobs.sqlite3")
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)

@@ -169,9 +169,10 @@ def test_serve_answers_pages_and_the_admin_css(tmp_path):
     try:
         wait_for(port, process)
         base = f"http://127.0.0.1:{port}"
+        # (The admin's own login form redirects to the throttled /login/.)
         status, _, page = get(f"{base}/admin/login/")
         assert status == 200
-        assert b"/static/admin/css/base.css" in page
+        assert b"/static/helpline/app.css" in page
         status, headers, css = get(f"{base}/static/admin/css/base.css")
         assert status == 200
         assert headers["Content-Type"] == "text/css; charset=utf-8"

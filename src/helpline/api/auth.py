@@ -3,7 +3,8 @@
 A request that presents a bearer token is judged by that token alone: a wrong one is
 401 even if a session cookie is also present.  The session is accepted only with a valid
 CSRF token on unsafe methods, exactly as Django's forms require.  Both count against the
-rate limit, per token or per agent.
+rate limit, per token or per agent; wrong tokens per client address.  (The API
+takes no passwords: a token is a random secret, so there is no login to throttle.)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ninja.utils import check_csrf
 from helpline.actions.api_tokens import authenticate_token
 from helpline.api.errors import ApiError
 from helpline.api.ratelimit import count_request
+from helpline.web.throttle import client_address
 
 
 class BearerToken(HttpBearer):
@@ -26,6 +28,9 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any | None:
         api_token = authenticate_token(token.strip())
         if api_token is None:
+            # Wrong tokens count against the address they come from (a 429 before
+            # the 401 once it sends too many).
+            count_request(f"bad-token:{client_address(request)}")
             raise ApiError(
                 401,
                 "invalid_token",

@@ -1,9 +1,10 @@
 """Requests per minute per token (or per browser session), counted in Django's cache.
 
-A fixed one-minute window: simple, one cache round trip per request, and good enough to
-stop a runaway script.  With the default local-memory cache each server process counts
-for itself; configure a shared cache (Redis, database) to count across processes.
-``HELPLINE_API_RATE_LIMIT = 0`` switches the limit off.
+A fixed one-minute window: simple, and good enough to stop a runaway script.  Counted
+in the shared cache (the data directory's file cache or Redis) through
+helpline.counters, so requests that arrive together are all counted.  Requests with a
+wrong token count against their client address.  ``HELPLINE_API_RATE_LIMIT = 0``
+switches the limit off.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 
+from helpline import counters
 from helpline.api.errors import ApiError
 
 WINDOW_SECONDS = 60
@@ -29,19 +30,10 @@ def count_request(client: str) -> None:
     limit = limit_per_minute()
     if limit <= 0:
         return
-    now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    key = f"helpline:api-rate:{client}:{window}"
-    if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window began
-            cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
-            count = 1
+    count = counters.hit(f"helpline:api-rate:{client}", window=WINDOW_SECONDS)
     if count > limit:
-        wait = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        now = time.time()
+        wait = max(1, math.ceil((now // WINDOW_SECONDS + 1) * WINDOW_SECONDS - now))
         raise ApiError(
             429,
             "rate_limited",

@@ -1,4 +1,4 @@
-"""Security headers for every response: the Content Security Policy.
+"""Security headers for every response: the Content Security Policy, and no caching.
 
 The agent interface runs no inline script and loads nothing from elsewhere, so the
 policy can be strict.  A view that needs another policy (the sandboxed e-mail HTML,
@@ -40,4 +40,36 @@ class ContentSecurityPolicyMiddleware:
             response.headers["Content-Security-Policy"] = (
                 ADMIN_POLICY if admin else BASE_POLICY
             )
+        return response
+
+
+NO_STORE = "no-store, private"
+
+
+def allow_caching(response: HttpResponse) -> HttpResponse:
+    """Let ``response`` keep its own Cache-Control (only for content that is neither
+    ticket content nor personal data)."""
+    response.helpline_cacheable = True  # type: ignore[attr-defined]
+    return response
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every response Django produces.
+
+    Pages, search results, attachments, raw mail, API answers and the administration
+    carry ticket content or personal data: neither the browser (its disk cache, the
+    back button on a shared computer) nor a proxy may keep them.  Deciding per
+    response which ones do would fail open the day a view forgets, so every response
+    is marked unless its view opts out with ``allow_caching``.  Static files are
+    served before Django (helpline.web.static_files) and stay cacheable.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(response, "helpline_cacheable", False):
+            response.headers["Cache-Control"] = NO_STORE
+            response.headers.pop("Expires", None)
         return response

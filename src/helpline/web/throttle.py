@@ -1,41 +1,142 @@
-"""Failed-login throttling: a few wrong passwords per login and address, then a pause.
+"""Failed-login throttling: limits per login, per client and over all logins.
 
-Counted in Django's cache (shared between processes when the cache is: file-based or
-Redis), keyed by a hash of the login and the client address, so a typo-prone agent on
-one machine does not lock out a colleague elsewhere, and a guesser on one address is
-slowed down for that login.
+Four counters, each a fixed window of ``HELPLINE_LOGIN_WINDOW`` seconds in Django's
+cache (shared between processes: the file cache or Redis; helpline.counters makes the
+counting atomic):
+
+- per login and client address: a typo-prone agent on one machine does not lock out
+  a colleague elsewhere;
+- per login from any address: guessing one agent's password from many addresses;
+- per client address over all logins: one password tried against many logins;
+- all failures over all logins and addresses: the same, from many addresses.
+
+The login is normalised as Django's login form and authentication backend see it
+(``AbstractBaseUser.normalize_username``: NFKC, after the form field's stripping), then
+case-folded, so every spelling that logs in as one account shares its counters
+(folding more than the backend does can only make two logins share a counter, never
+split one).  IPv6 clients are counted per /64 network, the block one subscriber gets.
+
+An attempt is counted *before* its password is checked, and given back when it
+succeeds or is refused: parallel attempts each take their place in the counters, so
+of forty at once only as many are checked as the limits allow, never forty while the
+counters still read zero.  An attempt over a limit is refused without checking the
+password, with the same answer whether the login exists or not; the global limit
+holds every login off while it is reached, so it is set well above what the agents
+mistype in a window.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import unicodedata
+from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-MAX_FAILURES = 5
-WINDOW_SECONDS = 15 * 60
+from helpline import counters
+
+DEFAULT_WINDOW = 15 * 60
+DEFAULT_LIMITS = {
+    "login_client": 5,
+    "login": 20,
+    "client": 20,
+    "total": 300,
+}
+# The default per login and address (the tests and the message refer to it).
+MAX_FAILURES = DEFAULT_LIMITS["login_client"]
+_SETTINGS = {
+    "login_client": "HELPLINE_LOGIN_FAILURES_PER_LOGIN_AND_CLIENT",
+    "login": "HELPLINE_LOGIN_FAILURES_PER_LOGIN",
+    "client": "HELPLINE_LOGIN_FAILURES_PER_CLIENT",
+    "total": "HELPLINE_LOGIN_FAILURES_TOTAL",
+}
+# Counters a successful login clears; the others only get this attempt back, so an
+# attacker with one valid login cannot wipe its address's count by logging in.
+_CLEARED_ON_SUCCESS = ("login_client", "login")
 
 
-def _key(login: str, request: HttpRequest) -> str:
+def normalise_login(login: str) -> str:
+    """The login as the authentication backend sees it, case-folded."""
+    name = AbstractBaseUser.normalize_username(login.strip())
+    return unicodedata.normalize("NFKC", name.casefold())
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address (its /64 network for IPv6).
+
+    Behind the HTTPS proxy of HELPLINE_BEHIND_HTTPS_PROXY the last address of
+    X-Forwarded-For, the one the proxy added; otherwise the peer of the connection.
+    """
     address = request.META.get("REMOTE_ADDR", "")
-    digest = hashlib.sha256(f"{login.strip().lower()}\0{address}".encode()).hexdigest()
-    return f"helpline:login-failures:{digest}"
+    if getattr(settings, "HELPLINE_BEHIND_HTTPS_PROXY", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            address = hops[-1]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def blocked(login: str, request: HttpRequest) -> bool:
-    return int(cache.get(_key(login, request), 0)) >= MAX_FAILURES
+def window() -> int:
+    return max(1, int(getattr(settings, "HELPLINE_LOGIN_WINDOW", DEFAULT_WINDOW)))
 
 
-def record_failure(login: str, request: HttpRequest) -> None:
-    key = _key(login, request)
-    # add() starts the window; incr() keeps its expiry.
-    if not cache.add(key, 1, WINDOW_SECONDS):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, WINDOW_SECONDS)
+def limit(name: str) -> int:
+    return int(getattr(settings, _SETTINGS[name], DEFAULT_LIMITS[name]))
 
 
-def forget(login: str, request: HttpRequest) -> None:
-    cache.delete(_key(login, request))
+def _key(name: str, *parts: str) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return f"helpline:login-failures:{name}:{digest}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt that was counted; ``allowed`` False: refuse it unchecked."""
+
+    keys: dict[str, str]
+    allowed: bool
+
+
+def begin(login: str, request: HttpRequest) -> Attempt:
+    """Count an attempt against every limit, before its password is checked."""
+    name, client = normalise_login(login), client_address(request)
+    keys = {
+        "login_client": _key("login_client", name, client),
+        "login": _key("login", name),
+        "client": _key("client", client),
+        "total": _key("total"),
+    }
+    seconds = window()
+    counted = [c for c in keys if limit(c) > 0]  # 0 switches a limit off
+    taken: list[str] = []
+    for counter in counted:
+        taken.append(counter)
+        if counters.hit(keys[counter], window=seconds) > limit(counter):
+            # Refused unchecked, so not a failure: only checked passwords (and those
+            # being checked) stay counted, and hammering a blocked login fills no
+            # other counter.
+            for done in taken:
+                counters.give_back(keys[done], window=seconds)
+            return Attempt(keys=keys, allowed=False)
+    return Attempt(keys=keys, allowed=True)
+
+
+def succeeded(attempt: Attempt) -> None:
+    """The password was right: this attempt was no failure."""
+    seconds = window()
+    for counter, key in attempt.keys.items():
+        if counter in _CLEARED_ON_SUCCESS:
+            counters.forget(key, window=seconds)
+        elif limit(counter) > 0:
+            counters.give_back(key, window=seconds)

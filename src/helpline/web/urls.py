@@ -1,7 +1,7 @@
 """URL map of the agent interface (docs/web.md lists it with what each page does)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from helpline.api.urls import api
 from helpline.web.views import (
@@ -68,6 +68,8 @@ urlpatterns = [
     path(T + "unmerge/", relations.unmerge_view, name="unmerge"),
     path(T + "link/", relations.link_view, name="link"),
     path(T + "unlink/", relations.unlink_view, name="unlink"),
+    # Before admin.site.urls: the admin's login would check passwords unthrottled.
+    path("admin/", include([path("login/", auth.admin_login, name="admin-login")])),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -18,26 +19,27 @@ class LoginView(auth_views.LoginView):
     template_name = "helpline/login.html"
     redirect_authenticated_user = True
     next_page = "dashboard"
+    _attempt: throttle.Attempt
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         login = request.POST.get("username", "")
-        if throttle.blocked(login, request):
+        attempt = throttle.begin(login, request)
+        if not attempt.allowed:
             # The password is not even checked: no argon2 work for a guesser either.
+            # One message for every limit, whether the login exists or not.
             form = self.get_form_class()(request, initial={"username": login})
+            # (The message predates the other limits; kept for its translations.)
             message = _(
                 "Too many failed attempts for this login. "
                 "Try again later (in up to 15 minutes)."
             )
             context = self.get_context_data(form=form, throttled=message)
             return self.render_to_response(context, status=429)
+        self._attempt = attempt
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        throttle.record_failure(self.request.POST.get("username", ""), self.request)
-        return super().form_invalid(form)
-
     def form_valid(self, form: Any) -> HttpResponse:
-        throttle.forget(self.request.POST.get("username", ""), self.request)
+        throttle.succeeded(self._attempt)
         response = super().form_valid(form)
         language = language_of(form.get_user())
         if language:
@@ -70,3 +72,11 @@ def set_language(response: HttpResponse, language: str) -> None:
 
 class LogoutView(auth_views.LogoutView):
     next_page = "login"
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The administration's own login form, which checks passwords unthrottled, is
+    replaced by a redirect to the throttled one (which then returns to ``next``)."""
+    return auth_views.redirect_to_login(
+        request.GET.get("next") or reverse("admin:index"), login_url=reverse("login")
+    )
