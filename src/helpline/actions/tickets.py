@@ -16,7 +16,7 @@ from helpline.actions.articles import (
     store_article,
 )
 from helpline.actions.customers import get_or_create_customer
-from helpline.actions.events import ticket_changed
+from helpline.actions.events import Event, announce_on_commit, ticket_changed
 from helpline.actions.history import entry, record, record_all, touch
 from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
 from helpline.errors import InvalidInput, NotFound
@@ -33,7 +33,6 @@ from helpline.models import (
     TicketWatcher,
 )
 from helpline.numbers import next_ticket_number
-from helpline.responses.notify import Event, notify_on_commit
 
 
 def get_state(name: str) -> TicketState:
@@ -320,7 +319,7 @@ def do_move(actor: Any | None, ticket: Ticket, queue: Queue) -> None:
     touch(ticket, "queue")
     record(ticket, HistoryType.MOVED, actor, old=old.name, new=queue.name)
     do_unlock(actor, ticket, reason="moved")
-    notify_on_commit(Event.MOVED, ticket.pk, actor=actor)
+    announce_on_commit(Event.MOVED, ticket.pk, actor=actor)
 
 
 def move_ticket(actor: Any, ticket_id: int, queue: Queue) -> Ticket:

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.tickets import create_ticket
@@ -35,6 +35,7 @@ from helpline.models import (
     StateType,
     Ticket,
 )
+from helpline.responses import replies
 
 # Who speaks in the first article of a ticket an agent records: on the phone and by
 # email the customer asks; an internal note is the agent's own.
