@@ -39,6 +39,7 @@ from django.utils.html import format_html
 from helpline.actions import admin as admin_actions
 from helpline.actions.withdrawal import Withdrawn, collecting
 from helpline.errors import HelplineError, InvalidInput
+from helpline.mail import operations as mail_operations
 from helpline.mail.filters import validate_filter
 from helpline.models import (
     AdminAuditEntry,
@@ -765,7 +766,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Process again (replay)")
     def replay(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
-        done = admin_actions.replay_inbound(
+        done = mail_operations.replay_inbound(
             _actor(request), queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"{done} message(s) processed.")
@@ -866,7 +867,7 @@ class OutboxAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send again")
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
-        n = admin_actions.retry_outbox(
+        n = mail_operations.retry_outbox(
             _actor(request), queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"{n} message(s) queued again.")

@@ -16,6 +16,13 @@ class HelplineConfig(AppConfig):
             if hook not in hooks.after_inbound:
                 hooks.after_inbound.append(hook)
 
+        # The domain announces what agents may be told of; notifications subscribe.
+        from helpline.actions import events
+        from helpline.responses.notify import deliver
+
+        if deliver not in events.on_announce:
+            events.on_announce.append(deliver)
+
         # Every process learns of configuration changes the mail pipeline caches.
         from helpline.mail import snapshot
 
@@ -38,4 +45,10 @@ class HelplineConfig(AppConfig):
         import helpline.checks  # noqa: F401
 
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
-        import helpline.jobs  # noqa: F401
+        # The mail layer hands stored messages and queued mail to them by its hooks.
+        from helpline import jobs
+
+        if jobs.enqueue_inbound not in hooks.on_stored:
+            hooks.on_stored.append(jobs.enqueue_inbound)
+        if jobs.kick_outbox not in hooks.on_outbox_queued:
+            hooks.on_outbox_queued.append(jobs.kick_outbox)

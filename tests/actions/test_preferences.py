@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from helpline.actions import admin
+from helpline.actions.events import Event
 from helpline.actions.preferences import (
     Preferences,
     get_preferences,
@@ -14,7 +15,6 @@ from helpline.actions.preferences import (
 )
 from helpline.errors import InvalidInput
 from helpline.models import AgentProfile, Permission
-from helpline.responses.notify import Event
 from tests.support import make_agent, make_group, make_queue
 
 

@@ -21,7 +21,7 @@ from email.utils import make_msgid
 
 import pytest
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.mail.transports.listener import ListenerController, make_controller
 from helpline.models import (
     AutoResponse,
@@ -39,6 +39,7 @@ from helpline.models import (
     TemplateType,
     Ticket,
 )
+from helpline.responses import replies
 from tests.mail.messages import mail
 from tests.smtp_sink import Received, SmtpSink, free_port
 from tests.support import make_agent, make_group, make_queue

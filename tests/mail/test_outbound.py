@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.mail import outbound
 from helpline.models import HistoryType, OutboxMessage, OutboxStatus, Permission
+from helpline.responses import replies
 from tests.support import make_agent, make_group, make_queue, make_ticket
 
 

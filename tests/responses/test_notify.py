@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from helpline.actions import admin, locks, tickets
+from helpline.actions.events import Event
 from helpline.models import OutboxMessage, Permission
-from helpline.responses.notify import Event, notify
+from helpline.responses.notify import notify
 from tests.support import make_agent, make_group, make_queue, make_ticket
 
 

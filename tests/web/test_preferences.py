@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from helpline.actions.events import Event
 from helpline.models import AgentProfile
-from helpline.responses.notify import Event
 from tests.web import build_world, web_settings
 
 

@@ -17,6 +17,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from helpline.errors import PermissionDenied, TicketNotFound
 from helpline.models import Grant, Permission, Queue, Ticket
+from helpline.models.tickets import visible_tickets_q as visible_tickets_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -28,9 +29,7 @@ READ = (Permission.RO, Permission.RW)
 
 
 def _grants_of(agent: Agent) -> QuerySet[Grant]:
-    return Grant.objects.filter(
-        Q(agent=agent) | Q(role__members=agent, role__valid=True), group__valid=True
-    )
+    return Grant.objects.held_by(agent)
 
 
 def group_permissions(agent: Agent) -> dict[int, frozenset[str]]:
@@ -95,7 +94,7 @@ def require_in_queue(agent: Agent, queue: Queue, need: str) -> None:
 
 def readable_group_ids(agent: Agent) -> QuerySet[Grant, Any]:
     """The groups whose queues the agent may read, as a subquery (never a long list)."""
-    return _grants_of(agent).filter(permission__in=READ).values("group_id")
+    return Grant.objects.readable_group_ids(agent)
 
 
 def readable_queue_ids(agent: Agent) -> list[int]:
@@ -146,15 +145,6 @@ def reading_access(agent: Agent) -> ReadingAccess:
         else:
             moved.append(pk)
     return ReadingAccess(tuple(sorted(groups)), tuple(sorted(moved)), everything)
-
-
-def visible_tickets_q(agent: Agent) -> Q:
-    """The filter behind ``Ticket.objects.visible_to(agent)``: every ticket of a queue
-    in a group the agent may read (``readable_group_ids``), and no other.  Lists of
-    the agent's own tickets (owned, watched, ...) are these, filtered further."""
-    if not agent.is_active or agent.pk is None:
-        return Q(pk__in=[])
-    return Q(queue__group_id__in=readable_group_ids(agent))
 
 
 def queues_with(agent: Agent, need: str = Permission.RO) -> QuerySet[Queue]:

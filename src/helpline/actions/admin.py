@@ -35,11 +35,7 @@ from helpline.models import (
     FollowUpOption,
     Grant,
     Group,
-    InboundMessage,
-    InboundStatus,
     MailAccount,
-    OutboxMessage,
-    OutboxStatus,
     Permission,
     Queue,
     Role,
@@ -730,34 +726,3 @@ def outbox_readable_q(actor: Agent) -> Q:
     if may_handle_unrouted_mail(actor):
         return on_ticket | Q(article__isnull=True)
     return on_ticket
-
-
-def replay_inbound(actor: Agent, message_ids: Iterable[int]) -> int:
-    """Process received messages again (``postmaster.replay``), only those the actor
-    may read and that are not final; returns how many ended processed."""
-    from helpline.mail import postmaster
-
-    pending = InboundMessage.objects.filter(
-        inbound_readable_q(actor), pk__in=list(message_ids)
-    ).exclude(status__in=[InboundStatus.PROCESSED, InboundStatus.REJECTED])
-    done = 0
-    for message in pending:
-        result = postmaster.replay(message.pk)
-        record(actor, "replayed", message, after={"status": result.status})
-        done += result.status == InboundStatus.PROCESSED
-    return done
-
-
-def retry_outbox(actor: Agent, outbox_ids: Iterable[int]) -> int:
-    """Queue failed outgoing messages again (``outbound.retry``); returns how many.
-    Resending is an operation on the outbox: no content is shown by it."""
-    from helpline.mail import outbound
-
-    n = 0
-    for row in OutboxMessage.objects.filter(
-        pk__in=list(outbox_ids), status=OutboxStatus.FAILED
-    ):
-        outbound.retry(row.pk)
-        record(actor, "queued again", row)
-        n += 1
-    return n

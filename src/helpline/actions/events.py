@@ -6,15 +6,77 @@ registered by their own package in ``HelplineConfig.ready``; the domain layer do
 import them.  Each subscriber is called with the ticket id, after the transaction
 commits, once per ticket per transaction, unless it has declared with ``handled`` that
 it did its work for that ticket inside the transaction.
+
+Notifications to agents travel the same way: actions ``announce`` an ``Event`` (or
+schedule it with ``announce_on_commit``); the answering layer (``responses.notify``)
+subscribes to ``on_announce`` and decides who hears of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any, Protocol
 
 from django.db import transaction
 
 on_ticket_changed: list[Callable[[int], object]] = []
+
+
+class Event(StrEnum):
+    """What agents may be notified of (BEHAVIOUR.md s. 10); each agent may switch
+    each kind off in their preferences."""
+
+    NEW_TICKET = "new_ticket"
+    FOLLOW_UP = "follow_up"
+    MOVED = "moved"
+    LOCK_TIMEOUT = "lock_timeout"
+    OWNER = "owner"
+    RESPONSIBLE = "responsible"
+    PENDING_REMINDER = "pending_reminder"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+class Announcement(Protocol):
+    def __call__(
+        self,
+        event: Event,
+        ticket_id: int,
+        *,
+        actor: Any | None = None,
+        article_id: int | None = None,
+    ) -> object: ...
+
+
+on_announce: list[Announcement] = []
+
+
+def announce(
+    event: Event,
+    ticket_id: int,
+    *,
+    actor: Any | None = None,
+    article_id: int | None = None,
+) -> None:
+    """Tell the subscribers of ``event`` now, inside the current transaction (the
+    periodic jobs, whose batch is one transaction per ticket)."""
+    for subscriber in on_announce:
+        subscriber(event, ticket_id, actor=actor, article_id=article_id)
+
+
+def announce_on_commit(
+    event: Event,
+    ticket_id: int,
+    *,
+    actor: Any | None = None,
+    article_id: int | None = None,
+) -> None:
+    """Tell the subscribers of ``event`` once the current transaction commits (never
+    if it rolls back)."""
+    transaction.on_commit(
+        lambda: announce(event, ticket_id, actor=actor, article_id=article_id)
+    )
+
 
 _PENDING_ATTR = "_helpline_changed_tickets"
 _FLUSH_ATTR = "_helpline_changed_flush"

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpline.actions.access import access_ticket, may, may_in_queue, require
+from helpline.actions.events import Event, announce_on_commit
 from helpline.actions.history import record, touch
 from helpline.errors import InvalidInput, TicketLocked
 from helpline.models import HistoryType, Permission, Ticket
-from helpline.responses.notify import Event, notify_on_commit
 
 
 def _name(agent: Any) -> str:
@@ -118,7 +118,7 @@ def set_owner(actor: Any, ticket_id: int, new_owner: Any) -> Ticket:
             old=_name(old),
             new=new_owner.get_username(),
         )
-        notify_on_commit(Event.OWNER, ticket.pk, actor=actor)
+        announce_on_commit(Event.OWNER, ticket.pk, actor=actor)
         return ticket
 
 
@@ -137,7 +137,7 @@ def set_responsible(actor: Any, ticket_id: int, agent: Any | None) -> Ticket:
         touch(ticket, "responsible")
         record(ticket, HistoryType.RESPONSIBLE, actor, old=_name(old), new=_name(agent))
         if agent is not None:
-            notify_on_commit(Event.RESPONSIBLE, ticket.pk, actor=actor)
+            announce_on_commit(Event.RESPONSIBLE, ticket.pk, actor=actor)
         return ticket
 
 

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from helpline.actions.events import Event, announce
 from helpline.actions.locks import do_unlock
 from helpline.actions.tickets import do_archive, do_set_state
 from helpline.models import AutoResponseLog, StateType, Ticket
-from helpline.responses.notify import Event, notify
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -99,7 +99,7 @@ def send_pending_reminders(limit: int = BATCH) -> int:
     def handle(ticket: Ticket) -> bool:
         ticket.reminded_at = timezone.now()
         ticket.save(update_fields=["reminded_at"])
-        notify(Event.PENDING_REMINDER, ticket)
+        announce(Event.PENDING_REMINDER, ticket.pk)
         return True
 
     return _each_due(due, handle, limit)
@@ -139,7 +139,7 @@ def unlock_timed_out(limit: int = BATCH) -> int:
         if last + timedelta(minutes=ticket.queue.unlock_timeout) > now:
             return False
         do_unlock(None, ticket, reason="unlock timeout")
-        notify(Event.LOCK_TIMEOUT, ticket)
+        announce(Event.LOCK_TIMEOUT, ticket.pk)
         return True
 
     return _each_due(candidates, handle, limit, ids=past_lock_time)

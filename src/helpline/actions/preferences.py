@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import transaction
 
 from helpline.actions.access import queues_with
+from helpline.actions.events import Event
 from helpline.errors import InvalidInput
 from helpline.models import AgentProfile, Permission
-from helpline.responses.notify import Event
 
 audit = logging.getLogger("helpline.audit")
 

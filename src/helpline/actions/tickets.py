@@ -16,7 +16,7 @@ from helpline.actions.articles import (
     store_article,
 )
 from helpline.actions.customers import get_or_create_customer
-from helpline.actions.events import ticket_changed
+from helpline.actions.events import Event, announce_on_commit, ticket_changed
 from helpline.actions.history import entry, record, record_all, touch
 from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
 from helpline.actions.withdrawal import withdraw_lost_access
@@ -34,7 +34,6 @@ from helpline.models import (
     TicketWatcher,
 )
 from helpline.numbers import next_ticket_number
-from helpline.responses.notify import Event, notify_on_commit
 
 
 def get_state(name: str) -> TicketState:
@@ -324,7 +323,7 @@ def do_move(actor: Any | None, ticket: Ticket, queue: Queue) -> None:
     # Owner, responsible and watchers who cannot read the new queue drop out.
     if withdraw_lost_access(ticket_ids=[ticket.pk], actor=actor, reason="moved"):
         ticket.refresh_from_db(fields=["owner", "responsible", "version", "changed"])
-    notify_on_commit(Event.MOVED, ticket.pk, actor=actor)
+    announce_on_commit(Event.MOVED, ticket.pk, actor=actor)
 
 
 def move_ticket(actor: Any, ticket_id: int, queue: Queue) -> Ticket:

@@ -1,6 +1,6 @@
 """Articles of a ticket: read them, add notes, phone calls and replies, download files.
 
-A reply is composed and sent by ``actions.replies.reply`` (salutation, template,
+A reply is composed and sent by ``responses.replies.reply`` (salutation, template,
 signature, quote), stored as an email article and queued in the outbox in the same
 transaction: the API never talks SMTP.
 """
@@ -15,7 +15,6 @@ from django.urls import reverse
 from ninja import Body, Query, Router, Status
 
 from helpline.actions import articles as article_actions
-from helpline.actions import replies
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.api.attachments import decode_attachments, download
@@ -42,6 +41,7 @@ from helpline.models import (
     TemplateType,
     Ticket,
 )
+from helpline.responses import replies
 
 router = Router(tags=["articles"])
 

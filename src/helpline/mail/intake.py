@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 
 from helpline.blobstore import store_blob
+from helpline.mail import hooks
 from helpline.models import InboundMessage, Queue
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^>\r\n]{1,900})>?", re.I | re.M)
@@ -70,9 +71,8 @@ def dispatch(message: InboundMessage) -> None:
     If the job is lost (a crash right after storing), the worker's sweep finds the
     message still ``received`` and processes it: storing is what must not fail.
     """
-    from helpline.jobs import enqueue_inbound
-
-    enqueue_inbound(message.pk)
+    for hook in hooks.on_stored:
+        hook(message.pk)
 
 
 def receive_and_dispatch(raw: bytes, **kwargs: object) -> InboundMessage:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from helpline.actions.history import record
 from helpline.blobstore import read_blob, store_blob
+from helpline.mail import hooks
 from helpline.models import Article, HistoryType, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,8 @@ def queue_message(
     The worker is asked to send as soon as the transaction commits; the minute job
     catches anything that request misses.
     """
-    from helpline.jobs import kick_outbox
-
-    transaction.on_commit(kick_outbox)
+    for hook in hooks.on_outbox_queued:
+        transaction.on_commit(hook)
     return OutboxMessage.objects.create(
         article=article,
         raw=store_blob(raw),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Permission(models.TextChoices):
@@ -53,6 +58,25 @@ class Role(models.Model):
         return self.name
 
 
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def held_by(self, agent: User) -> GrantQuerySet:
+        """The grants an agent holds: its own, and those of its roles that are
+        switched on, on groups that are switched on.  Grants add up; no deny."""
+        return self.filter(
+            models.Q(agent=agent) | models.Q(role__members=agent, role__valid=True),
+            group__valid=True,
+        )
+
+    def reading(self) -> GrantQuerySet:
+        """The grants that let their holder read (``ro``, or ``rw`` which implies it)."""
+        return self.filter(permission__in=(Permission.RO, Permission.RW))
+
+    def readable_group_ids(self, agent: User) -> models.QuerySet[Grant, Any]:
+        """The groups whose queues ``agent`` may read, as a subquery (never a long
+        list): the one rule of reading (docs/permissions.md)."""
+        return self.held_by(agent).reading().values("group_id")
+
+
 class Grant(models.Model):
     """One permission on one group, to an agent or to a role (exactly one of them)."""
 
@@ -68,6 +92,8 @@ class Grant(models.Model):
         Role, on_delete=models.CASCADE, null=True, blank=True, related_name="grants"
     )
     permission = models.CharField(max_length=20, choices=Permission.choices)
+
+    objects = GrantQuerySet.as_manager()
 
     class Meta:
         db_table = "helpline_grant"

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 
+from helpline.models.permissions import Grant
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -66,11 +68,19 @@ class Priority(models.IntegerChoices):
     VERY_HIGH = 5, "5 very high"
 
 
+def visible_tickets_q(agent: User) -> models.Q:
+    """The filter behind ``Ticket.objects.visible_to(agent)``: every ticket of a queue
+    in a group the agent may read (``Grant.objects.readable_group_ids``), and no
+    other.  Lists of the agent's own tickets (owned, watched, ...) are these,
+    filtered further.  ``actions.access`` answers every other question of access."""
+    if not agent.is_active or agent.pk is None:
+        return models.Q(pk__in=[])
+    return models.Q(queue__group_id__in=Grant.objects.readable_group_ids(agent))
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def visible_to(self, agent: User) -> TicketQuerySet:
         """Tickets the agent may see: the one filter every list, search and feed uses."""
-        from helpline.actions.access import visible_tickets_q
-
         return self.filter(visible_tickets_q(agent))
 
     def open(self) -> TicketQuerySet:

@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from helpline.actions.replies import Draft, do_send_email
 from helpline.addresses import addresses_in, normalize, normalize_all
 from helpline.mail import snapshot
 from helpline.models import (
@@ -30,6 +29,7 @@ from helpline.models import (
 )
 from helpline.numbers import build_subject
 from helpline.responses.render import Context, render
+from helpline.responses.replies import Draft, do_send_email
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("helpline.audit")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from helpline.actions.access import may
+from helpline.actions.events import Event
 from helpline.mail import snapshot
 from helpline.mail.compose import Outgoing, build
 from helpline.mail.outbound import queue_message
@@ -25,17 +25,6 @@ from helpline.models import AgentProfile, Article, Permission, Ticket
 from helpline.numbers import build_subject
 
 log = logging.getLogger(__name__)
-
-
-class Event(StrEnum):
-    NEW_TICKET = "new_ticket"
-    FOLLOW_UP = "follow_up"
-    MOVED = "moved"
-    LOCK_TIMEOUT = "lock_timeout"
-    OWNER = "owner"
-    RESPONSIBLE = "responsible"
-    PENDING_REMINDER = "pending_reminder"
-    DELIVERY_FAILED = "delivery_failed"
 
 
 TITLES = {
@@ -142,26 +131,20 @@ def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> 
     )
 
 
-def notify_on_commit(
+def deliver(
     event: Event,
     ticket_id: int,
     *,
     actor: Any | None = None,
     article_id: int | None = None,
 ) -> None:
-    """Schedule a notification for when the current transaction commits."""
-
-    def run() -> None:
-        with transaction.atomic():
-            ticket = Ticket.objects.select_related(
-                "queue", "state", "owner", "responsible"
-            ).get(pk=ticket_id)
-            article = (
-                Article.objects.filter(pk=article_id).first() if article_id else None
-            )
-            notify(event, ticket, actor=actor, article=article)
-
-    transaction.on_commit(run)
+    """The subscriber of ``events.on_announce``: notify of what an action announced."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_related(
+            "queue", "state", "owner", "responsible"
+        ).get(pk=ticket_id)
+        article = Article.objects.filter(pk=article_id).first() if article_id else None
+        notify(event, ticket, actor=actor, article=article)
 
 
 def after_inbound(

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from helpline.actions.events import Event
 from helpline.models import (
     LinkType,
     Permission,
@@ -22,7 +23,6 @@ from helpline.models import (
     StateType,
     TicketState,
 )
-from helpline.responses.notify import Event
 from helpline.web.labels import NOTIFICATION_NAMES
 
 PENDING_FORMAT = "%Y-%m-%dT%H:%M"

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.disclosure import (
@@ -42,6 +42,7 @@ from helpline.models import (
     StateType,
     Ticket,
 )
+from helpline.responses import replies
 
 RELATIONS = {"linked": "linked with", "parent": "parent of", "child": "child of"}
 # Who speaks in the first article of a ticket an agent records: on the phone and by

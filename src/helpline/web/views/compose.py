@@ -12,14 +12,6 @@ from django.utils.translation import gettext as _
 
 from helpline.actions.access import access_ticket, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
-from helpline.actions.replies import (
-    Draft,
-    compose_reply,
-    create_email_ticket,
-    forward,
-    last_customer_article,
-    reply,
-)
 from helpline.actions.tickets import create_ticket, set_state
 from helpline.blobstore import read_blob
 from helpline.errors import HelplineError, NotFound
@@ -32,6 +24,14 @@ from helpline.models import (
     Ticket,
 )
 from helpline.models.presence import PresenceAction
+from helpline.responses.replies import (
+    Draft,
+    compose_reply,
+    create_email_ticket,
+    forward,
+    last_customer_article,
+    reply,
+)
 from helpline.web import forms, presence
 from helpline.web.views.decorators import AgentRequest, agent_view
 from helpline.web.views.screens import action_screen, uploaded_files, zoom_url

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from helpline.actions.access import queues_with
+from helpline.actions.events import Event
 from helpline.actions.preferences import get_preferences, set_preferences
 from helpline.models import Permission
-from helpline.responses.notify import Event
 from helpline.web import forms
 from helpline.web.views.auth import set_language
 from helpline.web.views.decorators import AgentRequest, agent_view

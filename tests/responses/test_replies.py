@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpline.actions import admin, replies, tickets
+from helpline.actions import admin, tickets
 from helpline.blobstore import store_blob
 from helpline.errors import InvalidInput, NotFound
 from helpline.mail import outbound
@@ -16,6 +16,7 @@ from helpline.models import (
     Template,
     TemplateAttachment,
 )
+from helpline.responses import replies
 from tests.support import make_agent, make_group, make_queue, make_ticket
 
 
