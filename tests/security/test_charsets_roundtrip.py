@@ -20,11 +20,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.blobstore import read_blob
 from helpline.mail.intake import receive_and_dispatch
 from helpline.mail.parse import parse_message
 from helpline.models import InboundStatus, OutboxMessage, Permission
+from helpline.responses import replies
 from tests.mail.test_charsets_codecs import SAMPLES, b_words, q_words
 from tests.support import make_agent, make_group, make_queue
 

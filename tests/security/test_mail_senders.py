@@ -14,7 +14,7 @@ import base64
 
 import pytest
 
-from helpline.actions import admin, replies
+from helpline.actions import admin
 from helpline.actions.customers import get_or_create_customer
 from helpline.mail.intake import receive_and_dispatch
 from helpline.models import (
@@ -27,6 +27,7 @@ from helpline.models import (
     StateType,
     Ticket,
 )
+from helpline.responses import replies
 from tests.mail.messages import mail
 from tests.support import make_agent, make_group, make_queue
 

@@ -58,11 +58,11 @@ def test_the_walk_covers_the_whole_interface():
 
 def fill(pattern: URLPattern, world) -> str:
     hidden = world.hidden
-    article = hidden.articles.get()
+    article = hidden.articles.order_by("pk").first()
     values = {
         "number": hidden.number,
         "article_id": article.pk,
-        "attachment_id": article.attachments.get().pk,
+        "attachment_id": article.attachments.order_by("pk").first().pk,
         "queue_id": world.secret.pk,
         "view": "open",
     }
