@@ -4,7 +4,7 @@ from helpline.models.api_tokens import ApiToken
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
-from helpline.models.jobs import PeriodicRun
+from helpline.models.jobs import JobLease, PeriodicRun
 from helpline.models.mail import (
     AutoResponseLog,
     InboundMessage,
@@ -63,6 +63,7 @@ __all__ = [
     "MailAccount",
     "OutboxMessage",
     "OutboxStatus",
+    "JobLease",
     "PeriodicRun",
     "Permission",
     "PostmasterFilter",
