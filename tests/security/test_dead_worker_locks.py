@@ -36,7 +36,9 @@ from tests.support import database_url
 from tests.test_jobs import redis_url  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 2
+# Long enough that the second worker starts and takes the jobs while the dead worker's
+# leases still hold: its copies must retry when they expire.
+LEASE_SECONDS = 5
 # Every leased periodic job: (its task, the name of its slot claims, its lease).
 LEASED = [
     (jobs.send_outbox_periodic, "send_outbox_periodic", "helpline-outbox"),
@@ -149,7 +151,7 @@ def test_a_worker_killed_inside_each_leased_job_does_not_stop_it(tmp_path, stora
             workers,
         )
         # Alive, the first worker keeps its leases past their length (its heartbeat).
-        time.sleep(LEASE_SECONDS * 1.5)
+        time.sleep(LEASE_SECONDS * 1.2)
         held = dict(JobLease.objects.values_list("name", "holder"))
         for _, _, lease in LEASED:
             assert f":{first.pid}:" in held.get(lease, ""), (lease, held)
@@ -242,5 +244,6 @@ def _wait_for(check, seconds, failure, tmp_path, workers):
             logs = "\n".join(
                 f"--- {p.name}\n{p.read_text()}" for p in sorted(tmp_path.glob("*.log"))
             )
-            raise AssertionError(f"{failure}\n{logs}")
+            traces = sorted(p.name for p in (tmp_path / "ran").glob("*"))
+            raise AssertionError(f"{failure}; ran (job.pid): {traces}\n{logs}")
         time.sleep(0.1)
