@@ -64,37 +64,32 @@ def acquire(name: str, seconds: float) -> Lease:
     """Take the lease ``name`` for ``seconds``, or take over an expired one; raise
     ``LeaseBusy`` while another worker holds it."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    now = timezone.now()
-    expires = now + timedelta(seconds=seconds)
-    stale = list(
-        JobLease.objects.filter(name=name, expires__lte=now).values_list(
-            "holder", "expires"
-        )
-    )
-    taken = JobLease.objects.filter(name=name, expires__lte=now).update(
-        holder=holder, acquired=now, expires=expires
-    )
-    if taken:
-        for dead, expired in stale:
-            log.warning(
-                "lease %s of %s expired at %s (worker gone?); taken over by %s",
-                name,
-                dead,
-                expired.isoformat(),
-                holder,
-            )
+    while True:
+        now = timezone.now()
+        expires = now + timedelta(seconds=seconds)
+        expired = JobLease.objects.filter(name=name, expires__lte=now)
+        stale = list(expired.values_list("holder", "expires"))
+        if expired.update(holder=holder, acquired=now, expires=expires):
+            for dead, when in stale:
+                log.warning(
+                    "lease %s of %s expired at %s (worker gone?); taken over by %s",
+                    name,
+                    dead,
+                    when.isoformat(),
+                    holder,
+                )
+            return Lease(name, holder, seconds)
+        try:
+            with transaction.atomic():
+                JobLease.objects.create(
+                    name=name, holder=holder, acquired=now, expires=expires
+                )
+        except IntegrityError:
+            current = JobLease.objects.filter(name=name).first()
+            if current is None:  # released between our statements: try again
+                continue
+            raise LeaseBusy(name, current.holder, current.expires) from None
         return Lease(name, holder, seconds)
-    try:
-        with transaction.atomic():
-            JobLease.objects.create(
-                name=name, holder=holder, acquired=now, expires=expires
-            )
-    except IntegrityError:
-        current = JobLease.objects.filter(name=name).first()
-        if current is None:  # released between our two statements: try once more
-            return acquire(name, seconds)
-        raise LeaseBusy(name, current.holder, current.expires) from None
-    return Lease(name, holder, seconds)
 
 
 @contextmanager
