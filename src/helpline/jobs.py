@@ -5,8 +5,11 @@ several workers at once (row locks with ``skip_locked``, status checks), so the 
 queue may deliver a job more than once without harm.  A queued job is taken by exactly
 one worker (Huey's storage pops it atomically).  Every worker that runs the scheduler
 enqueues each periodic job, so periodic jobs claim their time slot in the database
-first (``once_per_slot``): across all workers on all machines, each runs once per slot;
-the storage-wide lock (``lock_task``) keeps a slow run from overlapping the next.
+first (``once_per_slot``): across all workers on all machines, each runs once per slot.
+A lease in the same database (``helpline.leases``, taken before the slot is claimed)
+keeps a slow run from overlapping the next; it expires when its worker dies, so a
+killed worker cannot stop a periodic job for good (Huey's ``lock_task`` would: its lock
+stays in the job storage until someone deletes it).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.exceptions import RetryTask
 
+from helpline import leases
 from helpline.actions import periodic
 from helpline.mail import outbound
 from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
@@ -71,6 +76,39 @@ def once_per_slot(minutes: int) -> Callable[[F], F]:
     return decorate
 
 
+def leased_once_per_slot(lease: str, minutes: int) -> Callable[[F], F]:
+    """Run the decorated periodic job at most once per ``minutes`` across all workers,
+    never while another run of it holds the lease ``lease``.
+
+    A copy that finds the lease held retries when it would expire, as long as that is
+    within its slot: a run whose worker died resumes within the lease's length
+    (``HELPLINE_JOB_LEASE_SECONDS``) rather than a slot later; a live worker's lease
+    is renewed, so a slow run is never overlapped.
+    """
+
+    def decorate(func: F) -> F:
+        slotted = once_per_slot(minutes)(func)
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                with leases.held(lease, settings.HELPLINE_JOB_LEASE_SECONDS):
+                    return slotted(*args, **kwargs)
+            except leases.LeaseBusy as busy:
+                now = timezone.now()
+                wait = max((busy.expires - now).total_seconds(), 0) + 1
+                slot_end = slot_of(now, minutes) + timedelta(minutes=minutes)
+                if now + timedelta(seconds=wait) < slot_end:
+                    log.info("%s; %s retries in %.0f s", busy, func.__name__, wait)
+                    raise RetryTask(delay=wait) from None
+                log.info("%s; %s skipped for this slot", busy, func.__name__)
+                return None
+
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
 @db_task()
 def process_inbound_job(message_id: int) -> str:
     """Process the message, with those that arrived after it and still wait, in one
@@ -89,15 +127,13 @@ def send_outbox_job() -> dict[str, int]:
 
 
 @db_periodic_task(crontab(minute="*"))
-@lock_task("helpline-outbox")
-@once_per_slot(1)
+@leased_once_per_slot("helpline-outbox", 1)
 def send_outbox_periodic() -> dict[str, int]:
     return outbound.send_due()
 
 
 @db_periodic_task(crontab(minute="*/5"))
-@lock_task("helpline-sweep-inbound")
-@once_per_slot(5)
+@leased_once_per_slot("helpline-sweep-inbound", 5)
 def sweep_inbound() -> int:
     """Process messages stored but never processed (a job lost in a crash), one per
     transaction: one that crashes the process must not take others down with it."""
@@ -115,8 +151,7 @@ def sweep_inbound() -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
-@lock_task("helpline-fetch")
-@once_per_slot(1)
+@leased_once_per_slot("helpline-fetch", 1)
 def fetch_mail_accounts() -> int:
     """Fetch every valid mail account whose interval has passed."""
     from helpline.mail.transports.accounts import fetch_account
@@ -134,22 +169,19 @@ def fetch_mail_accounts() -> int:
 
 
 @db_periodic_task(crontab(minute="*/5"))
-@lock_task("helpline-pending")
-@once_per_slot(5)
+@leased_once_per_slot("helpline-pending", 5)
 def pending_job() -> tuple[int, int]:
     return periodic.close_expired_pending(), periodic.send_pending_reminders()
 
 
 @db_periodic_task(crontab(minute="*/10"))
-@lock_task("helpline-unlock")
-@once_per_slot(10)
+@leased_once_per_slot("helpline-unlock", 10)
 def unlock_job() -> int:
     return periodic.unlock_timed_out()
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
-@lock_task("helpline-archive")
-@once_per_slot(1440)
+@leased_once_per_slot("helpline-archive", 1440)
 def archive_job() -> int:
     periodic.forget_old_loop_counters()
     PeriodicRun.objects.filter(slot__lt=timezone.now() - KEEP_PERIODIC_RUNS).delete()

@@ -284,5 +284,9 @@ HUEY = {
 }
 if not HELPLINE_REDIS_URL:
     _private_file(DATA_DIR / "jobs.sqlite3")
+
+# A periodic job's lease (helpline/leases.py): renewed every third of this while the
+# job runs; a dead worker's lease expires after it and the next run takes it over.
+HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)

@@ -5,7 +5,7 @@ from helpline.models.api_tokens import ApiToken
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
-from helpline.models.jobs import PeriodicRun
+from helpline.models.jobs import JobLease, PeriodicRun
 from helpline.models.mail import (
     AutoResponseLog,
     InboundMessage,
@@ -66,6 +66,7 @@ __all__ = [
     "MailAccount",
     "OutboxMessage",
     "OutboxStatus",
+    "JobLease",
     "PeriodicRun",
     "Permission",
     "PostmasterFilter",

@@ -26,3 +26,24 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class JobLease(models.Model):
+    """Who runs a periodic job now, until when: a lock that expires.
+
+    A worker takes the lease before running the job and renews it while the job runs;
+    a worker that dies (killed, machine lost) stops renewing, the lease expires, and the
+    next run takes it over. Like ``PeriodicRun`` it lives in the main database, which
+    every worker on every machine shares, whatever the job queue's storage.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=200)
+    acquired = models.DateTimeField()
+    expires = models.DateTimeField()
+
+    class Meta:
+        db_table = "helpline_job_lease"
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires:%H:%M:%S}"

@@ -14,7 +14,9 @@ class Command(BaseCommand):
         "accounts, pending reminders and auto-close, unlock timeouts, archiving. "
         "Run one per machine; with several machines, use HELPLINE_REDIS_URL (the job "
         "queue all workers share). Each queued job runs on one worker, and each "
-        "periodic job runs once per time slot whichever workers run the scheduler."
+        "periodic job runs once per time slot whichever workers run the scheduler. "
+        "A worker that dies inside a periodic job leaves no lock behind: the job's "
+        "lease expires after HELPLINE_JOB_LEASE_SECONDS and the next run takes it over."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
