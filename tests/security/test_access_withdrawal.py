@@ -160,6 +160,12 @@ def test_a_role_switched_off_withdraws_access(world):
     _holds_nothing(world)
 
 
+def test_a_role_deleted_withdraws_what_only_it_gave(world):
+    role = _by_role(world)
+    role.delete()  # its grants and memberships go by cascade
+    _holds_nothing(world)
+
+
 def test_a_group_switched_off_withdraws_access(world):
     group = world.info.group
     group.valid = False

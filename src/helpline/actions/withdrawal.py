@@ -244,6 +244,7 @@ def role_member_ids(role: Any) -> list[int]:
 # change is made inside one.
 _OLD_GROUP_ATTR = "_helpline_withdrawal_old_group"
 _CLEARED_ATTR = "_helpline_withdrawal_cleared"
+_DELETED_MEMBERS_ATTR = "_helpline_withdrawal_role_members"
 
 
 def _saved(update_fields: Any, field: str) -> bool:
@@ -288,6 +289,19 @@ def queue_saved(sender: Any, instance: Any, created: bool = False, **kw: Any) ->
         )
 
 
+def role_deleting(sender: Any, instance: Any, **kw: Any) -> None:
+    """A role about to be deleted: its members, before the cascade takes them."""
+    setattr(instance, _DELETED_MEMBERS_ATTR, role_member_ids(instance))
+
+
+def role_deleted(sender: Any, instance: Any, **kw: Any) -> None:
+    """A role deleted (with its grants, by cascade): its members lose what only it
+    gave them."""
+    agents = getattr(instance, _DELETED_MEMBERS_ATTR, [])
+    if agents:
+        withdraw_lost_access(agent_ids=agents, reason="role deleted")
+
+
 def members_changed(
     sender: Any,
     instance: Any,
@@ -315,7 +329,13 @@ def members_changed(
 def connect() -> None:
     """Called once from ``HelplineConfig.ready``."""
     from django.contrib.auth import get_user_model
-    from django.db.models.signals import m2m_changed, post_save, pre_save
+    from django.db.models.signals import (
+        m2m_changed,
+        post_delete,
+        post_save,
+        pre_delete,
+        pre_save,
+    )
 
     from helpline.models import Group, Queue, Role
 
@@ -326,3 +346,5 @@ def connect() -> None:
     pre_save.connect(queue_saving, sender=Queue, dispatch_uid=uid)
     post_save.connect(queue_saved, sender=Queue, dispatch_uid=uid)
     m2m_changed.connect(members_changed, sender=Role.members.through, dispatch_uid=uid)
+    pre_delete.connect(role_deleting, sender=Role, dispatch_uid=uid)
+    post_delete.connect(role_deleted, sender=Role, dispatch_uid=uid)
