@@ -11,7 +11,13 @@ from ninja import Router, Status
 
 from helpline.actions import admin, merge
 from helpline.actions.access import access_ticket
-from helpline.api.concurrency import check_if_match, if_match_header, writing
+from helpline.api.concurrency import (
+    IF_MATCH_HEADER,
+    IfMatch,
+    check_if_match,
+    writing,
+)
+from helpline.api.errors import names_in_content
 from helpline.api.schemas import (
     LinkIn,
     LinkOut,
@@ -30,7 +36,7 @@ router = Router(tags=["tickets"])
 
 @router.post(
     "/tickets/{number}/merge",
-    response=answers({200: TicketOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({200: TicketOut}, 403, 404, 409, 412, body=True),
     summary="Merge this ticket into another; answers with the remaining ticket",
 )
 def merge_ticket(
@@ -38,7 +44,7 @@ def merge_ticket(
     number: TicketNumber,
     body: MergeIn,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with transaction.atomic():
@@ -57,7 +63,7 @@ def merge_ticket(
 
 @router.post(
     "/tickets/{number}/split",
-    response=answers({201: TicketOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({201: TicketOut}, 403, 404, 409, 412, body=True),
     summary="Make a new ticket from one article, linked as a child",
 )
 def split_ticket(
@@ -65,10 +71,10 @@ def split_ticket(
     number: TicketNumber,
     body: SplitIn,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
-    with writing(agent, number, if_match) as ticket:
+    with writing(agent, number, if_match) as ticket, names_in_content():
         if not ticket.articles.filter(pk=body.article_id).exists():
             raise NotFound(f"Article {body.article_id} is not in ticket {number}.")
         queue = (
@@ -127,14 +133,14 @@ def list_links(request: HttpRequest, number: TicketNumber) -> Any:
 
 @router.post(
     "/tickets/{number}/links",
-    response=answers({201: LinkOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({201: LinkOut}, 403, 404, 409, 412, body=True),
     summary="Link another ticket to this one",
 )
 def add_link(
     request: HttpRequest,
     number: TicketNumber,
     body: LinkIn,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
@@ -153,7 +159,7 @@ def remove_link(
     request: HttpRequest,
     number: TicketNumber,
     other: TicketNumber,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
