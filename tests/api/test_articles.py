@@ -183,23 +183,23 @@ def test_a_reply_with_a_template_and_files(desk):
 def test_a_reply_needs_a_text_or_a_template_and_a_sending_address(desk):
     ticket = make_ticket(desk.queue)
     response = desk.api.post(f"/tickets/{ticket.number}/articles", {"kind": "reply"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_code(response) == "invalid"
     silent = make_ticket(make_queue("NoAddress", group=desk.queue.group))
     response = desk.api.post(
         f"/tickets/{silent.number}/articles", {"kind": "reply", "text": "Hi"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "system address" in response.json()["error"]["message"]
     assert not OutboxMessage.objects.exists()
 
 
-def test_a_reply_to_an_unknown_template_is_404(desk):
+def test_a_reply_to_an_unknown_template_is_invalid_input(desk):
     ticket = make_ticket(desk.queue)
     response = desk.api.post(
         f"/tickets/{ticket.number}/articles", {"kind": "reply", "template": "nope"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 422
     assert not OutboxMessage.objects.exists()
 
 

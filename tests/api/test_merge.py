@@ -32,7 +32,7 @@ def test_a_ticket_does_not_merge_into_itself_nor_twice(desk):
     ticket = make_ticket(desk.queue)
     other = make_ticket(desk.queue)
     itself = desk.api.post(f"/tickets/{ticket.number}/merge", {"into": ticket.number})
-    assert (itself.status_code, error_code(itself)) == (400, "invalid")
+    assert (itself.status_code, error_code(itself)) == (422, "invalid")
     desk.api.post(f"/tickets/{ticket.number}/merge", {"into": other.number})
     again = desk.api.post(f"/tickets/{ticket.number}/merge", {"into": other.number})
     assert (again.status_code, error_code(again)) == (409, "conflict")
@@ -61,14 +61,14 @@ def test_splitting_makes_a_child_ticket_from_one_article(desk):
     ]
 
 
-def test_splitting_an_article_of_another_ticket_is_404(desk):
+def test_splitting_an_article_of_another_ticket_is_invalid_input(desk):
     ticket = make_ticket(desk.queue)
     other = make_ticket(desk.queue)
     response = desk.api.post(
         f"/tickets/{ticket.number}/split",
         {"article_id": other.articles.get().pk},
     )
-    assert response.status_code == 404
+    assert response.status_code == 422
     assert Ticket.objects.count() == 2
 
 

@@ -89,10 +89,10 @@ def test_a_ticket_created_between_pages_moves_nothing_on_later_pages(desk):
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "e30", "eyJzIjoib3RoZXIiLCJpIjoxfQ"])
-def test_a_cursor_that_is_damaged_or_from_another_listing_is_400(desk, cursor):
+def test_a_cursor_that_is_damaged_or_from_another_listing_is_422(desk, cursor):
     make_ticket(desk.queue)
     response = desk.api.get(f"/tickets?cursor={cursor}")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_code(response) == "invalid_cursor"
 
 
@@ -147,7 +147,7 @@ def test_without_the_search_module_a_query_is_501_search_unavailable(desk, monke
 
 def test_q_does_not_combine_with_narrowing_filters(desk):
     response = desk.api.get("/tickets?q=printer&queue=Info")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_code(response) == "invalid"
 
 
@@ -197,12 +197,12 @@ def test_creating_needs_the_create_permission(desk):
     assert not Ticket.objects.exists()
 
 
-def test_creating_in_an_unknown_queue_is_404(desk):
+def test_creating_in_an_unknown_queue_is_invalid_input(desk):
     response = desk.api.post(
         "/tickets", {"queue": "Nope", "title": "x", "article": {"body": "y"}}
     )
-    assert response.status_code == 404
-    assert error_code(response) == "not_found"
+    assert response.status_code == 422
+    assert error_code(response) == "invalid"
 
 
 def test_base64_that_is_not_base64_is_422(desk):
@@ -270,7 +270,7 @@ def test_patch_applies_all_changes_or_none(desk):
     response = desk.api.patch(
         f"/tickets/{ticket.number}", {"title": "Renamed", "state": "no such state"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 422
     ticket.refresh_from_db()
     assert ticket.title == "Question about an article"
     assert not ticket.locked
@@ -300,7 +300,7 @@ def test_patch_with_an_impossible_pending_time_is_a_clear_error(desk, until):
         f"/tickets/{ticket.number}",
         {"state": "pending reminder", "pending_until": until},
     )
-    assert response.status_code == 400, response.content
+    assert response.status_code == 422, response.content
     assert "pending time" in response.json()["error"]["message"]
     ticket.refresh_from_db()
     assert ticket.state.name == "new"
@@ -353,7 +353,7 @@ def test_patch_refuses_what_the_schema_refuses_with_422(desk, changes):
 def test_a_merged_state_is_set_by_merging_not_by_patch(desk):
     ticket = make_ticket(desk.queue)
     response = desk.api.patch(f"/tickets/{ticket.number}", {"state": "merged"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_code(response) == "invalid"
 
 

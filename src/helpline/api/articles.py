@@ -18,7 +18,8 @@ from helpline.actions import articles as article_actions
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.api.attachments import decode_attachments, download
-from helpline.api.concurrency import if_match_header, writing
+from helpline.api.concurrency import IF_MATCH_HEADER, IfMatch, writing
+from helpline.api.errors import names_in_content
 from helpline.api.pagination import Order, keyset_page
 from helpline.api.schemas import (
     ArticleIn,
@@ -67,7 +68,7 @@ def _article_of(ticket: Ticket, article_id: int) -> Article:
 
 @router.get(
     "/tickets/{number}/articles",
-    response=answers({200: ArticlePage}, 400, 404),
+    response=answers({200: ArticlePage}, 404),
     summary="The articles of a ticket, oldest first",
 )
 def list_articles(
@@ -156,7 +157,7 @@ def _add(agent: Any, ticket: Ticket, body: NoteIn | PhoneIn | ReplyIn) -> Articl
 
 @router.post(
     "/tickets/{number}/articles",
-    response=answers({201: ArticleOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({201: ArticleOut}, 403, 404, 409, 412, body=True),
     summary="Add a note, a phone call or a reply (sent through the outbox)",
 )
 def add_article(
@@ -164,10 +165,10 @@ def add_article(
     number: TicketNumber,
     body: Annotated[ArticleIn, Body()],
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
-    with writing(agent, number, if_match) as ticket:
+    with writing(agent, number, if_match) as ticket, names_in_content():
         article = _add(agent, ticket, body)
     response["Location"] = reverse(
         "helpline-api:article", kwargs={"number": number, "article_id": article.pk}

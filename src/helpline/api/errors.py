@@ -1,21 +1,25 @@
 """Every failure the API answers with: ``{"error": {"code": ..., "message": ...}}``.
 
-Domain errors keep their ``code`` and ``http_status``; the codes are a contract (listed
-in docs/api.md) and never change meaning.  Anything unexpected is logged with its
+Domain errors keep their ``code`` and ``http_status``, except that the domain's
+refusal of a value (``http_status`` 400: an unknown state, a reply without text) is 422
+here, as is a schema violation: 400 is kept for requests that are not even readable
+(a body that is not JSON), so a request the document calls valid is never 400.  The
+codes are a contract (listed in docs/api.md) and never change meaning.  Anything unexpected is logged with its
 traceback and answered with a bare 500 ``internal``: no traceback ever leaves.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from helpline.errors import HelplineError
+from helpline.errors import HelplineError, InvalidInput, NotFound, TicketNotFound
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -53,6 +57,28 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+
+
+@contextmanager
+def names_in_content() -> Iterator[None]:
+    """Names and ids in the request's content that name nothing are invalid input.
+
+    ``{"queue": "Nope"}`` in a PATCH is 422 ``invalid`` ("No queue named 'Nope'"), not
+    404: the ticket the URL names exists, and a 404 would tell the client it is gone.
+    Tickets named in the content keep their 404 ``ticket_not_found``, which must look
+    the same whether the ticket does not exist or may not be seen.
+    """
+    try:
+        yield
+    except TicketNotFound:
+        raise
+    except NotFound as exc:
+        raise InvalidInput(exc.message) from exc
+
+
+def domain_status(exc: HelplineError) -> int:
+    """The domain's refusal of a value is 422, as a schema violation is."""
+    return 422 if exc.http_status == 400 else exc.http_status
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -96,7 +122,7 @@ def install(api: NinjaAPI) -> None:
 
     def on_domain_error(request: HttpRequest, exc: HelplineError) -> HttpResponse:
         return _respond(
-            api, request, exc.http_status, error_body(exc.code, exc.message)
+            api, request, domain_status(exc), error_body(exc.code, exc.message)
         )
 
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:

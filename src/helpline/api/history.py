@@ -18,7 +18,7 @@ router = Router(tags=["tickets"])
 
 @router.get(
     "/tickets/{number}/history",
-    response=answers({200: HistoryPage}, 400, 404),
+    response=answers({200: HistoryPage}, 404),
     summary="The history of a ticket, oldest first",
 )
 def ticket_history(

@@ -11,7 +11,13 @@ from ninja import Router, Status
 from helpline.actions import admin, merge
 from helpline.actions.access import access_ticket
 from helpline.actions.disclosure import ShownLink, present_links
-from helpline.api.concurrency import check_if_match, if_match_header, writing
+from helpline.api.concurrency import (
+    IF_MATCH_HEADER,
+    IfMatch,
+    check_if_match,
+    writing,
+)
+from helpline.api.errors import names_in_content
 from helpline.api.schemas import (
     LinkIn,
     LinkOut,
@@ -29,7 +35,7 @@ router = Router(tags=["tickets"])
 
 @router.post(
     "/tickets/{number}/merge",
-    response=answers({200: TicketOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({200: TicketOut}, 403, 404, 409, 412, body=True),
     summary="Merge this ticket into another; answers with the remaining ticket",
 )
 def merge_ticket(
@@ -37,7 +43,7 @@ def merge_ticket(
     number: TicketNumber,
     body: MergeIn,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with transaction.atomic():
@@ -56,7 +62,7 @@ def merge_ticket(
 
 @router.post(
     "/tickets/{number}/split",
-    response=answers({201: TicketOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({201: TicketOut}, 403, 404, 409, 412, body=True),
     summary="Make a new ticket from one article, linked as a child",
 )
 def split_ticket(
@@ -64,10 +70,10 @@ def split_ticket(
     number: TicketNumber,
     body: SplitIn,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
-    with writing(agent, number, if_match) as ticket:
+    with writing(agent, number, if_match) as ticket, names_in_content():
         if not ticket.articles.filter(pk=body.article_id).exists():
             raise NotFound(f"Article {body.article_id} is not in ticket {number}.")
         queue = (
@@ -101,14 +107,14 @@ def list_links(request: HttpRequest, number: TicketNumber) -> Any:
 
 @router.post(
     "/tickets/{number}/links",
-    response=answers({201: LinkOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({201: LinkOut}, 403, 404, 409, 412, body=True),
     summary="Link another ticket to this one",
 )
 def add_link(
     request: HttpRequest,
     number: TicketNumber,
     body: LinkIn,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
@@ -131,7 +137,7 @@ def remove_link(
     request: HttpRequest,
     number: TicketNumber,
     other: TicketNumber,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:

@@ -43,7 +43,11 @@ def encode(payload: dict[str, Any]) -> str:
 
 
 def decode(cursor: str, scope: str) -> dict[str, Any]:
-    """The payload of a cursor made for ``scope``; 400 ``invalid_cursor`` otherwise."""
+    """The payload of a cursor made for ``scope``; 422 ``invalid_cursor`` otherwise.
+
+    422, not 400: a cursor has the syntax the document gives it, only the server can
+    tell it was not made for this listing (or was altered).
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -51,7 +55,7 @@ def decode(cursor: str, scope: str) -> dict[str, Any]:
         payload = None
     if not isinstance(payload, dict) or payload.get("s") != scope:
         raise ApiError(
-            400,
+            422,
             "invalid_cursor",
             "This cursor does not belong to this listing; start again without one.",
         )
@@ -59,7 +63,7 @@ def decode(cursor: str, scope: str) -> dict[str, Any]:
 
 
 def _invalid() -> ApiError:
-    return ApiError(400, "invalid_cursor", "The cursor is damaged.")
+    return ApiError(422, "invalid_cursor", "The cursor is damaged.")
 
 
 def keyset_page(

@@ -1,7 +1,8 @@
 """The shapes of the API's requests and answers (what docs/openapi.json describes).
 
 Input schemas forbid unknown fields, so a misspelt field is an error rather than a
-silent no-op.  Text never contains NUL (the databases refuse it).  Output schemas read
+silent no-op, and take the document's types strictly: a boolean is true or false (not
+0, 1 or "yes"), an integer is not a boolean, a time is a string.  Text never contains NUL (the databases refuse it).  Output schemas read
 model instances; the views select the related rows they use.
 """
 
@@ -11,7 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from helpline.actions.disclosure import merged_into_numbers
 
@@ -52,6 +60,32 @@ def omissible(**constraints: Any) -> Any:
     return Field(default=None, json_schema_extra=_without_default, **constraints)
 
 
+def _text_only(value: Any) -> Any:
+    # Pydantic reads a number as a Unix time; the document says a date-time string.
+    if not isinstance(value, str):
+        raise ValueError("a date-time string is required")
+    return value
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON's integers: 2 and 2.0, not true (a bool is an int to Python) nor "2".
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("an integer is required")
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    # A query string carries text: only the document's spelling of a boolean.
+    if value not in ("true", "false", True, False):
+        raise ValueError("true or false is required")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Integer = Annotated[int, BeforeValidator(_json_integer)]
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
 class Input(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,9 +112,10 @@ def answers(ok: dict[int, Any], *errors: int, body: bool = False) -> dict[int, A
     """An operation's responses: the successful ones and the errors it can give.
 
     401 and 429 can happen on every authenticated operation, 422 wherever input is
-    read, 413 wherever a body is read.
+    read (the schema's rules, and the domain refusing a value or an unknown name), 400
+    (not JSON) and 413 (too large) wherever a body is read.
     """
-    codes = sorted({401, 422, 429, *errors, *([413] if body else [])})
+    codes = sorted({401, 422, 429, *errors, *([400, 413] if body else [])})
     return {**ok, **{code: ErrorOut for code in codes}}
 
 
@@ -182,7 +217,7 @@ class TicketIn(Input):
     customer_name: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] = (
         ""
     )
-    priority: int = Field(default=3, ge=1, le=5)
+    priority: Integer = Field(default=3, ge=1, le=5)
     state: Name = "new"
     article: FirstArticleIn
 
@@ -191,9 +226,9 @@ class TicketPatch(Input):
     """Fields left out stay as they are; all changes apply together or not at all."""
 
     title: Title = omissible()
-    priority: int = omissible(ge=1, le=5)
+    priority: Integer = omissible(ge=1, le=5)
     state: Name = omissible()
-    pending_until: AwareDatetime | None = Field(
+    pending_until: Timestamp | None = Field(
         default=None,
         description="With a pending state; alone, changes the pending time.",
     )
@@ -202,7 +237,9 @@ class TicketPatch(Input):
         default=None, description="Login of the responsible agent; null removes."
     )
     queue: Name = omissible(description="Move the ticket to this queue.")
-    lock: bool = omissible(description="true locks the ticket to you; false unlocks.")
+    lock: StrictBool = omissible(
+        description="true locks the ticket to you; false unlocks."
+    )
 
 
 class MergeIn(Input):
@@ -210,7 +247,7 @@ class MergeIn(Input):
 
 
 class SplitIn(Input):
-    article_id: Id
+    article_id: Integer = Field(ge=1, le=2**63 - 1)
     title: Title = ""
     queue: Name = omissible(description="Default: the queue of the ticket.")
 
@@ -324,9 +361,11 @@ class ReplyIn(Input):
         default="", description="Your text (with or without template)."
     )
     template: Name = omissible(description="Name of an answer template of the queue.")
-    reply_all: bool = Field(default=False, description="Copy the other recipients.")
+    reply_all: StrictBool = Field(
+        default=False, description="Copy the other recipients."
+    )
     next_state: Name = omissible(description="State afterwards (not a pending one).")
-    in_reply_to: int = omissible(
+    in_reply_to: Integer = omissible(
         ge=1,
         le=2**63 - 1,
         description="Id of the article answered; default the customer's last.",
@@ -411,7 +450,7 @@ class TicketFilters(Schema):
     state_type: list[StateTypeName] = Field(default_factory=list)
     priority: list[Priority] = Field(default_factory=list)
     owner: Login = omissible(description="Login of the owner.")
-    locked: bool = omissible()
+    locked: QueryBool = omissible()
     customer: Email = omissible(description="Customer email address.")
     archived: Literal["false", "true", "any"] = Field(
         default="false", description="Archived tickets are left out by default."

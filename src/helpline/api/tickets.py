@@ -22,8 +22,13 @@ from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.disclosure import merged_into_numbers
 from helpline.api.attachments import decode_attachments
-from helpline.api.concurrency import if_match_header, set_etag, writing
-from helpline.api.errors import ApiError
+from helpline.api.concurrency import (
+    IF_MATCH_HEADER,
+    IfMatch,
+    set_etag,
+    writing,
+)
+from helpline.api.errors import ApiError, names_in_content
 from helpline.api.pagination import Order, keyset_page, offset_cursor, offset_of
 from helpline.api.schemas import (
     TicketFilters,
@@ -149,7 +154,7 @@ def _search(agent: Any, q: str, f: TicketFilters) -> dict[str, Any]:
 
 @router.get(
     "/tickets",
-    response=answers({200: TicketPage}, 400, 501),
+    response=answers({200: TicketPage}, 501),
     summary="List or search the tickets you may see",
 )
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
@@ -171,7 +176,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
 # --- one ticket ---------------------------------------------------------------------
 @router.post(
     "/tickets",
-    response=answers({201: TicketOut}, 400, 403, 404, 409, body=True),
+    response=answers({201: TicketOut}, 403, 409, body=True),
     summary="Create a ticket with its first article (needs 'create')",
 )
 def create_ticket(request: HttpRequest, body: TicketIn, response: HttpResponse) -> Any:
@@ -179,24 +184,25 @@ def create_ticket(request: HttpRequest, body: TicketIn, response: HttpResponse) 
     first = body.article
     sender = SENDER_BY_CHANNEL[ArticleChannel(first.channel)]
     from_customer = sender == SenderType.CUSTOMER
-    ticket, _ = tickets.create_ticket(
-        agent,
-        queue=admin.get_queue(body.queue),
-        title=body.title,
-        customer_email=body.customer_email,
-        customer_name=body.customer_name,
-        priority=body.priority,
-        state=body.state,
-        article=NewArticle(
-            channel=first.channel,
-            sender_type=sender,
-            subject=first.subject or body.title,
-            body_text=first.body,
-            from_addr=body.customer_email if from_customer else agent.email,
-            incoming=from_customer,
-            attachments=decode_attachments(first.attachments),
-        ),
-    )
+    with names_in_content():
+        ticket, _ = tickets.create_ticket(
+            agent,
+            queue=admin.get_queue(body.queue),
+            title=body.title,
+            customer_email=body.customer_email,
+            customer_name=body.customer_name,
+            priority=body.priority,
+            state=body.state,
+            article=NewArticle(
+                channel=first.channel,
+                sender_type=sender,
+                subject=first.subject or body.title,
+                body_text=first.body,
+                from_addr=body.customer_email if from_customer else agent.email,
+                incoming=from_customer,
+                attachments=decode_attachments(first.attachments),
+            ),
+        )
     response["Location"] = ticket_url(ticket.number)
     return Status(201, answer_with(response, ticket.pk))
 
@@ -245,7 +251,7 @@ def _apply(agent: Any, ticket: Ticket, changes: TicketPatch) -> None:
 
 @router.patch(
     "/tickets/{number}",
-    response=answers({200: TicketOut}, 400, 403, 404, 409, 412, body=True),
+    response=answers({200: TicketOut}, 403, 404, 409, 412, body=True),
     summary="Change a ticket's fields, all or none",
 )
 def update_ticket(
@@ -253,24 +259,24 @@ def update_ticket(
     number: TicketNumber,
     changes: TicketPatch,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
-    with writing(agent, number, if_match) as ticket:
+    with writing(agent, number, if_match) as ticket, names_in_content():
         _apply(agent, ticket, changes)
     return answer_with(response, ticket.pk)
 
 
 @router.post(
     "/tickets/{number}/archive",
-    response=answers({200: TicketOut}, 400, 403, 404, 412),
+    response=answers({200: TicketOut}, 403, 404, 412),
     summary="Archive a closed ticket",
 )
 def archive_ticket(
     request: HttpRequest,
     number: TicketNumber,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
@@ -287,7 +293,7 @@ def unarchive_ticket(
     request: HttpRequest,
     number: TicketNumber,
     response: HttpResponse,
-    if_match: str | None = if_match_header(),
+    if_match: IfMatch = IF_MATCH_HEADER,
 ) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     with writing(agent, number, if_match) as ticket:
