@@ -125,6 +125,19 @@ def test_the_revoke_command_lists_what_was_taken_back(world):
     assert "3 tickets" in text
 
 
+def test_the_agent_deactivate_command_lists_what_was_taken_back(world):
+    out = io.StringIO()
+    call_command("agent", "deactivate", "alice", stdout=out)
+    text = out.getvalue()
+    assert "Agent 'alice' is deactivated." in text
+    assert f"ticket {world.second.number}: alice no longer responsible" in text
+    assert "3 tickets" in text
+    assert not fresh(world.alice).is_active
+    _holds_nothing(world)
+    call_command("agent", "activate", "alice", stdout=io.StringIO())
+    assert fresh(world.alice).is_active
+
+
 def test_keeping_ro_keeps_what_the_agent_holds(world):
     """Revoking rw from an agent who still reads the group takes nothing back."""
     admin.grant(world.info.group, [Permission.RO], agent=world.alice)

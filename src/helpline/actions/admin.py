@@ -677,6 +677,24 @@ def update_agent(
     return agent
 
 
+def set_agent_active(
+    actor: Agent | None, agent: Agent, *, active: bool
+) -> list[Withdrawn]:
+    """Activate or deactivate an agent.  A deactivated agent sees nothing, so what it
+    held on tickets is withdrawn (``withdrawal``): the result lists it."""
+    with collecting() as withdrawn:
+        update_agent(
+            actor,
+            agent,
+            email=agent.email,
+            first_name=agent.first_name,
+            last_name=agent.last_name,
+            is_admin=agent.is_superuser,
+            is_active=active,
+        )
+    return withdrawn
+
+
 def set_agent_password(actor: Agent | None, agent: Agent, password: str) -> None:
     """Set an agent's password (Django's validators apply); logged without it."""
     check_new_password(password, agent)

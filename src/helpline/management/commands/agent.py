@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 
 from helpline.actions import admin
 from helpline.management.base import HelplineCommand, UsageError
+from helpline.management.commands.revoke import write_withdrawn
 from helpline.models import Role
 
 
@@ -55,6 +56,25 @@ class Command(HelplineCommand):
         )
         add.set_defaults(handler=self.add_agent)
 
+        for verb, text in (
+            (
+                "deactivate",
+                "Deactivate an agent: it can no longer log in or see any "
+                "ticket; its locks, ownership, responsibility and watching are "
+                "withdrawn, and the tickets are listed.",
+            ),
+            (
+                "activate",
+                "Activate a deactivated agent again (its grants apply again; "
+                "what was withdrawn is not given back).",
+            ),
+        ):
+            switch = verbs.add_parser(
+                verb, help=text.split(":")[0] + ".", description=text
+            )
+            switch.add_argument("login", metavar="LOGIN")
+            switch.set_defaults(handler=self.switch_agent, active=verb == "activate")
+
         listing = verbs.add_parser("list", help="List the agents.")
         self.add_json_flag(listing)
         listing.set_defaults(handler=self.list_agents)
@@ -73,6 +93,14 @@ class Command(HelplineCommand):
         )
         note = "" if password else " It has no usable password yet."
         self.stdout.write(f"Agent {agent.get_username()!r} created.{note}")
+
+    def switch_agent(self, options: dict[str, Any]) -> None:
+        agent = admin.get_agent(options["login"])
+        withdrawn = admin.set_agent_active(None, agent, active=options["active"])
+        state = "active" if options["active"] else "deactivated"
+        self.stdout.write(f"Agent {agent.get_username()!r} is {state}.")
+        if not options["active"]:
+            write_withdrawn(self.stdout, withdrawn)
 
     @staticmethod
     def _read_password(stream: Any) -> str:
