@@ -391,3 +391,34 @@ def test_mail_to_any_spelling_of_a_system_address_reaches_its_queue(desk):
     )
     msg = deliver(raw)
     assert msg.ticket.queue == desk["queue"]
+
+
+@pytest.mark.django_db
+def test_a_switched_off_system_address_is_still_ours_never_a_customer(desk):
+    """An address that no longer receives mail is still Helpline's: mail claiming to
+    come from it is no customer's, and nobody can become a participant through it."""
+    old = admin.create_system_address(
+        "old-info@helpline.localhost", queue=desk["queue"]
+    )
+    old.valid = False
+    old.save()
+    from helpline.mail import snapshot
+
+    snapshot.invalidate()
+    msg = deliver(mail(sender="Old-Info@helpline.localhost", subject="Spoofed"))
+    assert msg.ticket.customer is None
+    assert msg.article.sender_type == SenderType.SYSTEM
+    assert msg.decisions["auto_response"] == "none"
+
+
+def test_our_message_ids_carry_128_random_bits():
+    """A Message-ID threads a reply onto its ticket without a participant check, so
+    ours cannot be guessed: 32 hex digits from the OS's random source, all distinct."""
+    from helpline.mail.compose import new_message_id
+
+    ids = {new_message_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for mid in list(ids)[:50]:
+        local, _, domain = mid.partition("@")
+        assert len(local) >= 32 and int(local, 16) >= 0
+        assert domain

@@ -179,9 +179,13 @@ def access_ticket(
         qs = qs.select_for_update(of=("self",))
     lookup = {"pk": ticket_id} if ticket_id is not None else {"number": number}
     ticket = qs.filter(**lookup).first()
-    shown = ticket_id if ticket_id is not None else number
     if ticket is None or not may(agent, ticket, Permission.RO):
-        raise TicketNotFound(f"Ticket {shown} not found.")
+        # A number the agent gave is said back; an internal id never is: it may come
+        # from another ticket (the one a ticket was merged into) and would tell which
+        # hidden ticket that is.
+        raise TicketNotFound(
+            f"Ticket {number} not found." if number is not None else "Ticket not found."
+        )
     if need != Permission.RO:
         require(agent, ticket, need)
     return ticket

@@ -14,7 +14,7 @@ from helpline.actions.locks import claim, do_unlock
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
 from helpline.actions.withdrawal import readers_of
 from helpline.blobstore import read_blob
-from helpline.errors import Conflict, InvalidInput
+from helpline.errors import Conflict, InvalidInput, TicketNotFound
 from helpline.models import (
     Article,
     HistoryEntry,
@@ -130,9 +130,15 @@ def unmerge_ticket(actor: Any, source_id: int) -> Ticket:
         source = access_ticket(actor, source_id, need=Permission.RW, for_update=True)
         if source.merged_into_id is None:
             raise InvalidInput(f"Ticket {source.number} is not merged.")
-        target = access_ticket(
-            actor, source.merged_into_id, need=Permission.RW, for_update=True
-        )
+        try:
+            target = access_ticket(
+                actor, source.merged_into_id, need=Permission.RW, for_update=True
+            )
+        except TicketNotFound:
+            raise TicketNotFound(
+                f"The merge of ticket {source.number} cannot be undone: it went into "
+                "a ticket you may not see."
+            ) from None
         entry = (
             HistoryEntry.objects.filter(ticket=source, type=HistoryType.MERGED)
             .order_by("-created", "-id")

@@ -149,13 +149,18 @@ _collected: ContextVar[list[Withdrawn] | None] = ContextVar(
 def collecting() -> Iterator[list[Withdrawn]]:
     """Everything withdrawn inside the block, by whatever way (a role's members
     edited, a group switched off, ...: the receivers below), in one list, to show
-    it: ``with collecting() as withdrawn: form.save()``."""
+    it: ``with collecting() as withdrawn: form.save()``.  Blocks nest: what an inner
+    block collects reaches the outer one too (a screen collects what the actions it
+    calls collect for themselves)."""
+    outer = _collected.get()
     items: list[Withdrawn] = []
     token = _collected.set(items)
     try:
         yield items
     finally:
         _collected.reset(token)
+    if outer is not None:  # not reached when the block failed (and rolled back)
+        outer.extend(items)
 
 
 def _apply(

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from helpline.actions import admin as admin_actions
 from helpline.actions.withdrawal import Withdrawn, collecting
 from helpline.errors import HelplineError
+from helpline.models import Ticket
 
 
 def actor_of(request: HttpRequest) -> User:
@@ -46,9 +47,28 @@ class ActionForm(forms.ModelForm):
 
 def report_withdrawn(request: HttpRequest, withdrawn: list[Withdrawn]) -> None:
     """Tell the administrator what a change of access took back on tickets
-    (``withdrawal.withdraw_lost_access``): one message per ticket and agent."""
+    (``withdrawal.withdraw_lost_access``): one message per ticket and agent for the
+    tickets the administrator may read; the others only counted, since a ticket's
+    number is itself content (docs/security.md).  One query."""
+    if not withdrawn:
+        return
+    readable = set(
+        Ticket.objects.visible_to(actor_of(request))
+        .filter(pk__in={item.ticket_id for item in withdrawn})
+        .values_list("pk", flat=True)
+    )
+    hidden: dict[str, set[int]] = {}
     for item in withdrawn:
-        messages.warning(request, f"Access withdrawn: {item}")
+        if item.ticket_id in readable:
+            messages.warning(request, f"Access withdrawn: {item}")
+        else:
+            hidden.setdefault(item.agent, set()).add(item.ticket_id)
+    for agent, ids in sorted(hidden.items()):
+        messages.warning(
+            request,
+            f"Access withdrawn: {agent} lost what it held on {len(ids)} ticket(s) in "
+            "queues you may not read (each ticket's history says what).",
+        )
 
 
 class ReportsWithdrawal(admin.ModelAdmin):

@@ -141,6 +141,8 @@ class GroupAdmin(ActionAdmin):
             [],
             [],
         )
+        add: list[admin_actions.GrantChange] = []
+        remove: list[admin_actions.GrantChange] = []
         for grant_form in formset.forms:
             data = getattr(grant_form, "cleaned_data", None) or {}
             old = (
@@ -149,21 +151,23 @@ class GroupAdmin(ActionAdmin):
                 else None
             )
             if old is not None and (data.get("DELETE") or grant_form.has_changed()):
-                admin_actions.revoke_as(
-                    actor_of(request),
-                    group,
-                    [old.permission],
-                    agent=old.agent,
-                    role=old.role,
+                remove.append(
+                    admin_actions.GrantChange(
+                        group, old.permission, agent=old.agent, role=old.role
+                    )
                 )
             if data and not data.get("DELETE") and grant_form.has_changed():
-                admin_actions.grant_as(
-                    actor_of(request),
-                    group,
-                    [data["permission"]],
-                    agent=data.get("agent"),
-                    role=data.get("role"),
+                add.append(
+                    admin_actions.GrantChange(
+                        group,
+                        data["permission"],
+                        agent=data.get("agent"),
+                        role=data.get("role"),
+                    )
                 )
+        # Additions first, in one transaction (change_grants): an edited row (ro
+        # -> rw) never leaves its holder without access in between.
+        admin_actions.change_grants(actor_of(request), add=add, remove=remove)
 
 
 @admin.register(Role)

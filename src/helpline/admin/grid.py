@@ -8,12 +8,12 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin  # noqa: F401  (registered first)
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from helpline.actions import admin as admin_actions
-from helpline.actions.withdrawal import Withdrawn
 from helpline.admin.base import (
     actor_of,
     report_withdrawn,
@@ -37,32 +37,32 @@ def permission_grid(request: HttpRequest) -> HttpResponse:
         (f"a{g.agent_id}" if g.agent_id else f"r{g.role_id}", g.group_id, g.permission)
         for g in Grant.objects.all()
     }
+    may_change = request.user.has_perms(["helpline.add_grant", "helpline.delete_grant"])
+    if not may_change:
+        # Staff without the right to change grants (e.g. holders of
+        # handle_unrouted_mail only) must not grant themselves a queue here.
+        raise PermissionDenied
     if request.method == "POST":
         wanted = set(request.POST.getlist("grant"))
-        changes = 0
-        withdrawn: list[Withdrawn] = []
+        add: list[admin_actions.GrantChange] = []
+        remove: list[admin_actions.GrantChange] = []
         for subject_key, subject in [(f"a{a.pk}", a) for a in agents] + [
             (f"r{r.pk}", r) for r in roles
         ]:
+            agent = None if isinstance(subject, Role) else subject
+            role = subject if isinstance(subject, Role) else None
             for group in groups:
                 for perm in GRID_PERMS:
                     key = f"{subject_key}:{group.pk}:{perm}"
                     has = (subject_key, group.pk, perm) in held
-                    agent = None if isinstance(subject, Role) else subject
-                    role = subject if isinstance(subject, Role) else None
-                    if key in wanted and not has:
-                        admin_actions.grant_as(
-                            actor_of(request), group, [perm], agent=agent, role=role
+                    if (key in wanted) != has:
+                        change = admin_actions.GrantChange(
+                            group, perm, agent=agent, role=role
                         )
-                        changes += 1
-                    elif key not in wanted and has:
-                        revocation = admin_actions.revoke_as(
-                            actor_of(request), group, [perm], agent=agent, role=role
-                        )
-                        withdrawn += revocation.withdrawn
-                        changes += 1
-        messages.success(request, f"Permissions saved ({changes} change(s)).")
-        report_withdrawn(request, withdrawn)
+                        (add if not has else remove).append(change)
+        result = admin_actions.change_grants(actor_of(request), add=add, remove=remove)
+        messages.success(request, f"Permissions saved ({result.removed} change(s)).")
+        report_withdrawn(request, result.withdrawn)
         return HttpResponseRedirect(request.path)
     rows = [(f"a{a.pk}", f"{a.username}", "agent") for a in agents] + [
         (f"r{r.pk}", r.name, "role") for r in roles

@@ -3,6 +3,7 @@ mail on no ticket (the quarantine) with ``helpline.handle_unrouted_mail``."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import admin
@@ -96,6 +97,11 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         return response
 
 
+# Anything shaped like an address in an SMTP error ("refused: <jane@example.net>: 550
+# ...", "5.1.1 <jane@...>: Recipient address rejected").
+ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
 @admin.register(OutboxMessage)
 class OutboxAdmin(ReadOnlyAdmin):
     """Outgoing mail: its state (status, attempts, last error) for everyone running
@@ -119,7 +125,7 @@ class OutboxAdmin(ReadOnlyAdmin):
         "claimed_until",
         "created",
         "sent",
-        "last_error",
+        "error_shown",
     ]
     content_fields = ["message_id", "envelope_from", "recipients", "article"]
     actions = ["retry"]
@@ -158,8 +164,16 @@ class OutboxAdmin(ReadOnlyAdmin):
         return ", ".join(obj.recipients)
 
     @admin.display(description="last error")
+    def error_shown(self, obj: OutboxMessage) -> str:
+        """The last error, with the addresses in it (a refused recipient, the
+        server's echo of it) masked where the ticket's content is not shown."""
+        if getattr(obj, "content_visible", False):
+            return obj.last_error
+        return ADDRESS.sub("(address)", obj.last_error)
+
+    @admin.display(description="last error")
     def last_error_short(self, obj: OutboxMessage) -> str:
-        return obj.last_error[:80]
+        return self.error_shown(obj)[:80]
 
     @admin.action(description="Send again")
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:

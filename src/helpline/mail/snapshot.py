@@ -72,8 +72,14 @@ class Snapshot:
 
     @cached_property
     def own_addresses(self) -> frozenset[str]:
-        """The valid system addresses in canonical form (helpline.addresses)."""
-        return frozenset(self.addresses.keys())
+        """Every system address in canonical form (helpline.addresses), switched off
+        or not: one that no longer receives mail is still ours, never a customer's
+        or a participant's (auto-responses and replies exclude them all too)."""
+        found = {
+            normalize(email) or email.lower()
+            for email in SystemAddress.objects.values_list("email", flat=True)
+        }
+        return frozenset(found)
 
     @cached_property
     def filters(self) -> tuple[PostmasterFilter, ...]:
