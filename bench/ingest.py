@@ -13,7 +13,7 @@ For a stream from ../shared/bench/gen_mail.py it measures, in one run:
   mail arrives faster than it is processed one by one), with jobs run at once — in N
   worker processes on a fresh database per backend (each thread of messages stays in
   one worker so its follow-ups arrive after their first message, as in real life).  PostgreSQL runs on a database this script creates and drops
-  (``helpline_bench_ingest`` at ``--pg``);
+  (``--database``, default ``helpline_bench_ingest``, at ``--pg``);
 - pipe: ``helpline postmaster`` with one process per message, as an MTA pipe
   delivers (a sample of the stream, one message after the other).
 
@@ -29,6 +29,7 @@ import argparse
 import cProfile
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -38,13 +39,22 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GEN = ROOT.parent / "shared" / "bench" / "gen_mail.py"
+# ../shared beside the checkout, or beside the directory of git worktrees.
+GEN = next(
+    (
+        gen
+        for gen in (p / "shared" / "bench" / "gen_mail.py" for p in ROOT.parents)
+        if gen.exists()
+    ),
+    ROOT.parent / "shared" / "bench" / "gen_mail.py",
+)
 ADDRESSES = {
     "info": "info@example.org",
     "permissions": "permissions@example.org",
     "press": "press@example.org",
 }
 BENCH_DB = "helpline_bench_ingest"
+DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # A worker that takes longer than this is stuck: the bench stops instead of hanging.
 WORKER_TIMEOUT = 1800
 PIPE_TIMEOUT = 120
@@ -82,22 +92,32 @@ def _pg_admin(pg: str, *statements: str) -> None:
             conn.execute(statement)  # type: ignore[arg-type]
 
 
-def _fresh_database(backend: str, data_dir: str, pg: str) -> str:
+def database_name(name: str) -> str:
+    """``--database``: a plain PostgreSQL name (it goes into DROP DATABASE)."""
+    if not DATABASE_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"{name!r}: a PostgreSQL name: lower-case letters, digits and _, "
+            "not starting with a digit, up to 63 characters"
+        )
+    return name
+
+
+def _fresh_database(backend: str, data_dir: str, pg: str, name: str) -> str:
     if backend == "sqlite":
         return f"sqlite:///{data_dir}/bench.sqlite3"
     if backend != "postgres":
         raise SystemExit(f"unknown backend {backend!r}: use sqlite or postgres")
     _pg_admin(
         pg,
-        f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)",
-        f"CREATE DATABASE {BENCH_DB}",
+        f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+        f"CREATE DATABASE {name}",
     )
-    return f"{pg.replace('postgresql://', 'postgres://', 1)}/{BENCH_DB}"
+    return f"{pg.replace('postgresql://', 'postgres://', 1)}/{name}"
 
 
-def _drop_database(backend: str, pg: str) -> None:
+def _drop_database(backend: str, pg: str, name: str) -> None:
     if backend == "postgres":
-        _pg_admin(pg, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        _pg_admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def setup_database(env: dict[str, str]) -> None:
@@ -307,6 +327,13 @@ def main() -> None:
         help="PostgreSQL server (without a database name)",
     )
     ap.add_argument(
+        "--database",
+        type=database_name,
+        default=BENCH_DB,
+        help="PostgreSQL database to create, use and drop (default %(default)s; "
+        "it is dropped first if it exists)",
+    )
+    ap.add_argument(
         "--pipe-sample",
         type=int,
         default=50,
@@ -355,7 +382,10 @@ def main() -> None:
         for backend in [b for b in args.backends.split(",") if b]:
             data_dir = tempfile.mkdtemp(dir=tmp)
             try:
-                env = _env(_fresh_database(backend, data_dir, args.pg), data_dir)
+                env = _env(
+                    _fresh_database(backend, data_dir, args.pg, args.database),
+                    data_dir,
+                )
                 setup_database(env)
                 results = pipeline(
                     paths, manifest, args.workers, env, tmp, max(1, args.batch)
@@ -366,7 +396,10 @@ def main() -> None:
                 if args.pipe_sample:
                     sample = paths[: args.pipe_sample]
                     data_dir2 = tempfile.mkdtemp(dir=tmp)
-                    env2 = _env(_fresh_database(backend, data_dir2, args.pg), data_dir2)
+                    env2 = _env(
+                        _fresh_database(backend, data_dir2, args.pg, args.database),
+                        data_dir2,
+                    )
                     setup_database(env2)
                     print(
                         f"{backend:8s} helpline postmaster, one process per message: "
@@ -374,7 +407,7 @@ def main() -> None:
                         f"({len(sample)} messages, one after the other)"
                     )
             finally:
-                _drop_database(backend, args.pg)
+                _drop_database(backend, args.pg, args.database)
 
 
 if __name__ == "__main__":

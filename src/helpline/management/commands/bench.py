@@ -2,9 +2,10 @@
 
     helpline bench seed --tickets 1000000 [--queues 50] [--seed 1] [--chunk 5000]
 
-For benchmarks only (bench/scale.py), on a database of its own.  Queues in five
-groups (some with sub-queues), ~3 articles per ticket, 5% of tickets open, closed
-tickets older than a year archived, attachments on some articles sharing a few blobs,
+For benchmarks only (bench/scale.py, bench/load.py), on a database of its own.
+Queues in five groups (some with sub-queues), each with a system address to send
+replies from, ~3 articles per ticket, 5% of tickets open, closed tickets older than
+a year archived, attachments on some articles sharing a few blobs,
 and text in seven languages drawn with Zipf frequencies from real words plus a long
 tail of made-up ones, so that a search finds a realistic number of tickets.  Rows
 go in with COPY on PostgreSQL and ``bulk_create`` elsewhere, one transaction per
@@ -118,6 +119,13 @@ STATES = [("new", 2), ("open", 2), ("pending reminder", 1)] + [
 ]
 PRIORITIES = [(3, 80), (4, 10), (2, 5), (5, 3), (1, 2)]
 ARCHIVE_AFTER = timedelta(days=365)
+QUEUE_DOMAIN = "bench.example.org"
+
+
+def queue_address(name: str) -> str:
+    """The system address of a seeded queue: ``info-en::billing`` sends from
+    ``info-en-billing@bench.example.org``."""
+    return f"{name.replace('::', '-')}@{QUEUE_DOMAIN}"
 
 
 def _weighted(pairs: list[tuple[Any, int]]) -> tuple[list[Any], list[float]]:
@@ -319,8 +327,10 @@ class Seeder:
         ]
         if not 1 <= self.queue_count <= len(tops) + len(subs):
             raise CommandError(f"--queues must be 1 to {len(tops) + len(subs)}.")
+        # Each queue sends from an address of its own, as in production: a reply
+        # (a load test's) needs one, or it is refused.
         return [
-            admin.create_queue(name, group=g)
+            admin.create_queue(name, group=g, email=queue_address(name))
             for g, name in (tops + subs)[: self.queue_count]
         ]
 
