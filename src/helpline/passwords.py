@@ -24,14 +24,14 @@ class HelplineArgon2PasswordHasher(Argon2PasswordHasher):
     """Argon2id with the parameters of the settings (read at each use, so a test or
     an operator's change applies without a restart of the class)."""
 
-    @property  # type: ignore[override]
-    def time_cost(self) -> int:
+    @property
+    def time_cost(self) -> int:  # type: ignore[override]
         return int(settings.HELPLINE_ARGON2_TIME_COST)
 
-    @property  # type: ignore[override]
-    def memory_cost(self) -> int:
+    @property
+    def memory_cost(self) -> int:  # type: ignore[override]
         return int(settings.HELPLINE_ARGON2_MEMORY_KIB)
 
-    @property  # type: ignore[override]
-    def parallelism(self) -> int:
+    @property
+    def parallelism(self) -> int:  # type: ignore[override]
         return int(settings.HELPLINE_ARGON2_PARALLELISM)
