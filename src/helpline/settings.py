@@ -98,6 +98,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses what every middleware below has produced (its response hook runs
+    # after theirs); the headers they set are kept.  helpline/web/compression.py.
+    "helpline.web.compression.TextGZipMiddleware",
     "helpline.web.middleware.NoStoreMiddleware",
     "helpline.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
