@@ -197,7 +197,8 @@ LOGIN_REDIRECT_URL = "dashboard"
 MEDIA_ROOT = Path(_env("ATTACHMENT_DIR", str(DATA_DIR / "attachments")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # collectstatic writes a gzip copy of each text file (helpline/web/static_storage.py).
+    "staticfiles": {"BACKEND": "helpline.web.static_storage.GzipStaticFilesStorage"},
 }
 
 # Files Django's storage writes (Helpline's own blob writes use the same modes).

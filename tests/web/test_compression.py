@@ -84,3 +84,67 @@ def test_downloads_are_sent_as_they_are(alice_client, world):
         )
         == body
     )
+
+
+# --- static files: compressed once by collectstatic, sent gzipped when accepted ---------
+def _static_get(root, path, **headers):
+    from helpline.web.static_files import StaticFiles
+
+    seen = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen["status"] = status
+        seen["headers"] = dict(response_headers)
+
+    def django_app(environ, start):
+        start("404 Not Found", [])
+        return [b""]
+
+    app = StaticFiles(django_app, root=root, prefix="/static/")
+    body = b"".join(
+        app({"PATH_INFO": path, "REQUEST_METHOD": "GET", **headers}, start_response)
+    )
+    return seen["status"], seen["headers"], body
+
+
+def test_collected_static_text_files_are_sent_gzipped_when_accepted(settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    call_command("collectstatic", interactive=False, verbosity=0)
+    original = (settings.STATIC_ROOT / "helpline" / "app.css").read_bytes()
+    assert (settings.STATIC_ROOT / "helpline" / "app.css.gz").is_file()
+
+    status, headers, body = _static_get(
+        settings.STATIC_ROOT,
+        "/static/helpline/app.css",
+        HTTP_ACCEPT_ENCODING="gzip, br",
+    )
+    assert status == "200 OK"
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Content-Type"].startswith("text/css")
+    assert headers["Vary"] == "Accept-Encoding"
+    assert int(headers["Content-Length"]) == len(body) < len(original)
+    assert gzip.decompress(body) == original
+
+    status, headers, body = _static_get(
+        settings.STATIC_ROOT, "/static/helpline/app.css"
+    )
+    assert "Content-Encoding" not in headers
+    assert headers["Vary"] == "Accept-Encoding"
+    assert body == original
+
+
+def test_a_stale_gzip_copy_is_not_sent(tmp_path):
+    import os
+
+    root = tmp_path / "static"
+    root.mkdir()
+    (root / "site.css").write_text("body { color: red; }\n" * 50)
+    (root / "site.css.gz").write_bytes(gzip.compress(b"old"))
+    os.utime(root / "site.css.gz", (1, 1))  # older than the file
+    status, headers, body = _static_get(
+        root, "/static/site.css", HTTP_ACCEPT_ENCODING="gzip"
+    )
+    assert "Content-Encoding" not in headers
+    assert body == (root / "site.css").read_bytes()
