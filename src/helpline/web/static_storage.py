@@ -1,6 +1,6 @@
 """Collected static files with a gzip copy beside each text file.
 
-``collectstatic`` (run by ``helpline setup``/deployments) writes ``app.css`` and
+``collectstatic`` (which ``helpline serve`` runs as it starts) writes ``app.css`` and
 ``app.css.gz``; ``helpline.web.static_files`` sends the ``.gz`` copy, with
 ``Content-Encoding: gzip``, to a browser that accepts it.  Compressed once at
 deployment, not per request.
