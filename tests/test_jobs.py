@@ -216,3 +216,24 @@ def _wait_until_started(workers: list[subprocess.Popen[str]], tmp_path: Path) ->
 def _logs(tmp_path: Path, *, each: bool = False):
     texts = [(tmp_path / f"worker{i}.log").read_text() for i in (1, 2)]
     return texts if each else "\n".join(texts)
+
+
+# --- the search index's pending writes -----------------------------------------------
+@pytest.mark.django_db
+def test_the_worker_flushes_the_search_index_once_a_minute():
+    """The periodic job, not an agent's write, moves the GIN pending lists into the
+    indexes (PostgreSQL; nothing to move on SQLite); once per slot across workers."""
+    from huey.api import PeriodicTask
+
+    task = jobs.flush_search_index
+    assert issubclass(task.task_class, PeriodicTask)
+    every_minute = task.task_class().validate_datetime
+    assert every_minute(datetime(2026, 11, 24, 12, 7))
+    assert every_minute(datetime(2026, 11, 24, 12, 8))
+    from helpline.search.indexer import flush_pending
+
+    moved = task.call_local()
+    assert moved is not None and moved >= 0
+    assert flush_pending() == 0  # the job left nothing pending
+    assert task.call_local() is None  # this minute's slot is taken
+    assert PeriodicRun.objects.filter(job="flush_search_index").count() == 1

@@ -180,6 +180,16 @@ def unlock_job() -> int:
     return periodic.unlock_timed_out()
 
 
+@db_periodic_task(crontab(minute="*"))
+@leased_once_per_slot("helpline-search-flush", 1)
+def flush_search_index() -> int:
+    """The search index's pending writes moved into the index by the worker, never
+    by an agent's request (``helpline.search.indexer.flush_pending``)."""
+    from helpline.search.indexer import flush_pending
+
+    return flush_pending()
+
+
 @db_periodic_task(crontab(minute="17", hour="3"))
 @leased_once_per_slot("helpline-archive", 1440)
 def archive_job() -> int:

@@ -98,6 +98,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses what every middleware below has produced (its response hook runs
+    # after theirs); the headers they set are kept.  helpline/web/compression.py.
+    "helpline.web.compression.TextGZipMiddleware",
     "helpline.web.middleware.NoStoreMiddleware",
     "helpline.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,8 +166,14 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id with OWASP's minimum (19 MiB, 2 iterations, 1 lane; ~20 ms of CPU a
+# login instead of Django's ~200 ms): helpline/passwords.py.  Hashes made with other
+# parameters still verify and are rehashed with these at the next login.
+HELPLINE_ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
+HELPLINE_ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 19 * 1024)
+HELPLINE_ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "helpline.passwords.HelplineArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -188,7 +197,8 @@ LOGIN_REDIRECT_URL = "dashboard"
 MEDIA_ROOT = Path(_env("ATTACHMENT_DIR", str(DATA_DIR / "attachments")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # collectstatic writes a gzip copy of each text file (helpline/web/static_storage.py).
+    "staticfiles": {"BACKEND": "helpline.web.static_storage.GzipStaticFilesStorage"},
 }
 
 # Files Django's storage writes (Helpline's own blob writes use the same modes).

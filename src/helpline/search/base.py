@@ -219,6 +219,11 @@ class SearchBackend(ABC):
     def end_bulk(self) -> None:  # noqa: B027 - optional hook
         """After a bulk build (recreate indexes, optimise)."""
 
+    def flush_pending(self) -> int:
+        """Move what the index buffered for later into its main structure (the
+        periodic job ``flush_search_index``); the amount moved.  Optional."""
+        return 0
+
 
 # Databases (alias, name) whose index is known complete in ACCESS_FORMAT: a
 # database's complete format only rises, so once seen it holds for the process.

@@ -154,6 +154,13 @@ def index_now(ticket_ids: Sequence[int]) -> bool:
     return True
 
 
+def flush_pending() -> int:
+    """Move what the index buffered into its main structure (PostgreSQL: the GIN
+    indexes' pending lists), so that no agent's write has to; run every minute by
+    ``helpline.jobs.flush_search_index``.  The amount moved (pages on PostgreSQL)."""
+    return get_backend().flush_pending()
+
+
 @db_task(retries=3, retry_delay=5)
 def reindex_ticket_job(ticket_id: int) -> None:
     reindex_tickets([ticket_id])

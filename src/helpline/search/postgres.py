@@ -60,6 +60,18 @@ from helpline.search.base import (
 from helpline.search.query import TextTerm, words
 
 FIELD_TAGS = {"title": "t:", "from": "f:", "to": "r:", "attachment": "a:"}
+# The GIN indexes of the ticket table, and the size (kB) their pending lists may
+# reach before an insert has to move them into the index: far more than a minute of
+# writes adds, so the periodic ``flush_pending`` does it (migration 0020; measured in
+# docs/search.md).  PostgreSQL's default is 4 MB.
+GIN_INDEXES = (
+    "helpline_ticket_search",
+    "helpline_ticket_search_live",
+    "helpline_ticket_search_open",
+    "helpline_ticket_title_words",
+)
+GIN_PENDING_LIST_KB = 32 * 1024
+GIN_WITH = f"WITH (fastupdate = on, gin_pending_list_limit = {GIN_PENDING_LIST_KB})"
 # Two adjacent words of a title, as one lexeme of ``title_words``: ``p:free_licence``.
 PAIR_TAG = "p:"
 MAX_POSITION = 16383  # PostgreSQL's limit; larger positions are stored as this one
@@ -639,17 +651,41 @@ class PostgresFts(SearchBackend):
             )
             self._indexed = None  # read within the lock
             common = self._indexed_common()
+            # Only the rows whose entry changed are written: a lock, a state or a
+            # move changes nothing searchable, and writing the same document again
+            # would make a new row version with entries in every GIN index.
             cursor.execute(
                 "UPDATE helpline_ticket AS t SET search_document = v.doc::tsvector, "
                 "title_words = v.title::tsvector "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, doc, title) "
-                "WHERE t.id = v.id",
+                "WHERE t.id = v.id AND (t.search_document IS DISTINCT FROM "
+                "v.doc::tsvector OR t.title_words IS DISTINCT FROM v.title::tsvector)",
                 [
                     [d.ticket_id for d in docs],
                     [tsvector_literal(d, common) for d in docs],
                     [title_literal(d.title) for d in docs],
                 ],
             )
+
+    def flush_pending(self) -> int:
+        # Every new ticket row version (any UPDATE of a ticket: an indexed column
+        # such as ``changed`` changes, so none is HOT) adds its whole document to the
+        # pending list of each GIN index; whoever finds the list over its limit moves
+        # it into the index, which took up to a second, in an agent's request and
+        # holding the ticket's row lock.  With GIN_PENDING_LIST_KB (migration 0020)
+        # a minute's writes stay under the limit, and this, run every minute by the
+        # worker, moves them instead (an insert meanwhile does not wait for it).
+        moved = 0
+        with self.connection.cursor() as cursor:
+            for index in GIN_INDEXES:
+                cursor.execute(
+                    "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
+                    "WHERE c.relname = %s AND c.relkind = 'i'",
+                    [index],
+                )
+                row = cursor.fetchone()
+                moved += int(row[0]) if row else 0
+        return moved
 
     def hold_access(self, ticket_ids: Sequence[int]) -> None:
         # The queues' rows FOR SHARE: a change of a queue's group (an UPDATE of its
@@ -703,19 +739,19 @@ class PostgresFts(SearchBackend):
                     # GIN builds much faster when its work area fits in memory.
                     "SET maintenance_work_mem = '512MB'",
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_search "
-                    "ON helpline_ticket USING gin (search_document)",
+                    f"ON helpline_ticket USING gin (search_document) {GIN_WITH}",
                     # The tickets most searches look at (migration 0012).
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_search_live "
-                    "ON helpline_ticket USING gin (search_document) "
+                    f"ON helpline_ticket USING gin (search_document) {GIN_WITH} "
                     "WHERE NOT COALESCE(archived, false)",
                     # The open ones (migration 0015).
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_search_open "
-                    "ON helpline_ticket USING gin (search_document) "
+                    f"ON helpline_ticket USING gin (search_document) {GIN_WITH} "
                     "WHERE state_type IN ("
                     + ", ".join(f"'{t}'" for t in StateType.open_types())
                     + ") AND NOT COALESCE(archived, false)",
                     "CREATE INDEX IF NOT EXISTS helpline_ticket_title_words "
-                    "ON helpline_ticket USING gin (title_words)",
+                    f"ON helpline_ticket USING gin (title_words) {GIN_WITH}",
                     "RESET maintenance_work_mem",
                 ]
             )

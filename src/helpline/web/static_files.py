@@ -85,13 +85,20 @@ def _send(
         ("Cache-Control", CACHE_CONTROL),
         ("X-Content-Type-Options", "nosniff"),
     ]
+    # The gzip copy ``collectstatic`` wrote beside it (web/static_storage.py).
+    packed = _gzip_copy(file, stat.st_mtime)
+    if packed is not None:
+        headers.append(("Vary", "Accept-Encoding"))
+        if "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
+            kind = content_type(file)
+            file, stat = packed, packed.stat()
+            headers += [("Content-Encoding", "gzip"), ("Content-Type", kind)]
     if _not_modified(environ.get("HTTP_IF_MODIFIED_SINCE"), int(stat.st_mtime)):
         start_response("304 Not Modified", headers)
         return []
-    headers += [
-        ("Content-Type", content_type(file)),
-        ("Content-Length", str(stat.st_size)),
-    ]
+    if not any(name == "Content-Type" for name, _ in headers):
+        headers.append(("Content-Type", content_type(file)))
+    headers.append(("Content-Length", str(stat.st_size)))
     start_response("200 OK", headers)
     if head:
         return []
@@ -100,6 +107,18 @@ def _send(
     if wrapper is not None:
         return wrapper(handle, CHUNK_SIZE)
     return _chunks(handle)
+
+
+def _gzip_copy(file: Path, mtime: float) -> Path | None:
+    """``file``'s ``.gz`` sibling, if it is a regular file at least as new."""
+    packed = file.with_name(file.name + ".gz")
+    try:
+        stat = packed.lstat()
+    except OSError:
+        return None
+    if not packed.is_file() or packed.is_symlink() or stat.st_mtime < mtime:
+        return None
+    return packed
 
 
 def _chunks(handle: Any) -> Iterator[bytes]:
