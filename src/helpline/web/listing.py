@@ -7,12 +7,15 @@ one count and one page query for a list (``select_related`` for what a row shows
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from helpline.actions.access import queues_with, readable_queue_ids
@@ -43,6 +46,27 @@ class QueueNode:
     open: int = 0
     new: int = 0
     children: list[QueueNode] = field(default_factory=list)
+
+
+# A value no row has, reversed in place of the row's own (see ``row_url``).
+_SENTINEL = 2147483647
+
+
+def row_url(name: str, *args: Any) -> Callable[[Any], str]:
+    """The URL ``name`` for every row of a page from one ``reverse``: ``args`` are
+    the fixed arguments, the returned function takes the row's last one.
+
+    ``{% url %}`` in a loop resolves the pattern again for each row (~70 µs each, on
+    a 400-article zoom thousands of times); this reverses once with a sentinel and
+    formats the row's value in, quoted as ``reverse`` quotes it.
+    """
+    url = reverse(name, args=[*args, _SENTINEL])
+    head, tail = url.rsplit(str(_SENTINEL), 1)
+    return lambda value: f"{head}{quote(str(value), safe=_SAFE)}{tail}"
+
+
+# What ``reverse`` leaves unquoted in a path argument (django.urls.resolvers).
+_SAFE = "!$&'()*+,;=/~:@"
 
 
 def queue_tree(agent: Any) -> list[QueueNode]:
