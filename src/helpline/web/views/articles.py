@@ -16,13 +16,13 @@ which cost ~0.1 ms a row in variable lookups alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from html import escape
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -102,10 +102,10 @@ def zoom_articles(ticket: Ticket, order: str, *, limit: int | None) -> ZoomArtic
     return ZoomArticles(full, older, order == "oldest")
 
 
-def _dates(value: datetime) -> tuple[str, str, str]:
+def _dates(value: datetime, zone: tzinfo | None = None) -> tuple[str, str, str]:
     """ISO, long and short local time (what ``|date`` gave: 'c', with and without
     seconds)."""
-    local = timezone.localtime(value)
+    local = value.astimezone(zone or timezone.get_current_timezone())
     return local.isoformat(), f"{local:%Y-%m-%d %H:%M:%S}", f"{local:%Y-%m-%d %H:%M}"
 
 
@@ -142,16 +142,18 @@ class ArticleLinks:
         system = escape(gettext("system"))
         show = escape(gettext("Show this message"))
         all_url = escape(self.all_url)
+        head, tail = escape(self.partial.head), escape(self.partial.tail)
+        zone = timezone.get_current_timezone()
         rows = []
         for h in headers:
-            iso, full, short = _dates(h.created)
+            iso, full, short = _dates(h.created, zone)
             sender = escape(h.sender) if h.sender else system
             rows.append(
                 f'<details class="article collapsed ch-{escape(h.channel)}" '
                 f'id="article-{h.pk}"><summary><span class="from">{sender}</span> '
                 f'<time datetime="{iso}" title="{full}">{short}</time> '
                 f'<span class="subject">{escape(h.subject)}</span></summary>'
-                f'<div class="article-load" hx-get="{escape(self.partial(h.pk))}" '
+                f'<div class="article-load" hx-get="{head}{h.pk}{tail}" '
                 'hx-trigger="toggle once from:closest details" '
                 'hx-target="closest details" hx-swap="outerHTML">'
                 f'<a href="{all_url}#article-{h.pk}">{show}</a></div></details>\n'
