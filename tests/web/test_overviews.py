@@ -306,8 +306,9 @@ def _more_tickets(world, n):
     ["dashboard", "queues", "queue", "ticket-list"],
 )
 def test_overviews_cost_the_same_queries_for_2_and_30_tickets(
-    alice_client, world, url_name, django_assert_num_queries
+    alice_client, world, url_name, django_assert_num_queries, settings
 ):
+    settings.HELPLINE_NAV_COUNTS_SECONDS = 0  # the queue counts counted each time
     args = {"queue": [world.info.pk], "ticket-list": ["open"]}.get(url_name, [])
     url = reverse(url_name, args=args)
     _more_tickets(world, 1)
@@ -315,3 +316,31 @@ def test_overviews_cost_the_same_queries_for_2_and_30_tickets(
     _more_tickets(world, 28)
     with django_assert_num_queries(few):
         assert alice_client.get(url).status_code == 200
+
+
+def test_the_queue_counts_are_cached_for_a_few_seconds_per_set_of_queues(
+    client, world, settings
+):
+    settings.HELPLINE_NAV_COUNTS_SECONDS = 60
+    client.force_login(world.alice)
+    url = reverse("queues")
+    first = queries_for(client, url)
+    email_ticket(world.info, title="Counted later")
+    response = client.get(url)
+    tree = {node.name: node for node in response.context["tree"]}
+    assert tree["Info"].open == 1  # counted a moment ago: not counted again
+    assert queries_for(client, url) == first - 1
+    # Another set of queues (eve's) is counted for itself, never from alice's entry.
+    client.force_login(world.eve)
+    tree = {node.name: node for node in client.get(url).context["tree"]}
+    assert set(tree) == {"Secret"}
+    assert tree["Secret"].open == 1
+    # Access granted since: a new set of queues, counted at once.
+    admin.grant(world.info.group, ["ro"], agent=world.eve)
+    tree = {node.name: node for node in client.get(url).context["tree"]}
+    assert tree["Info"].open == 2
+    # Without caching, every page counts.
+    settings.HELPLINE_NAV_COUNTS_SECONDS = 0
+    client.force_login(world.alice)
+    tree = {node.name: node for node in client.get(url).context["tree"]}
+    assert tree["Info"].open == 2

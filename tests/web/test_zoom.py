@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpline.actions import admin, merge, tickets
-from helpline.actions.articles import NewAttachment, add_note
-from helpline.models import AgentProfile, HistoryType
+from helpline.actions.articles import NewArticle, NewAttachment, add_article, add_note
+from helpline.models import AgentProfile, ArticleChannel, HistoryType
 from tests.web import build_world, email_ticket, web_settings
 
 
@@ -203,3 +203,135 @@ def test_zoom_costs_the_same_queries_for_2_and_30_articles(
     # Merges add "merged here" rows and history, but not queries.
     with django_assert_num_queries(len(few)):
         assert alice_client.get(url).status_code == 200
+
+
+def notes(world, count, *, start=0):
+    return [
+        add_note(world.alice, world.ticket.pk, f"Body of note {k}").pk
+        for k in range(start, start + count)
+    ]
+
+
+def test_the_newest_articles_are_shown_in_full_and_older_ones_collapsed(
+    alice_client, world, settings
+):
+    settings.HELPLINE_ZOOM_ARTICLES = 3
+    first = world.ticket.articles.get().pk
+    ids = notes(world, 7)
+    response = zoom(alice_client, world.ticket)
+    html = response.content.decode()
+    assert [a.pk for a in response.context["articles"]] == ids[::-1][:3]
+    for k in (4, 5, 6):
+        assert f"Body of note {k}" in html
+    for k in (0, 1, 2, 3):
+        assert f"Body of note {k}" not in html
+        assert (
+            f'<details class="article collapsed ch-internal" id="article-{ids[k]}">'
+            in html
+        )
+        partial = reverse("article", args=[world.ticket.number, ids[k]])
+        assert f'hx-get="{partial}"' in html
+    assert "Hello, I have a question." not in html  # the first, collapsed too
+    assert f'id="article-{first}"' in html
+    # Without JavaScript: a link to the zoom with every article, at the one wanted.
+    everything = reverse("zoom", args=[world.ticket.number]) + "?all=1"
+    assert f'href="{everything}#article-{ids[0]}"' in html
+    html = alice_client.get(everything).content.decode()
+    assert "collapsed" not in html
+    for k in range(7):
+        assert f"Body of note {k}" in html
+    assert "Hello, I have a question." in html
+
+
+def test_oldest_first_puts_the_collapsed_articles_first(alice_client, world, settings):
+    settings.HELPLINE_ZOOM_ARTICLES = 2
+    ids = notes(world, 4)
+    AgentProfile.objects.filter(user=world.alice).update(article_order="oldest")
+    response = zoom(alice_client, world.ticket)
+    html = response.content.decode()
+    assert [a.pk for a in response.context["articles"]] == ids[2:]
+    positions = [html.index(f'id="article-{pk}"') for pk in ids]
+    assert positions == sorted(positions)
+    assert html.index("collapsed") < html.index("Body of note 2")
+
+
+def test_a_collapsed_article_loads_in_full_on_demand(alice_client, world, settings):
+    settings.HELPLINE_ZOOM_ARTICLES = 1
+    ids = notes(world, 2)
+    url = reverse("article", args=[world.ticket.number, ids[0]])
+    response = alice_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<article class="article')
+    assert "Body of note 0" in html
+    assert reverse("split", args=[world.ticket.number, ids[0]]) in html
+    assert "<html" not in html
+    # Asked for directly (no JavaScript): the zoom with every article, at this one.
+    response = alice_client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?all=1#article-{ids[0]}")
+
+
+def test_the_article_partial_refuses_what_the_agent_may_not_see(client, world):
+    client.force_login(world.eve)
+    article = world.ticket.articles.get()
+    url = reverse("article", args=[world.ticket.number, article.pk])
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert b"Hello, I have a question." not in response.content
+    # An article of another ticket, asked for through a ticket the agent may see.
+    client.force_login(world.alice)
+    other = world.hidden.articles.get()
+    url = reverse("article", args=[world.ticket.number, other.pk])
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert b"TOP SECRET" not in response.content
+
+
+def test_the_history_shows_the_newest_entries_and_links_to_all(
+    alice_client, world, settings
+):
+    settings.HELPLINE_ZOOM_ARTICLES = 1
+    notes(world, 40)
+    entries = world.ticket.history.count()
+    assert entries > 40
+    response = zoom(alice_client, world.ticket)
+    assert len(response.context["history"]) == 30
+    everything = reverse("zoom", args=[world.ticket.number]) + "?all=1"
+    assert f'<a href="{everything}">' in response.content.decode()
+    response = alice_client.get(everything)
+    assert len(response.context["history"]) == entries
+
+
+def test_zoom_of_400_articles_costs_the_queries_of_2(
+    alice_client, world, django_assert_num_queries
+):
+    """400 articles, 40 of them mails with an inline image: the same queries."""
+    url = reverse("zoom", args=[world.ticket.number])
+    add_note(world.alice, world.ticket.pk, "one more")
+    alice_client.get(url)  # the first visit records the agent's presence
+    with CaptureQueriesContext(connection) as few:
+        assert alice_client.get(url).status_code == 200
+    for k in range(398):
+        if k % 10:
+            add_note(world.alice, world.ticket.pk, f"note {k}")
+        else:
+            image = NewAttachment(
+                "i.png", "image/png", b"\x89PNG", content_id=f"i{k}@x", inline=True
+            )
+            add_article(
+                world.alice,
+                world.ticket.pk,
+                NewArticle(
+                    channel=ArticleChannel.EMAIL,
+                    body_text=f"mail {k}",
+                    body_html=f'<p>mail {k}</p><img src="cid:i{k}@x">',
+                    to_addr="customer@example.net",
+                    attachments=[image],
+                ),
+            )
+    assert world.ticket.articles.count() == 400
+    with django_assert_num_queries(len(few)):
+        response = alice_client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count('class="article collapsed') == 380

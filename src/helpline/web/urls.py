@@ -43,6 +43,7 @@ urlpatterns = [
         files.attachment_image,
         name="attachment-image",
     ),
+    path(T + "article/<int:article_id>/", zoom.article_partial, name="article"),
     path(T + "article/<int:article_id>/raw/", files.raw_source, name="article-raw"),
     path(T + "article/<int:article_id>/html/", files.article_html, name="article-html"),
     path(T + "article/<int:article_id>/split/", relations.split_view, name="split"),

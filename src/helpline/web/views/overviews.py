@@ -50,7 +50,7 @@ def _list_context(request: AgentRequest, qs, default: tuple[str, ...]) -> dict:
         "page_size": page.paginator.per_page,
         "total": page.paginator.count,
         "pages": page.paginator.num_pages,
-        "rows": page.object_list,
+        "rows": listing.with_urls(page.object_list),
     }
 
 

@@ -133,7 +133,9 @@ def search(request: AgentRequest) -> HttpResponse:
                 Ticket.objects.visible_to(agent).filter(pk__in=result.ticket_ids)
             )
         }
-        context["rows"] = [found[i] for i in result.ticket_ids if i in found]
+        context["rows"] = listing.with_urls(
+            found[i] for i in result.ticket_ids if i in found
+        )
         pager = ResultPage(
             page,
             size,

@@ -1,13 +1,23 @@
-"""The ticket zoom: header, articles, attachments, links, merges, history, presence."""
+"""The ticket zoom: header, articles, attachments, links, merges, history, presence.
+
+A ticket may carry hundreds of articles.  The zoom renders the newest
+``HELPLINE_ZOOM_ARTICLES`` (20) in full and the older ones as collapsed headers whose
+message loads when opened (``article_partial``, through the same access check), and
+the newest ``HISTORY_SHOWN`` history entries; ``?all=1`` renders everything (the path
+without JavaScript).  Per-article URLs come from one ``reverse`` each (``row_url``)
+and dates are formatted here: ``{% url %}`` and ``|date`` per row were most of the
+rendering time of a long ticket.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -22,18 +32,24 @@ from helpline.actions.disclosure import (
 )
 from helpline.models import (
     AgentProfile,
-    Article,
     HistoryEntry,
-    OutboxMessage,
     Permission,
     Ticket,
     TicketWatcher,
 )
 from helpline.models.presence import PresenceAction
 from helpline.web import presence
-from helpline.web.views.decorators import AgentRequest, agent_view
+from helpline.web.views.articles import (
+    ArticleLinks,
+    articles_shown,
+    full_articles,
+    zoom_articles,
+)
+from helpline.web.views.decorators import AgentRequest, agent_view, is_htmx
 
 HISTORY_LIMIT = 500
+# History entries the zoom shows before "show all" (the newest).
+HISTORY_SHOWN = 30
 CUSTOMER_TICKETS = 5
 # Details not worth a line in the zoom (the article is right there).
 QUIET_KEYS = {"articles", "channel", "sender", "article"}
@@ -48,6 +64,8 @@ LINK_LABELS = {
 class HistoryRow:
     entry: HistoryEntry
     details: list[str]
+    created_full: str = ""
+    created_short: str = ""
 
 
 @dataclass
@@ -61,16 +79,6 @@ def article_order(agent: Any) -> str:
     return profile.article_order if profile is not None else "newest"
 
 
-def _articles(ticket: Ticket, order: str) -> list[Article]:
-    outbox = OutboxMessage.objects.only("id", "article_id", "status", "last_error")
-    ordering = ("created", "id") if order == "oldest" else ("-created", "-id")
-    return list(
-        ticket.articles.select_related("created_by")
-        .prefetch_related("attachments", Prefetch("outbox", queryset=outbox))
-        .order_by(*ordering)
-    )
-
-
 def _links(agent: Any, ticket: Ticket) -> list[LinkRow]:
     """Linked tickets the agent may see (a link never reveals a hidden ticket)."""
     return [
@@ -79,14 +87,24 @@ def _links(agent: Any, ticket: Ticket) -> list[LinkRow]:
     ]
 
 
-def _history(agent: Any, ticket: Ticket) -> list[HistoryRow]:
-    """History entries with readable details; hidden tickets are not named."""
+def _history(agent: Any, ticket: Ticket, *, limit: int) -> list[HistoryRow]:
+    """The newest ``limit`` history entries with readable details; hidden tickets
+    are not named."""
     entries = list(
-        ticket.history.select_related("actor").order_by("-created", "-id")[
-            :HISTORY_LIMIT
-        ]
+        ticket.history.select_related("actor").order_by("-created", "-id")[:limit]
     )
-    return [HistoryRow(s.entry, _details(s)) for s in present_history(agent, entries)]
+    rows = []
+    for shown in present_history(agent, entries):
+        created = timezone.localtime(shown.entry.created)
+        rows.append(
+            HistoryRow(
+                shown.entry,
+                _details(shown),
+                f"{created:%Y-%m-%d %H:%M:%S}",
+                f"{created:%Y-%m-%d %H:%M}",
+            )
+        )
+    return rows
 
 
 def _details(shown: ShownEntry) -> list[str]:
@@ -122,6 +140,11 @@ def permissions(agent: Any, ticket: Ticket) -> dict[str, bool]:
     }
 
 
+def ticket_urls(number: str) -> dict[str, str]:
+    """The ticket's own URLs the articles link to (reversed once per page)."""
+    return {name: reverse(name, args=[number]) for name in ("reply", "forward")}
+
+
 @agent_view
 def zoom(request: AgentRequest, number: str) -> HttpResponse:
     agent = request.user
@@ -129,10 +152,24 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
     presence.mark(agent, ticket, PresenceAction.VIEWING)
     visible = Ticket.objects.visible_to(agent)
     merges = present_merges(agent, ticket)
+    show_all = request.GET.get("all") == "1"
+    articles = zoom_articles(
+        ticket, article_order(agent), limit=None if show_all else articles_shown()
+    )
+    all_url = reverse("zoom", args=[ticket.number]) + "?all=1"
+    links = ArticleLinks(ticket.number, all_url=all_url)
+    shown = HISTORY_LIMIT if show_all else HISTORY_SHOWN
+    history = _history(agent, ticket, limit=shown + 1)
     context = {
         "ticket": ticket,
-        "articles": _articles(ticket, article_order(agent)),
-        "history": _history(agent, ticket),
+        "articles": [links.full(a) for a in articles.full],
+        "older_count": len(articles.older),
+        "older_articles": links.headers_html(articles.older),
+        "older_first": articles.older_first,
+        "all_url": all_url,
+        "urls": ticket_urls(ticket.number),
+        "history": history[:shown],
+        "history_more": len(history) > shown,
         "links": _links(agent, ticket),
         "merged_here": merges.merged_here,
         "merged_into": merges.merged_into,
@@ -153,3 +190,28 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),
     }
     return render(request, "helpline/zoom.html", context)
+
+
+@agent_view
+def article_partial(
+    request: AgentRequest, number: str, article_id: int
+) -> HttpResponse:
+    """One article in full, for a collapsed header of the zoom (htmx); the zoom with
+    every article, at this one, for a browser that asks for it directly."""
+    agent = request.user
+    ticket = access_ticket(agent, number=number)
+    article = full_articles(ticket.articles.filter(pk=article_id)).first()
+    if article is None:
+        raise Http404
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    if not is_htmx(request):
+        url = reverse("zoom", args=[ticket.number])
+        return redirect(f"{url}?all=1#article-{article.pk}")
+    context = {
+        "ticket": ticket,
+        "article": ArticleLinks(ticket.number).full(article),
+        "urls": ticket_urls(ticket.number),
+        "can": permissions(agent, ticket),
+    }
+    return render(request, "helpline/partials/article.html", context)
