@@ -35,29 +35,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The database and environment of the benchmarks (run as a script: bench/ is on the
+# path).
+from scale import ADMIN_URL, ROOT, database_url, environment
+
 BIG_TITLE = "bench pages: 400 articles"
 SMALL_TITLE = "bench pages: 2 articles"
 TICKETS = 2000
-
-
-def database_url(name: str) -> str:
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
-
-
-def environment(db_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HELPLINE_DATABASE_URL": db_url,
-        "HELPLINE_DATA_DIR": str(ROOT / "var" / "bench"),
-        "HELPLINE_LOG_LEVEL": "WARNING",
-        "HELPLINE_ALLOWED_HOSTS": "testserver,127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "helpline.settings",
-    }
 
 
 def prepare(name: str, *, reuse: bool) -> None:

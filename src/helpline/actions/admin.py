@@ -519,12 +519,21 @@ class GrantChange:
     role: Role | None = None
 
 
+@dataclass(frozen=True)
+class GrantChanges:
+    """What ``change_grants`` did: how many grants it added or removed, and what
+    their holders lost on tickets they may no longer read."""
+
+    changed: int
+    withdrawn: list[Withdrawn]
+
+
 def change_grants(
     actor: Agent | None,
     *,
     add: Iterable[GrantChange] = (),
     remove: Iterable[GrantChange] = (),
-) -> Revocation:
+) -> GrantChanges:
     """Several grants added and removed as one change (the permission grid, a group's
     grants): in one transaction, the additions first, so that an agent whose ``ro`` is
     exchanged for ``rw`` never stops reading between the two and loses nothing.  The
@@ -549,7 +558,7 @@ def change_grants(
                 agent=change.agent,
                 role=change.role,
             ).removed
-    return Revocation(changed, withdrawn)
+    return GrantChanges(changed, withdrawn)
 
 
 # --- the rest of the configuration, as the administration screens change it -----------

@@ -107,15 +107,7 @@ class AgentAdmin(ReportsWithdrawal):
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any
     ) -> Any:
-        kw["fields"] = (["username"] if obj is None else []) + [
-            "email",
-            "first_name",
-            "last_name",
-            "is_active",
-            "is_admin",
-            "new_password",
-            "roles",
-        ]
+        kw["fields"] = self.get_fields(request, obj)
         form = super().get_form(request, obj, change=change, **kw)
         form.actor = actor_of(request)  # type: ignore[attr-defined]
         return form

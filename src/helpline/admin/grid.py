@@ -61,7 +61,7 @@ def permission_grid(request: HttpRequest) -> HttpResponse:
                         )
                         (add if not has else remove).append(change)
         result = admin_actions.change_grants(actor_of(request), add=add, remove=remove)
-        messages.success(request, f"Permissions saved ({result.removed} change(s)).")
+        messages.success(request, f"Permissions saved ({result.changed} change(s)).")
         report_withdrawn(request, result.withdrawn)
         return HttpResponseRedirect(request.path)
     rows = [(f"a{a.pk}", f"{a.username}", "agent") for a in agents] + [
