@@ -153,6 +153,27 @@ def test_the_web_lists_and_search_do_not_list_the_hidden_ticket(client, world):
     assert client.get(reverse("queue", args=[world.secret.pk])).status_code == 404
 
 
+def test_bulk_actions_leave_the_hidden_ticket_untouched(client, world):
+    """Bulk actions select only visible tickets: a hidden id among the selected
+    changes nothing of it, whichever action."""
+    client.force_login(world.alice)
+    before = Ticket.objects.filter(pk=world.hidden.pk).values().get()
+    for action, extra in (
+        ("lock", {}),
+        ("priority", {"priority": "5"}),
+        ("close", {"note": "closed"}),
+        ("merge", {"target": world.ticket.number}),
+    ):
+        response = client.post(
+            reverse("bulk"),
+            {"ids": [world.hidden.pk, world.ticket.pk], "action": action, **extra},
+        )
+        assert response.status_code in (200, 302, 400), (action, response)
+        _no_secret(response.content, f"bulk {action}")
+    after = Ticket.objects.filter(pk=world.hidden.pk).values().get()
+    assert after == before
+
+
 # --- API ---------------------------------------------------------------------------
 def test_the_api_neither_lists_nor_opens_the_hidden_ticket(world, settings):
     settings.ROOT_URLCONF = "tests.api.urls"
@@ -179,6 +200,8 @@ def test_the_api_neither_lists_nor_opens_the_hidden_ticket(world, settings):
     # Nor can it be reached by acting on a ticket the outsider may read.
     response = api.post(f"/tickets/{world.ticket.number}/merge", {"into": number})
     assert response.status_code in (404, 409), response.content
+    response = api.post(f"/tickets/{number}/split", {"article_id": article.pk})
+    assert response.status_code == 404, response.content
     response = api.post(f"/tickets/{world.ticket.number}/links", {"ticket": number})
     assert response.status_code in (404, 409), response.content
     _no_secret(response.content, "link")
