@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 import helpline
 from helpline.models import AgentProfile
@@ -71,3 +71,22 @@ def test_the_zoom_in_german(client, db):
     for german in ("Antworten", "Zusammenfassen", "Historie", "neu", "3 normal"):
         assert german in html
     assert ">Reply<" not in html
+
+
+def test_the_queue_view_in_german(client, db):
+    """The rows and the queue tree are Jinja2 fragments (helpline/web/jinja.py): they
+    speak the agent's language too, and escape what the mail brought."""
+    world = build_world()
+    world.ticket.title = "<script>alert(1)</script> Gesperrt?"
+    world.ticket.save(update_fields=["title"])
+    AgentProfile.objects.filter(user=world.alice).update(language="de")
+    client.force_login(world.alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    html = client.get(reverse("queue", args=[world.ticket.queue_id])).content.decode()
+    assert f"Ticket {world.ticket.number} auswählen" in html
+    assert 'title="offen"' in html  # the tree's count of open tickets
+    assert ">neu<" in html  # the state of the ticket in its row
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Gesperrt?" in html
+    local = timezone.localtime(world.ticket.created).strftime("%Y-%m-%d %H:%M")
+    assert f'title="{local}"' in html
