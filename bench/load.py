@@ -37,6 +37,13 @@ with a sample of each error.  ``--slow-log`` sets ``log_min_duration_statement =
 helpline_ticket`` statements that took longer (from pg_stat_statements when the
 server loads it, else from the server's log file when this process can read it).
 
+``--repeat N`` runs each ``--users`` count N times and prints the medians (of each
+page's p95, of requests/s); every run also prints the CPU milliseconds per request
+of each part (the web server with its workers, the PostgreSQL backends of the
+benchmark's database, the job worker, locust itself), read from /proc and
+getrusage over the whole locust run (start-up and logins included) and divided by
+the requests of the measured window: an upper bound, close for runs of a minute.
+
 The machine may be shared and noisy, and locust itself runs on it: compare the
 ratios to the floor between runs rather than the milliseconds.
 """
@@ -49,8 +56,10 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -324,6 +333,58 @@ def idle_floor(base_url: str, agent: dict, requests: int = 40) -> dict[str, floa
     return {"p50": statistics.median(times), "p95": cuts[18]}
 
 
+# --- CPU per component ----------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: str) -> tuple[int, str, float] | None:
+    """(parent pid, command line, CPU seconds so far) of a live process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[1]), cmd, (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_snapshot(
+    server: int, worker: int, database: str
+) -> dict[str, dict[str, float]]:
+    """CPU seconds so far of the web server (gunicorn and its workers), the worker,
+    and the PostgreSQL backends connected to ``database``, per process."""
+    procs = {
+        pid: info
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and (info := _proc_cpu(pid))
+    }
+    web = {str(server)}
+    web |= {pid for pid, (ppid, _, _) in procs.items() if str(ppid) in web}
+    web |= {pid for pid, (ppid, _, _) in procs.items() if str(ppid) in web}
+    jobs = {str(worker)} | {
+        pid for pid, (ppid, _, _) in procs.items() if str(ppid) == str(worker)
+    }
+    snapshot: dict[str, dict[str, float]] = {"web": {}, "worker": {}, "database": {}}
+    for pid, (_, cmd, cpu) in procs.items():
+        if pid in web:
+            snapshot["web"][pid] = cpu
+        elif pid in jobs:
+            snapshot["worker"][pid] = cpu
+        elif cmd.startswith("postgres: ") and f" {database} " in cmd:
+            snapshot["database"][pid] = cpu
+    return snapshot
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per component between two snapshots; a process that appeared in
+    between counts from zero, one that ended in between is lost (PostgreSQL
+    backends live as long as the web workers' persistent connections)."""
+    return {
+        part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+        for part in after
+    }
+
+
 def run_locust(args: argparse.Namespace, base_url: str, plan: Path, users: int) -> dict:
     out = plan.with_name(f"result-{users}.json")
     cmd = [
@@ -335,8 +396,14 @@ def run_locust(args: argparse.Namespace, base_url: str, plan: Path, users: int) 
         *("--run-time", str(args.run_time), "--think", str(args.think)),
     ]
     budget = args.run_time + users / args.spawn_rate + 180
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=True, timeout=budget)
-    return json.loads(out.read_text())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result: dict = json.loads(out.read_text())
+    result["locust_cpu"] = (after.ru_utime + after.ru_stime) - (
+        before.ru_utime + before.ru_stime
+    )
+    return result
 
 
 # --- the slow-query log -------------------------------------------------------------
@@ -457,6 +524,8 @@ def table(users: int, result: dict, idle: dict[str, float]) -> list[str]:
         f"refusals {sum(outcomes['refusals'].values())}, "
         f"errors {sum(outcomes['errors'].values())}"
     )
+    if "cpu" in result:
+        lines.append(cpu_line([result]))
     if login:
         lines.append(
             f"login (while spawning): {login['requests']} logins, p50 "
@@ -469,6 +538,43 @@ def table(users: int, result: dict, idle: dict[str, float]) -> list[str]:
     }.items():
         lines.append(f"  error sample, {name}: {sample}")
     return lines
+
+
+def medians(results: dict[int, list[dict]]) -> list[str]:
+    """Per --users count, the median over the runs of each page's p95, of
+    requests/s and of CPU ms per request, and the errors of all runs."""
+    lines = ["", "== medians"]
+    for users, runs in results.items():
+        lines.append(
+            f"{users} agents, {len(runs)} runs: "
+            f"{statistics.median(r['total']['rps'] for r in runs):.1f} requests/s "
+            f"(runs: {', '.join(format(r['total']['rps'], '.1f') for r in runs)}); errors "
+            f"{sum(sum(r['outcomes']['errors'].values()) for r in runs)}"
+        )
+        pages = [p for p in ORDER if all(p in r["pages"] for r in runs)]
+        lines.append(
+            "  p95 ms: "
+            + ", ".join(
+                f"{p} {statistics.median(r['pages'][p]['p95'] for r in runs):.0f}"
+                for p in [FLOOR, *pages]
+            )
+        )
+        lines.append("  " + cpu_line(runs))
+    return lines
+
+
+def cpu_line(runs: list[dict]) -> str:
+    """CPU ms per request of each component (median over the runs)."""
+    parts = ["web", "database", "worker", "locust"]
+    per: dict[str, float] = {}
+    for part in parts:
+        per[part] = statistics.median(
+            1000
+            * (r["locust_cpu"] if part == "locust" else r["cpu"][part])
+            / max(1, r["total"]["requests"])
+            for r in runs
+        )
+    return "CPU ms per request: " + ", ".join(f"{p} {per[p]:.1f}" for p in parts)
 
 
 # --- the locust child ---------------------------------------------------------------
@@ -562,6 +668,9 @@ def main() -> None:
     )
     ap.add_argument("--reuse", action="store_true", help="take the database as it is")
     ap.add_argument("--drop", action="store_true", help="drop the database at the end")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs per --users count; medians printed"
+    )
     ap.add_argument("--slow-log", action="store_true")
     ap.add_argument("--json-out", metavar="FILE")
     ap.add_argument("--locust-child", action="store_true", help=argparse.SUPPRESS)
@@ -584,13 +693,15 @@ def main() -> None:
     counts = [int(u) for u in args.users.split(",") if u]
     if not counts or min(counts) < 1 or args.run_time <= 0 or args.spawn_rate <= 0:
         raise SystemExit("--users, --run-time and --spawn-rate must be positive")
+    if not 1 <= args.repeat <= 9:
+        raise SystemExit("--repeat: 1 to 9")
     if not 1_000 <= args.tickets <= 1_000_000:
         raise SystemExit("--tickets: 1000 to 1000000")
     name = args.database or f"helpline_bench_load_{args.tickets}"
     db_url = f"postgres://postgres@127.0.0.1:5432/{name}"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    results: dict[int, dict] = {}
+    results: dict[int, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="helpline-load-") as tmp, Sink() as sink:
         env = environment(db_url, tmp, sink.port, base_url)
         try:
@@ -617,7 +728,7 @@ def main() -> None:
                     env,
                     server_log,
                 ) as server,
-                process(helpline("worker"), env, Path(tmp) / "worker.log"),
+                process(helpline("worker"), env, Path(tmp) / "worker.log") as worker,
             ):
                 wait_for(f"{base_url}/login/", server, server_log)
                 idle = idle_floor(base_url, agents[-1])
@@ -627,9 +738,26 @@ def main() -> None:
                     flush=True,
                 )
                 for users in counts:
-                    print(f"running {users} simulated agents ...", flush=True)
-                    results[users] = run_locust(args, base_url, plan, users)
-                    print("\n".join(table(users, results[users], idle)), flush=True)
+                    for run in range(1, args.repeat + 1):
+                        print(
+                            f"running {users} simulated agents"
+                            + (
+                                f" (run {run} of {args.repeat})"
+                                if args.repeat > 1
+                                else ""
+                            )
+                            + " ...",
+                            flush=True,
+                        )
+                        before = cpu_snapshot(server.pid, worker.pid, name)
+                        result = run_locust(args, base_url, plan, users)
+                        result["cpu"] = cpu_spent(
+                            before, cpu_snapshot(server.pid, worker.pid, name)
+                        )
+                        results.setdefault(users, []).append(result)
+                        print("\n".join(table(users, result, idle)), flush=True)
+                if args.repeat > 1:
+                    print("\n".join(medians(results)), flush=True)
                 # The worker sends what the replies queued.
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
