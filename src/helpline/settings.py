@@ -136,7 +136,10 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "web" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "helpline.web.jinja.environment", "autoescape": True},
+        "OPTIONS": {
+            "environment": "helpline.web.jinja.environment",
+            "autoescape": True,
+        },
     },
 ]
 

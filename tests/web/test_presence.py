@@ -84,3 +84,25 @@ def test_the_poll_is_refused_for_a_hidden_ticket(client, world):
     response = poll(client, world.hidden)
     assert response.status_code == 404
     assert not Presence.objects.filter(ticket=world.hidden).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_heartbeat_does_not_wait_for_the_disk_and_nothing_else_is_affected():
+    """On PostgreSQL a heartbeat commits with synchronous_commit off, for its own
+    transaction only; on SQLite it is a plain transaction.  Either way it is stored."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = build_world()
+    with CaptureQueriesContext(connection) as queries:
+        presence.mark(world.alice, world.ticket, "replying")
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    stored = Presence.objects.get(agent=world.alice, ticket=world.ticket)
+    assert stored.action == "replying"
+    if connection.vendor == "postgresql":
+        assert "SET LOCAL synchronous_commit TO OFF" in sql
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"  # only that transaction
+    else:
+        assert "synchronous_commit" not in sql
