@@ -75,14 +75,13 @@ class Heartbeat:
             }
         try:
             WorkerBeat.objects.update_or_create(name=self.name, defaults=values)
-        except Exception:
+        except Exception as exc:
             # The database may be away for a while; the next beat tries again.
-            log.exception("writing the worker's heartbeat failed")
-        finally:
-            # The beat's thread holds no connection between beats.
-            connection.close()
+            log.warning("writing the worker's heartbeat failed: %s", exc)
 
     def _run(self) -> None:
         interval = max(settings.HELPLINE_WORKER_BEAT_SECONDS, 1)
         while not self._stop.wait(interval):
             self.beat()
+            # The beat's thread holds no connection between beats.
+            connection.close()

@@ -26,6 +26,8 @@ from django.http import HttpRequest, HttpResponse
 from helpline.monitoring import metrics, readiness, requestid
 
 log = logging.getLogger(__name__)
+# One line per answered request (not the probes), with its id: the access log.
+access_log = logging.getLogger("helpline.requests")
 HEADER = "X-Request-ID"
 UNRESOLVED = "unresolved"  # a URL that matched no view (404)
 
@@ -112,24 +114,39 @@ class MonitoringMiddleware:
         endpoint = ENDPOINTS.get(request.path_info.rstrip("/") or "/")
         if endpoint is not None:
             response = endpoint(request)
-            view = request.path_info.strip("/")
-        else:
-            given = request.headers.get(HEADER) or ""
-            trusted = settings.HELPLINE_TRUST_REQUEST_ID and requestid.acceptable(given)
-            rid = given if trusted else requestid.new_id()
-            request.request_id = rid  # type: ignore[attr-defined]
-            token = requestid.activate(rid)
-            try:
-                response = self.get_response(request)
-            finally:
-                requestid.deactivate(token)
-            response[HEADER] = rid
-            match = getattr(request, "resolver_match", None)
-            view = (match.view_name if match else None) or UNRESOLVED
-        metrics.count_request(
-            view,
-            request.method or "",
+            seconds = time.perf_counter() - start
+            metrics.count_request(
+                request.path_info.strip("/"),
+                request.method or "",
+                response.status_code,
+                seconds,
+            )
+            return response
+        given = request.headers.get(HEADER) or ""
+        trusted = settings.HELPLINE_TRUST_REQUEST_ID and requestid.acceptable(given)
+        rid = given if trusted else requestid.new_id()
+        request.request_id = rid  # type: ignore[attr-defined]
+        token = requestid.activate(rid)
+        try:
+            response = self.get_response(request)
+        finally:
+            requestid.deactivate(token)
+        response[HEADER] = rid
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name if match else None) or UNRESOLVED
+        seconds = time.perf_counter() - start
+        metrics.count_request(view, request.method or "", response.status_code, seconds)
+        access_log.info(
+            "%s %s %s %.1f ms",
+            request.method,
+            request.path,
             response.status_code,
-            time.perf_counter() - start,
+            seconds * 1000,
+            extra={
+                "request_id": rid,
+                "view": view,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 1),
+            },
         )
         return response
