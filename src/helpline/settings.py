@@ -315,3 +315,54 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+
+# --- monitoring (docs/monitoring.md) ----------------------------------------------------
+# /healthz, /readyz and /metrics are answered by the first middleware, before sessions
+# and host checks (helpline/web/monitoring.py).  /metrics answers clients in these
+# networks (comma-separated; empty: none) or with "Authorization: Bearer <token>".
+HELPLINE_METRICS_ALLOWED_NETWORKS = [
+    n.strip()
+    for n in _env("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128").split(",")
+    if n.strip()
+]
+HELPLINE_METRICS_TOKEN = _env("METRICS_TOKEN")
+# Where `helpline serve`'s worker processes keep their counters (emptied at start);
+# empty: a new temporary directory for each run.
+HELPLINE_METRICS_DIR = _env("METRICS_DIR")
+# Take a request's id from the X-Request-ID header (set it only behind a proxy that
+# sets or removes that header); otherwise each request gets a new one.
+HELPLINE_TRUST_REQUEST_ID = _env_bool("TRUST_REQUEST_ID", False)
+# How often each `helpline worker` writes its heartbeat row.
+HELPLINE_WORKER_BEAT_SECONDS = _env_int("WORKER_BEAT_SECONDS", 15)
+# text (Django's default lines) or json (one object a line, with the request id).
+HELPLINE_LOG_FORMAT = _env("LOG_FORMAT", "text")
+MIDDLEWARE.insert(0, "helpline.web.monitoring.MonitoringMiddleware")
+# Jobs carry the id of the request that started them (helpline/monitoring/jobqueue.py).
+HUEY["huey_class"] = "helpline.monitoring.jobqueue." + (
+    "RedisHuey" if HELPLINE_REDIS_URL else "SqliteHuey"
+)
+LOGGING["filters"] = {
+    "request_id": {"()": "helpline.monitoring.requestid.RequestIdFilter"}
+}
+_console: dict[str, object] = {
+    "class": "logging.StreamHandler",
+    "filters": ["request_id"],
+}
+LOGGING["handlers"] = {"console": _console}
+if HELPLINE_LOG_FORMAT == "json":
+    LOGGING["formatters"] = {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+        }
+    }
+    _console["formatter"] = "json"
+    # The worker's own log lines (Huey's) in the same form, not Huey's handler.
+    LOGGING["loggers"] = {
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}
+    }
+elif HELPLINE_LOG_FORMAT != "text":
+    raise ValueError(
+        f"HELPLINE_LOG_FORMAT must be text or json, not {HELPLINE_LOG_FORMAT!r}"
+    )

@@ -15,6 +15,7 @@ from helpline.models.mail import (
     OutboxStatus,
     PostmasterFilter,
 )
+from helpline.models.monitoring import WorkerBeat
 from helpline.models.people import AgentProfile, Customer
 from helpline.models.permissions import Grant, Group, Permission, Role
 from helpline.models.presence import Presence
@@ -87,4 +88,5 @@ __all__ = [
     "TicketLink",
     "TicketState",
     "TicketWatcher",
+    "WorkerBeat",
 ]

@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce
 
 from helpline.errors import InvalidInput
 from helpline.models import Ticket
+from helpline.monitoring.metrics import observe_search
 from helpline.search.base import get_backend
 from helpline.search.filters import filter_q
 from helpline.search.query import ParsedQuery, TextTerm, parse_query
@@ -112,6 +113,7 @@ def _with_words(
     return tickets.filter(text.condition())
 
 
+@observe_search
 def search_tickets(
     agent: Any,
     query: str,

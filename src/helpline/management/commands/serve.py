@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +16,7 @@ from django.db import connections
 from gunicorn.app.base import BaseApplication
 
 from helpline.management.base import HelplineCommand, positive_int
+from helpline.monitoring.metrics import MULTIPROCESS_ENV
 from helpline.web.static_files import StaticFiles
 
 
@@ -29,6 +34,7 @@ class HelplineServer(BaseApplication):
         # Helpline on the machine would take it over.  Nothing here uses it.
         if "control_socket_disable" in self.cfg.settings:
             self.cfg.set("control_socket_disable", True)
+        self.cfg.set("child_exit", _worker_exited)
 
     def load(self) -> Any:
         from helpline.wsgi import application
@@ -37,6 +43,35 @@ class HelplineServer(BaseApplication):
         if urlsplit(settings.STATIC_URL).netloc or not static_path.startswith("/"):
             return application  # static files live elsewhere (a CDN, another host)
         return StaticFiles(application, root=settings.STATIC_ROOT, prefix=static_path)
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    """A worker's live gauges leave with it; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _metrics_directory() -> tuple[Path, bool]:
+    """The directory the workers share their counters in, emptied, and whether it
+    is a temporary one to remove afterwards."""
+    if settings.HELPLINE_METRICS_DIR:
+        path = Path(settings.HELPLINE_METRICS_DIR)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Counts of an earlier run would be added to this run's.
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return path, False
+    return Path(tempfile.mkdtemp(prefix="helpline-metrics-")), True
+
+
+def _use_multiprocess_metrics(path: Path) -> None:
+    os.environ[MULTIPROCESS_ENV] = str(path)
+    # prometheus_client chose its way of storing values when it was imported, maybe
+    # before the line above: choose again, before any worker makes a metric.
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()
 
 
 class Command(HelplineCommand):
@@ -71,10 +106,18 @@ class Command(HelplineCommand):
                 f"Serving Helpline on {options['bind']} "
                 f"with {options['workers']} workers."
             )
-        HelplineServer(
-            {
-                "bind": options["bind"],
-                "workers": options["workers"],
-                "proc_name": "helpline",
-            }
-        ).run()
+        metrics_dir, temporary = _metrics_directory()
+        _use_multiprocess_metrics(metrics_dir)
+        master = os.getpid()
+        try:
+            HelplineServer(
+                {
+                    "bind": options["bind"],
+                    "workers": options["workers"],
+                    "proc_name": "helpline",
+                }
+            ).run()
+        finally:
+            # A worker leaves gunicorn by SystemExit through this frame too.
+            if temporary and os.getpid() == master:
+                shutil.rmtree(metrics_dir, ignore_errors=True)

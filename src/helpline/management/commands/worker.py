@@ -16,7 +16,9 @@ class Command(BaseCommand):
         "queue all workers share). Each queued job runs on one worker, and each "
         "periodic job runs once per time slot whichever workers run the scheduler. "
         "A worker that dies inside a periodic job leaves no lock behind: the job's "
-        "lease expires after HELPLINE_JOB_LEASE_SECONDS and the next run takes it over."
+        "lease expires after HELPLINE_JOB_LEASE_SECONDS and the next run takes it over. "
+        "The worker writes a heartbeat every HELPLINE_WORKER_BEAT_SECONDS "
+        "(docs/monitoring.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,9 +28,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from huey.contrib.djhuey import HUEY
+
+        from helpline.monitoring.beat import Heartbeat
+
         argv: list[str] = []
         if options["workers"]:
             argv += ["--workers", str(options["workers"])]
         if options["no_periodic"]:
             argv.append("--no-periodic")
-        call_command("run_huey", *argv)
+        heartbeat = Heartbeat(HUEY)
+        heartbeat.start()
+        try:
+            call_command("run_huey", *argv)
+        finally:
+            heartbeat.stop()
