@@ -315,3 +315,9 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+
+# --- upgrades (docs/upgrading.md) ---
+# `helpline migrate` on PostgreSQL: the longest any statement waits for a lock before
+# the migration stops with the name of the session holding it (a PostgreSQL
+# duration: 1s, 500ms; 0 waits as long as it takes).
+HELPLINE_MIGRATE_LOCK_TIMEOUT = _env("MIGRATE_LOCK_TIMEOUT", "1s")
