@@ -1,3 +1,3 @@
 """Helpline: an open-source ticket request system."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

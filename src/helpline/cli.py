@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        # Django's own --version would print Django's.
+        from helpline import __version__
+
+        print(f"helpline {__version__}")
+        return
     # Commands are files (seed_demo.py); people type them with dashes (seed-demo).
     if args and not args[0].startswith("-"):
         args[0] = args[0].replace("-", "_")

@@ -393,3 +393,9 @@ if HELPLINE_S3_ADDRESSING_STYLE not in {"", "auto", "path", "virtual"}:
         f"HELPLINE_S3_ADDRESSING_STYLE={HELPLINE_S3_ADDRESSING_STYLE!r}: use 'path', "
         "'virtual' or 'auto' (docs/object-store.md)."
     )
+
+# --- upgrades (docs/upgrading.md) ---
+# `helpline migrate` on PostgreSQL: the longest any statement waits for a lock before
+# the migration stops with the name of the session holding it (a PostgreSQL
+# duration: 1s, 500ms; 0 waits as long as it takes).
+HELPLINE_MIGRATE_LOCK_TIMEOUT = _env("MIGRATE_LOCK_TIMEOUT", "1s")

@@ -1,0 +1,1 @@
+"""Upgrades: the previous release against a database migrated by this code."""
