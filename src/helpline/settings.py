@@ -315,3 +315,15 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+
+# --- deployment (docs/deployment.md) -------------------------------------------------------
+# Behind the HTTPS proxy, Strict-Transport-Security also covers the names below
+# Helpline's own (helpline.example.org covers *.helpline.example.org, nothing of
+# example.org).  Preloading is for registered domains (example.org), which the header
+# of one service below them cannot ask for: it is the domain owner's decision, so
+# Django's warning that it is off (security.W021) is silenced unless it is on.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool(
+    "HSTS_INCLUDE_SUBDOMAINS", True
+)
+SECURE_HSTS_PRELOAD = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
