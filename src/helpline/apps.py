@@ -44,6 +44,9 @@ class HelplineConfig(AppConfig):
         # The system checks (`helpline check` warns about data files others may read).
         import helpline.checks  # noqa: F401
 
+        # `helpline check --deploy`: settings a production host needs.
+        import helpline.production_checks  # noqa: F401
+
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
         # The mail layer hands stored messages and queued mail to them by its hooks.
         from helpline import jobs

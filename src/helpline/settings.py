@@ -399,3 +399,15 @@ if HELPLINE_S3_ADDRESSING_STYLE not in {"", "auto", "path", "virtual"}:
 # the migration stops with the name of the session holding it (a PostgreSQL
 # duration: 1s, 500ms; 0 waits as long as it takes).
 HELPLINE_MIGRATE_LOCK_TIMEOUT = _env("MIGRATE_LOCK_TIMEOUT", "1s")
+
+# --- deployment (docs/deployment.md) -------------------------------------------------------
+# Behind the HTTPS proxy, Strict-Transport-Security also covers the names below
+# Helpline's own (helpline.example.org covers *.helpline.example.org, nothing of
+# example.org).  Preloading is for registered domains (example.org), which the header
+# of one service below them cannot ask for: it is the domain owner's decision, so
+# Django's warning that it is off (security.W021) is silenced unless it is on.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool(
+    "HSTS_INCLUDE_SUBDOMAINS", True
+)
+SECURE_HSTS_PRELOAD = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
