@@ -411,3 +411,29 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool(
 )
 SECURE_HSTS_PRELOAD = HELPLINE_BEHIND_HTTPS_PROXY and _env_bool("HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- read replica (docs/scaling.md) -------------------------------------------------------
+# A PostgreSQL streaming replica for the heavy read-only pages (helpline/replica.py).
+HELPLINE_DATABASE_REPLICA_URL = _env("DATABASE_REPLICA_URL")
+# After a write, the agent reads from the primary for this long (its own writes).
+HELPLINE_REPLICA_PIN_SECONDS = _env_int("REPLICA_PIN_SECONDS", 10)
+# A replica further behind than this is bypassed until it catches up.
+HELPLINE_REPLICA_MAX_LAG_SECONDS = _env_int("REPLICA_MAX_LAG_SECONDS", 5)
+# How often each process checks the replica's lag (it caches the answer between).
+HELPLINE_REPLICA_CHECK_SECONDS = _env_int("REPLICA_CHECK_SECONDS", 2)
+HELPLINE_REPLICA_CONNECT_TIMEOUT = _env_int("REPLICA_CONNECT_TIMEOUT", 2)
+if HELPLINE_DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(HELPLINE_DATABASE_REPLICA_URL)
+    _replica["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        **_replica.get("OPTIONS", {}),
+        "connect_timeout": HELPLINE_REPLICA_CONNECT_TIMEOUT,
+    }
+    # Tests: the replica alias is the test database itself (no second test database).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["helpline.replica.ReplicaRouter"]
+    # After AuthenticationMiddleware: it pins the agent who has just written.
+    MIDDLEWARE.append("helpline.replica.PinAfterWriteMiddleware")

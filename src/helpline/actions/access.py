@@ -18,6 +18,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from helpline.errors import PermissionDenied, TicketNotFound
 from helpline.models import Grant, Permission, Queue, Ticket
 from helpline.models.tickets import visible_tickets_q as visible_tickets_q
+from helpline.replica import primary_values
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -92,8 +93,9 @@ def require_in_queue(agent: Agent, queue: Queue, need: str) -> None:
         )
 
 
-def readable_group_ids(agent: Agent) -> QuerySet[Grant, Any]:
-    """The groups whose queues the agent may read, as a subquery (never a long list)."""
+def readable_group_ids(agent: Agent) -> QuerySet[Grant, Any] | list[Any]:
+    """The groups whose queues the agent may read, as a subquery (never a long list;
+    the primary's list while a view reads from the replica: helpline/replica.py)."""
     return Grant.objects.readable_group_ids(agent)
 
 
@@ -153,7 +155,8 @@ def queues_with(agent: Agent, need: str = Permission.RO) -> QuerySet[Queue]:
     wanted = [need] if need == Permission.OVERRIDE_LOCK else [need, Permission.RW]
     if not agent.is_active:
         return Queue.objects.none()
-    groups = _grants_of(agent).filter(permission__in=wanted).values("group_id")
+    # From the primary while a view reads from the replica (helpline/replica.py).
+    groups = primary_values(_grants_of(agent).filter(permission__in=wanted), "group_id")
     return Queue.objects.filter(valid=True, group_id__in=groups)
 
 

@@ -41,6 +41,7 @@ from helpline.api.schemas import (
 )
 from helpline.errors import InvalidInput
 from helpline.models import ArticleChannel, SenderType, Ticket
+from helpline.replica import on_replica
 
 logger = logging.getLogger("helpline.api")
 router = Router(tags=["tickets"])
@@ -159,6 +160,10 @@ def _search(agent: Any, q: str, f: TicketFilters) -> dict[str, Any]:
 )
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
+    return on_replica(request, _list_tickets, agent, filters)
+
+
+def _list_tickets(agent: Any, filters: TicketFilters) -> dict[str, Any]:
     if filters.q is not None and filters.q.strip():
         return _search(agent, filters.q.strip(), filters)
     rows = _narrowed(Ticket.objects.visible_to(agent), filters)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 
+from helpline.replica import primary_values
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -71,10 +73,13 @@ class GrantQuerySet(models.QuerySet["Grant"]):
         """The grants that let their holder read (``ro``, or ``rw`` which implies it)."""
         return self.filter(permission__in=(Permission.RO, Permission.RW))
 
-    def readable_group_ids(self, agent: User) -> models.QuerySet[Grant, Any]:
+    def readable_group_ids(
+        self, agent: User
+    ) -> models.QuerySet[Grant, Any] | list[Any]:
         """The groups whose queues ``agent`` may read, as a subquery (never a long
-        list): the one rule of reading (docs/permissions.md)."""
-        return self.held_by(agent).reading().values("group_id")
+        list): the one rule of reading (docs/permissions.md).  While a view reads
+        from the replica, the primary's list instead (helpline/replica.py)."""
+        return primary_values(self.held_by(agent).reading(), "group_id")
 
 
 class Grant(models.Model):

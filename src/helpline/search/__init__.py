@@ -34,6 +34,7 @@ from django.db.models.functions import Coalesce
 from helpline.errors import InvalidInput
 from helpline.models import Ticket
 from helpline.monitoring.metrics import observe_search
+from helpline.replica import reading_connection
 from helpline.search.base import get_backend
 from helpline.search.filters import filter_q
 from helpline.search.query import ParsedQuery, TextTerm, parse_query
@@ -107,7 +108,7 @@ def _with_words(
 ) -> QuerySet[Ticket]:
     if not parsed.terms:
         return tickets
-    backend = get_backend()
+    backend = get_backend(reading_connection())
     backend.narrow_to(agent, parsed.positive_terms)
     text = backend.condition(parsed.positive_terms, parsed.negative_terms)
     return tickets.filter(text.condition())
@@ -139,7 +140,7 @@ def search_tickets(
         raise InvalidInput(f"offset must be 0 or more, not {offset}.")
     parsed = parse_query(query)
     filtered = filtered_tickets(agent, parsed, archived=archived)
-    backend = get_backend()
+    backend = get_backend(reading_connection())
     positive, negative = parsed.positive_terms, parsed.negative_terms
     backend.narrow_to(agent, positive)
 

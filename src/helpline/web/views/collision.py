@@ -6,10 +6,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from helpline.actions.access import access_ticket
+from helpline.replica import no_pin
 from helpline.web import presence
 from helpline.web.views.decorators import AgentRequest, agent_view
 
 
+@no_pin
 @agent_view
 def presence_view(request: AgentRequest, number: str) -> HttpResponse:
     """POST: a heartbeat (``action``: viewing or replying); both: who else is here,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpline.actions.access import queues_with
 from helpline.models import AgentProfile, Permission, Ticket
+from helpline.replica import replica_reads
 from helpline.web import listing
 from helpline.web.views.decorators import AgentRequest, agent_view
 
@@ -25,6 +26,7 @@ LISTS = {
 
 
 @agent_view
+@replica_reads
 def dashboard(request: AgentRequest) -> HttpResponse:
     agent = request.user
     return render(
@@ -55,6 +57,7 @@ def _list_context(request: AgentRequest, qs, default: tuple[str, ...]) -> dict:
 
 
 @agent_view
+@replica_reads
 def queues(request: AgentRequest, queue_id: int | None = None) -> HttpResponse:
     """One queue's open tickets, or "my queues" (the followed ones, else all)."""
     agent = request.user
@@ -86,6 +89,7 @@ def queues(request: AgentRequest, queue_id: int | None = None) -> HttpResponse:
 
 
 @agent_view
+@replica_reads
 def ticket_list(request: AgentRequest, view: str) -> HttpResponse:
     if view not in LISTS:
         raise Http404

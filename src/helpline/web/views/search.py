@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from helpline.errors import InvalidInput
 from helpline.models import Ticket
+from helpline.replica import replica_reads
 from helpline.web import forms, listing
 from helpline.web.views.decorators import AgentRequest, agent_view
 
@@ -90,6 +91,7 @@ def _ticket_number(agent: Any, query: str) -> str | None:
 
 
 @agent_view
+@replica_reads
 def search(request: AgentRequest) -> HttpResponse:
     agent = request.user
     query = request.GET.get("q", "").strip()
@@ -176,6 +178,7 @@ def _quoted(value: str) -> str:
 
 
 @agent_view
+@replica_reads
 def advanced_search(request: AgentRequest) -> HttpResponse:
     form = forms.AdvancedSearchForm(request.GET or None)
     if form.is_valid():
