@@ -315,3 +315,8 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+
+# --- backup (docs/backup.md) ---
+# The directory of pg_dump and pg_restore when they are not on the PATH (or when the
+# PATH has older ones than the server), e.g. /usr/lib/postgresql/15/bin.
+HELPLINE_PG_BIN = _env("PG_BIN")
