@@ -437,3 +437,8 @@ if HELPLINE_DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["helpline.replica.ReplicaRouter"]
     # After AuthenticationMiddleware: it pins the agent who has just written.
     MIDDLEWARE.append("helpline.replica.PinAfterWriteMiddleware")
+
+# --- backup (docs/backup.md) ---
+# The directory of pg_dump and pg_restore when they are not on the PATH (or when the
+# PATH has older ones than the server), e.g. /usr/lib/postgresql/15/bin.
+HELPLINE_PG_BIN = _env("PG_BIN")
