@@ -164,6 +164,7 @@ VERBS = [
     (("mail", "list"), "--status"),
     (("mail", "show"), "--raw"),
     (("mail", "replay"), "--all-quarantined"),
+    (("mail", "addresses"), "--postfix-map"),
     (("postmaster",), "--trust-headers"),
 ]
 
@@ -178,3 +179,26 @@ def test_every_mail_verb_explains_itself_with_help(argv, mentions, capsys):
     assert info.value.code == 0
     assert " ".join(argv) in out.splitlines()[0]
     assert mentions in out
+
+
+def test_addresses_prints_the_valid_system_addresses_as_a_postfix_table(org):
+    org.press.addresses.update(valid=False)
+    assert run("mail", "addresses", "--postfix-map") == (
+        "info-en@helpline.localhost OK\n"
+    )
+    assert run(
+        "mail", "addresses", "--postfix-map", "--nexthop", "lmtp:inet:127.0.0.1:8024"
+    ) == ("info-en@helpline.localhost lmtp:inet:127.0.0.1:8024\n")
+    rows = json.loads(run("mail", "addresses", "--json"))
+    assert rows == [
+        {"email": "info-en@helpline.localhost", "queue": "info-en", "display_name": ""}
+    ]
+    assert "info-en@helpline.localhost" in run("mail", "addresses")
+
+
+def test_addresses_refuses_a_nexthop_without_a_map_or_without_a_transport(db):
+    error = fails("mail", "addresses", "--nexthop", "lmtp:inet:127.0.0.1:8024")
+    assert error.returncode == 2
+    assert "--nexthop goes with --postfix-map" in str(error)
+    error = fails("mail", "addresses", "--postfix-map", "--nexthop", "127.0.0.1")
+    assert "is not TRANSPORT:NEXTHOP" in str(error)

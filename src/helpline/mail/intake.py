@@ -20,12 +20,14 @@ from helpline.mail import hooks
 from helpline.models import InboundMessage, Queue
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^>\r\n]{1,900})>?", re.I | re.M)
+# A line break followed by white space continues the header line (RFC 5322 2.2.3).
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
 def _sniff_message_id(raw: bytes) -> str:
-    """The Message-ID from the header block, without parsing the message."""
+    """The Message-ID from the header block (unfolded), without parsing the message."""
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    match = _MESSAGE_ID.search(head)
+    match = _MESSAGE_ID.search(_FOLD.sub(b"", head))
     return match.group(1).decode("ascii", "replace").strip() if match else ""
 
 

@@ -33,12 +33,13 @@ from typing import Any, AnyStr, TypeVar
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from django.conf import settings
 from django.db import close_old_connections, connections
 
 from helpline.blobstore import BlobStoreUnavailable
 from helpline.mail.intake import dispatch, receive
+from helpline.mail.transports.smtpdata import read_data
 from helpline.models import InboundMessage, InboundStatus, SystemAddress
 
 log = logging.getLogger(__name__)
@@ -192,21 +193,47 @@ class Handler:
 
 
 class _ReplyPerRecipient:
-    """aiosmtpd's own replies, made right for LMTP and with enhanced status codes.
+    """aiosmtpd's session, with our DATA reader and replies right for LMTP.
 
-    After DATA an LMTP client reads one reply per accepted recipient.  Our handler
-    returns them; but when aiosmtpd itself refuses the message (too much data, a line
-    too long) it sends one line, which would leave an LMTP client waiting for the rest.
-    So the reply that ends the DATA phase is repeated for each recipient, unless it is
-    already one line per recipient.
+    DATA is read by ``smtpdata.read_data`` (any line length, bare LF or CRLF, an
+    over-size message read to its end and then answered ``552``).  After DATA an LMTP
+    client reads one reply per accepted recipient: our handler returns them, and a
+    refusal made here is repeated for each recipient.  aiosmtpd's other replies get
+    enhanced status codes.
     """
 
     lmtp = False
     envelope: Envelope | None
-    # Lines longer than RFC 5321 allows are common in real mail; refusing them would
-    # bounce it.  aiosmtpd's default is 1001.
+    # The size of the pieces a line is read in (aiosmtpd's StreamReader limit), and
+    # the longest command line: DATA lines may be of any length (smtpdata.py).
     line_length_limit = 64 * 1024
     _replying_to_data = False
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's name
+        server: Any = self
+        if await server.check_helo_needed() or await server.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            data = await read_data(server._reader, server.data_size_limit)
+        except ConnectionError:
+            log.info("connection lost during DATA")
+            server._writer.close()
+            return
+        if data.content is None:
+            await self.push(TOO_BIG)
+        else:
+            self.envelope.content = self.envelope.original_content = data.content
+            status = await server._call_handler_hook("DATA")
+            await self.push(status)
+        server._set_post_data_state()
 
     async def push(self, status: AnyStr) -> None:
         text = status.decode() if isinstance(status, bytes) else status

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import poplib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from helpline.mail.transports.accounts import tls_context
 from helpline.models import MailAccount
@@ -23,22 +25,48 @@ log = logging.getLogger(__name__)
 
 Protocol = MailAccount.Protocol
 TIMEOUT = 60.0
-# poplib refuses lines over 2048 bytes; real mail has longer ones (RFC 5322's 998 is
-# often ignored), and a refused line leaves the session out of step.
-LONGEST_LINE = 8 * 1024 * 1024
+
+
+class _AnyLineLength:
+    """poplib refuses lines over 2048 bytes (its module-wide ``_MAXLINE``); raised to
+    a fixed 8 MB, it still left a message with a longer line on the server for ever,
+    failing every run.  Mail
+    may have a line as long as the whole message (RFC 5322's 998 is often ignored),
+    so here a line may be as long as the largest message Helpline accepts."""
+
+    file: Any
+
+    def _getline(self) -> tuple[bytes, int]:
+        longest = settings.HELPLINE_MAX_MESSAGE_BYTES + 2
+        line = self.file.readline(longest + 1)
+        if len(line) > longest:
+            raise poplib.error_proto("line too long")
+        if not line:
+            raise poplib.error_proto("-ERR EOF")
+        octets = len(line)
+        if line.endswith(b"\r\n"):
+            return line[:-2], octets
+        return line.removesuffix(b"\n"), octets
+
+
+class POP3(_AnyLineLength, poplib.POP3):
+    pass
+
+
+class POP3S(_AnyLineLength, poplib.POP3_SSL):
+    pass
 
 
 def connect(account: MailAccount) -> poplib.POP3:
     """A logged-in session; the caller ends it with ``quit()`` or ``close()``."""
-    poplib._MAXLINE = max(poplib._MAXLINE, LONGEST_LINE)  # type: ignore[attr-defined]
     context = tls_context(account)
     session: poplib.POP3
     if account.protocol == Protocol.POP3S:
-        session = poplib.POP3_SSL(
+        session = POP3S(
             account.host, account.port or 995, timeout=TIMEOUT, context=context
         )
     else:
-        session = poplib.POP3(account.host, account.port or 110, timeout=TIMEOUT)
+        session = POP3(account.host, account.port or 110, timeout=TIMEOUT)
     try:
         if account.protocol == Protocol.POP3_STARTTLS:
             session.stls(context)

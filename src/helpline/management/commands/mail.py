@@ -6,6 +6,7 @@ helpline mail account add|list|test ...
 helpline mail list [--status S] [--limit N] [--json]
 helpline mail show ID [--json | --raw]
 helpline mail replay ID [ID ...] | --all-quarantined
+helpline mail addresses [--postfix-map [--nexthop lmtp:inet:HOST:PORT] | --json]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from helpline.actions import admin
 from helpline.blobstore import read_blob
 from helpline.errors import HelplineError, NotFound
 from helpline.mail import postmaster
-from helpline.mail.transports import accounts
+from helpline.mail.transports import accounts, mtamap
 from helpline.management.base import (
     FAILURE,
     HelplineCommand,
@@ -58,6 +59,7 @@ class Command(HelplineCommand):
         self._fetch_parser(verbs)
         self._account_parsers(verbs)
         self._inbound_parsers(verbs)
+        self._addresses_parser(verbs)
 
     # --- parsers --------------------------------------------------------------------
     def _listen_parser(self, verbs: Any) -> None:
@@ -216,6 +218,31 @@ class Command(HelplineCommand):
         )
         replay.set_defaults(handler=self.replay)
 
+    def _addresses_parser(self, verbs: Any) -> None:
+        addresses = verbs.add_parser(
+            "addresses",
+            help="Print the system addresses (as a Postfix table with --postfix-map).",
+            description=(
+                "Print every valid system address. --postfix-map prints "
+                "'ADDRESS OK' lines for relay_recipient_maps, so the MTA refuses "
+                "unknown recipients itself; with --nexthop, 'ADDRESS NEXTHOP' lines "
+                "for transport_maps. See docs/mta.md."
+            ),
+        )
+        output = addresses.add_mutually_exclusive_group()
+        output.add_argument(
+            "--postfix-map",
+            action="store_true",
+            help="A Postfix lookup table (one address and its value a line).",
+        )
+        output.add_argument("--json", action="store_true", help="JSON output.")
+        addresses.add_argument(
+            "--nexthop",
+            metavar="TRANSPORT:NEXTHOP",
+            help="With --postfix-map: the value, e.g. lmtp:inet:127.0.0.1:8024.",
+        )
+        addresses.set_defaults(handler=self.addresses)
+
     # --- listen ---------------------------------------------------------------------
     def listen(self, options: dict[str, Any]) -> None:
         from helpline.mail.transports.listener import make_controller
@@ -344,6 +371,33 @@ class Command(HelplineCommand):
         except Exception as exc:  # any failure to connect is the answer, not a crash
             raise HelplineError(f"{account.name}: {type(exc).__name__}: {exc}") from exc
         self.stdout.write(f"{account.name}: {result}")
+
+    # --- system addresses -----------------------------------------------------------
+    def addresses(self, options: dict[str, Any]) -> None:
+        nexthop = options["nexthop"]
+        if nexthop and not options["postfix_map"]:
+            raise UsageError("--nexthop goes with --postfix-map.")
+        if nexthop:
+            try:
+                mtamap.check_nexthop(nexthop)
+            except ValueError as exc:
+                raise UsageError(f"--nexthop: {exc}") from exc
+        found = mtamap.get_system_addresses()
+        if options["postfix_map"]:
+            self.stdout.write(mtamap.postfix_map(found, nexthop=nexthop), ending="")
+        elif options["json"]:
+            self.emit_json(
+                [
+                    {"email": a.email, "queue": a.queue, "display_name": a.display_name}
+                    for a in found
+                ]
+            )
+        else:
+            self.emit_table(
+                ["ADDRESS", "QUEUE", "NAME"],
+                [(a.email, a.queue, a.display_name) for a in found],
+                empty="No valid system addresses.",
+            )
 
     # --- inbound messages -----------------------------------------------------------
     def inbound_list(self, options: dict[str, Any]) -> None:
