@@ -159,14 +159,14 @@ def test_a_message_stored_before_is_a_duplicate_in_a_batch_however_its_id_is_fol
     plain = mail(subject="Folded", message_id="<folded@example.net>", body="Once.")
     postmaster.process_inbound(store(plain)[0])
     # The same message again, once as it was and once with the Message-ID folded
-    # onto a line of its own (which storing does not read).
+    # onto a line of its own (storing unfolds it: the id is the same).
     again = plain.replace(b"Subject: Folded", b"Subject: Folded\nX-Resent: yes")
     folded = plain.replace(
         b"Message-ID: <folded@example.net>", b"Message-ID:\n <folded@example.net>"
     )
     assert folded != plain
     ids = store(mail(subject="Fresh"), again, folded)
-    assert InboundMessage.objects.get(pk=ids[2]).message_id == ""
+    assert InboundMessage.objects.get(pk=ids[2]).message_id == "folded@example.net"
 
     postmaster.process_batch(ids)
 
