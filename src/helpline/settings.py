@@ -337,6 +337,10 @@ HELPLINE_WORKER_BEAT_SECONDS = _env_int("WORKER_BEAT_SECONDS", 15)
 # text (Django's default lines) or json (one object a line, with the request id).
 HELPLINE_LOG_FORMAT = _env("LOG_FORMAT", "text")
 MIDDLEWARE.insert(0, "helpline.web.monitoring.MonitoringMiddleware")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # libpq waits for ever for a host that drops packets: /readyz, a request or a
+    # worker would hang instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 # Jobs carry the id of the request that started them (helpline/monitoring/jobqueue.py).
 HUEY["huey_class"] = "helpline.monitoring.jobqueue." + (
     "RedisHuey" if HELPLINE_REDIS_URL else "SqliteHuey"
