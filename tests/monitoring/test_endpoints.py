@@ -190,3 +190,16 @@ def test_a_snapshot_costs_the_same_queries_whatever_the_data():
         received=old.received - timedelta(days=1)
     )
     assert take_snapshot().last_hour[InboundStatus.PROCESSED] == 25
+
+
+@pytest.mark.django_db
+def test_each_search_is_timed(client):
+    from helpline.search import search_tickets
+    from tests.support import make_agent
+
+    agent = make_agent("searcher")
+    name = "helpline_search_duration_seconds_count"
+    before = sample(scrape(client), name)
+    for query in ("printer", "toner OR paper", "title:jam"):
+        assert search_tickets(agent, query).ticket_ids == []  # no grants, no tickets
+    assert sample(scrape(client), name) - before == 3
