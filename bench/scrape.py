@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def main() -> None:
         subprocess.run([HELPLINE, "migrate", "-v0"], check=True, cwd=ROOT)
         _run(args)
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
         if args.backend == "postgres" and not args.keep:
             from django.db import connections
 
