@@ -337,30 +337,32 @@ HELPLINE_WORKER_BEAT_SECONDS = _env_int("WORKER_BEAT_SECONDS", 15)
 # text (Django's default lines) or json (one object a line, with the request id).
 HELPLINE_LOG_FORMAT = _env("LOG_FORMAT", "text")
 MIDDLEWARE.insert(0, "helpline.web.monitoring.MonitoringMiddleware")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # libpq waits for ever for a host that drops packets: /readyz, a request or a
+    # worker would hang instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 # Jobs carry the id of the request that started them (helpline/monitoring/jobqueue.py).
 HUEY["huey_class"] = "helpline.monitoring.jobqueue." + (
     "RedisHuey" if HELPLINE_REDIS_URL else "SqliteHuey"
 )
-LOGGING["filters"] = {
-    "request_id": {"()": "helpline.monitoring.requestid.RequestIdFilter"}
+# Added to what is there (other blocks may configure logging too).
+LOGGING.setdefault("filters", {})["request_id"] = {  # type: ignore[index]
+    "()": "helpline.monitoring.requestid.RequestIdFilter"
 }
-_console: dict[str, object] = {
-    "class": "logging.StreamHandler",
-    "filters": ["request_id"],
-}
-LOGGING["handlers"] = {"console": _console}
+_console = LOGGING["handlers"]["console"]  # type: ignore[index]
+_console.setdefault("filters", []).append("request_id")
 if HELPLINE_LOG_FORMAT == "json":
-    LOGGING["formatters"] = {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level"},
-        }
+    LOGGING.setdefault("formatters", {})["json"] = {  # type: ignore[index]
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        "rename_fields": {"asctime": "time", "levelname": "level"},
     }
     _console["formatter"] = "json"
     # The worker's own log lines (Huey's) in the same form, not Huey's handler.
-    LOGGING["loggers"] = {
-        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}
+    LOGGING.setdefault("loggers", {})["huey"] = {  # type: ignore[index]
+        "handlers": ["console"],
+        "level": "INFO",
+        "propagate": False,
     }
 elif HELPLINE_LOG_FORMAT != "text":
     raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -155,11 +156,13 @@ def test_inbound_messages_are_counted_by_status(client, monkeypatch):
     assert InboundMessage.objects.count() == 8  # every one stored, processed at once
 
     text = scrape(client)
-    name = "helpline_inbound_messages"
-    assert sample(text, name, status="processed") == 5
-    assert sample(text, name, status="rejected") == 2
-    assert sample(text, name, status="quarantined") == 1
-    assert sample(text, name, status="received") == 0
+    recent = "helpline_inbound_messages_last_hour"
+    assert sample(text, recent, status="processed") == 5
+    assert sample(text, recent, status="rejected") == 2
+    assert sample(text, recent, status="quarantined") == 1
+    assert sample(text, recent, status="received") == 0
+    assert sample(text, "helpline_inbound_messages", status="quarantined") == 1
+    assert sample(text, "helpline_inbound_messages", status="received") == 0
     assert sample(text, "helpline_quarantine_messages") == 1
     assert sample(text, "helpline_outbox_backlog") == 0
 
@@ -178,5 +181,25 @@ def test_a_snapshot_costs_the_same_queries_whatever_the_data():
         snap = take_snapshot()
     assert len(empty) == len(full) == QUERIES_PER_SNAPSHOT
     assert snap.inbound[InboundStatus.RECEIVED] == 4
-    assert snap.inbound[InboundStatus.PROCESSED] == 26
+    assert snap.last_hour[InboundStatus.PROCESSED] == 26
+    assert snap.last_hour[InboundStatus.RECEIVED] == 4
     assert snap.oldest_waiting_seconds >= 0
+    # A message of yesterday is no longer in the last hour's counts.
+    old = InboundMessage.objects.filter(status=InboundStatus.PROCESSED).first()
+    InboundMessage.objects.filter(pk=old.pk).update(
+        received=old.received - timedelta(days=1)
+    )
+    assert take_snapshot().last_hour[InboundStatus.PROCESSED] == 25
+
+
+@pytest.mark.django_db
+def test_each_search_is_timed(client):
+    from helpline.search import search_tickets
+    from tests.support import make_agent
+
+    agent = make_agent("searcher")
+    name = "helpline_search_duration_seconds_count"
+    before = sample(scrape(client), name)
+    for query in ("printer", "toner OR paper", "title:jam"):
+        assert search_tickets(agent, query).ticket_ids == []  # no grants, no tickets
+    assert sample(scrape(client), name) - before == 3

@@ -62,7 +62,9 @@ def test_two_workers_count_every_request_once(tmp_path):
         assert sample(text, "helpline_http_requests_total", **login) == REQUESTS
         count = "helpline_http_request_duration_seconds_count"
         assert sample(text, count, view="login") == REQUESTS
-        assert sample(text, "helpline_inbound_messages", status="processed") == 3
+        assert (
+            sample(text, "helpline_inbound_messages_last_hour", status="processed") == 3
+        )
         assert sample(text, "helpline_quarantine_messages") == 0
     finally:
         serve.stop()

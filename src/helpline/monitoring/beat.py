@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from huey import signals
 from helpline.models import WorkerBeat
 
 log = logging.getLogger(__name__)
+FORGET_AFTER = timedelta(days=7)
 
 
 class Heartbeat:
@@ -53,6 +54,11 @@ class Heartbeat:
             self.last_failure_at = timezone.now()
 
     def start(self) -> None:
+        # Rows of workers gone for a week are of no use to anyone: one delete per start.
+        try:
+            WorkerBeat.objects.filter(beat__lt=timezone.now() - FORGET_AFTER).delete()
+        except Exception as exc:
+            log.warning("forgetting old worker heartbeats failed: %s", exc)
         self.beat()
         self._thread.start()
 

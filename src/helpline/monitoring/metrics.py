@@ -90,7 +90,7 @@ def multiprocess_dir() -> str | None:
 
 
 class DatabaseCollector(Collector):
-    """The pipeline's and the workers' state, read at each scrape (three queries)."""
+    """The pipeline's and the workers' state, read at each scrape (four queries)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from helpline.monitoring.gauges import take_snapshot
@@ -100,12 +100,20 @@ class DatabaseCollector(Collector):
         snap = take_snapshot()
         inbound = GaugeMetricFamily(
             "helpline_inbound_messages",
-            "Inbound messages stored, by status.",
+            "Inbound messages waiting to be processed or quarantined, by status.",
             labels=["status"],
         )
         for status, n in sorted(snap.inbound.items()):
             inbound.add_metric([status], n)
         yield inbound
+        recent = GaugeMetricFamily(
+            "helpline_inbound_messages_last_hour",
+            "Inbound messages received in the last hour, by their status now.",
+            labels=["status"],
+        )
+        for status, n in sorted(snap.last_hour.items()):
+            recent.add_metric([status], n)
+        yield recent
         yield GaugeMetricFamily(
             "helpline_quarantine_messages",
             "Inbound messages quarantined (processing failed; raw bytes kept).",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import connections
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,20 @@ def check_redis() -> Check:
     return Check("redis", True)
 
 
+def _blob_storage() -> Storage:
+    """The store blobs are written to: ``blobstore.current()`` where the blob store
+    module chooses one (the file system or an S3 bucket), else Django's default."""
+    from helpline import blobstore
+
+    current = getattr(blobstore, "current", None)
+    return current() if callable(current) else default_storage
+
+
 def check_blobs() -> Check:
     """Blobs on the file system: the directory (or the one it will be made in) is
     writable.  Other storages: one existence look-up answers."""
-    storage = default_storage
     try:
+        storage = _blob_storage()
         if isinstance(storage, FileSystemStorage):
             path = Path(storage.location)
             while not path.exists() and path != path.parent:

@@ -79,7 +79,9 @@ class Command(HelplineCommand):
         "Serve Helpline over HTTP with gunicorn. Collects the static files into "
         "STATIC_ROOT first and serves them under STATIC_URL. Host names other than "
         "127.0.0.1 and localhost must be listed in HELPLINE_ALLOWED_HOSTS. Put a "
-        "TLS-terminating proxy in front of it for anything but local use."
+        "TLS-terminating proxy in front of it for anything but local use. "
+        "The worker processes keep their request counters in HELPLINE_METRICS_DIR "
+        "(or a temporary directory) so /metrics adds them all up (docs/monitoring.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -9,6 +9,7 @@ from django.core.management.base import CommandParser
 from django.utils import timezone
 
 from helpline.management.base import FAILURE, HelplineCommand, format_table, show_time
+from helpline.models import InboundStatus
 from helpline.monitoring import readiness
 from helpline.monitoring.gauges import Snapshot, take_snapshot
 
@@ -57,13 +58,14 @@ def _as_text(ready: readiness.Readiness, snap: Snapshot | None) -> str:
     if snap is None:
         lines += ["", "The database is unreachable: nothing more to show."]
         return "\n".join(lines)
-    inbound = ", ".join(f"{status} {n}" for status, n in snap.inbound.items())
+    recent = ", ".join(f"{status} {n}" for status, n in snap.last_hour.items())
     outbox = ", ".join(f"{status} {n}" for status, n in snap.outbox.items())
     lines += [
         "",
-        f"Inbound messages: {inbound}",
-        f"  oldest waiting to be processed: {_seconds(snap.oldest_waiting_seconds)}",
+        f"Inbound messages waiting: {snap.inbound[InboundStatus.RECEIVED]}, "
+        f"oldest {_seconds(snap.oldest_waiting_seconds)}",
         f"Quarantine: {snap.quarantined}",
+        f"Received in the last hour, by status now: {recent}",
         f"Outbox (unsent): {outbox}",
         f"  backlog {snap.outbox_backlog}, oldest {_seconds(snap.outbox_oldest_seconds)}",
         f"Job failures (workers of the last day): {snap.job_failures}",
@@ -99,6 +101,7 @@ def _as_json(ready: readiness.Readiness, snap: Snapshot | None) -> dict[str, Any
         data.update(
             {
                 "inbound": snap.inbound,
+                "inbound_last_hour": snap.last_hour,
                 "inbound_oldest_waiting_seconds": round(snap.oldest_waiting_seconds, 1),
                 "quarantined": snap.quarantined,
                 "outbox": snap.outbox,
