@@ -68,7 +68,11 @@ PRIMARY_ONLY = frozenset(
 )
 
 log = logging.getLogger("helpline.replica")
-_reading: ContextVar[bool] = ContextVar("helpline_replica_reading", default=False)
+# While a view reads from the replica: the primary's answers to permission questions
+# already asked in it (``primary_values``), else None.
+_reading: ContextVar[dict[str, list[Any]] | None] = ContextVar(
+    "helpline_replica_reading", default=None
+)
 
 
 def configured() -> bool:
@@ -77,7 +81,7 @@ def configured() -> bool:
 
 def reading_replica() -> bool:
     """Whether the reads of this moment go to the replica."""
-    return _reading.get()
+    return _reading.get() is not None
 
 
 class ReplicaRouter:
@@ -85,7 +89,7 @@ class ReplicaRouter:
     primary."""
 
     def db_for_read(self, model: type[Model], **hints: Any) -> str:
-        if _reading.get() and model._meta.label_lower not in PRIMARY_ONLY:
+        if _reading.get() is not None and model._meta.label_lower not in PRIMARY_ONLY:
             return REPLICA
         return PRIMARY
 
@@ -101,22 +105,28 @@ class ReplicaRouter:
 
 def reading_connection() -> BaseDatabaseWrapper:
     """The connection that raw reads (the search engine's SQL) should use now."""
-    return connections[REPLICA if _reading.get() else PRIMARY]
+    return connections[REPLICA if _reading.get() is not None else PRIMARY]
 
 
 def primary_values(
     qs: QuerySet[Any, Any], field: str
 ) -> QuerySet[Any, Any] | list[Any]:
     """``qs.values(field)`` as a subquery, or, while reading from the replica, the
-    primary's list of those values: permissions are never taken from a replica."""
-    if not _reading.get():
+    primary's list of those values: permissions are never taken from a replica.
+    Asked once per view: the same question again gets the same list."""
+    asked = _reading.get()
+    if asked is None:
         return qs.values(field)
-    return list(qs.using(PRIMARY).values_list(field, flat=True))
+    query = qs.using(PRIMARY).values_list(field, flat=True)
+    key = str(query.query)
+    if key not in asked:
+        asked[key] = list(query)
+    return asked[key]
 
 
 @contextmanager
 def reading_from_replica() -> Iterator[None]:
-    token = _reading.set(True)
+    token = _reading.set({})
     try:
         yield
     finally:
