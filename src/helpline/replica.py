@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -344,7 +344,9 @@ def on_replica(request: HttpRequest, call: Callable[..., Any], *args: Any) -> An
                 result, "is_rendered", True
             ):
                 result.render()
-    except DatabaseError as exc:
+    except (OperationalError, InterfaceError) as exc:
+        # The replica went away, or replay cancelled the query; a bug (any other
+        # database error) is not the replica's fault and is raised as it is.
         mark_down(exc)
         _count("primary_bypassed")
         return call(*args)
