@@ -207,6 +207,18 @@ def renamed(site) -> Iterator[tuple[str, str]]:
         site.pair.resume_replay()
 
 
+def test_without_a_replica_every_read_goes_to_the_primary(settings):
+    """No HELPLINE_DATABASE_REPLICA_URL (the suite's settings): no router, and the
+    metrics say so."""
+    from helpline.replica import replica_metrics, replica_state
+
+    assert "replica" not in settings.DATABASES
+    assert not getattr(settings, "DATABASE_ROUTERS", [])
+    assert replica_state().status == "off"
+    metrics = replica_metrics()
+    assert (metrics["configured"], metrics["up"], metrics["lag_seconds"]) == (0, 0, -1)
+
+
 def test_queue_views_search_and_api_lists_are_read_from_the_replica(
     site, server, renamed
 ):

@@ -16,8 +16,8 @@ the primary.  Inside such a view:
 - A replica that lags by more than ``HELPLINE_REPLICA_MAX_LAG_SECONDS``, or that
   cannot be reached within ``HELPLINE_REPLICA_CONNECT_TIMEOUT``, is bypassed, with a
   warning in the log when that starts; its state is checked at most every
-  ``HELPLINE_REPLICA_CHECK_SECONDS`` per process (``replica_state()``, which the
-  monitoring reads together with ``replica_counts()``).
+  ``HELPLINE_REPLICA_CHECK_SECONDS`` per process (``replica_state()``; the
+  monitoring reads ``replica_metrics()``).
 
 The lag is measured from WAL positions: a replica that has replayed everything the
 primary had flushed lags by 0; one that has not lags by the time since the last
@@ -161,6 +161,21 @@ def replica_counts() -> dict[str, int]:
     lagging or down."""
     with _lock:
         return dict(_counts)
+
+
+def replica_metrics() -> dict[str, float]:
+    """The replica's state and this process's counts as numbers, for a metrics
+    endpoint: ``up`` 1 when the pages may read from it; ``lag_seconds`` -1 when
+    unknown (down, or not configured)."""
+    state = replica_state()
+    lag = -1.0 if state.lag_seconds is None else state.lag_seconds
+    return {
+        "configured": float(state.status != "off"),
+        "up": float(state.usable),
+        "lag_seconds": lag,
+        "checked_at": state.checked_at,
+        **{f"requests_{key}": float(n) for key, n in replica_counts().items()},
+    }
 
 
 def _count(key: str) -> None:
