@@ -136,7 +136,8 @@ def reading_from_replica() -> Iterator[None]:
 # --- the replica's state --------------------------------------------------------------
 @dataclass(frozen=True)
 class ReplicaState:
-    """``status``: ``off`` (not configured), ``ok``, ``lagging`` or ``down``."""
+    """``status``: ``off`` (not configured), ``ok``, ``lagging``, ``down``, or
+    ``unknown`` (the primary did not answer the check)."""
 
     status: str
     lag_seconds: float | None
@@ -189,6 +190,13 @@ def _measure() -> ReplicaState:
         with connections[PRIMARY].cursor() as cursor:
             cursor.execute("SELECT pg_current_wal_flush_lsn()")
             (primary_lsn,) = cursor.fetchone()
+    except DatabaseError as exc:
+        # Without the primary's position the lag is unknown: not usable.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "?"
+        return ReplicaState(
+            "unknown", None, now, f"the primary did not answer: {reason}"
+        )
+    try:
         with connections[REPLICA].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= %s::pg_lsn,"
@@ -198,7 +206,8 @@ def _measure() -> ReplicaState:
             recovering, caught_up, behind = cursor.fetchone()
     except DatabaseError as exc:
         connections[REPLICA].close()
-        return ReplicaState("down", None, now, str(exc).strip().splitlines()[0])
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "?"
+        return ReplicaState("down", None, now, reason)
     if not recovering:
         return ReplicaState("down", None, now, "not a standby (promoted?)")
     if caught_up:
