@@ -1,19 +1,28 @@
 """Database statements and CPU per agent action, for the sizing table of docs/scaling.md.
 
     .venv/bin/python bench/statements.py [--database hl_statements] [--requests 20] [--reuse]
+    .venv/bin/python bench/statements.py --pair
 
 The database is bench/pages.py's (PostgreSQL, ``helpline bench seed --tickets 2000``
 and the agent ``bench``; ``--reuse`` keeps one already prepared).  In this process,
 through the Django test client against the real views, each action runs
 ``--requests`` times; the statements of its last run are counted
-(``CaptureQueriesContext``: every statement Django sends, savepoints included, split
-into reads and the rest) with the median CPU time of the web process
-(``time.process_time``, which includes the database driver but not PostgreSQL).
+(``CaptureQueriesContext``: every statement Django sends, savepoints included), split
+into reads and the rest, with the INSERTs into the history table, and the median CPU
+time of the web process (``time.process_time``: the view, the templates and the
+database driver, not PostgreSQL) is given.
+
+With ``--pair`` the database is on a primary and streaming replica of its own
+(tests/pg_pair.py: Debian's ``initdb``, ``pg_basebackup``) with
+``HELPLINE_DATABASE_REPLICA_URL`` set, and the statements served by the replica are
+counted too: what a replica takes off the primary.  The lag check (two statements,
+one on each, every ``HELPLINE_REPLICA_CHECK_SECONDS`` per process) is left out.
 
 Actions: dashboard, queue view (first page of 25), zoom (2 articles), search (a
 common word), API list (GET /api/v1/tickets, 25 rows), note (POST, an internal note)
 and reply (POST, an e-mail answer; the mail is queued, not sent: the job queue is
-not the database).  Benchmarks are not tests: nothing here runs in the suite.
+not the database).  A POST is counted without the page it redirects to.
+Benchmarks are not tests: nothing here runs in the suite.
 """
 
 from __future__ import annotations
@@ -21,12 +30,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from pages import TICKETS, heavy_tickets, prepare, web_ready
-from scale import database_url, environment
+from scale import ROOT, database_url, environment
 
 
 def actions(client: Any, small: str, queue_id: int) -> dict[str, Callable[[], Any]]:
@@ -71,7 +83,7 @@ def actions(client: Any, small: str, queue_id: int) -> dict[str, Callable[[], An
 
 
 def measure(call: Callable[[], Any], requests: int) -> dict[str, float]:
-    from django.db import connection
+    from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):  # warm-up: template caches, plans, the session
@@ -81,13 +93,46 @@ def measure(call: Callable[[], Any], requests: int) -> dict[str, float]:
         start = time.process_time()
         call()
         cpu.append((time.process_time() - start) * 1000)
-    with CaptureQueriesContext(connection) as captured:
+    with ExitStack() as stack:
+        captured = {
+            alias: stack.enter_context(CaptureQueriesContext(connections[alias]))
+            for alias in connections
+        }
         call()
-    sqls = [
-        q["sql"].lstrip().split(None, 1)[0].upper() for q in captured.captured_queries
-    ]
+    texts = [q["sql"].lstrip() for c in captured.values() for q in c.captured_queries]
+    sqls = [text.split(None, 1)[0].upper() for text in texts]
     reads = sum(1 for verb in sqls if verb == "SELECT")
-    return {"statements": len(sqls), "reads": reads, "cpu": statistics.median(cpu)}
+    history = sum(
+        1 for text in texts if text.startswith('INSERT INTO "helpline_history"')
+    )
+    replica = len(captured["replica"].captured_queries) if "replica" in captured else 0
+    return {
+        "statements": len(sqls),
+        "reads": reads,
+        "replica": replica,
+        "history": history,
+        "cpu": statistics.median(cpu),
+    }
+
+
+def on_a_pair() -> Any:
+    """A primary and replica of their own, seeded; the environment points at them."""
+    sys.path.insert(0, str(ROOT))
+    from tests.pg_pair import PgPair
+
+    pair = PgPair().start()
+    pair.sql("primary", "CREATE DATABASE hl_statements")
+    env = environment(pair.url("primary", "hl_statements"))
+    helpline = [sys.executable, "-m", "helpline.cli"]
+    subprocess.run([*helpline, "migrate", "-v0"], env=env, check=True)
+    seed = [*helpline, "bench", "seed", "--tickets", str(TICKETS)]
+    subprocess.run(seed, env=env, check=True)
+    pair.wait_replayed()
+    os.environ.update(env)
+    os.environ["HELPLINE_DATABASE_REPLICA_URL"] = pair.url("replica", "hl_statements")
+    os.environ["HELPLINE_REPLICA_CHECK_SECONDS"] = "3600"
+    os.environ["HELPLINE_REPLICA_MAX_LAG_SECONDS"] = "3600"
+    return pair
 
 
 def main() -> None:
@@ -95,9 +140,21 @@ def main() -> None:
     parser.add_argument("--database", default="hl_statements")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--pair", action="store_true", help="primary and replica")
     args = parser.parse_args()
+    if args.pair:
+        pair = on_a_pair()
+        try:
+            run(args.requests, pair)
+        finally:
+            pair.stop()
+        return
     prepare(args.database, reuse=args.reuse)
     os.environ.update(environment(database_url(args.database)))
+    run(args.requests)
+
+
+def run(requests: int, pair: Any = None) -> None:
     import django
 
     django.setup()
@@ -111,6 +168,8 @@ def main() -> None:
 
     agent = get_agent("bench")
     small, _big = heavy_tickets(agent)
+    if pair is not None:
+        pair.wait_replayed()  # the replica has the tickets just made
     client = Client()
     client.force_login(agent)
     busiest = (
@@ -122,16 +181,18 @@ def main() -> None:
         .first()
     )
     queue_id = busiest["queue_id"] if busiest else queues_with(agent).first().pk
-    print(f"{TICKETS} tickets, {args.requests} requests per action")
+    print(f"{TICKETS} tickets, {requests} requests per action")
     head = (
-        f"{'action':<24}{'statements':>11}{'reads':>7}{'writes etc':>11}{'CPU ms':>8}"
+        f"{'action':<24}{'statements':>11}{'reads':>7}{'writes etc':>11}"
+        f"{'on replica':>11}{'history':>8}{'CPU ms':>8}"
     )
     print(head + "\n" + "-" * len(head))
     for label, call in actions(client, small, queue_id).items():
-        r = measure(call, args.requests)
+        r = measure(call, requests)
         print(
             f"{label:<24}{r['statements']:>11.0f}{r['reads']:>7.0f}"
-            f"{r['statements'] - r['reads']:>11.0f}{r['cpu']:>8.1f}"
+            f"{r['statements'] - r['reads']:>11.0f}{r['replica']:>11.0f}"
+            f"{r['history']:>8.0f}{r['cpu']:>8.1f}"
         )
 
 

@@ -16,8 +16,8 @@ the primary.  Inside such a view:
 - A replica that lags by more than ``HELPLINE_REPLICA_MAX_LAG_SECONDS``, or that
   cannot be reached within ``HELPLINE_REPLICA_CONNECT_TIMEOUT``, is bypassed, with a
   warning in the log when that starts; its state is checked at most every
-  ``HELPLINE_REPLICA_CHECK_SECONDS`` per process (``replica_state()``, which the
-  monitoring reads together with ``replica_counts()``).
+  ``HELPLINE_REPLICA_CHECK_SECONDS`` per process (``replica_state()``; the
+  monitoring reads ``replica_metrics()``).
 
 The lag is measured from WAL positions: a replica that has replayed everything the
 primary had flushed lags by 0; one that has not lags by the time since the last
@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -68,7 +68,11 @@ PRIMARY_ONLY = frozenset(
 )
 
 log = logging.getLogger("helpline.replica")
-_reading: ContextVar[bool] = ContextVar("helpline_replica_reading", default=False)
+# While a view reads from the replica: the primary's answers to permission questions
+# already asked in it (``primary_values``), else None.
+_reading: ContextVar[dict[str, list[Any]] | None] = ContextVar(
+    "helpline_replica_reading", default=None
+)
 
 
 def configured() -> bool:
@@ -77,7 +81,7 @@ def configured() -> bool:
 
 def reading_replica() -> bool:
     """Whether the reads of this moment go to the replica."""
-    return _reading.get()
+    return _reading.get() is not None
 
 
 class ReplicaRouter:
@@ -85,7 +89,7 @@ class ReplicaRouter:
     primary."""
 
     def db_for_read(self, model: type[Model], **hints: Any) -> str:
-        if _reading.get() and model._meta.label_lower not in PRIMARY_ONLY:
+        if _reading.get() is not None and model._meta.label_lower not in PRIMARY_ONLY:
             return REPLICA
         return PRIMARY
 
@@ -101,22 +105,28 @@ class ReplicaRouter:
 
 def reading_connection() -> BaseDatabaseWrapper:
     """The connection that raw reads (the search engine's SQL) should use now."""
-    return connections[REPLICA if _reading.get() else PRIMARY]
+    return connections[REPLICA if _reading.get() is not None else PRIMARY]
 
 
 def primary_values(
     qs: QuerySet[Any, Any], field: str
 ) -> QuerySet[Any, Any] | list[Any]:
     """``qs.values(field)`` as a subquery, or, while reading from the replica, the
-    primary's list of those values: permissions are never taken from a replica."""
-    if not _reading.get():
+    primary's list of those values: permissions are never taken from a replica.
+    Asked once per view: the same question again gets the same list."""
+    asked = _reading.get()
+    if asked is None:
         return qs.values(field)
-    return list(qs.using(PRIMARY).values_list(field, flat=True))
+    query = qs.using(PRIMARY).values_list(field, flat=True)
+    key = str(query.query)
+    if key not in asked:
+        asked[key] = list(query)
+    return asked[key]
 
 
 @contextmanager
 def reading_from_replica() -> Iterator[None]:
-    token = _reading.set(True)
+    token = _reading.set({})
     try:
         yield
     finally:
@@ -126,7 +136,8 @@ def reading_from_replica() -> Iterator[None]:
 # --- the replica's state --------------------------------------------------------------
 @dataclass(frozen=True)
 class ReplicaState:
-    """``status``: ``off`` (not configured), ``ok``, ``lagging`` or ``down``."""
+    """``status``: ``off`` (not configured), ``ok``, ``lagging``, ``down``, or
+    ``unknown`` (the primary did not answer the check)."""
 
     status: str
     lag_seconds: float | None
@@ -153,6 +164,21 @@ def replica_counts() -> dict[str, int]:
         return dict(_counts)
 
 
+def replica_metrics() -> dict[str, float]:
+    """The replica's state and this process's counts as numbers, for a metrics
+    endpoint: ``up`` 1 when the pages may read from it; ``lag_seconds`` -1 when
+    unknown (down, or not configured)."""
+    state = replica_state()
+    lag = -1.0 if state.lag_seconds is None else state.lag_seconds
+    return {
+        "configured": float(state.status != "off"),
+        "up": float(state.usable),
+        "lag_seconds": lag,
+        "checked_at": state.checked_at,
+        **{f"requests_{key}": float(n) for key, n in replica_counts().items()},
+    }
+
+
 def _count(key: str) -> None:
     with _lock:
         _counts[key] += 1
@@ -164,6 +190,13 @@ def _measure() -> ReplicaState:
         with connections[PRIMARY].cursor() as cursor:
             cursor.execute("SELECT pg_current_wal_flush_lsn()")
             (primary_lsn,) = cursor.fetchone()
+    except DatabaseError as exc:
+        # Without the primary's position the lag is unknown: not usable.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "?"
+        return ReplicaState(
+            "unknown", None, now, f"the primary did not answer: {reason}"
+        )
+    try:
         with connections[REPLICA].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= %s::pg_lsn,"
@@ -173,7 +206,8 @@ def _measure() -> ReplicaState:
             recovering, caught_up, behind = cursor.fetchone()
     except DatabaseError as exc:
         connections[REPLICA].close()
-        return ReplicaState("down", None, now, str(exc).strip().splitlines()[0])
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "?"
+        return ReplicaState("down", None, now, reason)
     if not recovering:
         return ReplicaState("down", None, now, "not a standby (promoted?)")
     if caught_up:
@@ -334,7 +368,9 @@ def on_replica(request: HttpRequest, call: Callable[..., Any], *args: Any) -> An
                 result, "is_rendered", True
             ):
                 result.render()
-    except DatabaseError as exc:
+    except (OperationalError, InterfaceError) as exc:
+        # The replica went away, or replay cancelled the query; a bug (any other
+        # database error) is not the replica's fault and is raised as it is.
         mark_down(exc)
         _count("primary_bypassed")
         return call(*args)
