@@ -123,6 +123,25 @@ def test_a_dot_after_a_bare_lf_in_a_crlf_session_does_not_end_the_data(listener)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_connection_lost_during_data_stores_nothing_and_the_listener_goes_on(
+    listener,
+):
+    where = listener()
+    session = Session(where)
+    assert session.command("LHLO client.example") == 250
+    assert session.command("MAIL FROM:<jane@example.net>") == 250
+    assert session.command(f"RCPT TO:<{INFO}>") == 250
+    assert session.command("DATA") == 354
+    session.stream.write(b"Subject: cut off\n\n" + b"x" * 200_000)
+    session.stream.flush()
+    session.sock.close()
+    session.stream.close()
+    raw = long_line_mail(10, eol=b"\r\n")
+    assert deliver(where, stuffed(raw, b"\r\n") + b".\r\n", [INFO]) == ([250], True)
+    assert [read_blob(m.raw) for m in InboundMessage.objects.all()] == [raw]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_pipe_stores_a_bare_lf_message_with_a_long_line_unchanged(org, tmp_path):
     raw = long_line_mail(1024 * 1024, subject="piped")
     done = subprocess.run(
