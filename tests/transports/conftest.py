@@ -13,9 +13,12 @@ from helpline.models import MailAccount, Queue
 from tests.support import make_group, make_queue
 from tests.transports import dovecot as private_dovecot
 from tests.transports.dovecot import Dovecot
+from tests.transports.postfix import postfix as private_postfix
 
 # The session's private Dovecot (IMAP and POP3), see tests/transports/dovecot.py.
 dovecot = private_dovecot.dovecot
+# A private Postfix per test, see tests/transports/postfix.py.
+postfix = private_postfix
 
 
 @dataclass

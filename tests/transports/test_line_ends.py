@@ -10,7 +10,6 @@ bytes given (``smtplib`` would turn every LF into CRLF).
 
 from __future__ import annotations
 
-import socket
 import subprocess
 
 import pytest
@@ -22,71 +21,10 @@ from helpline.mail.transports.listener import make_controller
 from helpline.models import InboundMessage, InboundStatus
 from tests.transports import HELPLINE, subprocess_env, wait_for_status
 from tests.transports.dovecot import free_port
+from tests.transports.rawsmtp import Session, crlf, long_line_mail, stuffed
 
 INFO = "info-en@helpline.localhost"
 PRESS = "press@helpline.localhost"
-
-
-def long_line_mail(
-    line_bytes: int, *, eol: bytes = b"\n", subject: str = "Long"
-) -> bytes:
-    """A plain-text message whose body holds one line of ``line_bytes`` bytes."""
-    head = [
-        b"From: Jane Doe <jane@example.net>",
-        b"To: " + INFO.encode(),
-        b"Subject: " + subject.encode(),
-        b"Message-ID: <long-" + str(line_bytes).encode() + subject.encode() + b"@x>",
-        b"MIME-Version: 1.0",
-        b"Content-Type: text/plain; charset=us-ascii",
-        b"",
-        b"Before the long line.",
-        b"x" * line_bytes,
-        b".A line that starts with a dot.",
-        b"After the long line.",
-    ]
-    return eol.join(head) + eol
-
-
-def crlf(raw: bytes) -> bytes:
-    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def stuffed(raw: bytes, eol: bytes) -> bytes:
-    """``raw`` as it travels in DATA: lines starting with a dot get another one."""
-    return raw.replace(eol + b".", eol + b"..")
-
-
-class Session:
-    """A raw LMTP/SMTP client: commands with CRLF, data exactly as given."""
-
-    def __init__(self, where: tuple[str, int]) -> None:
-        self.sock = socket.create_connection(where, timeout=30)
-        self.stream = self.sock.makefile("rwb")
-        assert self.reply()[0] == 220
-
-    def reply(self) -> tuple[int, list[bytes]]:
-        lines = []
-        while True:
-            line = self.stream.readline()
-            assert line, "the server closed the connection"
-            lines.append(line.rstrip(b"\r\n"))
-            if line[3:4] != b"-":
-                return int(line[:3]), lines
-
-    def command(self, text: str) -> int:
-        self.stream.write(text.encode() + b"\r\n")
-        self.stream.flush()
-        return self.reply()[0]
-
-    def send(self, data: bytes, replies: int) -> list[int]:
-        self.stream.write(data)
-        self.stream.flush()
-        return [self.reply()[0] for _ in range(replies)]
-
-    def close(self) -> None:
-        self.command("QUIT")
-        self.stream.close()
-        self.sock.close()
 
 
 @pytest.fixture
@@ -182,6 +120,25 @@ def test_a_dot_after_a_bare_lf_in_a_crlf_session_does_not_end_the_data(listener)
     )
     assert b"MAIL FROM:<evil@example.net>\r\n" in stored
     assert stored.endswith(b"Subject: smuggled\r\n\r\n")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_connection_lost_during_data_stores_nothing_and_the_listener_goes_on(
+    listener,
+):
+    where = listener()
+    session = Session(where)
+    assert session.command("LHLO client.example") == 250
+    assert session.command("MAIL FROM:<jane@example.net>") == 250
+    assert session.command(f"RCPT TO:<{INFO}>") == 250
+    assert session.command("DATA") == 354
+    session.stream.write(b"Subject: cut off\n\n" + b"x" * 200_000)
+    session.stream.flush()
+    session.sock.close()
+    session.stream.close()
+    raw = long_line_mail(10, eol=b"\r\n")
+    assert deliver(where, stuffed(raw, b"\r\n") + b".\r\n", [INFO]) == ([250], True)
+    assert [read_blob(m.raw) for m in InboundMessage.objects.all()] == [raw]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -8,8 +8,10 @@ lines are joined with CRLF here):
   ``HELPLINE_REJECT_UNKNOWN_RECIPIENTS`` is on (``451 4.3.0`` if that cannot be looked
   up); otherwise ``250 2.1.5``.
 - after ``DATA``: ``250 2.0.0`` once the bytes are stored; ``552 5.3.4`` for a message
-  over ``HELPLINE_MAX_MESSAGE_BYTES`` (also to ``MAIL FROM ... SIZE=``, the size being
-  advertised); ``451 4.3.0`` when storing failed, so the MTA retries.
+  over ``HELPLINE_MAX_MESSAGE_BYTES``, read to its end first (also to ``MAIL FROM ...
+  SIZE=``, the size being advertised); ``451 4.3.0`` when storing failed, so the MTA
+  retries.  DATA is read by ``smtpdata.read_data``: CRLF or bare LF line ends (stored
+  as CRLF) and lines of any length.
 
 The message is stored once, with every accepted recipient as an envelope recipient, and
 handed to ``dispatch`` only after the reply: processing never keeps the MTA waiting, and
@@ -51,10 +53,9 @@ TEMPFAIL = "451 4.3.0 Temporary failure storing the message, try again later"
 UNKNOWN_RECIPIENT = "550 5.1.1 <{}>: no such address here"
 RCPT_OK = "250 2.1.5 OK"
 
-# aiosmtpd's own replies when it enforces ``data_size_limit`` (which also caps what it
-# holds in memory, and is advertised as SIZE), with our enhanced status code instead.
+# aiosmtpd's own reply to ``MAIL FROM ... SIZE=`` over ``data_size_limit`` (advertised
+# as SIZE; our DATA reader enforces it too), with our enhanced status code instead.
 _ENHANCED = {
-    "552 Error: Too much mail data": TOO_BIG,
     "552 Error: message size exceeds fixed maximum message size": TOO_BIG,
 }
 
