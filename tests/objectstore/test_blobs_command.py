@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from helpline import blobstore
 from helpline.blobstore import read_blob, store_blob
-from helpline.checks import check_several_hosts, key_fingerprint
+from helpline.checks import announce_host, check_several_hosts, key_fingerprint
 from helpline.models import Blob
 from tests.objectstore.conftest import INLINE
 from tests.transports import HELPLINE, subprocess_env
@@ -178,3 +178,14 @@ def test_deploy_checks_warn_of_file_blobs_and_of_a_secret_key_that_differs(
     settings.HELPLINE_REDIS_URL = ""
     settings.HELPLINE_BLOB_STORE = "file"
     assert check_several_hosts() == []  # one host: files are fine
+
+
+def test_each_host_records_its_key_fingerprint_at_start_and_logs_a_difference(
+    redis_jobs, caplog
+):
+    client, key = redis_jobs
+    client.hset(key, "other-host", "0123456789abcdef")
+    with caplog.at_level("WARNING", logger="helpline.checks"):
+        announce_host()
+    assert client.hget(key, os.uname().nodename).decode() == key_fingerprint()
+    assert "the secret key differs on other-host" in caplog.text

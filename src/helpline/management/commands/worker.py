@@ -26,6 +26,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from helpline.checks import announce_host
+
+        announce_host()
         argv: list[str] = []
         if options["workers"]:
             argv += ["--workers", str(options["workers"])]
