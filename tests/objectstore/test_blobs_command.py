@@ -189,3 +189,11 @@ def test_each_host_records_its_key_fingerprint_at_start_and_logs_a_difference(
         announce_host()
     assert client.hget(key, os.uname().nodename).decode() == key_fingerprint()
     assert "the secret key differs on other-host" in caplog.text
+
+
+@pytest.mark.django_db
+def test_migrate_without_a_bucket_says_what_to_set(settings):
+    settings.HELPLINE_S3_BUCKET = ""
+    code, out = run_blobs("migrate", "--to", "s3")
+    assert code == 1
+    assert "needs HELPLINE_S3_BUCKET" in out
