@@ -149,11 +149,11 @@ def test_a_wrong_blob_store_setting_is_one_clear_line_at_start(
 
 
 @pytest.fixture
-def redis_jobs(settings):
-    """Jobs in Redis (several hosts), under a key of this test's own."""
+def redis_jobs(settings, redis_url):
+    """Jobs in Redis (several hosts): a private redis-server (tests/test_jobs.py)."""
     import redis
 
-    settings.HELPLINE_REDIS_URL = "redis://127.0.0.1:6379/14"
+    settings.HELPLINE_REDIS_URL = redis_url
     settings.HUEY = {**settings.HUEY, "name": f"objectstore-{uuid.uuid4().hex[:8]}"}
     client = redis.Redis.from_url(settings.HELPLINE_REDIS_URL)
     yield client, f"{settings.HUEY['name']}:secret-key-fingerprints"
