@@ -252,3 +252,19 @@ def test_the_pipe_exits_75_while_the_store_is_down_and_stores_nothing(
     result = deliver(io.BytesIO(raw))  # the MTA's retry
     assert result.status == 0
     assert InboundMessage.objects.get().status == InboundStatus.PROCESSED
+
+
+def test_a_reply_while_the_store_is_down_is_refused_whole(s3, org, ticket, settings):
+    draft = Draft(
+        to=["jane@example.net"],
+        cc=[],
+        subject=f"Re: {ticket.title}",
+        body="Here is the form.",
+        attachments=[NewAttachment("form.pdf", "application/pdf", PDF)],
+    )
+    take_store_down(settings)
+    with pytest.raises(BlobStoreUnavailable) as refused:
+        reply(org.agent, ticket.pk, draft=draft)
+    assert refused.value.http_status == 503
+    assert ticket.articles.count() == 1
+    assert not OutboxMessage.objects.exists()
