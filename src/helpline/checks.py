@@ -141,3 +141,25 @@ def check_several_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]
             )
         )
     return warnings
+
+
+def announce_host() -> None:
+    """At the start of ``serve`` and ``worker``: record this host's key fingerprint
+    (with Redis), and log a warning when another host's differs."""
+    if not settings.HELPLINE_REDIS_URL:
+        return
+    import logging
+
+    log = logging.getLogger(__name__)
+    try:
+        hosts = record_key_fingerprint()
+    except Exception as exc:  # Redis down: the jobs will say so louder
+        log.warning("could not record this host's secret key fingerprint: %s", exc)
+        return
+    mine = key_fingerprint()
+    others = sorted(host for host, value in hosts.items() if value != mine)
+    if others:
+        log.warning(
+            "the secret key differs on %s (helpline.W021, docs/object-store.md)",
+            ", ".join(others),
+        )

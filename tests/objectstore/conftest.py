@@ -9,8 +9,12 @@ from dataclasses import dataclass
 import pytest
 
 from helpline.models import Queue
+from tests import test_jobs
 from tests.seaweed import SeaweedServer, seaweed_settings
 from tests.support import make_agent, make_group, make_queue
+
+# A private redis-server on a free port, for one test (tests/test_jobs.py).
+redis_url = test_jobs.redis_url
 
 # Small, so that a few hundred bytes already make an object in the store.
 INLINE = 64

@@ -230,3 +230,41 @@ def test_the_same_bytes_are_one_object(s3):
     assert first.pk == second.pk
     assert list(s3.objects()) == [first.path]
     assert blobstore.current() is blobstore.current()
+
+
+def test_the_pipe_exits_75_while_the_store_is_down_and_stores_nothing(
+    s3, org, settings
+):
+    import io
+
+    from helpline.mail.transports.pipe import EX_TEMPFAIL, deliver
+    from helpline.models import InboundMessage
+
+    raw = mail_with_parts("Piped during the outage")
+    endpoint = settings.HELPLINE_S3_ENDPOINT_URL
+    take_store_down(settings)
+    result = deliver(io.BytesIO(raw))
+    assert result.status == EX_TEMPFAIL
+    assert result.text.startswith("could not store the message, try again later: ")
+    assert "Traceback" not in result.text
+    assert not InboundMessage.objects.exists()
+    settings.HELPLINE_S3_ENDPOINT_URL = endpoint
+    result = deliver(io.BytesIO(raw))  # the MTA's retry
+    assert result.status == 0
+    assert InboundMessage.objects.get().status == InboundStatus.PROCESSED
+
+
+def test_a_reply_while_the_store_is_down_is_refused_whole(s3, org, ticket, settings):
+    draft = Draft(
+        to=["jane@example.net"],
+        cc=[],
+        subject=f"Re: {ticket.title}",
+        body="Here is the form.",
+        attachments=[NewAttachment("form.pdf", "application/pdf", PDF)],
+    )
+    take_store_down(settings)
+    with pytest.raises(BlobStoreUnavailable) as refused:
+        reply(org.agent, ticket.pk, draft=draft)
+    assert refused.value.http_status == 503
+    assert ticket.articles.count() == 1
+    assert not OutboxMessage.objects.exists()

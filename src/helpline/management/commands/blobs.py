@@ -89,8 +89,18 @@ class Command(HelplineCommand):
         self.stdout.write(line)
         self.stdout.flush()
 
+    @staticmethod
+    def _need_bucket() -> None:
+        if not settings.HELPLINE_S3_BUCKET:
+            raise CommandError(
+                "The s3 store needs HELPLINE_S3_BUCKET and the other HELPLINE_S3_* "
+                "settings (docs/object-store.md).",
+                returncode=FAILURE,
+            )
+
     def migrate(self, options: dict[str, Any]) -> None:
         to = options["to"]
+        self._need_bucket()
         self.stdout.write(f"Copying blobs into the {to} store...")
         report = blobmaintenance.migrate(
             to, verify_existing=options["verify_existing"], progress=self._progress
@@ -114,6 +124,8 @@ class Command(HelplineCommand):
 
     def verify(self, options: dict[str, Any]) -> None:
         kind = options["store"] or settings.HELPLINE_BLOB_STORE
+        if kind == "s3":
+            self._need_bucket()
         report = blobmaintenance.verify(
             kind,
             delete_orphans=options["delete_orphans"],

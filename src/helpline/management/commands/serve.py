@@ -100,6 +100,9 @@ class Command(HelplineCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from helpline.checks import announce_host
+
+        announce_host()
         call_command("collectstatic", interactive=False, verbosity=0)
         # The workers are forked: none may inherit this process's database connection.
         connections.close_all()

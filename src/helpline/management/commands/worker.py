@@ -30,8 +30,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from huey.contrib.djhuey import HUEY
 
+        from helpline.checks import announce_host
         from helpline.monitoring.beat import Heartbeat
 
+        announce_host()
         argv: list[str] = []
         if options["workers"]:
             argv += ["--workers", str(options["workers"])]
