@@ -1,19 +1,147 @@
-"""Writing and reading content-addressed blobs through Django's storage API."""
+"""Writing and reading content-addressed blobs: in the database row, or in the blob
+store — a directory (``HELPLINE_BLOB_STORE=file``) or an S3 bucket (``s3``, through
+django-storages and boto3); docs/object-store.md.
+
+Every byte Helpline keeps outside the database goes through this module.  A store that
+cannot be reached raises ``BlobStoreUnavailable`` (a 503 page, SMTP 451, a retry of the
+job); an object that is not there raises ``BlobMissing`` (a 404 page).  Neither is ever
+a traceback for a user.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
+from helpline.errors import HelplineError
 from helpline.models import Blob
 
+log = logging.getLogger(__name__)
 
+STORES = ("file", "s3")
+CHUNK = 256 * 1024
+
+
+class BlobMissing(HelplineError):
+    """The blob's row is there but its object is not (lost, or never copied)."""
+
+    code = "blob_missing"
+    http_status = 404
+
+
+class BlobStoreUnavailable(HelplineError):
+    """The blob store did not answer, or refused: try again later."""
+
+    code = "blob_store_unavailable"
+    http_status = 503
+
+
+# -- the stores ---------------------------------------------------------------------
+def _s3_storage() -> Storage:
+    from botocore.config import Config
+    from storages.backends.s3 import S3Storage
+
+    timeout = settings.HELPLINE_S3_TIMEOUT
+    return S3Storage(
+        bucket_name=settings.HELPLINE_S3_BUCKET,
+        endpoint_url=settings.HELPLINE_S3_ENDPOINT_URL or None,
+        region_name=settings.HELPLINE_S3_REGION or None,
+        access_key=settings.HELPLINE_S3_ACCESS_KEY_ID or None,
+        secret_key=settings.HELPLINE_S3_SECRET_ACCESS_KEY or None,
+        location=settings.HELPLINE_S3_PREFIX.strip("/"),
+        addressing_style=settings.HELPLINE_S3_ADDRESSING_STYLE or None,
+        file_overwrite=True,
+        default_acl=None,
+        querystring_auth=False,
+        client_config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout * 4,
+            retries={"max_attempts": 2, "mode": "standard"},
+            s3={"addressing_style": settings.HELPLINE_S3_ADDRESSING_STYLE or "auto"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+@functools.cache
+def storage_for(kind: str) -> Storage:
+    """The store of this kind, configured by the settings (one per process)."""
+    if kind == "s3":
+        return _s3_storage()
+    if kind == "file":
+        return FileSystemStorage(location=settings.MEDIA_ROOT)
+    raise ValueError(f"unknown blob store {kind!r}")
+
+
+def current() -> Storage:
+    """The store in use: HELPLINE_BLOB_STORE."""
+    return storage_for(settings.HELPLINE_BLOB_STORE)
+
+
+def reset() -> None:
+    """Forget the configured stores (after a change of settings)."""
+    storage_for.cache_clear()
+
+
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("HELPLINE_S3_") or setting in {
+        "HELPLINE_BLOB_STORE",
+        "MEDIA_ROOT",
+    }:
+        reset()
+
+
+def _missing(exc: BaseException) -> bool:
+    if isinstance(exc, FileNotFoundError):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status == 404 or code in {"404", "NoSuchKey", "NotFound"}
+    return False
+
+
+@contextlib.contextmanager
+def _translated(name: str) -> Iterator[None]:
+    """Turn the storage's exceptions into BlobMissing / BlobStoreUnavailable."""
+    try:
+        yield
+    except HelplineError:
+        raise
+    except Exception as exc:
+        if _missing(exc):
+            raise BlobMissing(
+                f"The stored file {name.rsplit('/', 1)[-1][:12]}… is missing from the "
+                "blob store; an administrator can check with 'helpline blobs verify'."
+            ) from exc
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, BotoCoreError | ClientError | OSError):
+            log.warning("blob store: %s: %s", type(exc).__name__, exc)
+            raise BlobStoreUnavailable(
+                "The blob store is not reachable just now; try again in a minute."
+            ) from exc
+        raise
+
+
+# -- writing ------------------------------------------------------------------------
 def _private_dirs(directory: str) -> None:
     """Make ``directory`` and its missing parents 0700 (``os.makedirs`` gives only
     the last one its ``mode``): attachments are for Helpline's user alone."""
@@ -45,13 +173,24 @@ def _write_durably(storage: FileSystemStorage, name: str, data: bytes) -> None:
         raise
 
 
+def write_object(storage: Storage, name: str, data: bytes) -> None:
+    """Write ``data`` as ``name``; returns once the store has confirmed the write
+    (fsynced file; S3 answered the PUT)."""
+    with _translated(name):
+        if isinstance(storage, FileSystemStorage):
+            _write_durably(storage, name, data)
+        else:  # object stores write whole objects
+            storage.save(name, ContentFile(data))
+
+
 def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     """Store ``data`` once (by SHA-256) and return its row; safe to call concurrently.
 
     Up to HELPLINE_INLINE_BLOB_BYTES the bytes go into the row (one durable write with
-    the transaction); larger blobs are written to storage (fsynced) before the row.
-    ``expect_new``: the caller knows the bytes are almost surely not stored yet (a
-    message just received), so the look-up before the insert is skipped.
+    the transaction); larger blobs are written to the blob store (and confirmed) before
+    the row.  ``expect_new``: the caller knows the bytes are almost surely not stored
+    yet (a message just received), so the look-ups before the write are skipped.
+    Raises ``BlobStoreUnavailable`` when the store cannot take them.
     """
     sha = hashlib.sha256(data).hexdigest()
     if not expect_new:
@@ -62,11 +201,12 @@ def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     blob = Blob(sha256=sha, size=len(data))
     if len(data) <= settings.HELPLINE_INLINE_BLOB_BYTES:
         blob.data = data
-    elif not default_storage.exists(blob.path):
-        if isinstance(default_storage, FileSystemStorage):
-            _write_durably(default_storage, blob.path, data)
-        else:  # object stores write whole objects
-            default_storage.save(blob.path, ContentFile(data))
+    else:
+        storage = current()
+        with _translated(blob.path):
+            present = not expect_new and storage.exists(blob.path)
+        if not present:
+            write_object(storage, blob.path, data)
     # One statement and no savepoint, even when another writer stored the same bytes
     # meanwhile: the conflict "updates" the row to what it is and returns its id.
     Blob.objects.bulk_create(
@@ -77,14 +217,126 @@ def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     return blob
 
 
-def read_blob(blob: Blob) -> bytes:
-    """The blob's bytes, from its row or from storage."""
+# -- reading ------------------------------------------------------------------------
+def _inline(blob: Blob) -> bytes | None:
     if "data" in blob.get_deferred_fields():
         data = Blob.objects.filter(pk=blob.pk).values_list("data", flat=True).first()
     else:
         data = blob.data
+    return None if data is None else bytes(data)
+
+
+def open_object(storage: Storage, name: str) -> BinaryIO:
+    """The object as a file read from the start; an S3 object streams (nothing is
+    written to a local disk)."""
+    with _translated(name):
+        if isinstance(storage, FileSystemStorage):
+            return open(storage.path(name), "rb")  # noqa: SIM115 - the caller closes
+        key = storage._normalize_name(name)  # type: ignore[attr-defined]
+        body = storage.bucket.Object(key).get()["Body"]  # type: ignore[attr-defined]
+        return body
+
+
+def iter_object(storage: Storage, name: str) -> Iterator[bytes]:
+    """The object's bytes in chunks; errors while reading are translated too."""
+    handle = open_object(storage, name)
+    try:
+        while True:
+            with _translated(name):
+                chunk = handle.read(CHUNK)
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        handle.close()
+
+
+def read_blob(blob: Blob) -> bytes:
+    """The blob's bytes, from its row or from the blob store."""
+    data = _inline(blob)
     if data is not None:
-        return bytes(data)
-    with default_storage.open(blob.path, "rb") as fh:
-        content: bytes = fh.read()
-    return content
+        return data
+    return b"".join(iter_object(current(), blob.path))
+
+
+def blob_chunks(blob: Blob) -> bytes | Iterator[bytes]:
+    """The blob for a download: its bytes when small, else an iterator that streams
+    it from the store.  The object is opened here, so that a missing object or an
+    unreachable store raises before a response starts."""
+    data = _inline(blob)
+    if data is not None:
+        return data
+    storage = current()
+    handle = open_object(storage, blob.path)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while True:
+                try:
+                    chunk = handle.read(CHUNK)
+                except Exception:  # the response has started: cut it short, logged
+                    log.exception("blob %s: reading failed mid-download", blob.sha256)
+                    return
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            handle.close()
+
+    return chunks()
+
+
+# -- listing (helpline blobs) -------------------------------------------------------
+@dataclass(frozen=True)
+class StoredObject:
+    name: str  # the blob's storage name, blobs/ab/cd/<sha256>
+    size: int
+    modified: datetime
+
+
+def list_objects(storage: Storage) -> Iterator[StoredObject]:
+    """Every blob object in ``storage`` (under ``blobs/``)."""
+    from datetime import UTC
+
+    with _translated("blobs/"):
+        if isinstance(storage, FileSystemStorage):
+            root = storage.path("blobs")
+            for directory, _dirs, files in os.walk(root):
+                for file in files:
+                    if file.startswith(".tmp-"):
+                        continue
+                    path = os.path.join(directory, file)
+                    stat = os.stat(path)
+                    name = os.path.relpath(path, storage.path("")).replace(os.sep, "/")
+                    yield StoredObject(
+                        name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)
+                    )
+            return
+        location = storage.location  # type: ignore[attr-defined]
+        prefix = f"{location}/blobs/" if location else "blobs/"
+        client = storage.connection.meta.client  # type: ignore[attr-defined]
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=storage.bucket_name,  # type: ignore[attr-defined]
+            Prefix=prefix,
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                key: str = item["Key"]
+                yield StoredObject(
+                    key[len(prefix) - len("blobs/") :],
+                    int(item["Size"]),
+                    item["LastModified"],
+                )
+
+
+def hash_object(storage: Storage, name: str) -> str:
+    """The SHA-256 of the object's bytes, read as a stream."""
+    digest = hashlib.sha256()
+    for chunk in iter_object(storage, name):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def delete_object(storage: Storage, name: str) -> None:
+    with _translated(name):
+        storage.delete(name)

@@ -68,3 +68,76 @@ def check_file_modes(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
         )
         for path, mode in loose_paths()
     ]
+
+
+# --- several hosts (docs/object-store.md) ---------------------------------------------
+FINGERPRINTS = "secret-key-fingerprints"
+
+
+def key_fingerprint() -> str:
+    """An HMAC of a fixed text under the secret key: equal keys give equal
+    fingerprints, and the key cannot be recovered from one."""
+    import hashlib
+    import hmac
+
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"helpline secret key fingerprint", hashlib.sha256
+    ).hexdigest()[:16]
+
+
+def record_key_fingerprint() -> dict[str, str]:
+    """Record this host's fingerprint in Redis; returns every host's."""
+    import socket
+
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.HELPLINE_REDIS_URL, socket_timeout=3, decode_responses=True
+    )
+    key = f"{settings.HUEY['name']}:{FINGERPRINTS}"
+    client.hset(key, socket.gethostname(), key_fingerprint())
+    return {str(host): str(value) for host, value in client.hgetall(key).items()}
+
+
+@register(Tags.security, deploy=True)
+def check_several_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """With Redis (jobs shared by several hosts): blobs must be in a store every host
+    reaches, and every host must have the same secret key."""
+    if not settings.HELPLINE_REDIS_URL:
+        return []
+    warnings = []
+    if settings.HELPLINE_BLOB_STORE == "file":
+        warnings.append(
+            Warning(
+                "HELPLINE_REDIS_URL is set (several hosts) but blobs are kept on this "
+                f"host's file system ({settings.MEDIA_ROOT}): the other hosts cannot "
+                "read them.",
+                hint="Set HELPLINE_BLOB_STORE=s3 and run 'helpline blobs migrate "
+                "--to s3' (docs/object-store.md), or share that directory.",
+                id="helpline.W020",
+            )
+        )
+    try:
+        hosts = record_key_fingerprint()
+    except Exception as exc:  # Redis down: the jobs will say so louder
+        return [
+            *warnings,
+            Warning(
+                f"Cannot compare the secret key with other hosts: Redis: {exc}",
+                id="helpline.W022",
+            ),
+        ]
+    if len(set(hosts.values())) > 1:
+        mine = key_fingerprint()
+        others = sorted(host for host, value in hosts.items() if value != mine)
+        warnings.append(
+            Warning(
+                "The secret key differs between hosts: "
+                f"{', '.join(others)} use(s) another key than this host; sessions "
+                "and image links made on one host fail on the others.",
+                hint="Give every host the same HELPLINE_SECRET_KEY, restart them, and "
+                "run 'helpline check --deploy' on each.",
+                id="helpline.W021",
+            )
+        )
+    return warnings

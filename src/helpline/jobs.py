@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 # Claims older than this are forgotten by the daily job.
 KEEP_PERIODIC_RUNS = timedelta(days=2)
+# A job that met the blob store down is tried again after this (docs/object-store.md).
+STORE_RETRY_SECONDS = 60
 
 
 def slot_of(when: datetime, minutes: int) -> datetime:
@@ -114,9 +116,14 @@ def process_inbound_job(message_id: int) -> str:
     """Process the message, with those that arrived after it and still wait, in one
     transaction (``HELPLINE_INBOUND_BATCH``); a message an earlier batch took is left
     alone."""
+    from helpline.blobstore import BlobStoreUnavailable
     from helpline.mail.postmaster import process_waiting
 
-    done = process_waiting(message_id)
+    try:
+        done = process_waiting(message_id)
+    except BlobStoreUnavailable:
+        # The message stays stored and "received": try again in a minute.
+        raise RetryTask(delay=STORE_RETRY_SECONDS) from None
     mine = [m for m in done if m.pk == message_id]
     return str(mine[0].status) if mine else "done before"
 
@@ -137,6 +144,7 @@ def send_outbox_periodic() -> dict[str, int]:
 def sweep_inbound() -> int:
     """Process messages stored but never processed (a job lost in a crash), one per
     transaction: one that crashes the process must not take others down with it."""
+    from helpline.blobstore import BlobStoreUnavailable
     from helpline.mail.postmaster import process_inbound
 
     cutoff = timezone.now() - timedelta(minutes=5)
@@ -145,8 +153,11 @@ def sweep_inbound() -> int:
             status=InboundStatus.RECEIVED, received__lt=cutoff
         ).values_list("pk", flat=True)[:500]
     )
-    for pk in ids:
-        process_inbound(pk)
+    for done, pk in enumerate(ids):
+        try:
+            process_inbound(pk)
+        except BlobStoreUnavailable:
+            return done  # the blob store is down: the next sweep goes on
     return len(ids)
 
 

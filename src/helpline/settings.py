@@ -315,3 +315,30 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+
+# --- object store (docs/object-store.md) ---------------------------------------------
+# Blobs larger than HELPLINE_INLINE_BLOB_BYTES: in MEDIA_ROOT (file) or in an
+# S3-compatible bucket (s3: SeaweedFS, MinIO, Ceph RGW, AWS) via django-storages.
+HELPLINE_BLOB_STORE = _env("BLOB_STORE", "file").strip().lower()
+HELPLINE_S3_BUCKET = _env("S3_BUCKET")
+HELPLINE_S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
+HELPLINE_S3_REGION = _env("S3_REGION")
+HELPLINE_S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+HELPLINE_S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+HELPLINE_S3_PREFIX = _env("S3_PREFIX")
+HELPLINE_S3_ADDRESSING_STYLE = _env("S3_ADDRESSING_STYLE")  # path|virtual|(auto)
+HELPLINE_S3_TIMEOUT = _env_int("S3_TIMEOUT", 5)  # seconds to connect
+if HELPLINE_BLOB_STORE not in {"file", "s3"}:
+    raise SystemExit(
+        f"HELPLINE_BLOB_STORE={HELPLINE_BLOB_STORE!r} is not a blob store: "
+        "use 'file' (the default) or 's3' (docs/object-store.md)."
+    )
+if HELPLINE_BLOB_STORE == "s3" and not HELPLINE_S3_BUCKET:
+    raise SystemExit(
+        "HELPLINE_BLOB_STORE=s3 needs HELPLINE_S3_BUCKET (docs/object-store.md)."
+    )
+if HELPLINE_S3_ADDRESSING_STYLE not in {"", "auto", "path", "virtual"}:
+    raise SystemExit(
+        f"HELPLINE_S3_ADDRESSING_STYLE={HELPLINE_S3_ADDRESSING_STYLE!r}: use 'path', "
+        "'virtual' or 'auto' (docs/object-store.md)."
+    )

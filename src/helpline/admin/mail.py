@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin  # noqa: F401  (registered first)
 from django.db.models import BooleanField, Case, QuerySet, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -78,17 +78,30 @@ class InboundMessageAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def raw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def raw_view(
+        self, request: HttpRequest, object_id: str
+    ) -> HttpResponse | StreamingHttpResponse:
         """The raw bytes as a download (never shown as a page), of a message the
         administrator may read; any other id is "not found"."""
-        from helpline.blobstore import read_blob
+        from helpline.blobstore import blob_chunks
+        from helpline.errors import HelplineError
 
         message = self.get_object(request, object_id)
         if message is None or not self.has_view_permission(request, message):
             raise Http404("No such message.")
-        response = HttpResponse(
-            read_blob(message.raw), content_type="application/octet-stream"
-        )
+        response: HttpResponse | StreamingHttpResponse
+        try:
+            data = blob_chunks(message.raw)
+        except HelplineError as exc:  # a missing object, the blob store down
+            return HttpResponse(
+                exc.message, status=exc.http_status, content_type="text/plain"
+            )
+        if isinstance(data, bytes):
+            response = HttpResponse(data, content_type="application/octet-stream")
+        else:
+            response = StreamingHttpResponse(
+                data, content_type="application/octet-stream"
+            )
         response["Content-Disposition"] = (
             f'attachment; filename="inbound-{message.pk}.eml"'
         )

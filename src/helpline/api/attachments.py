@@ -12,12 +12,12 @@ import base64
 import re
 import unicodedata
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from helpline.actions.articles import NewAttachment
 from helpline.api.schemas import AttachmentIn
-from helpline.blobstore import read_blob
+from helpline.blobstore import blob_chunks
 from helpline.models import Attachment
 
 SAFE_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -73,11 +73,16 @@ def safe_media_type(content_type: str) -> str:
     return media_type
 
 
-def download(attachment: Attachment) -> HttpResponse:
-    response = HttpResponse(
-        read_blob(attachment.blob),
-        content_type=safe_media_type(attachment.content_type),
-    )
+def download(attachment: Attachment) -> HttpResponse | StreamingHttpResponse:
+    """The attachment's bytes; a large one streams from the blob store."""
+    data = blob_chunks(attachment.blob)
+    content_type = safe_media_type(attachment.content_type)
+    response: HttpResponse | StreamingHttpResponse
+    if isinstance(data, bytes):
+        response = HttpResponse(data, content_type=content_type)
+    else:
+        response = StreamingHttpResponse(data, content_type=content_type)
+        response["Content-Length"] = str(attachment.blob.size)
     response["Content-Disposition"] = (
         content_disposition_header(
             as_attachment=True, filename=safe_filename(attachment.filename)

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpline.actions.history import record
-from helpline.blobstore import read_blob, store_blob
+from helpline.blobstore import BlobStoreUnavailable, read_blob, store_blob
 from helpline.mail import hooks
 from helpline.models import Article, HistoryType, OutboxMessage, OutboxStatus
 
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 # Back-off after the n-th failed attempt; after the last, the message fails.
 BACKOFF = [60, 300, 900, 1800, 3600, 7200, 14400, 28800]
+# The blob store down: the message waits this long, and the try does not count
+# towards giving up (it is not the recipient's fault).
+STORE_RETRY = timedelta(seconds=60)
 CLAIM = timedelta(minutes=10)
 
 
@@ -152,6 +155,14 @@ def _retry_later(row: OutboxMessage, error: str) -> None:
     )
 
 
+def _wait_for_store(row: OutboxMessage, exc: BlobStoreUnavailable) -> None:
+    row.status = OutboxStatus.QUEUED
+    row.last_error = f"blob store unavailable: {exc.message}"[:4000]
+    row.claimed_until = None
+    row.next_attempt = timezone.now() + STORE_RETRY
+    row.save(update_fields=["status", "last_error", "claimed_until", "next_attempt"])
+
+
 def _send_one(server: smtplib.SMTP, row: OutboxMessage) -> None:
     raw = read_blob(row.raw)
     refused = server.sendmail(row.envelope_from, row.recipients, raw)
@@ -187,6 +198,9 @@ def send_due(limit: int = 100) -> dict[str, int]:
             try:
                 _send_one(server, row)
                 counts["sent"] += 1
+            except BlobStoreUnavailable as exc:
+                _wait_for_store(row, exc)
+                counts["retry"] += 1
             except smtplib.SMTPRecipientsRefused as exc:
                 row.attempts += 1
                 codes = [code for code, _ in exc.recipients.values()]

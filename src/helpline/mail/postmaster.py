@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
 from helpline.actions.tickets_bulk import NewTicket
+from helpline.blobstore import BlobStoreUnavailable
 from helpline.mail import chain
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
@@ -39,6 +40,9 @@ FINAL = (InboundStatus.PROCESSED, InboundStatus.REJECTED)
 # Errors of the database rather than of a message: a batch that meets one is rolled
 # back as a whole and its messages are processed one per transaction.
 TRANSIENT = (OperationalError, InterfaceError)
+# Not the message's fault either: the blob store is down.  The batch is rolled back,
+# its messages stay ``received`` (never quarantined) and the job is retried later.
+NOT_THE_MESSAGE = (*TRANSIENT, BlobStoreUnavailable)
 
 
 def process_inbound(message_id: int) -> InboundMessage:
@@ -60,6 +64,9 @@ def process_batch(
 
     ``only_received``: leave quarantined messages alone (the worker's batches; a
     replay processes them).
+
+    Raises ``BlobStoreUnavailable`` when the blob store is down: then nothing of the
+    batch is written and its messages stay ``received`` for a later try.
     """
     ids = list(dict.fromkeys(message_ids))
     if not ids:
@@ -70,6 +77,11 @@ def process_batch(
             return _process_together(
                 ids, skip_locked=skip_locked, received=only_received
             )
+    except BlobStoreUnavailable:
+        log.warning(
+            "inbound messages %s left for later: the blob store is unavailable", ids
+        )
+        raise
     except Exception as exc:  # quarantine anything: lose nothing
         if len(ids) == 1:
             log.exception("inbound message %s quarantined", ids[0])
@@ -172,7 +184,7 @@ class _Batch:
                 self.write_waiting()
             chain.find_duplicate_or_thread(reading, duplicate=self.duplicate)
             plan = chain.plan(reading) if reading.can_wait else None
-        except DatabaseError:
+        except (DatabaseError, BlobStoreUnavailable):
             raise
         except Exception as exc:
             log.exception("inbound message %s quarantined", message.pk)
@@ -200,7 +212,7 @@ class _Batch:
                 chain.write_new_tickets(waiting)
                 for reading, _ in waiting:
                     chain.settle(reading.message, reading.result)
-        except TRANSIENT:
+        except NOT_THE_MESSAGE:
             raise
         except Exception:
             # Which one broke it?  One by one, each in a savepoint of its own.
@@ -237,8 +249,8 @@ class _Batch:
         try:
             with transaction.atomic():
                 step(reading)
-        except TRANSIENT:
-            raise  # the database's trouble, not the message's: give up the batch
+        except NOT_THE_MESSAGE:
+            raise  # the database's or the store's trouble: give up the batch
         except Exception as exc:
             log.exception("inbound message %s quarantined", message.pk)
             message.refresh_from_db()  # forget what the rolled-back step set

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from urllib.parse import quote
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 from helpline.web.middleware import DOWNLOAD_POLICY
 
@@ -57,9 +58,20 @@ def download_type(content_type: str) -> str:
 
 
 def _file(
-    data: bytes, *, filename: str, content_type: str, disposition: str
-) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
+    data: bytes | Iterator[bytes],
+    *,
+    filename: str,
+    content_type: str,
+    disposition: str,
+    size: int | None = None,
+) -> HttpResponse | StreamingHttpResponse:
+    response: HttpResponse | StreamingHttpResponse
+    if isinstance(data, bytes):
+        response = HttpResponse(data, content_type=content_type)
+    else:  # a large blob streamed from the store (helpline/blobstore.py)
+        response = StreamingHttpResponse(data, content_type=content_type)
+        if size is not None:
+            response["Content-Length"] = str(size)
     response["Content-Disposition"] = content_disposition(
         filename, disposition=disposition
     )
@@ -69,16 +81,25 @@ def _file(
     return response
 
 
-def download(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+def download(
+    data: bytes | Iterator[bytes],
+    *,
+    filename: str,
+    content_type: str,
+    size: int | None = None,
+) -> HttpResponse | StreamingHttpResponse:
     return _file(
         data,
         filename=filename,
         content_type=download_type(content_type),
         disposition="attachment",
+        size=size,
     )
 
 
-def inline_image(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+def inline_image(
+    data: bytes, *, filename: str, content_type: str
+) -> HttpResponse | StreamingHttpResponse:
     """A raster image (``content_type`` already checked against the bytes) to show."""
     return _file(
         data, filename=filename, content_type=content_type, disposition="inline"

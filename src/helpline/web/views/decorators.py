@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from helpline.errors import HelplineError, NotFound, PermissionDenied
 from helpline.web import inline_images
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,7 +57,7 @@ def agent_view(view: View) -> View:
     """Require a logged-in agent; turn ``HelplineError`` into a clear error page."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             login = reverse("login")
             if is_htmx(request):
@@ -84,7 +85,7 @@ def image_token_access(view: View) -> View:
     @functools.wraps(view)
     def wrapped(
         request: HttpRequest, number: str, attachment_id: int, **kwargs: Any
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         if not request.user.is_authenticated:
             agent = inline_images.agent_from_token(
                 request.GET.get("t", ""), attachment_id

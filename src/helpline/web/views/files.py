@@ -8,12 +8,12 @@ message's own raster images (its ``cid:`` parts), which the image URL serves inl
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from helpline.actions.access import access_ticket
-from helpline.blobstore import read_blob
+from helpline.blobstore import blob_chunks, read_blob
 from helpline.mail.sanitize import sanitize_html
 from helpline.models import Attachment
 from helpline.web import inline_images
@@ -37,10 +37,15 @@ def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attac
 
 
 @agent_view
-def attachment(request: AgentRequest, number: str, attachment_id: int) -> HttpResponse:
+def attachment(
+    request: AgentRequest, number: str, attachment_id: int
+) -> HttpResponse | StreamingHttpResponse:
     item = _attachment(request, number, attachment_id)
     return download(
-        read_blob(item.blob), filename=item.filename, content_type=item.content_type
+        blob_chunks(item.blob),
+        filename=item.filename,
+        content_type=item.content_type,
+        size=item.blob.size,
     )
 
 
@@ -48,7 +53,7 @@ def attachment(request: AgentRequest, number: str, attachment_id: int) -> HttpRe
 @agent_view
 def attachment_image(
     request: AgentRequest, number: str, attachment_id: int
-) -> HttpResponse:
+) -> HttpResponse | StreamingHttpResponse:
     """A PNG, JPEG, GIF or WebP attachment shown inline; anything else a download."""
     item = _attachment(request, number, attachment_id)
     data = read_blob(item.blob)
@@ -59,15 +64,18 @@ def attachment_image(
 
 
 @agent_view
-def raw_source(request: AgentRequest, number: str, article_id: int) -> HttpResponse:
+def raw_source(
+    request: AgentRequest, number: str, article_id: int
+) -> HttpResponse | StreamingHttpResponse:
     ticket = access_ticket(request.user, number=number)
     article = ticket.articles.select_related("raw").filter(pk=article_id).first()
     if article is None or article.raw is None:
         raise Http404
     return download(
-        read_blob(article.raw),
+        blob_chunks(article.raw),
         filename=f"ticket-{ticket.number}-article-{article.pk}.eml",
         content_type="text/plain",
+        size=article.raw.size,
     )
 
 
