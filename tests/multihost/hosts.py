@@ -171,10 +171,14 @@ class Host:
                 proc.wait(timeout=10)
 
     def files_over(self, size: int) -> list[Path]:
-        """Files larger than ``size`` bytes under the host's data and attachment dirs."""
+        """Files larger than ``size`` bytes under the host's data and attachment dirs,
+        except the static files ``helpline serve`` collects (the program's own)."""
         found = []
+        static = self.data_dir / "static"
         for top in {self.data_dir, Path(self.env["HELPLINE_ATTACHMENT_DIR"])}:
             for path in top.rglob("*"):
+                if static in path.parents:
+                    continue
                 if path.is_file() and path.stat().st_size > size:
                     found.append(path)
         return found
