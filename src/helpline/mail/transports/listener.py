@@ -37,6 +37,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from helpline.blobstore import BlobStoreUnavailable
 from helpline.mail.intake import dispatch, receive
 from helpline.models import InboundMessage, InboundStatus, SystemAddress
 
@@ -164,6 +165,9 @@ class Handler:
                     envelope_recipients=list(envelope.rcpt_tos),
                 )
             )
+        except BlobStoreUnavailable as exc:  # the MTA keeps it and tries again
+            log.warning("storing a message: %s (%s)", exc.message, exc.__cause__)
+            return TEMPFAIL
         except Exception:
             log.exception("storing a message from %s failed", envelope.mail_from)
             return TEMPFAIL

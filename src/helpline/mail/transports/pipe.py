@@ -23,6 +23,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import Error as DatabaseError
 
+from helpline.blobstore import BlobStoreUnavailable
 from helpline.mail.intake import dispatch, receive
 from helpline.models import InboundMessage, InboundStatus, Queue
 
@@ -99,6 +100,10 @@ def deliver(
             raw, transport="pipe", queue=queue, trust_headers=trust_headers
         )
     except (DatabaseError, OSError) as exc:  # database or disk unreachable
+        return PipeResult(
+            EX_TEMPFAIL, f"could not store the message, try again later: {exc}"
+        )
+    except BlobStoreUnavailable as exc:  # the object store is down
         return PipeResult(
             EX_TEMPFAIL, f"could not store the message, try again later: {exc}"
         )
