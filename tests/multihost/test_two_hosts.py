@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import subprocess
 import threading
 import time
 import uuid
@@ -57,7 +58,7 @@ from helpline.models import (
     OutboxStatus,
     Ticket,
 )
-from tests.multihost.hosts import Host, host_env, redis_server
+from tests.multihost.hosts import HELPLINE, Host, host_env, redis_server
 from tests.seaweed import SeaweedServer, seaweed_settings
 from tests.smtp_sink import SmtpSink, _Handler
 from tests.support import database_url
@@ -237,6 +238,17 @@ def test_two_hosts_share_one_installation(tmp_path, monkeypatch, settings, seawe
             a.start("web", "listener")
             b.start("web", "listener", "worker")
             _phase("hosts started")
+            for host in hosts:  # what an operator runs on each host after set-up
+                check = subprocess.run(
+                    [HELPLINE, "check", "--deploy"],
+                    env=host.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                found = re.findall(r"helpline\.W02[012]", check.stdout + check.stderr)
+                assert found == [], check.stdout + check.stderr
+            _phase("helpline check --deploy on both")
             _scenarios(a, b, handler, sink, token, monkeypatch)
         finally:
             HUEY._immediate, HUEY.storage = saved
