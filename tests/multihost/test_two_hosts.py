@@ -360,6 +360,10 @@ def _scenarios(a: Host, b: Host, handler, sink, token, monkeypatch) -> None:
         hosts,
     )
 
+    # No send job may still wait in the queue: one would take the next row without
+    # the lease this scenario is about.
+    _wait("the send jobs to be taken", lambda: HUEY.storage.queue_size() == 0, hosts)
+    time.sleep(1)
     _phase("4. outbox from both hosts")
     # --- 5. a host dies while its worker holds the outbox lease ---------------------
     # Queued without a kick: the minute's periodic outbox run (under its lease) takes it.
@@ -429,6 +433,11 @@ def _scenarios(a: Host, b: Host, handler, sink, token, monkeypatch) -> None:
         "may or may not have been delivered"
         in OutboxMessage.objects.get(pk=stalled.pk).last_error
     )
+    # Nothing received was lost: every message ended processed (none quarantined).
+    assert set(InboundMessage.objects.values_list("status", flat=True)) == {
+        InboundStatus.PROCESSED
+    }
+    assert InboundMessage.objects.count() == 1 + len(before) + len(after)
     # Every reply arrived exactly once, after all these runs on both hosts.
     got = [r.message["Message-ID"] for r in sink.received]
     assert sorted(got) == sorted(ids), got
