@@ -168,6 +168,18 @@ def api_titles(server: Server, token: str) -> list[str]:
         return [item["title"] for item in json.load(response)["items"]]
 
 
+def metrics(server: Server) -> str:
+    """The web host's /metrics (the test runs on loopback, which may read it)."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=30) as response:  # noqa: S310
+        return response.read().decode()
+
+
+def metric(text: str, name: str) -> float:
+    """One sample's value from the metrics text (0 when absent)."""
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
     pair = PgPair().start()
@@ -242,6 +254,10 @@ def test_queue_views_search_and_api_lists_are_read_from_the_replica(
     status, zoom = agent.get(f"/ticket/{site.number}/")
     assert status == 200
     assert new in zoom
+    text = metrics(server)
+    assert metric(text, "helpline_replica_up") == 1
+    assert metric(text, 'helpline_replica_status{status="ok"}') == 1
+    assert metric(text, 'helpline_replica_reads_total{served_by="replica"}') >= 5
 
 
 def test_an_agent_who_has_just_written_reads_the_primary_for_a_while(
@@ -297,6 +313,12 @@ def test_a_lagging_replica_is_bypassed_with_a_warning(site, renamed):
         assert status == 200
         assert new in page
         assert re.search(r"Replica lagging \(lag \d+\.\d s", strict.log_text())
+        text = metrics(strict)
+        assert metric(text, "helpline_replica_up") == 0
+        assert metric(text, 'helpline_replica_status{status="lagging"}') == 1
+        assert metric(text, "helpline_replica_lag_seconds") > 1
+        bypassed = 'helpline_replica_reads_total{served_by="primary_bypassed"}'
+        assert metric(text, bypassed) >= 1
     finally:
         strict.stop()
 

@@ -180,8 +180,11 @@ def replica_metrics() -> dict[str, float]:
 
 
 def _count(key: str) -> None:
+    from helpline.monitoring.metrics import count_replica_read
+
     with _lock:
         _counts[key] += 1
+    count_replica_read(key)
 
 
 def _measure() -> ReplicaState:

@@ -65,6 +65,21 @@ def search_seconds() -> Histogram:
     )
 
 
+@functools.cache
+def replica_reads_total() -> Counter:
+    return Counter(
+        "helpline_replica_reads",
+        "Requests of the pages that may read the replica, by the database that "
+        "served them: replica, primary_pinned (the agent had just written) or "
+        "primary_bypassed (the replica lagged or was down).",
+        ["served_by"],
+    )
+
+
+def count_replica_read(served_by: str) -> None:
+    replica_reads_total().labels(served_by).inc()
+
+
 def count_request(view: str, method: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"
     requests_total().labels(view, method, str(status)).inc()
@@ -188,6 +203,38 @@ class DatabaseCollector(Collector):
             )
 
 
+class ReplicaCollector(Collector):
+    """The read replica's state as this process last checked it (a check is made
+    when the last is older than HELPLINE_REPLICA_CHECK_SECONDS); nothing without a
+    replica."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from helpline.replica import configured, replica_state
+
+        if not configured():
+            return
+        state = replica_state()
+        yield GaugeMetricFamily(
+            "helpline_replica_up",
+            "1 when the pages may read the replica (reachable, lag under "
+            "HELPLINE_REPLICA_MAX_LAG_SECONDS), else 0.",
+            value=float(state.usable),
+        )
+        yield GaugeMetricFamily(
+            "helpline_replica_lag_seconds",
+            "The replica's replay lag at the last check (-1: unknown, it is down).",
+            value=-1.0 if state.lag_seconds is None else state.lag_seconds,
+        )
+        status = GaugeMetricFamily(
+            "helpline_replica_status",
+            "The replica's state at the last check (1 for the current one).",
+            labels=["status"],
+        )
+        for name in ("ok", "lagging", "down", "unknown"):
+            status.add_metric([name], float(state.status == name))
+        yield status
+
+
 def render() -> bytes:
     """One scrape: every process's counters, then the database's gauges."""
     directory = multiprocess_dir()
@@ -198,4 +245,5 @@ def render() -> bytes:
         counters = REGISTRY
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(DatabaseCollector())
+    gauges.register(ReplicaCollector())
     return generate_latest(counters) + generate_latest(gauges)
