@@ -102,8 +102,7 @@ def workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="helpline-installed-"))
     path.chmod(0o755)
     yield path
-    if not os.environ.get("KEEP"):
-        shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
