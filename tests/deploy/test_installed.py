@@ -99,7 +99,13 @@ def read_env_file(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
     """A directory outside the checkout that the user ``nobody`` may enter."""
-    path = Path(tempfile.mkdtemp(prefix="helpline-installed-"))
+    # In memory when the machine has it: a virtualenv is ~11,000 files, which took
+    # 41 s to delete on an ext4 disk mounted with `discard`, and a second on tmpfs.
+    shm = Path("/dev/shm")
+    memory = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK)
+    path = Path(
+        tempfile.mkdtemp(prefix="helpline-installed-", dir=shm if memory else None)
+    )
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
