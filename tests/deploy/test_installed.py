@@ -6,11 +6,12 @@ index or its cache).  With the settings of deploy/helpline.env.example (its exam
 names replaced), through deploy/helpline-admin: ``helpline migrate``, ``helpline check
 --deploy`` (no issue), an administrator, then ``helpline serve`` behind nginx with
 deploy/nginx-helpline.conf, a self-signed certificate (openssl) and a private Redis:
-a login over HTTPS, a page and a static file.
+a login over HTTPS, a page and a static file; and ``helpline mail listen`` with
+``helpline worker``: a message over LMTP becomes a ticket.
 
-As root, helpline-admin drops to the user ``nobody``; ``helpline serve`` runs under
-the kernel's memory-deny-write-execute rule, as ``MemoryDenyWriteExecute=yes`` in the
-units has it.
+As root, helpline-admin drops to the user ``nobody``; the server, the listener and the
+worker run under the kernel's memory-deny-write-execute rule, as
+``MemoryDenyWriteExecute=yes`` in the units has it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import contextlib
 import ctypes
 import gzip
 import http.client
+import json
 import os
 import pwd
 import re
 import shutil
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -260,6 +263,21 @@ def installation(workdir, wheel, database, redis_url) -> Installation:
         "root",
         stdin=ADMIN_PASSWORD + "\n",
     )
+    # The first group and queues (docs/deployment.md): the default queue
+    # (HELPLINE_DEFAULT_QUEUE, Raw) and one with a system address.
+    run(installed, "group", "add", "Support")
+    run(installed, "queue", "add", "Raw", "--group", "Support")
+    run(
+        installed,
+        "queue",
+        "add",
+        "Info",
+        "--group",
+        "Support",
+        "--email",
+        "info@deploy-test.net",
+    )
+    run(installed, "grant", "--agent", "root", "--group", "Support", "rw")
     return installed
 
 
@@ -509,3 +527,60 @@ def test_the_first_admin_logs_in_and_opens_the_permission_grid(site):
     )
     assert response.status == 200, body[:2000]
     assert b"<table" in body
+
+
+# --- mail in: the listener and the worker ----------------------------------------------
+def start(installed: Installation, log: Path, *argv: str) -> subprocess.Popen:
+    """A long-running ``helpline-admin`` command, as its unit runs it."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*installed.admin, *argv],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=no_write_execute,  # noqa: PLW1509 (no threads started here)
+            cwd="/",
+        )
+
+
+def test_mail_delivered_to_the_listener_becomes_a_ticket(installation, workdir):
+    """What helpline-listener and helpline-worker run, as the service user without
+    writable code and with the job queue in Redis: a message over LMTP ends as a
+    ticket."""
+    port = free_port()
+    listener_log, worker_log = workdir / "listener.log", workdir / "worker.log"
+    listener = start(
+        installation, listener_log, "mail", "listen", "--bind", f"127.0.0.1:{port}"
+    )
+    worker = start(installation, worker_log, "worker")
+    try:
+        wait_for_port(port, listener, listener_log)
+        with smtplib.LMTP("127.0.0.1", port, timeout=30) as lmtp:
+            refused = lmtp.sendmail(
+                "jane@deploy-test.net",
+                ["info@deploy-test.net"],
+                b"From: jane@deploy-test.net\r\nTo: info@deploy-test.net\r\n"
+                b"Message-ID: <first@deploy-test.net>\r\nSubject: Installed\r\n\r\n"
+                b"Does it work?\r\n",
+            )
+        assert refused == {}
+        deadline = time.monotonic() + 90
+        while True:
+            (message,) = json.loads(run(installation, "mail", "list", "--json").stdout)
+            if message["status"] != "received" or time.monotonic() > deadline:
+                break
+            if worker.poll() is not None:
+                pytest.fail(f"the worker stopped:\n{worker_log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        assert message["status"] == "processed", (
+            message,
+            worker_log.read_text()[-3000:],
+        )
+        assert message["ticket"]
+        shown = run(
+            installation, "ticket", "show", "--as", "root", message["ticket"]
+        ).stdout
+        assert "Installed" in shown
+        assert "Info" in shown
+    finally:
+        stop(listener)
+        stop(worker)
