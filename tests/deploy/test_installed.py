@@ -41,6 +41,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+# One installation for the module: under `pytest -n 2 --dist loadgroup` (make test) all
+# its tests run in one worker, which builds and installs once.
+pytestmark = pytest.mark.xdist_group("installed-wheel")
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PACKAGE = ROOT / "src" / "helpline"
