@@ -444,12 +444,14 @@ def site(installation, workdir) -> Iterator[Site]:
             )
             + f"    include {conf}/site.conf;\n}}\n"
         )
-        subprocess.run(
+        tested = subprocess.run(
             [nginx, "-t", "-c", conf / "nginx.conf"],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=60,
         )
+        assert tested.returncode == 0, tested.stderr
+        assert "[warn]" not in tested.stderr, tested.stderr
         proxy_log = workdir / "nginx.out"
         with proxy_log.open("wb") as out:
             proxy = subprocess.Popen(
