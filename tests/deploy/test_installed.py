@@ -590,3 +590,34 @@ def test_mail_delivered_to_the_listener_becomes_a_ticket(installation, workdir):
     finally:
         stop(listener)
         stop(worker)
+
+
+def test_a_client_cannot_escape_the_login_throttle_by_sending_x_forwarded_for(site):
+    """nginx appends the client's own address, and Helpline counts the last entry:
+    five wrong passwords from one client, each claiming another address, and the
+    sixth attempt is refused unchecked (HELPLINE_LOGIN_FAILURES_PER_LOGIN_AND_CLIENT,
+    counted in Redis)."""
+    statuses = []
+    for attempt in range(6):
+        response, _ = site.request("GET", "/login/")
+        csrf = SimpleCookie(response.getheader("Set-Cookie"))["csrftoken"].value
+        response, _ = site.request(
+            "POST",
+            "/login/",
+            body=urlencode(
+                {
+                    "username": "somebody",
+                    "password": f"wrong {attempt}",
+                    "csrfmiddlewaretoken": csrf,
+                }
+            ),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={csrf}",
+                "Origin": f"https://{HOST}",
+                "X-Forwarded-For": f"192.0.2.{attempt + 1}",
+                "X-Forwarded-Proto": "http",
+            },
+        )
+        statuses.append(response.status)
+    assert statuses == [200] * 5 + [429]
