@@ -27,12 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-# The servers and browser the tests drive (Dovecot, Chromium, Redis): Debian packages.
+# The servers and browser the tests drive (Dovecot, Chromium, Redis, nginx): Debian packages.
 system-packages:
 	bash .ci/system-packages
 
 test: system-packages lint typecheck
-	$(BIN)/pytest -n 2 --create-db $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup --create-db $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
