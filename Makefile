@@ -19,10 +19,13 @@ run: $(STAMP)
 	$(BIN)/helpline seed-demo
 	$(BIN)/helpline run --bind 127.0.0.1:8000
 
+# lintmigrations: migrations the previous release could not run on, or that lock a
+# table (django-migration-linter on the configured database's SQL; docs/upgrading.md).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports --config pyproject.toml
+	HELPLINE_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=tests.upgrades.lint_settings $(BIN)/python -m helpline.cli lintmigrations -q ok ignore
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

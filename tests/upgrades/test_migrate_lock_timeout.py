@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.upgrades import scratch_name
 from tests.upgrades.releases import ROOT
 
 HELPLINE = [sys.executable, "-m", "helpline.cli"]
@@ -42,7 +43,7 @@ def template(tmp_path_factory) -> Iterator[str]:
     if connection.vendor != "postgresql":
         yield ""
         return
-    name = f"{connection.settings_dict['NAME']}_locks_template"
+    name = scratch_name("locks_template")
     _recreate(name)
     done = _migrate(_url(name), tmp_path_factory.mktemp("data"), "helpline", "0019")
     assert done.returncode == 0, done.stderr
@@ -52,7 +53,7 @@ def template(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture
 def scratch(postgres, template) -> Iterator[str]:
-    name = f"{connection.settings_dict['NAME']}_locks"
+    name = scratch_name("locks")
     _recreate(name, template=template)
     yield _url(name)
     _drop(name)

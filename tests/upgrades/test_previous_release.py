@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from tests.upgrades import scratch_name
 from tests.upgrades.releases import PREVIOUS, ROOT, SMOKE_TESTS, release_tree
 
 PROBE = "CREATE TABLE upgrade_probe (migrated_by text)"
@@ -54,7 +55,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
             f"sqlite:///{tmp_path / 'test.sqlite3'}",
         )
         return
-    name = f"{connection.settings_dict['NAME']}_previous"
+    name = scratch_name("previous")
     admin = _pg_url("postgres")
     with psycopg.connect(admin, autocommit=True) as db:
         db.execute(f'DROP DATABASE IF EXISTS "test_{name}" WITH (FORCE)')

@@ -13,6 +13,7 @@ the migrations applied before it stay applied.  SQLite: Django's migrate as it i
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from collections.abc import Callable
@@ -80,9 +81,10 @@ class Command(migrate.Command):
                 raise
             raise CommandError(self._lock_message(connection, timeout)) from exc
         finally:
-            # The connection may serve more (a test run's database set-up).
+            # The connection may serve more (a test run's database set-up); a
+            # failure here must not hide the migration's own error.
             if connection.connection is not None:
-                with connection.cursor() as cursor:
+                with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
                     cursor.execute(
                         "SELECT set_config('lock_timeout', %s, false)", [previous]
                     )
