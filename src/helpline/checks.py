@@ -101,39 +101,45 @@ def record_key_fingerprint() -> dict[str, str]:
 
 @register(Tags.security, deploy=True)
 def check_several_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
-    """With Redis (jobs shared by several hosts): blobs must be in a store every host
-    reaches, and every host must have the same secret key."""
+    """Hosts sharing one Redis (each ``serve``, ``worker`` and this check record their
+    host name and key fingerprint there): every host must reach the blobs and have the
+    same secret key.  One host with Redis (for its cache and jobs) is fine with file
+    blobs; the warning comes once a second host has announced itself."""
     if not settings.HELPLINE_REDIS_URL:
         return []
-    warnings = []
-    if settings.HELPLINE_BLOB_STORE == "file":
-        warnings.append(
-            Warning(
-                "HELPLINE_REDIS_URL is set (several hosts) but blobs are kept on this "
-                f"host's file system ({settings.MEDIA_ROOT}): the other hosts cannot "
-                "read them.",
-                hint="Set HELPLINE_BLOB_STORE=s3 and run 'helpline blobs migrate "
-                "--to s3' (docs/object-store.md), or share that directory.",
-                id="helpline.W020",
-            )
-        )
     try:
         hosts = record_key_fingerprint()
     except Exception as exc:  # Redis down: the jobs will say so louder
         return [
-            *warnings,
             Warning(
                 f"Cannot compare the secret key with other hosts: Redis: {exc}",
                 id="helpline.W022",
-            ),
+            )
         ]
+    import socket
+
+    warnings = []
+    others = sorted(host for host in hosts if host != socket.gethostname())
+    if settings.HELPLINE_BLOB_STORE == "file" and others:
+        warnings.append(
+            Warning(
+                f"Blobs are kept on this host's file system ({settings.MEDIA_ROOT}) "
+                f"but other hosts share this Redis ({', '.join(others)}): they cannot "
+                "read them.",
+                hint="Set HELPLINE_BLOB_STORE=s3 and run 'helpline blobs migrate "
+                "--to s3' (docs/object-store.md), or share that directory. A host "
+                "that is gone for good: remove its name from the Redis hash "
+                f"'{settings.HUEY['name']}:{FINGERPRINTS}' (HDEL).",
+                id="helpline.W020",
+            )
+        )
     if len(set(hosts.values())) > 1:
         mine = key_fingerprint()
-        others = sorted(host for host, value in hosts.items() if value != mine)
+        differ = sorted(host for host, value in hosts.items() if value != mine)
         warnings.append(
             Warning(
                 "The secret key differs between hosts: "
-                f"{', '.join(others)} use(s) another key than this host; sessions "
+                f"{', '.join(differ)} use(s) another key than this host; sessions "
                 "and image links made on one host fail on the others.",
                 hint="Give every host the same HELPLINE_SECRET_KEY, restart them, and "
                 "run 'helpline check --deploy' on each.",

@@ -165,11 +165,17 @@ def test_deploy_checks_warn_of_file_blobs_and_of_a_secret_key_that_differs(
 ):
     client, key = redis_jobs
     settings.HELPLINE_BLOB_STORE = "file"
-    ids = [w.id for w in check_several_hosts()]
-    assert ids == ["helpline.W020"]
+    # One host with Redis (its cache and jobs): file blobs are fine.
+    assert check_several_hosts() == []
     assert client.hget(key, os.uname().nodename).decode() == key_fingerprint()
-    client.hset(key, "other-host", "0123456789abcdef")
+    # A second host with the same key announces itself: file blobs are not.
+    client.hset(key, "other-host", key_fingerprint())
+    (warning,) = check_several_hosts()
+    assert warning.id == "helpline.W020"
+    assert "other-host" in warning.msg
     settings.HELPLINE_BLOB_STORE = "s3"
+    assert check_several_hosts() == []
+    client.hset(key, "other-host", "0123456789abcdef")
     (warning,) = check_several_hosts()
     assert warning.id == "helpline.W021"
     assert "other-host" in warning.msg
