@@ -184,3 +184,30 @@ def test_the_manifest_names_every_table_count_and_stored_blob(backed_up):
     # Two raw messages and two attachments, each over the inline limit.
     assert len(manifest["blobs"]["stored"]) == 4
     assert ["helpline", "0001_initial"] in manifest["migrations"]
+
+
+def test_a_blob_missing_from_the_storage_fails_the_backup_and_leaves_no_set(backed_up):
+    source, dest = backed_up
+    before = sorted(p.name for p in dest.iterdir())
+    deliver(source, 3)  # its blobs are new: not in the backup directory yet
+    manifest = json.loads((only_set(dest) / "manifest.json").read_text())
+    known = {sha for sha, _size in manifest["blobs"]["stored"]}
+    storage = source.store.storage()
+    (new_blob,) = [
+        name for name in _stored_names(storage) if name.rsplit("/", 1)[1] not in known
+    ][:1]
+    storage.delete(new_blob)
+    done = source.run("backup", str(dest))
+    assert_refused(done, "is in the database but not in the storage")
+    assert sorted(p.name for p in dest.iterdir()) == before  # no new or partial set
+
+
+def _stored_names(storage) -> list[str]:
+    names = []
+    for top in storage.listdir("blobs")[0]:
+        for sub in storage.listdir(f"blobs/{top}")[0]:
+            names += [
+                f"blobs/{top}/{sub}/{f}"
+                for f in storage.listdir(f"blobs/{top}/{sub}")[1]
+            ]
+    return sorted(names)
