@@ -48,6 +48,34 @@ class FileStore:
 
 
 @dataclass
+class ObjectStore:
+    """A prefix of its own in an S3 bucket (``server``: tests/seaweed.py's
+    SeaweedServer, with ``env(prefix)``)."""
+
+    server: Any
+    prefix: str
+
+    def env(self) -> dict[str, str]:
+        return dict(self.server.env(self.prefix))
+
+    def storage(self) -> Storage:
+        from storages.backends.s3 import S3Storage
+
+        env = self.env()
+        return S3Storage(
+            bucket_name=env["HELPLINE_S3_BUCKET"],
+            endpoint_url=env["HELPLINE_S3_ENDPOINT_URL"],
+            region_name=env["HELPLINE_S3_REGION"],
+            access_key=env["HELPLINE_S3_ACCESS_KEY_ID"],
+            secret_key=env["HELPLINE_S3_SECRET_ACCESS_KEY"],
+            location=self.prefix.strip("/"),
+            addressing_style="path",
+            file_overwrite=True,
+            default_acl=None,
+        )
+
+
+@dataclass
 class Instance:
     database_url: str
     data_dir: Path
