@@ -17,6 +17,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +48,34 @@ class FileStore:
 
 
 @dataclass
+class ObjectStore:
+    """A prefix of its own in an S3 bucket (``server``: tests/seaweed.py's
+    SeaweedServer, with ``env(prefix)``)."""
+
+    server: Any
+    prefix: str
+
+    def env(self) -> dict[str, str]:
+        return dict(self.server.env(self.prefix))
+
+    def storage(self) -> Storage:
+        from storages.backends.s3 import S3Storage
+
+        env = self.env()
+        return S3Storage(
+            bucket_name=env["HELPLINE_S3_BUCKET"],
+            endpoint_url=env["HELPLINE_S3_ENDPOINT_URL"],
+            region_name=env["HELPLINE_S3_REGION"],
+            access_key=env["HELPLINE_S3_ACCESS_KEY_ID"],
+            secret_key=env["HELPLINE_S3_SECRET_ACCESS_KEY"],
+            location=self.prefix.strip("/"),
+            addressing_style="path",
+            file_overwrite=True,
+            default_acl=None,
+        )
+
+
+@dataclass
 class Instance:
     database_url: str
     data_dir: Path
@@ -72,6 +101,16 @@ class Instance:
             capture_output=True,
             text=True,
             timeout=timeout,
+            check=False,
+        )
+
+    def run_input(self, *args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [HELPLINE, *args],
+            env=self.env(),
+            input=data,
+            capture_output=True,
+            timeout=120,
             check=False,
         )
 
@@ -132,12 +171,15 @@ def all_rows(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
 class EmptyInstances:
     """New empty instances of the test database's kind, removed afterwards."""
 
-    def __init__(self, tmp_path: Path, source_url: str) -> None:
+    def __init__(
+        self, tmp_path: Path, source_url: str, make_store: Callable[[str], Store]
+    ) -> None:
         self.tmp_path = tmp_path
         self.source_url = source_url
+        self.make_store = make_store
         self.databases: list[str] = []
 
-    def make(self, store: Store | None = None) -> Instance:
+    def make(self) -> Instance:
         n = len(self.databases) + 1
         data_dir = self.tmp_path / f"restored{n}"
         if self.source_url.startswith("sqlite:"):
@@ -150,7 +192,7 @@ class EmptyInstances:
             )
             self.databases.append(name)
             url = self.source_url.rsplit("/", 1)[0] + f"/{name}"
-        return Instance(url, data_dir, store or FileStore(data_dir / "attachments"))
+        return Instance(url, data_dir, self.make_store(f"restored{n}-blobs"))
 
     def drop(self) -> None:
         for name in self.databases:

@@ -1,8 +1,8 @@
 """Copying blobs between the storage and a backup directory, checking every byte.
 
-Blobs are reached only through Django's ``default_storage`` (``open``, ``save``,
-``exists``, ``listdir``) and the ``Blob`` model's storage name, so a file-system store
-and an object store are backed up and restored alike.  Blobs are content-addressed
+Blobs are reached only through the Storage API (``open``, ``save``, ``listdir``) of the
+store blobs live in (``blob_storage``) and the ``Blob`` model's storage name, so a
+file-system store and an object store are backed up and restored alike.  Blobs are content-addressed
 and never rewritten: a blob copied after the database snapshot is the blob the
 snapshot refers to, and one already in the backup directory need not be copied again.
 """
@@ -16,10 +16,31 @@ import tempfile
 from pathlib import Path
 
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 
 from helpline.backup.manifest import CHUNK, BackupError, blob_file, fsync_dir, hash_file
 from helpline.models import Blob
+
+
+def blob_storage() -> Storage:
+    """The store blobs live in: the blob store's choice (``blobstore.current``: a
+    directory or an S3 bucket) where it offers one, else Django's default storage."""
+    from helpline import blobstore
+
+    current = getattr(blobstore, "current", None)
+    return current() if callable(current) else default_storage
+
+
+def _missing(exc: BaseException) -> bool:
+    """Whether the storage said "no such object" (a file system or S3's 404)."""
+    if isinstance(exc, FileNotFoundError):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(response.get("Error", {}).get("Code", ""))
+        return status == 404 or code in {"404", "NoSuchKey", "NotFound"}
+    return False
 
 
 def storage_name(sha: str) -> str:
@@ -39,17 +60,20 @@ def copy_out(root: Path, sha: str, size: int) -> bool:
     try:
         with os.fdopen(fd, "wb") as out:
             try:
-                source = default_storage.open(storage_name(sha), "rb")
-            except FileNotFoundError:
+                with blob_storage().open(storage_name(sha), "rb") as source:
+                    while chunk := source.read(CHUNK):
+                        digest.update(chunk)
+                        copied += len(chunk)
+                        out.write(chunk)
+            except Exception as exc:
+                if _missing(exc):
+                    raise BackupError(
+                        f"blob {sha} is in the database but not in the storage: was "
+                        "it deleted during the backup?"
+                    ) from None
                 raise BackupError(
-                    f"blob {sha} is in the database but not in the storage: was it "
-                    "deleted during the backup?"
-                ) from None
-            with source:
-                while chunk := source.read(CHUNK):
-                    digest.update(chunk)
-                    copied += len(chunk)
-                    out.write(chunk)
+                    f"cannot read blob {sha} from the storage: {exc}"
+                ) from exc
             out.flush()
             os.fsync(out.fileno())
         if digest.hexdigest() != sha or copied != size:
@@ -82,7 +106,7 @@ def copy_in(root: Path, sha: str) -> None:
     """Write a blob from the backup directory into the (empty) storage."""
     name = storage_name(sha)
     with blob_file(root, sha).open("rb") as fh:
-        saved = default_storage.save(name, File(fh))
+        saved = blob_storage().save(name, File(fh))
     if saved != name:  # the storage chose another name: the name was taken
         raise BackupError(f"the storage already holds {name}")
 
@@ -92,12 +116,14 @@ def check_stored(sha: str, size: int) -> str | None:
     digest = hashlib.sha256()
     length = 0
     try:
-        with default_storage.open(storage_name(sha), "rb") as fh:
+        with blob_storage().open(storage_name(sha), "rb") as fh:
             while chunk := fh.read(CHUNK):
                 digest.update(chunk)
                 length += len(chunk)
-    except FileNotFoundError:
-        return f"blob {sha} is missing from the storage"
+    except Exception as exc:
+        if _missing(exc):
+            return f"blob {sha} is missing from the storage"
+        raise BackupError(f"cannot read blob {sha} from the storage: {exc}") from exc
     if digest.hexdigest() != sha or length != size:
         return f"blob {sha} in the storage is damaged after the restore"
     return None
@@ -106,13 +132,16 @@ def check_stored(sha: str, size: int) -> str | None:
 def storage_entries() -> list[str]:
     """The top-level entries of the storage (empty when it does not exist yet)."""
     try:
-        directories, files = default_storage.listdir("")
-    except FileNotFoundError:
-        return []
+        directories, files = blob_storage().listdir("")
+    except Exception as exc:
+        if _missing(exc):
+            return []
+        raise BackupError(f"cannot list the storage: {exc}") from exc
     return sorted([*directories, *files])
 
 
 def storage_location() -> str:
-    location = getattr(default_storage, "location", "")
-    bucket = getattr(default_storage, "bucket_name", "")
-    return str(bucket or location or type(default_storage).__name__)
+    storage = blob_storage()
+    location = getattr(storage, "location", "")
+    bucket = getattr(storage, "bucket_name", "")
+    return str(f"{bucket}/{location}" if bucket else location or type(storage).__name__)

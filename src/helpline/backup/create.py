@@ -82,74 +82,95 @@ def make_backup(
         for stale in root.glob(f"{PARTIAL}*"):  # left by a backup that died
             shutil.rmtree(stale)
         started = datetime.now(UTC)
-        clock = time.monotonic()
+        begun = time.monotonic()
         name = _set_name(root, started)
         partial = root / f"{PARTIAL}{name}"
         partial.mkdir(mode=0o700)
-        vendor = database.vendor()
-        if vendor == "postgresql":
-            db_file = partial / database.PG_FILE
-            snapshot = database.dump_postgres(db_file, pg_bin=pg_bin)
-        elif vendor == "sqlite":
-            db_file = partial / database.SQLITE_FILE
-            snapshot = database.dump_sqlite(db_file)
-        else:
-            raise BackupError(f"backing up a {vendor} database is not supported")
-        dump_seconds = time.monotonic() - clock
-        db_sha, db_size = hash_file(db_file)
-        say(f"database: {db_size} bytes in {dump_seconds:.1f} s")
-
-        clock = time.monotonic()
-        (root / BLOBS).mkdir(mode=0o700, exist_ok=True)
-        copied = copied_bytes = 0
-        for sha, size in snapshot.stored_blobs:
-            if blobs.copy_out(root, sha, size):
-                copied += 1
-                copied_bytes += size
-        blob_seconds = time.monotonic() - clock
-        say(
-            f"blobs: {len(snapshot.stored_blobs)} in the storage, {copied} new "
-            f"({copied_bytes} bytes) in {blob_seconds:.1f} s"
-        )
-        manifest = {
-            "format": FORMAT,
-            "helpline_version": helpline.__version__,
-            "started": started.isoformat(),
-            "finished": datetime.now(UTC).isoformat(),
-            "database": {
-                "vendor": vendor,
-                "server_version": database.server_version(),
-                "file": db_file.name,
-                "sha256": db_sha,
-                "size": db_size,
-            },
-            "migrations": snapshot.migrations,
-            "tables": snapshot.tables,
-            "blobs": {
-                "stored": snapshot.stored_blobs,
-                "inline_count": snapshot.inline_blobs,
-                "inline_bytes": snapshot.inline_bytes,
-            },
-        }
-        write_json_durably(partial / MANIFEST, manifest)
+        try:
+            result = _write_set(root, partial, name, started, pg_bin=pg_bin, say=say)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         partial.rename(root / name)
         fsync_dir(root)
-        pruned_sets, pruned_blobs = prune(root, keep) if keep else ([], 0)
-        return BackupResult(
-            set=name,
-            path=str(root / name),
-            database=vendor,
-            database_bytes=db_size,
-            blobs_in_storage=len(snapshot.stored_blobs),
-            blobs_copied=copied,
-            bytes_copied=copied_bytes,
-            inline_blobs=snapshot.inline_blobs,
-            dump_seconds=round(dump_seconds, 3),
-            blob_seconds=round(blob_seconds, 3),
-            seconds=round(time.monotonic() - clock + dump_seconds, 3),
-            pruned_sets=pruned_sets,
-            pruned_blobs=pruned_blobs,
-        )
+        if keep:
+            result.pruned_sets, result.pruned_blobs = prune(root, keep)
+        result.seconds = round(time.monotonic() - begun, 3)
+        return result
+
+
+def _write_set(
+    root: Path,
+    partial: Path,
+    name: str,
+    started: datetime,
+    *,
+    pg_bin: str | None,
+    say: Progress,
+) -> BackupResult:
+    """The database dump, the new blobs and the manifest of one set."""
+    clock = time.monotonic()
+    vendor = database.vendor()
+    if vendor == "postgresql":
+        db_file = partial / database.PG_FILE
+        snapshot = database.dump_postgres(db_file, pg_bin=pg_bin)
+    elif vendor == "sqlite":
+        db_file = partial / database.SQLITE_FILE
+        snapshot = database.dump_sqlite(db_file)
+    else:
+        raise BackupError(f"backing up a {vendor} database is not supported")
+    dump_seconds = time.monotonic() - clock
+    db_sha, db_size = hash_file(db_file)
+    say(f"database: {db_size} bytes in {dump_seconds:.1f} s")
+
+    clock = time.monotonic()
+    (root / BLOBS).mkdir(mode=0o700, exist_ok=True)
+    copied = copied_bytes = 0
+    for sha, size in snapshot.stored_blobs:
+        if blobs.copy_out(root, sha, size):
+            copied += 1
+            copied_bytes += size
+    blob_seconds = time.monotonic() - clock
+    say(
+        f"blobs: {len(snapshot.stored_blobs)} in the storage, {copied} new "
+        f"({copied_bytes} bytes) in {blob_seconds:.1f} s"
+    )
+    manifest = {
+        "format": FORMAT,
+        "helpline_version": helpline.__version__,
+        "started": started.isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
+        "database": {
+            "vendor": vendor,
+            "server_version": database.server_version(),
+            "file": db_file.name,
+            "sha256": db_sha,
+            "size": db_size,
+        },
+        "migrations": snapshot.migrations,
+        "tables": snapshot.tables,
+        "blobs": {
+            "stored": snapshot.stored_blobs,
+            "inline_count": snapshot.inline_blobs,
+            "inline_bytes": snapshot.inline_bytes,
+        },
+    }
+    write_json_durably(partial / MANIFEST, manifest)
+    return BackupResult(
+        set=name,
+        path=str(root / name),
+        database=vendor,
+        database_bytes=db_size,
+        blobs_in_storage=len(snapshot.stored_blobs),
+        blobs_copied=copied,
+        bytes_copied=copied_bytes,
+        inline_blobs=snapshot.inline_blobs,
+        dump_seconds=round(dump_seconds, 3),
+        blob_seconds=round(blob_seconds, 3),
+        seconds=0.0,
+        pruned_sets=[],
+        pruned_blobs=0,
+    )
 
 
 def prune(root: Path, keep: int) -> tuple[list[str], int]:

@@ -146,7 +146,10 @@ def find_set(source: Path) -> BackupSet:
 @contextlib.contextmanager
 def locked(root: Path, *, exclusive: bool) -> Iterator[None]:
     """Hold DEST/.lock: one backup at a time, and no pruning under a restore."""
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if exclusive:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not root.is_dir():
+        raise BackupError(f"{root}: no such backup directory")
     fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

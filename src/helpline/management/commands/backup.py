@@ -23,6 +23,9 @@ class Command(HelplineCommand):
         "set in DEST; blobs a former backup in DEST holds are not copied again."
     )
 
+    # A failed system check must never stop a backup (or a restore of one).
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("dest", metavar="DEST", help="The backup directory.")
         parser.add_argument(

@@ -24,6 +24,9 @@ class Command(HelplineCommand):
         "checking every hash before and after; --verify only checks the set."
     )
 
+    # A failed system check must never stop a backup (or a restore of one).
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "src", metavar="SRC", help="A backup set, or a backup directory."
