@@ -91,6 +91,20 @@ def test_metrics_refuse_other_networks_and_wrong_tokens(client, settings):
 
 
 @pytest.mark.django_db
+def test_metrics_forwarded_by_a_proxy_need_the_token(client, settings):
+    """nginx on the same host connects from loopback for every client: a request it
+    forwarded (it carries the proxy's headers) is not let in by the network rule."""
+    settings.HELPLINE_METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.HELPLINE_METRICS_TOKEN = "s3cret-token"
+    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"):
+        proxied = {"REMOTE_ADDR": "127.0.0.1", header: "203.0.113.9"}
+        assert client.get("/metrics", **proxied).status_code == 403, header
+        token = {"HTTP_AUTHORIZATION": "Bearer s3cret-token", **proxied}
+        assert client.get("/metrics", **token).status_code == 200, header
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+
+
+@pytest.mark.django_db
 def test_requests_are_counted_per_view_and_status(client):
     before = scrape(client)
     for _ in range(7):

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("helpline.requests")
 HEADER = "X-Request-ID"
 UNRESOLVED = "unresolved"  # a URL that matched no view (404)
+# Headers a reverse proxy adds (deploy/nginx-helpline.conf sets X-Forwarded-For).
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 @cache
@@ -47,6 +49,11 @@ def metrics_allowed(request: HttpRequest) -> bool:
             given[len("Bearer ") :].strip().encode(), token.encode()
         ):
             return True
+    if any(header in request.META for header in PROXY_HEADERS):
+        # Through a reverse proxy on this host every client's address is the proxy's
+        # (loopback): the network rule would open /metrics to the whole internet.
+        # Requests a proxy forwarded need the token; scrapers connect directly.
+        return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
