@@ -30,6 +30,7 @@ from helpline.models.responses import (
     TemplateType,
 )
 from helpline.models.search import CommonWord, IndexState
+from helpline.models.sessions import AgentSession
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -45,6 +46,7 @@ __all__ = [
     "AdminAuditEntry",
     "AgentAccount",
     "AgentProfile",
+    "AgentSession",
     "ApiToken",
     "Article",
     "ArticleChannel",
