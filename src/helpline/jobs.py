@@ -33,6 +33,7 @@ from helpline import leases
 from helpline.actions import periodic
 from helpline.mail import outbound
 from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
+from helpline.responses.password_reset import send_reset_mail
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,14 @@ def process_inbound_job(message_id: int) -> str:
 @db_task()
 def send_outbox_job() -> dict[str, int]:
     return outbound.send_due()
+
+
+@db_task()
+def password_reset_mail_job(email: str) -> None:
+    """Queue the reset mail for ``email`` (if it is an agent's) in the outbox.  A job,
+    so that asking for a reset costs the web request the same whether the address is
+    an agent's or not (docs/authentication.md)."""
+    send_reset_mail(email)
 
 
 @db_periodic_task(crontab(minute="*"))

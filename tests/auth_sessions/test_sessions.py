@@ -214,3 +214,30 @@ def test_deactivating_an_agent_ends_its_sessions(world, how):
     # Activated again, the old session stays dead.
     admin.set_agent_active(None, world.alice, active=True)
     assert not _logged_in(session)
+
+
+def _dashboard_queries(client):
+    client.get(reverse("dashboard"))  # first request: the minute's write, if any
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(queries)
+
+
+def test_recording_sessions_adds_no_query_to_a_request(world, settings):
+    """Measured against Django's own database sessions without the middleware."""
+    client = Client()
+    log_in(client, "alice")
+    with_recording = _dashboard_queries(client)
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.MIDDLEWARE = [
+        m
+        for m in settings.MIDDLEWARE
+        if m != "helpline.web.sessions.AgentSessionMiddleware"
+    ]
+    plain = Client()
+    log_in(plain, "alice")
+    without = _dashboard_queries(plain)
+    print(
+        f"dashboard queries: {with_recording} with sessions recorded, {without} without"
+    )
+    assert with_recording == without

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from helpline.actions.sessions import EndReason, do_end_all
-from helpline.responses.password_reset import send_reset_mail
+from helpline.jobs import password_reset_mail_job
 from helpline.web import throttle
 
 
@@ -43,7 +43,8 @@ def request_reset(request: HttpRequest) -> HttpResponse:
                 {"form": form, "throttled": message},
                 status=429,
             )
-        send_reset_mail(email)
+        # Queued as a job: the request does the same work for every address.
+        password_reset_mail_job(email)
         return render(request, "helpline/password_reset_sent.html")
     return render(request, "helpline/password_reset.html", {"form": form})
 
