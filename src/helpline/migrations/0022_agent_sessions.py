@@ -13,6 +13,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='apitoken',
+            name='scope',
+            field=models.CharField(blank=True, choices=[('read', 'read'), ('write', 'write')], max_length=5, null=True),
+        ),
         migrations.CreateModel(
             name='AgentSession',
             fields=[

@@ -1,7 +1,7 @@
 """Helpline's data model: one module per aggregate, re-exported here."""
 
 from helpline.models.administration import AdminAuditEntry, AgentAccount
-from helpline.models.api_tokens import ApiToken
+from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
@@ -90,5 +90,6 @@ __all__ = [
     "TicketLink",
     "TicketState",
     "TicketWatcher",
+    "TokenScope",
     "WorkerBeat",
 ]
