@@ -122,3 +122,34 @@ def test_the_login_page_links_to_the_reset(client, db):
 def test_no_outbox_row_for_an_unknown_address(world):
     ask_reset(Client(), "nobody@example.org")
     assert OutboxMessage.objects.count() == 0
+
+
+def test_an_agent_changes_its_password_and_its_other_sessions_end(world):
+    from helpline.models import AgentSession
+    from tests.web import PASSWORD
+
+    here, elsewhere = Client(), Client()
+    log_in(here, "alice")
+    log_in(elsewhere, "alice")
+    old_key = here.session.session_key
+    url = reverse("password-change")
+    weak = here.post(
+        url,
+        {
+            "old_password": PASSWORD,
+            "new_password1": "12345678901234",
+            "new_password2": "12345678901234",
+        },
+    )
+    assert weak.status_code == 200 and weak.context["form"].errors
+    done = here.post(
+        url, {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW}
+    )
+    assert done.status_code == 302
+    # This session stays, under a new key that its row follows.
+    assert here.get(reverse("dashboard")).status_code == 200
+    assert here.session.session_key != old_key
+    assert AgentSession.objects.filter(agent=world.alice, ended=None).count() == 1
+    assert elsewhere.get(reverse("dashboard")).status_code == 302
+    world.alice.refresh_from_db()
+    assert world.alice.check_password(NEW)

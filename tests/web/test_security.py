@@ -31,6 +31,7 @@ OWN_PAGES = {
     "login",
     "logout",
     "sessions",
+    "password-change",
     *(
         "password-reset",
         "password-reset-complete",

@@ -161,12 +161,14 @@ def end_session(agent: Agent, session_id: int) -> None:
     audit.info("session %s of %s ended by its agent", session_id, agent.get_username())
 
 
-def end_other_sessions(agent: Agent, *, keep_key: str) -> int:
+def end_other_sessions(
+    agent: Agent, *, keep_key: str, reason: str = EndReason.BY_AGENT
+) -> int:
     """End every session of ``agent`` but the one with key ``keep_key``."""
     done = (
         AgentSession.objects.filter(agent=agent, ended__isnull=True)
         .exclude(key_hash=hash_key(keep_key))
-        .update(ended=timezone.now(), end_reason=EndReason.BY_AGENT)
+        .update(ended=timezone.now(), end_reason=reason)
     )
     audit.info("%s ended %d other session(s)", agent.get_username(), done)
     return done

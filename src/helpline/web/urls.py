@@ -28,6 +28,11 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("preferences/", preferences.preferences, name="preferences"),
     path("preferences/sessions/", agent_sessions.sessions_view, name="sessions"),
+    path(
+        "preferences/password/",
+        password_reset.PasswordChangeView.as_view(),
+        name="password-change",
+    ),
     path("password-reset/", password_reset.request_reset, name="password-reset"),
     path(
         "password-reset/done/",

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from helpline.actions.sessions import EndReason, do_end_all
+from helpline.actions.sessions import EndReason, do_end_all, end_other_sessions
 from helpline.jobs import password_reset_mail_job
 from helpline.web import throttle
 
@@ -70,3 +71,29 @@ class ResetConfirmView(auth_views.PasswordResetConfirmView):
 
 def reset_complete(request: HttpRequest) -> HttpResponse:
     return render(request, "helpline/password_reset_complete.html")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The agent changes its own password (the old one first; the rules apply).
+    This session stays (with a new key); every other session of the agent ends."""
+
+    template_name = "helpline/password_change.html"
+    success_url = reverse_lazy("sessions")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["password_min_length"] = settings.HELPLINE_PASSWORD_MIN_LENGTH
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        end_other_sessions(
+            form.user,
+            keep_key=self.request.session.session_key or "",
+            reason=EndReason.PASSWORD,
+        )
+        messages.success(
+            self.request,
+            _("Your password was changed; your other sessions were ended."),
+        )
+        return response
