@@ -241,3 +241,24 @@ def test_recording_sessions_adds_no_query_to_a_request(world, settings):
         f"dashboard queries: {with_recording} with sessions recorded, {without} without"
     )
     assert with_recording == without
+
+
+def test_the_daily_job_forgets_old_sessions(world):
+    from helpline.jobs import purge_sessions_job
+
+    old, recent, running = Client(), Client(), Client()
+    for c in (old, recent, running):
+        log_in(c, "alice")
+    old_key = old.session.session_key
+    for c in (old, recent):
+        c.post(reverse("logout"))
+    long_ago = timezone.now() - timedelta(days=31)
+    AgentSession.objects.filter(key_hash=hash_key(old_key)).update(ended=long_ago)
+    AgentSession.objects.filter(ended__isnull=False).exclude(ended=long_ago).update(
+        ended=timezone.now() - timedelta(days=29)
+    )
+    purge_sessions_job.call_local()
+    left = AgentSession.objects.filter(agent=world.alice)
+    assert left.count() == 2
+    assert left.filter(ended=None).count() == 1
+    assert _logged_in(running)

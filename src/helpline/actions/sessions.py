@@ -210,3 +210,22 @@ def log_out_everywhere(actor: Agent | None, agent: Agent) -> Ended:
         ended.tokens,
     )
     return ended
+
+
+# Ended sessions are kept this long (who was logged in from where), then forgotten.
+KEEP_ENDED = timedelta(days=30)
+
+
+def purge_sessions(*, now: datetime | None = None) -> int:
+    """Forget sessions ended more than ``KEEP_ENDED`` ago and Django's expired
+    session rows; returns how many agent sessions were forgotten."""
+    from django.contrib.sessions.models import Session
+
+    now = now or timezone.now()
+    Session.objects.filter(expire_date__lt=now).delete()
+    forgotten, _ = AgentSession.objects.filter(ended__lt=now - KEEP_ENDED).delete()
+    # A session that nobody ended but that is past its absolute limit is over too.
+    AgentSession.objects.filter(
+        ended__isnull=True, created__lt=now - absolute_limit()
+    ).update(ended=now, end_reason=EndReason.ABSOLUTE)
+    return forgotten
