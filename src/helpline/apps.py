@@ -55,3 +55,8 @@ class HelplineConfig(AppConfig):
             hooks.on_stored.append(jobs.enqueue_inbound)
         if jobs.kick_outbox not in hooks.on_outbox_queued:
             hooks.on_outbox_queued.append(jobs.kick_outbox)
+
+        # Logins and logouts are recorded as agent sessions (docs/authentication.md).
+        from helpline.web import sessions
+
+        sessions.connect()

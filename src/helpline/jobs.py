@@ -30,9 +30,10 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import RetryTask
 
 from helpline import leases
-from helpline.actions import periodic
+from helpline.actions import periodic, sessions
 from helpline.mail import outbound
 from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
+from helpline.responses.password_reset import send_reset_mail
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,14 @@ def send_outbox_job() -> dict[str, int]:
     return outbound.send_due()
 
 
+@db_task()
+def password_reset_mail_job(email: str) -> None:
+    """Queue the reset mail for ``email`` (if it is an agent's) in the outbox.  A job,
+    so that asking for a reset costs the web request the same whether the address is
+    an agent's or not (docs/authentication.md)."""
+    send_reset_mail(email)
+
+
 @db_periodic_task(crontab(minute="*"))
 @leased_once_per_slot("helpline-outbox", 1)
 def send_outbox_periodic() -> dict[str, int]:
@@ -207,6 +216,13 @@ def archive_job() -> int:
     periodic.forget_old_loop_counters()
     PeriodicRun.objects.filter(slot__lt=timezone.now() - KEEP_PERIODIC_RUNS).delete()
     return periodic.archive_closed(settings.HELPLINE_ARCHIVE_AFTER_DAYS)
+
+
+@db_periodic_task(crontab(minute="41", hour="3"))
+@leased_once_per_slot("helpline-sessions", 1440)
+def purge_sessions_job() -> int:
+    """Expired sessions out of the session table; ended ones forgotten after 30 days."""
+    return sessions.purge_sessions()
 
 
 def enqueue_inbound(message_id: int) -> None:

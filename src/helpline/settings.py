@@ -188,7 +188,7 @@ PASSWORD_HASHERS = [
     "helpline.passwords.HelplineArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-AUTH_PASSWORD_VALIDATORS = [
+AUTH_PASSWORD_VALIDATORS: list[dict[str, object]] = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
@@ -444,3 +444,34 @@ if HELPLINE_DATABASE_REPLICA_URL:
 # The directory of pg_dump and pg_restore when they are not on the PATH (or when the
 # PATH has older ones than the server), e.g. /usr/lib/postgresql/15/bin.
 HELPLINE_PG_BIN = _env("PG_BIN")
+
+# --- sessions, password reset and password rules (docs/authentication.md) ---
+# Django's database sessions, read together with each agent's session row
+# (helpline/web/sessions.py): ended, idle or too old sessions are refused at once.
+SESSION_ENGINE = "helpline.web.sessions"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "helpline.web.sessions.AgentSessionMiddleware",
+)
+# A session unused this long ends (0: never); SESSION_COOKIE_AGE (HELPLINE_SESSION_AGE)
+# is the absolute limit from login, whatever the use.
+HELPLINE_SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 120)
+HELPLINE_PASSWORD_MIN_LENGTH = _env_int("PASSWORD_MIN_LENGTH", 12)
+# Applied wherever a password is set: reset, the agent's change, the administration
+# screens, `helpline agent add` and `helpline changepassword`.  The common-password
+# list is the one Django ships (20,000 passwords): no network.
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": HELPLINE_PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_MINUTES", 60) * 60
+# Reset requests counted per window of this many seconds, per address asked for and
+# per client; one over a limit is refused (the same answer for every address).
+HELPLINE_PASSWORD_RESET_WINDOW = _env_int("PASSWORD_RESET_WINDOW", 3600)
+HELPLINE_PASSWORD_RESETS_PER_ADDRESS = _env_int("PASSWORD_RESETS_PER_ADDRESS", 3)
+HELPLINE_PASSWORD_RESETS_PER_CLIENT = _env_int("PASSWORD_RESETS_PER_CLIENT", 10)

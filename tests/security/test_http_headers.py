@@ -47,6 +47,8 @@ def fill(pattern: URLPattern, world) -> str:
         "attachment_id": article.attachments.get().pk,
         "queue_id": world.secret.pk,
         "view": "open",
+        "uidb64": "MQ",
+        "token": "forged-token",
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

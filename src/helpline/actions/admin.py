@@ -22,6 +22,7 @@ from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
 from helpline.actions.access import check_registered
+from helpline.actions.sessions import EndReason, do_end_all
 from helpline.actions.withdrawal import (
     Revocation,
     Withdrawn,
@@ -733,6 +734,9 @@ def update_agent(
                 before={f: getattr(old, f) for f in changed},
                 after={f: getattr(agent, f) for f in changed},
             )
+        if old.is_active and not is_active:
+            # Its sessions end at once (its API tokens refuse while it is off).
+            do_end_all(agent, reason=EndReason.DEACTIVATED)
     return agent
 
 
@@ -760,6 +764,9 @@ def set_agent_password(actor: Agent | None, agent: Agent, password: str) -> None
     with transaction.atomic():
         agent.set_password(password)
         agent.save(update_fields=["password"])
+        # Django refuses its sessions from now on (their hash of the password no
+        # longer matches): the list of sessions says so too.
+        do_end_all(agent, reason=EndReason.PASSWORD)
         record(actor, "password set", agent, object_type="agent")
 
 

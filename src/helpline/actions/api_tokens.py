@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from helpline.errors import InvalidInput, NotFound
-from helpline.models import ApiToken
+from helpline.models import ApiToken, TokenScope
 
 audit = logging.getLogger("helpline.audit")
 
@@ -43,14 +43,21 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(
-    agent: Any, *, name: str = "", expires_in_days: int | None = None
+    agent: Any,
+    *,
+    name: str = "",
+    expires_in_days: int | None = None,
+    scope: str = TokenScope.WRITE,
 ) -> IssuedToken:
-    """Issue a new token for ``agent``; the secret is in the result, only there."""
+    """Issue a new token for ``agent``; the secret is in the result, only there.
+    ``scope`` ``read`` allows only reading requests (GET, HEAD)."""
     name = " ".join(name.split())[:100] or "API token"
     if not agent.is_active:
         raise InvalidInput(f"Agent {agent.get_username()} is switched off.")
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise InvalidInput(f"Expiry must be 1 to {MAX_EXPIRY_DAYS} days.")
+    if scope not in TokenScope.values:
+        raise InvalidInput(f"Scope must be one of {', '.join(TokenScope.values)}.")
     now = timezone.now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -60,9 +67,14 @@ def create_token(
         token_hash=hash_secret(secret),
         created=now,
         expires=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        scope=scope,
     )
     audit.info(
-        "API token %s (%s) issued to %s", token.pk, token.prefix, agent.get_username()
+        "API token %s (%s, %s) issued to %s",
+        token.pk,
+        token.prefix,
+        scope,
+        agent.get_username(),
     )
     return IssuedToken(token=token, secret=secret)
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from helpline.actions import admin as admin_actions
+from helpline.actions import sessions as session_actions
 from helpline.admin.base import (
     ReportsWithdrawal,
     actor_of,
@@ -102,7 +103,7 @@ class AgentAdmin(ReportsWithdrawal):
     list_filter = ("is_active", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
-    actions = ["deactivate"]
+    actions = ["deactivate", "log_out_everywhere"]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any
@@ -182,3 +183,18 @@ class AgentAdmin(ReportsWithdrawal):
             except HelplineError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
         self.message_user(request, f"{done} agent(s) deactivated.")
+
+    @admin.action(
+        description="Log the selected agents out everywhere (and revoke API tokens)"
+    )
+    def log_out_everywhere(
+        self, request: HttpRequest, queryset: QuerySet[AgentAccount]
+    ) -> None:
+        sessions = tokens = 0
+        for agent in queryset:
+            ended = session_actions.log_out_everywhere(actor_of(request), agent)
+            sessions, tokens = sessions + ended.sessions, tokens + ended.tokens
+        self.message_user(
+            request,
+            f"{sessions} session(s) ended and {tokens} API token(s) revoked.",
+        )

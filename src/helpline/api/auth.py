@@ -19,7 +19,11 @@ from ninja.utils import check_csrf
 from helpline.actions.api_tokens import authenticate_token
 from helpline.api.errors import ApiError
 from helpline.api.ratelimit import count_request
+from helpline.models import TokenScope
 from helpline.web.throttle import client_address
+
+# What a read-only token may do.
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BearerToken(HttpBearer):
@@ -39,6 +43,14 @@ class BearerToken(HttpBearer):
             )
         request.api_token = api_token  # type: ignore[attr-defined]
         count_request(f"token:{api_token.pk}")
+        if api_token.scope == TokenScope.READ and request.method not in READING:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                "This token may only read (its scope is read): use a read-write "
+                "token to change anything.",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            )
         return api_token.agent
 
 

@@ -1,7 +1,7 @@
 """Helpline's data model: one module per aggregate, re-exported here."""
 
 from helpline.models.administration import AdminAuditEntry, AgentAccount
-from helpline.models.api_tokens import ApiToken
+from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
@@ -30,6 +30,7 @@ from helpline.models.responses import (
     TemplateType,
 )
 from helpline.models.search import CommonWord, IndexState
+from helpline.models.sessions import AgentSession
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -45,6 +46,7 @@ __all__ = [
     "AdminAuditEntry",
     "AgentAccount",
     "AgentProfile",
+    "AgentSession",
     "ApiToken",
     "Article",
     "ArticleChannel",
@@ -88,5 +90,6 @@ __all__ = [
     "TicketLink",
     "TicketState",
     "TicketWatcher",
+    "TokenScope",
     "WorkerBeat",
 ]

@@ -6,6 +6,11 @@ from django.conf import settings
 from django.db import models
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "read"
+    WRITE = "write", "write"
+
+
 class ApiToken(models.Model):
     """A bearer token of one agent; the secret itself is never stored.
 
@@ -25,6 +30,15 @@ class ApiToken(models.Model):
     last_used = models.DateTimeField(null=True, blank=True)
     # When the token was revoked; null while it is in force.
     revoked = models.DateTimeField(null=True, blank=True)
+    # read: GET and HEAD only; write: everything its agent may do.  Nullable, and
+    # null means write: the previous release's inserts leave the column out (and
+    # no Python default: SQLite would rebuild the table to add one).
+    scope = models.CharField(
+        max_length=5,
+        choices=TokenScope.choices,
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         db_table = "helpline_api_token"

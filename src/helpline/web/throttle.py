@@ -64,8 +64,8 @@ def normalise_login(login: str) -> str:
     return unicodedata.normalize("NFKC", name.casefold())
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address (its /64 network for IPv6).
+def client_ip(request: HttpRequest) -> str:
+    """The client's address as it connected.
 
     Behind the HTTPS proxy of HELPLINE_BEHIND_HTTPS_PROXY the last address of
     X-Forwarded-For, the one the proxy added; otherwise the peer of the connection.
@@ -76,6 +76,12 @@ def client_address(request: HttpRequest) -> str:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             address = hops[-1]
+    return str(address)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address (``client_ip``) as counted: its /64 network for IPv6."""
+    address = client_ip(request)
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -140,3 +146,23 @@ def succeeded(attempt: Attempt) -> None:
             counters.forget(key, window=seconds)
         elif limit(counter) > 0:
             counters.give_back(key, window=seconds)
+
+
+def reset_allowed(email: str, request: HttpRequest) -> bool:
+    """Count a password reset request per address asked for and per client; False
+    when either is over its limit (HELPLINE_PASSWORD_RESETS_PER_*).  Counted the
+    same whether the address belongs to an agent or not."""
+    seconds = max(1, int(getattr(settings, "HELPLINE_PASSWORD_RESET_WINDOW", 3600)))
+    limits = {
+        _key("reset_address", email.strip().casefold()): int(
+            getattr(settings, "HELPLINE_PASSWORD_RESETS_PER_ADDRESS", 3)
+        ),
+        _key("reset_client", client_address(request)): int(
+            getattr(settings, "HELPLINE_PASSWORD_RESETS_PER_CLIENT", 10)
+        ),
+    }
+    allowed = True
+    for key, most in limits.items():
+        if most > 0 and counters.hit(key, window=seconds) > most:
+            allowed = False
+    return allowed

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from helpline.api.urls import api
 from helpline.web.views import (
+    agent_sessions,
     auth,
     bulk,
     changes,
@@ -12,6 +13,7 @@ from helpline.web.views import (
     compose,
     files,
     overviews,
+    password_reset,
     preferences,
     relations,
     search,
@@ -25,6 +27,23 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("preferences/sessions/", agent_sessions.sessions_view, name="sessions"),
+    path(
+        "preferences/password/",
+        password_reset.PasswordChangeView.as_view(),
+        name="password-change",
+    ),
+    path("password-reset/", password_reset.request_reset, name="password-reset"),
+    path(
+        "password-reset/done/",
+        password_reset.reset_complete,
+        name="password-reset-complete",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.ResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
     # Overviews
     path("queues/", overviews.queues, name="queues"),
     path("queues/<int:queue_id>/", overviews.queues, name="queue"),

@@ -11,6 +11,7 @@ from django.core.management.base import CommandParser
 from django.db.models import Prefetch
 
 from helpline.actions import admin
+from helpline.actions.sessions import log_out_everywhere
 from helpline.management.base import HelplineCommand, UsageError
 from helpline.management.commands.revoke import write_withdrawn
 from helpline.models import Role
@@ -75,6 +76,17 @@ class Command(HelplineCommand):
             switch.add_argument("login", metavar="LOGIN")
             switch.set_defaults(handler=self.switch_agent, active=verb == "activate")
 
+        logout = verbs.add_parser(
+            "logout-all",
+            help="End every session of an agent and revoke its API tokens.",
+            description=(
+                "End every session of an agent and revoke all its API tokens, at "
+                "once (written to the administration log)."
+            ),
+        )
+        logout.add_argument("login", metavar="LOGIN")
+        logout.set_defaults(handler=self.logout_all)
+
         listing = verbs.add_parser("list", help="List the agents.")
         self.add_json_flag(listing)
         listing.set_defaults(handler=self.list_agents)
@@ -101,6 +113,14 @@ class Command(HelplineCommand):
         self.stdout.write(f"Agent {agent.get_username()!r} is {state}.")
         if not options["active"]:
             write_withdrawn(self.stdout, withdrawn)
+
+    def logout_all(self, options: dict[str, Any]) -> None:
+        agent = admin.get_agent(options["login"])
+        ended = log_out_everywhere(None, agent)
+        self.stdout.write(
+            f"Agent {agent.get_username()!r}: {ended.sessions} session(s) ended, "
+            f"{ended.tokens} API token(s) revoked."
+        )
 
     @staticmethod
     def _read_password(stream: Any) -> str:

@@ -45,6 +45,12 @@ class Command(HelplineCommand):
             metavar="DAYS",
             help=f"Expire after DAYS days (at most {MAX_EXPIRY_DAYS}); default never.",
         )
+        create.add_argument(
+            "--scope",
+            choices=["read", "write"],
+            default="write",
+            help="read: GET requests only; write (default): all its agent may do.",
+        )
         self.add_json_flag(create)
         create.set_defaults(handler=self.create)
 
@@ -60,7 +66,10 @@ class Command(HelplineCommand):
     def create(self, options: dict[str, Any]) -> None:
         agent = admin.get_agent(options["login"])
         issued = api_tokens.create_token(
-            agent, name=options["name"], expires_in_days=options["expires"]
+            agent,
+            name=options["name"],
+            expires_in_days=options["expires"],
+            scope=options["scope"],
         )
         token = issued.token
         if options["json"]:
@@ -112,5 +121,6 @@ class Command(HelplineCommand):
             "created": token.created,
             "expires": token.expires,
             "last_used": token.last_used,
+            "scope": token.scope or "write",
             "status": status_of(token),
         }
