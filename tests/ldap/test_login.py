@@ -3,6 +3,9 @@ private slapd (tests/ldap/slapd.py)."""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -207,3 +210,26 @@ def test_directory_stopped_gives_a_clear_error_and_the_local_admin_still_logs_in
 
     assert response.status_code == 302
     assert logged_in_as(client) == str(root.pk)
+
+
+def test_a_directory_that_does_not_answer_is_given_up_after_the_timeout(
+    client, ldap_settings
+):
+    """A server that accepts the connection and never answers (a hung slapd, a
+    firewall that swallows packets) holds a login for HELPLINE_LDAP_TIMEOUT seconds,
+    then the form says the directory cannot check passwords."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        ldap_settings.HELPLINE_LDAP_URI = f"ldap://127.0.0.1:{silent.getsockname()[1]}/"
+        ldap_settings.HELPLINE_LDAP_TIMEOUT = 1
+        started = time.monotonic()
+
+        response = log_in(client, "alice", "alice-directory-pw")
+
+        took = time.monotonic() - started
+    assert response.status_code == 200
+    assert "The directory (LDAP) cannot check passwords just now" in (
+        response.content.decode()
+    )
+    assert 0.9 < took < 5, took
