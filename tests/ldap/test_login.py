@@ -13,7 +13,7 @@ from django.urls import reverse
 from helpline.actions import admin
 from helpline.models import AgentProfile
 from helpline.web import throttle
-from tests.ldap.slapd import GROUPS, USERS
+from tests.ldap.slapd import GROUPS, USERS, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +233,11 @@ def test_a_directory_that_does_not_answer_is_given_up_after_the_timeout(
         response.content.decode()
     )
     assert 0.9 < took < 5, took
+
+
+def test_with_two_directories_the_second_is_asked_when_the_first_is_down(
+    client, ldap_settings, slapd
+):
+    ldap_settings.HELPLINE_LDAP_URI = f"ldap://127.0.0.1:{free_port()}/ {slapd.uri}"
+
+    assert log_in(client, "alice", "alice-directory-pw").status_code == 302
