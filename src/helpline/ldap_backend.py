@@ -59,7 +59,6 @@ def ldap_settings() -> dict[str, Any]:
             f"activeDirectory, not {settings.HELPLINE_LDAP_GROUP_TYPE!r}."
         )
     type_class, group_filter = GROUP_TYPES[group_type]
-    timeout = settings.HELPLINE_LDAP_TIMEOUT
     values: dict[str, Any] = {
         "SERVER_URI": settings.HELPLINE_LDAP_URI,
         "BIND_DN": settings.HELPLINE_LDAP_BIND_DN,
@@ -83,12 +82,7 @@ def ldap_settings() -> dict[str, Any]:
         "ALWAYS_UPDATE_USER": True,
         "NO_NEW_USERS": not settings.HELPLINE_LDAP_CREATE_AGENTS,
         "REQUIRE_GROUP": settings.HELPLINE_LDAP_REQUIRE_GROUP or None,
-        "CONNECTION_OPTIONS": {
-            ldap.OPT_NETWORK_TIMEOUT: timeout,
-            ldap.OPT_TIMEOUT: timeout,
-            # Active Directory's referrals would send the search elsewhere.
-            ldap.OPT_REFERRALS: 0,
-        },
+        "CONNECTION_OPTIONS": connection_options(),
         "GROUP_TYPE": type_class(),
     }
     if settings.HELPLINE_LDAP_GROUP_SEARCH_BASE:
@@ -96,6 +90,23 @@ def ldap_settings() -> dict[str, Any]:
             settings.HELPLINE_LDAP_GROUP_SEARCH_BASE, ldap.SCOPE_SUBTREE, group_filter
         )
     return values
+
+
+def connection_options() -> dict[int, Any]:
+    timeout = settings.HELPLINE_LDAP_TIMEOUT
+    options: dict[int, Any] = {
+        ldap.OPT_NETWORK_TIMEOUT: timeout,
+        ldap.OPT_TIMEOUT: timeout,
+        # Active Directory's referrals would send the search elsewhere.
+        ldap.OPT_REFERRALS: 0,
+        # The directory's certificate is always checked (ldaps:// and StartTLS).
+        ldap.OPT_X_TLS_REQUIRE_CERT: ldap.OPT_X_TLS_DEMAND,
+    }
+    if settings.HELPLINE_LDAP_CA_FILE:
+        options[ldap.OPT_X_TLS_CACERTFILE] = settings.HELPLINE_LDAP_CA_FILE
+    # Last: the TLS options above take effect in a new TLS context of this connection.
+    options[ldap.OPT_X_TLS_NEWCTX] = 0
+    return options
 
 
 class HelplineLDAPBackend(LDAPBackend):

@@ -454,6 +454,9 @@ HELPLINE_LDAP_BIND_PASSWORD = _env("LDAP_BIND_PASSWORD")
 HELPLINE_LDAP_USER_SEARCH_BASE = _env("LDAP_USER_SEARCH_BASE")
 HELPLINE_LDAP_USER_FILTER = _env("LDAP_USER_FILTER", "(uid=%(user)s)")
 HELPLINE_LDAP_START_TLS = _env_bool("LDAP_START_TLS", False)
+# The CA certificates (PEM) that the directory's certificate must chain to, for
+# ldaps:// and StartTLS; empty: the system's (/etc/ssl/certs).
+HELPLINE_LDAP_CA_FILE = _env("LDAP_CA_FILE")
 HELPLINE_LDAP_ATTR_FIRST_NAME = _env("LDAP_ATTR_FIRST_NAME", "givenName")
 HELPLINE_LDAP_ATTR_LAST_NAME = _env("LDAP_ATTR_LAST_NAME", "sn")
 HELPLINE_LDAP_ATTR_EMAIL = _env("LDAP_ATTR_EMAIL", "mail")

@@ -31,3 +31,15 @@ def ldap_settings(settings, slapd):
         "helpline.ldap_backend.HelplineLDAPBackend",
     ]
     return settings
+
+
+@pytest.fixture
+def tls_slapd(tmp_path):
+    """The same directory, with a certificate for 127.0.0.1 from a private CA."""
+    server = Slapd(tmp_path / "slapd", tls=True)
+    server.start()
+    try:
+        server.add(ENTRIES)
+        yield server
+    finally:
+        server.stop()

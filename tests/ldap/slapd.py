@@ -4,6 +4,7 @@ loaded with ldapadd, stopped and removed afterwards."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -94,8 +95,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate it signed for 127.0.0.1 (openssl): the CA's
+    certificate, the server's certificate and its key."""
+    ca_key, ca, key, csr, cert = (
+        directory / name
+        for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ext = directory / "san.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    for command in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
+         "-out", ca, "-days", "2", "-subj", "/CN=Helpline test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+         "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", cert, "-days", "2", "-extfile", ext],
+    ):  # fmt: skip
+        subprocess.run(  # noqa: S603
+            ["openssl", *map(str, command)],  # noqa: S607
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    return ca, cert, key
+
+
 class Slapd:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, tls: bool = False) -> None:
         for binary in (SLAPD, shutil.which("ldapadd"), shutil.which("ldapmodify")):
             if binary is None or not Path(binary).exists():
                 raise RuntimeError(
@@ -107,16 +134,24 @@ class Slapd:
         self.uri = f"ldap://127.0.0.1:{self.port}/"
         (directory / "data").mkdir(parents=True)
         self.config = directory / "slapd.conf"
-        self.config.write_text(
-            CONFIG.format(
-                schema=SCHEMA,
-                modules=MODULES,
-                dir=directory,
-                suffix=SUFFIX,
-                root_dn=ROOT_DN,
-                root_password=ROOT_PASSWORD,
-            )
+        config = CONFIG.format(
+            schema=SCHEMA,
+            modules=MODULES,
+            dir=directory,
+            suffix=SUFFIX,
+            root_dn=ROOT_DN,
+            root_password=ROOT_PASSWORD,
         )
+        self.ca: Path | None = None
+        if tls:
+            self.ca, cert, key = make_certificates(directory)
+            # Global directives: before the database section.  "security tls=1":
+            # every operation but StartTLS itself needs TLS.
+            config = (
+                f"TLSCACertificateFile {self.ca}\nTLSCertificateFile {cert}\n"
+                f"TLSCertificateKeyFile {key}\nsecurity tls=1\n{config}"
+            )
+        self.config.write_text(config)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -145,9 +180,11 @@ class Slapd:
         self.process = None
 
     def _ldap(self, tool: str, ldif: str) -> None:
+        tls = ["-ZZ"] if self.ca else []
         done = subprocess.run(  # noqa: S603
-            [tool, "-x", "-H", self.uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD],
+            [tool, "-x", *tls, "-H", self.uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD],
             input=ldif.encode(),
+            env={**os.environ, "LDAPTLS_CACERT": str(self.ca or "")},
             capture_output=True,
             timeout=30,
             check=False,
