@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from tests.ldap.slapd import ENTRIES, GROUPS, ROOT_DN, ROOT_PASSWORD, USERS, Slapd
+
+
+@pytest.fixture(autouse=True)
+def _django_auth_ldap_installed():
+    """The back-end is an optional extra: say so rather than fail at the first login."""
+    if importlib.util.find_spec("django_auth_ldap") is None:
+        pytest.fail(
+            "django-auth-ldap is not installed: pip install -e '.[dev,ldap]' "
+            "(make test does it, after bash .ci/system-packages)."
+        )
 
 
 @pytest.fixture
