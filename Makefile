@@ -34,7 +34,15 @@ typecheck: $(STAMP)
 system-packages:
 	bash .ci/system-packages
 
-test: system-packages lint typecheck
+# The LDAP back-end (tests/ldap): python-ldap is built from source against the headers
+# that system-packages installs, so only `make test` installs it, not `make run`.
+LDAP_STAMP := $(VENV)/.ldap-$(shell sha1sum pyproject.toml | cut -c1-12)
+$(LDAP_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ldap]'
+	@rm -f $(VENV)/.ldap-*
+	@touch $@
+
+test: system-packages $(LDAP_STAMP) lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup --create-db $(PYTEST_ARGS)
 
 clean:

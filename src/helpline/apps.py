@@ -44,6 +44,9 @@ class HelplineConfig(AppConfig):
         # The system checks (`helpline check` warns about data files others may read).
         import helpline.checks  # noqa: F401
 
+        # The LDAP settings (docs/authentication.md).
+        import helpline.ldap_checks  # noqa: F401
+
         # `helpline check --deploy`: settings a production host needs.
         import helpline.production_checks  # noqa: F401
 

@@ -475,3 +475,33 @@ PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_MINUTES", 60) * 60
 HELPLINE_PASSWORD_RESET_WINDOW = _env_int("PASSWORD_RESET_WINDOW", 3600)
 HELPLINE_PASSWORD_RESETS_PER_ADDRESS = _env_int("PASSWORD_RESETS_PER_ADDRESS", 3)
 HELPLINE_PASSWORD_RESETS_PER_CLIENT = _env_int("PASSWORD_RESETS_PER_CLIENT", 10)
+
+# --- LDAP (docs/authentication.md) ---
+# Logging in with a directory's password (helpline/ldap_backend.py): on when
+# HELPLINE_LDAP_URI is set, after Django's own back-end (local accounts first).
+HELPLINE_LDAP_URI = _env("LDAP_URI")
+HELPLINE_LDAP_BIND_DN = _env("LDAP_BIND_DN")
+HELPLINE_LDAP_BIND_PASSWORD = _env("LDAP_BIND_PASSWORD")
+HELPLINE_LDAP_USER_SEARCH_BASE = _env("LDAP_USER_SEARCH_BASE")
+HELPLINE_LDAP_USER_FILTER = _env("LDAP_USER_FILTER", "(uid=%(user)s)")
+HELPLINE_LDAP_START_TLS = _env_bool("LDAP_START_TLS", False)
+# The CA certificates (PEM) that the directory's certificate must chain to, for
+# ldaps:// and StartTLS; empty: the system's (/etc/ssl/certs).
+HELPLINE_LDAP_CA_FILE = _env("LDAP_CA_FILE")
+HELPLINE_LDAP_ATTR_FIRST_NAME = _env("LDAP_ATTR_FIRST_NAME", "givenName")
+HELPLINE_LDAP_ATTR_LAST_NAME = _env("LDAP_ATTR_LAST_NAME", "sn")
+HELPLINE_LDAP_ATTR_EMAIL = _env("LDAP_ATTR_EMAIL", "mail")
+HELPLINE_LDAP_GROUP_SEARCH_BASE = _env("LDAP_GROUP_SEARCH_BASE")
+HELPLINE_LDAP_GROUP_TYPE = _env("LDAP_GROUP_TYPE", "groupOfNames")
+HELPLINE_LDAP_REQUIRE_GROUP = _env("LDAP_REQUIRE_GROUP")
+HELPLINE_LDAP_CREATE_AGENTS = _env_bool("LDAP_CREATE_AGENTS", True)
+HELPLINE_LDAP_TIMEOUT = _env_int("LDAP_TIMEOUT", 5)
+# "directory group=Helpline role;..." (a group's DN or name; the role after the last =).
+HELPLINE_LDAP_ROLE_MAP = _env("LDAP_ROLE_MAP")
+if HELPLINE_LDAP_URI:
+    AUTHENTICATION_BACKENDS = [
+        *globals().get(
+            "AUTHENTICATION_BACKENDS", ["django.contrib.auth.backends.ModelBackend"]
+        ),
+        "helpline.ldap_backend.HelplineLDAPBackend",
+    ]
