@@ -30,6 +30,7 @@ from helpline.models.responses import (
     TemplateType,
 )
 from helpline.models.search import CommonWord, IndexState
+from helpline.models.sso import IdpGroupMapping
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -58,6 +59,7 @@ __all__ = [
     "FollowUpOption",
     "Grant",
     "Group",
+    "IdpGroupMapping",
     "HistoryEntry",
     "HistoryType",
     "InboundMessage",
