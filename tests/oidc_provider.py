@@ -13,6 +13,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 OIDC_PROVIDER_VERSION = "9.13.3"
@@ -144,6 +146,19 @@ ACCOUNTS: dict[str, dict] = {
     "ivan": {"email": "ivan@example.org", "name": "Ivan", "_misbehave": "issuer"},
     "eve": {"email": "eve@example.org", "name": "Eve", "_misbehave": "expired"},
 }
+
+
+@contextmanager
+def running_provider(
+    redirect_uri: str = "http://testserver/sso/callback/",
+    logout_uri: str = "http://testserver/login/",
+) -> Iterator[OidcProvider]:
+    provider = OidcProvider(ACCOUNTS, redirect_uri=redirect_uri, logout_uri=logout_uri)
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 def configure(settings, provider: OidcProvider, **more) -> None:

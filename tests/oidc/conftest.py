@@ -2,19 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oidc_provider import ACCOUNTS, OidcProvider, configure
+from tests.oidc_provider import configure, running_provider
 
 
 @pytest.fixture(scope="module")
 def provider():
-    running = OidcProvider(
-        ACCOUNTS,
-        redirect_uri="http://testserver/sso/callback/",
-        logout_uri="http://testserver/login/",
-    )
-    running.start()
-    yield running
-    running.stop()
+    with running_provider() as running:
+        yield running
 
 
 @pytest.fixture
