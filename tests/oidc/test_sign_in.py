@@ -119,3 +119,39 @@ def test_provider_error_answer_is_a_clear_page(client, sso):
     )
     assert answer.status_code == 403
     assert b"did not sign you in" in answer.content
+
+
+def test_cli_maps_lists_and_unmaps_provider_groups(db):
+    from helpline.models import IdpGroupMapping
+    from tests.cli import run
+
+    admin.create_role("Agents")
+    assert run("role", "map-idp-group", "Agents", "helpline-agents") == (
+        "Members of 'helpline-agents' at the identity provider are members of "
+        "role 'Agents'.\n"
+    )
+    assert "helpline-agents  Agents" in run("role", "idp-groups")
+    assert IdpGroupMapping.objects.get().role.name == "Agents"
+    logged = AdminAuditEntry.objects.filter(
+        object_type="identity-provider group mapping"
+    )
+    assert logged.filter(action="created").count() == 1
+    run("role", "unmap-idp-group", "Agents", "helpline-agents")
+    assert not IdpGroupMapping.objects.exists()
+    assert logged.filter(action="deleted").count() == 1
+
+
+def test_admin_site_maps_a_group_audited(client, db):
+    from helpline.models import IdpGroupMapping
+
+    role = admin.create_role("Agents")
+    root = admin.create_agent("root", email="root@example.org", is_admin=True)
+    client.force_login(root)
+    answer = client.post(
+        "/admin/helpline/idpgroupmapping/add/",
+        {"idp_group": "helpline-agents", "role": role.pk},
+    )
+    assert answer.status_code == 302, answer.content[:2000]
+    assert IdpGroupMapping.objects.get().idp_group == "helpline-agents"
+    entry = AdminAuditEntry.objects.get(object_type="identity-provider group mapping")
+    assert entry.actor_name == "root"
