@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from django.contrib.auth import get_user_model
 
 from helpline.actions import admin
@@ -76,13 +79,15 @@ def test_logout_ends_the_provider_session_too(client, sso):
     browser = Browser()
     assert sign_in(client, "alice", browser).status_code == 302
     answer = client.post("/logout/")
-    assert answer.status_code == 302
-    assert answer["Location"].startswith(f"{sso.issuer}/session/end?")
+    assert answer.status_code == 200
+    link = re.search(rb'id="provider-logout" href="([^"]+)"', answer.content)
+    assert link is not None
+    end = html.unescape(link.group(1).decode())
+    assert end.startswith(f"{sso.issuer}/session/end?id_token_hint=")
     assert "_auth_user_id" not in client.session
     # The provider asks to confirm, then sends the browser back to Helpline's login.
-    page = browser.http.get(answer["Location"], timeout=10)
+    page = browser.http.get(end, timeout=10)
     assert page.status_code == 200
-    import re
 
     form = re.search(r'<form[^>]*action="([^"]+)"', page.text)
     xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text)

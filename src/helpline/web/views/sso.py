@@ -85,7 +85,9 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
 
 
 class LogoutView(auth.LogoutView):
-    """Logging out also ends the provider's session when the agent came from it."""
+    """Logging out also ends the provider's session when the agent came from it:
+    a page that sends the browser on to the provider (a redirect would not do: the
+    logout form's answer may only lead to Helpline itself, form-action 'self')."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         id_token = request.session.get(ID_TOKEN)
@@ -95,5 +97,7 @@ class LogoutView(auth.LogoutView):
                 id_token, request.build_absolute_uri(reverse("login"))
             )
             if url:
-                return HttpResponseRedirect(url)
+                return render(
+                    request, "helpline/sso_logged_out.html", {"provider_logout": url}
+                )
         return response
