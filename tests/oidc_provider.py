@@ -7,6 +7,7 @@ PATH (CI installs them: .ci/system-packages)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -36,22 +37,26 @@ def install() -> Path:
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is missing: install Debian's nodejs and npm")
     home = _cache()
-    if not (home / "node_modules/oidc-provider/package.json").exists():
-        home.mkdir(parents=True, exist_ok=True)
-        subprocess.run(  # noqa: S603
-            [
-                "npm",
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(home),
-                f"oidc-provider@{OIDC_PROVIDER_VERSION}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    home.parent.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist's workers may get here together: one installs, the others wait.
+    with open(home.parent / f"{home.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "node_modules/oidc-provider/package.json").exists():
+            home.mkdir(exist_ok=True)
+            subprocess.run(  # noqa: S603
+                [  # noqa: S607
+                    "npm",
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                    str(home),
+                    f"oidc-provider@{OIDC_PROVIDER_VERSION}",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
     return home
 
 
@@ -71,12 +76,15 @@ class OidcProvider:
         self.redirect_uri = redirect_uri
         self.logout_uri = logout_uri
         self.process: subprocess.Popen[bytes] | None = None
+        self.script: Path | None = None
 
     def start(self) -> None:
         home = install()
-        # The script is copied beside node_modules so that its imports resolve there.
-        script = home / "provider.mjs"
+        # The script is copied beside node_modules so that its imports resolve there;
+        # a copy of its own per provider, since test workers start theirs at once.
+        script = home / f"provider-{os.getpid()}-{self.port}.mjs"
         shutil.copyfile(SCRIPT, script)
+        self.script = script
         client = {
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
@@ -121,6 +129,9 @@ class OidcProvider:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+        if self.script is not None:
+            self.script.unlink(missing_ok=True)
+            self.script = None
 
 
 ACCOUNTS: dict[str, dict] = {
