@@ -179,3 +179,26 @@ def test_password_login_off_and_break_glass(client, settings):
     assert b'id="password-login-off"' in client.get("/login/").content
     client.post("/login/", {"username": "root", "password": "A-long-pw-4-root!"})
     assert not signed_in(client)
+
+
+def test_a_break_glass_login_cannot_be_taken_by_single_sign_on(sso, settings):
+    """The provider's "alice" must not become Helpline's emergency account "alice"."""
+    admin.create_agent("alice", email="root@example.org", is_admin=True)
+    settings.HELPLINE_PASSWORD_LOGIN = "breakglass"
+    settings.HELPLINE_BREAKGLASS_LOGINS = ["alice"]
+    client = Client()
+    answer = sign_in(client, "alice")
+    assert answer.status_code == 403
+    assert b"signs in with its password only" in answer.content
+    assert not signed_in(client)
+
+
+def test_a_switched_off_agent_cannot_sign_in(sso):
+    alice = admin.create_agent("alice", email="alice@example.org")
+    alice.is_active = False
+    alice.save()
+    client = Client()
+    answer = sign_in(client, "alice")
+    assert answer.status_code == 403
+    assert b"switched off" in answer.content
+    assert not signed_in(client)

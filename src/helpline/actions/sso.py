@@ -82,11 +82,17 @@ def sync_idp_groups(agent: Any, groups: frozenset[str]) -> tuple[list[str], list
 def sign_in_identity(identity: Identity) -> Any:
     """The agent ``identity`` signs in as, with its mapped roles brought up to date.
 
-    Raises ``PermissionDenied`` for an unknown login when agents are not created at
-    their first sign-in, and for a switched-off agent."""
+    An existing agent with the same login is that person (the provider is trusted for
+    its logins), except a break-glass login.  Raises ``PermissionDenied`` for an
+    unknown login when agents are not created at their first sign-in, for a
+    break-glass login and for a switched-off agent."""
     login = identity.login.strip()
     if not login:
         raise PermissionDenied("The identity provider named no login for you.")
+    if login in settings.HELPLINE_BREAKGLASS_LOGINS:
+        # A local emergency account: whoever holds that name at the provider must
+        # not become it.
+        raise PermissionDenied("This login signs in with its password only.")
     user_model = get_user_model()
     with transaction.atomic():
         agent = user_model.objects.filter(username=login).first()
