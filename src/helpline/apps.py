@@ -50,6 +50,9 @@ class HelplineConfig(AppConfig):
         # `helpline check --deploy`: settings a production host needs.
         import helpline.production_checks  # noqa: F401
 
+        # Single sign-on and password-login settings (docs/authentication.md).
+        import helpline.sso.checks  # noqa: F401
+
         # The worker (run_huey) only auto-loads modules named "tasks": load the jobs.
         # The mail layer hands stored messages and queued mail to them by its hooks.
         from helpline import jobs

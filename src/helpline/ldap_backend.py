@@ -120,6 +120,21 @@ class HelplineLDAPBackend(LDAPBackend):
             )
         return self._helpline_settings
 
+    def authenticate(
+        self,
+        request: Any,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A directory password is a password login: HELPLINE_PASSWORD_LOGIN (off,
+        breakglass) applies to it as to local passwords."""
+        from helpline.sso.backends import password_login_allowed
+
+        if username is not None and not password_login_allowed(username):
+            return None
+        return super().authenticate(request, username, password, **kwargs)
+
     def get_or_build_user(self, username: str, ldap_user: Any) -> tuple[Any, bool]:
         user, built = super().get_or_build_user(username, ldap_user)
         if not built:

@@ -476,6 +476,10 @@ HELPLINE_PASSWORD_RESET_WINDOW = _env_int("PASSWORD_RESET_WINDOW", 3600)
 HELPLINE_PASSWORD_RESETS_PER_ADDRESS = _env_int("PASSWORD_RESETS_PER_ADDRESS", 3)
 HELPLINE_PASSWORD_RESETS_PER_CLIENT = _env_int("PASSWORD_RESETS_PER_CLIENT", 10)
 
+# Local passwords, checked under HELPLINE_PASSWORD_LOGIN (on, off, breakglass:
+# helpline/sso/backends.py); the LDAP block below adds the directory after them.
+AUTHENTICATION_BACKENDS = ["helpline.sso.backends.PasswordBackend"]
+
 # --- LDAP (docs/authentication.md) ---
 # Logging in with a directory's password (helpline/ldap_backend.py): on when
 # HELPLINE_LDAP_URI is set, after Django's own back-end (local accounts first).
@@ -505,3 +509,33 @@ if HELPLINE_LDAP_URI:
         ),
         "helpline.ldap_backend.HelplineLDAPBackend",
     ]
+
+# --- single sign-on, OpenID Connect (docs/authentication.md) ---
+# Sign-in at an OpenID Connect provider (authorisation code flow with PKCE); off while
+# HELPLINE_OIDC_ISSUER is empty.  helpline/sso/ holds the relying party.
+HELPLINE_OIDC_ISSUER = _env("OIDC_ISSUER").rstrip("/")
+HELPLINE_OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
+HELPLINE_OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET")
+# The provider's name on the login page's button ("Sign in with ...").
+HELPLINE_OIDC_DISPLAY_NAME = _env("OIDC_DISPLAY_NAME", "single sign-on")
+HELPLINE_OIDC_SCOPES = _env("OIDC_SCOPES", "openid email profile")
+HELPLINE_OIDC_LOGIN_CLAIM = _env("OIDC_LOGIN_CLAIM", "preferred_username")
+HELPLINE_OIDC_EMAIL_CLAIM = _env("OIDC_EMAIL_CLAIM", "email")
+HELPLINE_OIDC_NAME_CLAIM = _env("OIDC_NAME_CLAIM", "name")
+# The claim listing the agent's groups at the provider; empty: no group synchronisation.
+HELPLINE_OIDC_GROUPS_CLAIM = _env("OIDC_GROUPS_CLAIM", "groups")
+# Create an agent at its first sign-in (otherwise only existing logins may sign in).
+HELPLINE_OIDC_CREATE_AGENTS = _env_bool("OIDC_CREATE_AGENTS", True)
+# amr/acr values of the ID token that count as a second factor (comma-separated); a
+# sign-in carrying one sets the session flag "helpline_mfa_by_idp".
+HELPLINE_OIDC_MFA_VALUES = [
+    v.strip() for v in _env("OIDC_MFA_VALUES").split(",") if v.strip()
+]
+# Seconds allowed between the provider's clock and ours for exp/iat.
+HELPLINE_OIDC_LEEWAY = _env_int("OIDC_LEEWAY", 60)
+HELPLINE_OIDC_TIMEOUT = _env_int("OIDC_TIMEOUT", 10)
+# Local password login: "on", "off", or "breakglass" (only HELPLINE_BREAKGLASS_LOGINS).
+HELPLINE_PASSWORD_LOGIN = _env("PASSWORD_LOGIN", "on")
+HELPLINE_BREAKGLASS_LOGINS = [
+    v.strip() for v in _env("BREAKGLASS_LOGINS").split(",") if v.strip()
+]

@@ -38,8 +38,8 @@ def ldap_settings(settings, slapd):
     settings.HELPLINE_LDAP_USER_SEARCH_BASE = USERS
     settings.HELPLINE_LDAP_GROUP_SEARCH_BASE = GROUPS
     settings.HELPLINE_LDAP_TIMEOUT = 2
-    settings.AUTHENTICATION_BACKENDS = [
-        "django.contrib.auth.backends.ModelBackend",
+    settings.AUTHENTICATION_BACKENDS = [  # as settings.py makes them with LDAP on
+        "helpline.sso.backends.PasswordBackend",
         "helpline.ldap_backend.HelplineLDAPBackend",
     ]
     return settings

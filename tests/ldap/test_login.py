@@ -51,6 +51,21 @@ def test_a_directory_user_logs_in_and_becomes_an_agent_with_names_and_address(
     assert client.get(reverse("dashboard")).status_code == 200
 
 
+def test_password_login_switched_off_refuses_directory_passwords_too(
+    client, ldap_settings
+):
+    """HELPLINE_PASSWORD_LOGIN (single sign-on only, or break-glass logins only)
+    covers the directory's passwords as well as local ones."""
+    ldap_settings.HELPLINE_PASSWORD_LOGIN = "breakglass"
+    ldap_settings.HELPLINE_BREAKGLASS_LOGINS = ["root"]
+    response = log_in(client, "alice", "alice-directory-pw")
+    assert response.status_code == 200
+    assert logged_in_as(client) is None
+    assert not get_user_model().objects.filter(username="alice").exists()
+    ldap_settings.HELPLINE_BREAKGLASS_LOGINS = ["root", "alice"]
+    assert log_in(client, "alice", "alice-directory-pw").status_code == 302
+
+
 def test_names_follow_the_directory_at_the_next_login(client, ldap_settings, slapd):
     log_in(client, "alice", "alice-directory-pw")
     slapd.modify(

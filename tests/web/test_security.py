@@ -45,6 +45,8 @@ PUBLIC_PAGES = {
     "password-reset",
     "password-reset-complete",
     "password-reset-confirm",
+    "sso-login",
+    "sso-callback",
 }
 
 

@@ -33,4 +33,4 @@ for _model in (User, DjangoGroup):
         admin.site.unregister(_model)
 
 # The screens register themselves.
-from helpline.admin import agents, configuration, grid, mail  # noqa: E402, F401
+from helpline.admin import agents, configuration, grid, mail, sso  # noqa: E402, F401

@@ -31,6 +31,7 @@ from helpline.models.responses import (
 )
 from helpline.models.search import CommonWord, IndexState
 from helpline.models.sessions import AgentSession
+from helpline.models.sso import IdpGroupMapping
 from helpline.models.tickets import (
     LinkType,
     Priority,
@@ -60,6 +61,7 @@ __all__ = [
     "FollowUpOption",
     "Grant",
     "Group",
+    "IdpGroupMapping",
     "HistoryEntry",
     "HistoryType",
     "InboundMessage",

@@ -8,6 +8,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from helpline.sso import oidc
+from helpline.sso.backends import password_login_mode
+
 # (keys, what they do): shown by "?" and in docs/web.md.  app.js implements them:
 # global keys there, ticket keys through data-key attributes on the zoom's buttons.
 SHORTCUTS = [
@@ -41,4 +44,8 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         "is_htmx": request.headers.get("HX-Request") == "true",
         # How often the zoom and the reply screen ask who else is on the ticket.
         "poll_seconds": getattr(settings, "HELPLINE_PRESENCE_POLL_SECONDS", 10),
+        # The login page: single sign-on offered, password form on/off/breakglass.
+        "sso_enabled": oidc.enabled(),
+        "sso_name": settings.HELPLINE_OIDC_DISPLAY_NAME,
+        "password_login": password_login_mode(),
     }

@@ -17,6 +17,7 @@ from helpline.web.views import (
     preferences,
     relations,
     search,
+    sso,
     zoom,
 )
 
@@ -25,7 +26,9 @@ T = "ticket/<str:number>/"
 urlpatterns = [
     path("", overviews.dashboard, name="dashboard"),
     path("login/", auth.LoginView.as_view(), name="login"),
-    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("logout/", sso.LogoutView.as_view(), name="logout"),
+    path("sso/login/", sso.sso_login, name="sso-login"),
+    path("sso/callback/", sso.sso_callback, name="sso-callback"),
     path("preferences/", preferences.preferences, name="preferences"),
     path("preferences/sessions/", agent_sessions.sessions_view, name="sessions"),
     path(

@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin
+from helpline.actions import admin, sso
 from helpline.management.base import HelplineCommand
 from helpline.management.commands.revoke import write_withdrawn
-from helpline.models import Role
+from helpline.models import IdpGroupMapping, Role
 
 
 class Command(HelplineCommand):
@@ -41,6 +41,51 @@ class Command(HelplineCommand):
             sub.add_argument("role", metavar="ROLE")
             sub.add_argument("login", metavar="LOGIN")
             sub.set_defaults(handler=handler)
+        self.add_idp_group_verbs(verbs)
+
+    def add_idp_group_verbs(self, verbs: Any) -> None:
+        """Single sign-on: members of a group at the identity provider are members
+        of the role, brought up to date at each sign-in (docs/authentication.md)."""
+        for verb, handler, text in (
+            ("map-idp-group", self.map_idp_group, "Give a provider group a role."),
+            ("unmap-idp-group", self.unmap_idp_group, "Remove such a mapping."),
+        ):
+            sub = verbs.add_parser(verb, help=text, description=text)
+            sub.add_argument("role", metavar="ROLE")
+            sub.add_argument("idp_group", metavar="IDP_GROUP")
+            sub.set_defaults(handler=handler)
+        listing = verbs.add_parser("idp-groups", help="List provider group mappings.")
+        self.add_json_flag(listing)
+        listing.set_defaults(handler=self.list_idp_groups)
+
+    def map_idp_group(self, options: dict[str, Any]) -> None:
+        role = admin.get_role(options["role"])
+        sso.map_idp_group(options["idp_group"], role)
+        self.stdout.write(
+            f"Members of {options['idp_group']!r} at the identity provider "
+            f"are members of role {role.name!r}."
+        )
+
+    def unmap_idp_group(self, options: dict[str, Any]) -> None:
+        role = admin.get_role(options["role"])
+        sso.unmap_idp_group(options["idp_group"], role)
+        self.stdout.write(
+            f"{options['idp_group']!r} no longer gives role {role.name!r}."
+        )
+
+    def list_idp_groups(self, options: dict[str, Any]) -> None:
+        rows = [
+            {"idp_group": m.idp_group, "role": m.role.name}
+            for m in IdpGroupMapping.objects.select_related("role")
+        ]
+        if options["json"]:
+            self.emit_json(rows)
+            return
+        self.emit_table(
+            ["IDP GROUP", "ROLE"],
+            [(r["idp_group"], r["role"]) for r in rows],
+            empty="No identity-provider groups are mapped.",
+        )
 
     def add_role(self, options: dict[str, Any]) -> None:
         role = admin.create_role(options["name"], comment=options["comment"])
