@@ -444,3 +444,22 @@ if HELPLINE_DATABASE_REPLICA_URL:
 # The directory of pg_dump and pg_restore when they are not on the PATH (or when the
 # PATH has older ones than the server), e.g. /usr/lib/postgresql/15/bin.
 HELPLINE_PG_BIN = _env("PG_BIN")
+
+# --- two-factor authentication (docs/authentication.md) ---
+# django-otp's TOTP and static (recovery code) devices; before "helpline" so that
+# helpline.admin can take their stock admin screens away (autodiscovery order).
+INSTALLED_APPS[INSTALLED_APPS.index("helpline") : INSTALLED_APPS.index("helpline")] = [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+]
+# After AuthenticationMiddleware: an agent whom a policy requires to use a second
+# factor and who has none is sent to set it up before any other page.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "helpline.web.twofactor.TwoFactorMiddleware",
+)
+# The name authenticator apps show beside the login.
+OTP_TOTP_ISSUER = _env("TWO_FACTOR_ISSUER", "Helpline")
+# How long the code may be entered after the right password (seconds).
+HELPLINE_TWO_FACTOR_STEP_SECONDS = _env_int("TWO_FACTOR_STEP_SECONDS", 300)

@@ -40,6 +40,7 @@ from helpline.models.tickets import (
     TicketState,
     TicketWatcher,
 )
+from helpline.models.twofactor import TwoFactorPolicy
 
 __all__ = [
     "AdminAuditEntry",
@@ -88,5 +89,6 @@ __all__ = [
     "TicketLink",
     "TicketState",
     "TicketWatcher",
+    "TwoFactorPolicy",
     "WorkerBeat",
 ]

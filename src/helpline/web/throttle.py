@@ -140,3 +140,13 @@ def succeeded(attempt: Attempt) -> None:
             counters.forget(key, window=seconds)
         elif limit(counter) > 0:
             counters.give_back(key, window=seconds)
+
+
+def passed_first_step(attempt: Attempt) -> None:
+    """The password was right but a second factor is still to come: this attempt
+    was no failure, yet nothing is cleared (else every right password would wipe
+    the failed codes that an attacker who knows it has counted)."""
+    seconds = window()
+    for counter, key in attempt.keys.items():
+        if limit(counter) > 0:
+            counters.give_back(key, window=seconds)

@@ -15,6 +15,7 @@ from helpline.web.views import (
     preferences,
     relations,
     search,
+    twofactor,
     zoom,
 )
 
@@ -25,6 +26,19 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("preferences/", preferences.preferences, name="preferences"),
+    # Two-factor authentication (docs/authentication.md)
+    path("login/code/", twofactor.login_code, name="login-code"),
+    path("preferences/two-factor/", twofactor.overview, name="two-factor"),
+    path("preferences/two-factor/setup/", twofactor.setup, name="two-factor-setup"),
+    path("preferences/two-factor/codes/", twofactor.codes, name="two-factor-codes"),
+    path(
+        "preferences/two-factor/regenerate/",
+        twofactor.regenerate,
+        name="two-factor-regenerate",
+    ),
+    path(
+        "preferences/two-factor/disable/", twofactor.disable, name="two-factor-disable"
+    ),
     # Overviews
     path("queues/", overviews.queues, name="queues"),
     path("queues/<int:queue_id>/", overviews.queues, name="queue"),
