@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'two-factor policies',
                 'db_table': 'helpline_two_factor_policy',
                 'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('administrators', False), ('group__isnull', True), ('role__isnull', False)), models.Q(('administrators', False), ('group__isnull', False), ('role__isnull', True)), models.Q(('administrators', True), ('group__isnull', True), ('role__isnull', True)), _connector='OR'), name='two_factor_policy_one_target')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('administrators', False), ('group__isnull', True), ('role__isnull', False)), models.Q(('administrators', False), ('group__isnull', False), ('role__isnull', True)), models.Q(('administrators', True), ('group__isnull', True), ('role__isnull', True)), _connector='OR'), name='two_factor_policy_one_target', violation_error_message='A policy names exactly one of: a role, a group, or the administrators.')],
             },
         ),
     ]

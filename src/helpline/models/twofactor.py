@@ -57,6 +57,10 @@ class TwoFactorPolicy(models.Model):
                     )
                 ),
                 name="two_factor_policy_one_target",
+                violation_error_message=(
+                    "A policy names exactly one of: a role, a group, or the "
+                    "administrators."
+                ),
             ),
         ]
 
