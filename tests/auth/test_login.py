@@ -125,3 +125,11 @@ def test_the_agents_language_applies_after_the_second_step(client, world):
     password_step(client, "alice", PASSWORD)
     response = code_step(client, fresh_code(world.alice))
     assert response.cookies["django_language"].value == "de"
+
+
+def test_the_code_step_speaks_german(client, world):
+    enrol(world.alice)
+    password_step(client, "alice", PASSWORD)
+    page = client.get(reverse("login-code"), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Geben Sie den Code ein" in page.content.decode()
+    assert b">Pr\xc3\xbcfen</button>" in page.content
