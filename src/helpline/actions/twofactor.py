@@ -11,18 +11,19 @@ device is lost.  Every change is written to the administration log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from helpline.actions.access import group_permissions
 from helpline.actions.admin import record
 from helpline.errors import InvalidInput, PermissionDenied
-from helpline.models import Grant, Permission, TwoFactorPolicy
+from helpline.models import Grant, Permission, Role, TwoFactorPolicy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -71,24 +72,51 @@ class TwoFactorState:
     enrolled: bool  # a confirmed authenticator app
 
 
-def two_factor_state(agent: Agent) -> TwoFactorState:
-    """Whether a policy requires a second factor of ``agent``, and whether it has one:
-    one query (the middleware asks this on requests of sessions without one)."""
-    row = (
-        get_user_model()
-        .objects.filter(pk=agent.pk)
-        .annotate(
-            required=Exists(TwoFactorPolicy.objects.filter(applying_policies_q(agent))),
-            enrolled=Exists(
-                TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
-            ),
-        )
-        .values_list("required", "enrolled")
-        .first()
+def _applies(
+    policy: tuple[int | None, int | None, str, bool],
+    agent: Agent,
+    role_ids: Callable[[], set[int]],
+) -> bool:
+    role_id, group_id, permission, administrators = policy
+    if administrators:
+        return bool(agent.is_staff)
+    if role_id is not None:
+        return role_id in role_ids()
+    held = group_permissions(agent).get(group_id or 0, frozenset())
+    if not permission:
+        return bool(held)
+    return permission in held or (
+        permission != Permission.OVERRIDE_LOCK and Permission.RW in held
     )
-    if row is None or not agent.is_active:
+
+
+def two_factor_state(agent: Agent) -> TwoFactorState:
+    """Whether a policy requires a second factor of ``agent``, and whether it has one.
+
+    The middleware asks this on every request of a session that has not proved a
+    second factor, so it is kept to two small indexed queries (the valid policies,
+    the agent's device), plus the agent's grants (``access.group_permissions``,
+    cached on the agent object the views use too) and roles only when a policy
+    names a group or a role.  The rule is the same as ``applying_policies_q``.
+    """
+    if agent.pk is None or not agent.is_active:
         return TwoFactorState(required=False, enrolled=False)
-    return TwoFactorState(required=bool(row[0]), enrolled=bool(row[1]))
+    policies = list(
+        TwoFactorPolicy.objects.filter(valid=True)
+        .filter(Q(role__isnull=True) | Q(role__valid=True))
+        .values_list("role_id", "group_id", "permission", "administrators")
+    )
+    roles: list[set[int]] = []
+
+    def role_ids() -> set[int]:
+        if not roles:
+            roles.append(
+                set(Role.objects.filter(members=agent).values_list("pk", flat=True))
+            )
+        return roles[0]
+
+    required = any(_applies(p, agent, role_ids) for p in policies)
+    return TwoFactorState(required=required, enrolled=has_two_factor(agent))
 
 
 def has_two_factor(agent: Agent) -> bool:
