@@ -209,7 +209,7 @@ def verify_second_factor(agent: Agent, code: str) -> str | None:
     if not code or not agent.is_active:
         return None
     with transaction.atomic():
-        if code.isdigit() and len(code) in (6, 8):
+        if code.isdigit() and len(code) == 6:
             for device in TOTPDevice.objects.select_for_update().filter(
                 user=agent, confirmed=True
             ):
