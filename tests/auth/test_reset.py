@@ -55,3 +55,18 @@ def test_only_administrators_reset_it(world):
 def test_the_stock_device_screens_are_not_there(admin_client, world):
     assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert admin_client.get("/admin/otp_static/staticdevice/").status_code == 404
+
+
+def test_the_agents_list_says_who_has_a_second_factor(admin_client, world):
+    enrol(world.alice)
+    page = admin_client.get(reverse("admin:helpline_agentaccount_changelist"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "two-factor" in html
+    rows = {
+        name: next(r for r in html.split("<tr") if f">{name}<" in r)
+        for name in ("alice", "bob")
+    }
+    column = 'class="field-two_factor_column"><img src="/static/admin/img/icon-{}.svg"'
+    assert column.format("yes") in rows["alice"]
+    assert column.format("no") in rows["bob"]

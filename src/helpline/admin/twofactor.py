@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -69,4 +69,25 @@ def reset_two_factor(
     )
 
 
+@admin.display(description="two-factor", boolean=True, ordering="has_two_factor")
+def two_factor_column(obj: Any) -> bool:
+    return bool(getattr(obj, "has_two_factor", False))
+
+
+_agent_queryset = AgentAdmin.get_queryset
+
+
+def _agents_with_two_factor(self: Any, request: HttpRequest) -> QuerySet[Any]:
+    """The agents list says who has a second factor (one subquery, not one a row)."""
+    return _agent_queryset(self, request).annotate(
+        has_two_factor=Exists(
+            TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+        )
+    )
+
+
+# The agents screen (admin/agents.py) gains the reset and the column here, beside
+# the rest of two-factor administration.
 AgentAdmin.actions = [*AgentAdmin.actions, reset_two_factor]
+AgentAdmin.list_display = (*AgentAdmin.list_display, two_factor_column)  # type: ignore[assignment]
+AgentAdmin.get_queryset = _agents_with_two_factor  # type: ignore[method-assign]
