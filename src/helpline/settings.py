@@ -539,3 +539,22 @@ HELPLINE_PASSWORD_LOGIN = _env("PASSWORD_LOGIN", "on")
 HELPLINE_BREAKGLASS_LOGINS = [
     v.strip() for v in _env("BREAKGLASS_LOGINS").split(",") if v.strip()
 ]
+
+# --- two-factor authentication (docs/authentication.md) ---
+# django-otp's TOTP and static (recovery code) devices; before "helpline" so that
+# helpline.admin can take their stock admin screens away (autodiscovery order).
+INSTALLED_APPS[INSTALLED_APPS.index("helpline") : INSTALLED_APPS.index("helpline")] = [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+]
+# After AuthenticationMiddleware: an agent whom a policy requires to use a second
+# factor and who has none is sent to set it up before any other page.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "helpline.web.twofactor.TwoFactorMiddleware",
+)
+# The name authenticator apps show beside the login.
+OTP_TOTP_ISSUER = _env("TWO_FACTOR_ISSUER", "Helpline")
+# How long the code may be entered after the right password (seconds).
+HELPLINE_TWO_FACTOR_STEP_SECONDS = _env_int("TWO_FACTOR_STEP_SECONDS", 300)

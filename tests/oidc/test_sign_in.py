@@ -6,10 +6,12 @@ import html
 import re
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from helpline.actions import admin
 from helpline.actions.sso import map_idp_group
 from helpline.models import AdminAuditEntry, Grant
+from tests.auth import code_step, enrol, fresh_code
 from tests.oidc_provider import Browser, sign_in
 
 
@@ -73,6 +75,47 @@ def test_amr_value_counts_as_second_factor_when_configured(client, sso, settings
     settings.HELPLINE_OIDC_MFA_VALUES = []
     assert sign_in(client, "carol").status_code == 302
     assert client.session["helpline_mfa_by_idp"] is False
+
+
+def test_an_agent_with_a_second_factor_gives_its_code_after_the_provider(
+    client, sso, settings
+):
+    """Signed in at the provider without a second factor it attests: an agent who has
+    one here is not logged in until its code (the same step as after a password)."""
+    settings.HELPLINE_OIDC_MFA_VALUES = []
+    assert sign_in(client, "carol").status_code == 302
+    carol = get_user_model().objects.get(username="carol")
+    client.post("/logout/")
+    enrol(carol)
+
+    answer = sign_in(client, "carol")
+    assert answer.status_code == 302
+    assert answer["Location"] == reverse("login-code")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/").status_code == 302  # nothing opens before the code
+    done = code_step(client, fresh_code(carol))
+    assert done.status_code == 302
+    assert client.session["_auth_user_id"] == str(carol.pk)
+    assert client.get("/").status_code == 200
+
+
+def test_a_second_factor_the_provider_attests_counts_for_an_enrolled_agent(
+    client, sso, settings
+):
+    """With HELPLINE_OIDC_MFA_VALUES naming the provider's amr, the sign-in is
+    complete: no code asked, and the session is not ended as one opened by a
+    password alone."""
+    settings.HELPLINE_OIDC_MFA_VALUES = ["otp", "hwk"]
+    assert sign_in(client, "carol").status_code == 302
+    carol = get_user_model().objects.get(username="carol")
+    client.post("/logout/")
+    enrol(carol)
+
+    answer = sign_in(client, "carol")
+    assert answer.status_code == 302
+    assert answer["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.session["_auth_user_id"] == str(carol.pk)
 
 
 def test_logout_ends_the_provider_session_too(client, sso):

@@ -30,6 +30,13 @@ OWN_PAGES = {
     "new-phone-ticket",
     "login",
     "logout",
+    # Two-factor authentication (docs/authentication.md): the agent's own.
+    "login-code",
+    "two-factor",
+    "two-factor-setup",
+    "two-factor-codes",
+    "two-factor-regenerate",
+    "two-factor-disable",
     "sessions",
     "password-change",
     *(

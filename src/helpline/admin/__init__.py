@@ -34,3 +34,4 @@ for _model in (User, DjangoGroup):
 
 # The screens register themselves.
 from helpline.admin import agents, configuration, grid, mail, sso  # noqa: E402, F401
+from helpline.admin import twofactor as _twofactor  # noqa: E402, F401, I001

@@ -42,6 +42,7 @@ from helpline.models.tickets import (
     TicketState,
     TicketWatcher,
 )
+from helpline.models.twofactor import TwoFactorPolicy
 
 __all__ = [
     "AdminAuditEntry",
@@ -93,5 +94,6 @@ __all__ = [
     "TicketState",
     "TicketWatcher",
     "TokenScope",
+    "TwoFactorPolicy",
     "WorkerBeat",
 ]

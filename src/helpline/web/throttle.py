@@ -166,3 +166,13 @@ def reset_allowed(email: str, request: HttpRequest) -> bool:
         if most > 0 and counters.hit(key, window=seconds) > most:
             allowed = False
     return allowed
+
+
+def passed_first_step(attempt: Attempt) -> None:
+    """The password was right but a second factor is still to come: this attempt
+    was no failure, yet nothing is cleared (else every right password would wipe
+    the failed codes that an attacker who knows it has counted)."""
+    seconds = window()
+    for counter, key in attempt.keys.items():
+        if limit(counter) > 0:
+            counters.give_back(key, window=seconds)

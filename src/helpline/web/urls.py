@@ -18,6 +18,7 @@ from helpline.web.views import (
     relations,
     search,
     sso,
+    twofactor,
     zoom,
 )
 
@@ -46,6 +47,19 @@ urlpatterns = [
         "password-reset/<uidb64>/<token>/",
         password_reset.ResetConfirmView.as_view(),
         name="password-reset-confirm",
+    ),
+    # Two-factor authentication (docs/authentication.md)
+    path("login/code/", twofactor.login_code, name="login-code"),
+    path("preferences/two-factor/", twofactor.overview, name="two-factor"),
+    path("preferences/two-factor/setup/", twofactor.setup, name="two-factor-setup"),
+    path("preferences/two-factor/codes/", twofactor.codes, name="two-factor-codes"),
+    path(
+        "preferences/two-factor/regenerate/",
+        twofactor.regenerate,
+        name="two-factor-regenerate",
+    ),
+    path(
+        "preferences/two-factor/disable/", twofactor.disable, name="two-factor-disable"
     ),
     # Overviews
     path("queues/", overviews.queues, name="queues"),

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin
+from helpline.actions import admin, twofactor
 from helpline.actions.sessions import log_out_everywhere
 from helpline.management.base import HelplineCommand, UsageError
 from helpline.management.commands.revoke import write_withdrawn
@@ -86,6 +86,18 @@ class Command(HelplineCommand):
         )
         logout.add_argument("login", metavar="LOGIN")
         logout.set_defaults(handler=self.logout_all)
+        reset = verbs.add_parser(
+            "2fa-reset",
+            help="Reset an agent's two-factor authentication (a lost device).",
+            description=(
+                "Remove an agent's authenticator app and recovery codes, when its "
+                "device is lost. Its next login takes the password alone and, if a "
+                "two-factor policy applies to it, sends it to set up a new one. "
+                "Written to the administration log."
+            ),
+        )
+        reset.add_argument("login", metavar="LOGIN")
+        reset.set_defaults(handler=self.reset_two_factor)
 
         listing = verbs.add_parser("list", help="List the agents.")
         self.add_json_flag(listing)
@@ -120,6 +132,14 @@ class Command(HelplineCommand):
         self.stdout.write(
             f"Agent {agent.get_username()!r}: {ended.sessions} session(s) ended, "
             f"{ended.tokens} API token(s) revoked."
+        )
+
+    def reset_two_factor(self, options: dict[str, Any]) -> None:
+        agent = admin.get_agent(options["login"])
+        had = twofactor.reset_two_factor(None, agent)
+        what = "reset" if had else "was not set up; nothing to reset"
+        self.stdout.write(
+            f"Two-factor authentication of {agent.get_username()!r} {what}."
         )
 
     @staticmethod

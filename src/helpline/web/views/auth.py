@@ -7,12 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from helpline.actions.twofactor import has_two_factor
 from helpline.models import AgentProfile
 from helpline.web import throttle
+from helpline.web.twofactor import begin_second_step
 
 
 class LoginView(auth_views.LoginView):
@@ -39,6 +42,11 @@ class LoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
+        if has_two_factor(form.get_user()):
+            # Not logged in yet: the code comes first (docs/authentication.md).
+            throttle.passed_first_step(self._attempt)
+            begin_second_step(self.request, form.get_user(), self.get_success_url())
+            return redirect("login-code")
         throttle.succeeded(self._attempt)
         response = super().form_valid(form)
         language = language_of(form.get_user())

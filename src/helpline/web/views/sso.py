@@ -8,14 +8,16 @@ from typing import Any
 
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from helpline.actions.sso import sign_in_identity
+from helpline.actions.twofactor import has_two_factor
 from helpline.errors import HelplineError
 from helpline.sso import oidc
+from helpline.web.twofactor import begin_second_step, mark_verified
 from helpline.web.views import auth
 
 log = logging.getLogger("helpline.sso")
@@ -73,11 +75,24 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     except HelplineError as exc:
         log.warning("single sign-on refused for %r: %s", identity.login, exc.message)
         return _failed(request, exc.message, 403)
+    next_url = (pending or {}).get("next") or reverse("dashboard")
+    if not identity.second_factor and has_two_factor(agent):
+        # The provider did not attest a second factor and the agent has one here:
+        # not logged in yet, the code comes first, as after a password
+        # (begin_second_step gives the session a new key).
+        agent.backend = BACKEND
+        begin_second_step(request, agent, next_url)
+        request.session[ID_TOKEN] = id_token
+        request.session[MFA_FLAG] = False
+        return redirect("login-code")
     # login() gives the session a new key: no session fixation across the sign-in.
     login(request, agent, backend=BACKEND)
     request.session[ID_TOKEN] = id_token
     request.session[MFA_FLAG] = identity.second_factor
-    response = HttpResponseRedirect((pending or {}).get("next") or reverse("dashboard"))
+    if identity.second_factor:
+        # HELPLINE_OIDC_MFA_VALUES: the provider's second factor counts as ours.
+        mark_verified(request)
+    response = HttpResponseRedirect(next_url)
     language = auth.language_of(agent)
     if language:
         auth.set_language(response, language)
