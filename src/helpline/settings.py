@@ -558,3 +558,12 @@ MIDDLEWARE.insert(
 OTP_TOTP_ISSUER = _env("TWO_FACTOR_ISSUER", "Helpline")
 # How long the code may be entered after the right password (seconds).
 HELPLINE_TWO_FACTOR_STEP_SECONDS = _env_int("TWO_FACTOR_STEP_SECONDS", 300)
+# API tokens of an agent whom a policy requires to have a second factor and who has
+# none: "allow" (the token alone decides) or "refuse" (403 two_factor_required until
+# the agent sets one up: the rule then reaches every way in).
+HELPLINE_TWO_FACTOR_TOKENS = _env("TWO_FACTOR_TOKENS", "allow").strip().lower()
+if HELPLINE_TWO_FACTOR_TOKENS not in {"allow", "refuse"}:
+    raise SystemExit(
+        f"HELPLINE_TWO_FACTOR_TOKENS={HELPLINE_TWO_FACTOR_TOKENS!r}: use 'allow' or "
+        "'refuse' (docs/authentication.md)."
+    )

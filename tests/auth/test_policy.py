@@ -121,6 +121,23 @@ def test_api_tokens_are_not_redirected(client, world):
     assert response.status_code == 200
 
 
+def test_tokens_of_an_agent_out_of_compliance_stop_when_the_rule_says_so(
+    client, world, settings
+):
+    """HELPLINE_TWO_FACTOR_TOKENS=refuse: the policy reaches API tokens too, until the
+    agent sets up its second factor."""
+    settings.HELPLINE_TWO_FACTOR_TOKENS = "refuse"
+    secret = create_token(world.alice).secret
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", **bearer).status_code == 200  # no policy yet
+    policy(group=world.info.group)
+    refused = client.get("/api/v1/me", **bearer)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "two_factor_required"
+    enrol(world.alice)
+    assert client.get("/api/v1/me", **bearer).status_code == 200
+
+
 def test_switching_off_is_refused_while_a_policy_requires_it(client, world):
     enrol(world.alice)
     policy(group=world.info.group)

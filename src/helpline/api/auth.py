@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
 from helpline.actions.api_tokens import authenticate_token
+from helpline.actions.twofactor import two_factor_state
 from helpline.api.errors import ApiError
 from helpline.api.ratelimit import count_request
 from helpline.models import TokenScope
@@ -51,6 +53,15 @@ class BearerToken(HttpBearer):
                 "token to change anything.",
                 headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
             )
+        if settings.HELPLINE_TWO_FACTOR_TOKENS == "refuse":
+            state = two_factor_state(api_token.agent)
+            if state.required and not state.enrolled:
+                raise ApiError(
+                    403,
+                    "two_factor_required",
+                    "A policy requires this token's agent to use two-factor "
+                    "authentication: set it up in the web interface first.",
+                )
         return api_token.agent
 
 
