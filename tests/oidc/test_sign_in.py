@@ -37,6 +37,22 @@ def test_first_sign_in_creates_the_agent_with_its_mapped_roles(client, sso):
     assert logged.filter(object_repr="alice").exists()
 
 
+def test_name_and_address_follow_the_provider_at_every_sign_in(client, sso):
+    assert sign_in(client, "alice").status_code == 302
+    alice = get_user_model().objects.get(username="alice")
+    alice.email, alice.first_name, alice.last_name = "old@example.net", "Al", "Old"
+    alice.save()
+    client.post("/logout/")
+
+    assert sign_in(client, "alice").status_code == 302
+    alice.refresh_from_db()
+    assert (alice.email, alice.first_name, alice.last_name) == (
+        "alice@example.org",
+        "Alice",
+        "Example",
+    )
+
+
 def test_group_sync_removes_a_membership_the_provider_dropped(client, sso):
     agents = admin.create_role("Agents")
     staff = admin.create_role("Staff")

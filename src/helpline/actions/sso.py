@@ -79,6 +79,22 @@ def sync_idp_groups(agent: Any, groups: frozenset[str]) -> tuple[list[str], list
     return added, removed
 
 
+def _follow_provider(agent: Any, identity: Identity) -> None:
+    """The provider keeps the agent's name and address: copied at every sign-in (a
+    claim the provider leaves out changes nothing)."""
+    changed = []
+    if identity.email and agent.email != identity.email:
+        agent.email = identity.email
+        changed.append("email")
+    if identity.name.strip():
+        first, _sep, last = identity.name.strip().partition(" ")
+        if (agent.first_name, agent.last_name) != (first[:150], last[:150]):
+            agent.first_name, agent.last_name = first[:150], last[:150]
+            changed += ["first_name", "last_name"]
+    if changed:
+        agent.save(update_fields=changed)
+
+
 def sign_in_identity(identity: Identity) -> Any:
     """The agent ``identity`` signs in as, with its mapped roles brought up to date.
 
@@ -110,6 +126,7 @@ def sign_in_identity(identity: Identity) -> Any:
             )
         if not agent.is_active:
             raise PermissionDenied("Your Helpline agent account is switched off.")
+        _follow_provider(agent, identity)
         if settings.HELPLINE_OIDC_GROUPS_CLAIM:
             sync_idp_groups(agent, identity.groups)
     return agent
