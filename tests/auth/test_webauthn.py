@@ -18,6 +18,7 @@ from webauthn.helpers import bytes_to_base64url
 from helpline.actions import twofactor, webauthn
 from helpline.errors import PermissionDenied
 from helpline.models import TwoFactorPolicy, WebAuthnCredential
+from helpline.web.twofactor import VERIFIED
 from tests.auth import password_step
 from tests.web import PASSWORD
 
@@ -115,3 +116,19 @@ def test_the_agents_screen_counts_a_key(admin_client, world):
     row = next(r for r in page.split("<tr") if ">alice<" in r)
     cell = row.split('class="field-two_factor_column"', 1)[1].split("</td>")[0]
     assert 'alt="True"' in cell
+
+
+def test_the_key_screens_in_german(world, client):
+    a_key(world.alice)
+    password_step(client, "alice", PASSWORD)
+    page = client.get(reverse("login-code"), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Ihren Sicherheitsschlüssel benutzen" in page.content.decode()
+    client.force_login(world.alice)
+    session = client.session
+    session[VERIFIED] = True  # as after the second step
+    session.save()
+    client.cookies["django_language"] = "de"
+    prefs = client.get(reverse("two-factor"), HTTP_ACCEPT_LANGUAGE="de")
+    html = prefs.content.decode()
+    assert "Sicherheitsschlüssel hinzufügen" in html
+    assert ">Laptop <" in html and "Add a security key" not in html
