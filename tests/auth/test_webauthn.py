@@ -55,9 +55,9 @@ def test_a_key_is_a_second_factor_at_login(world):
 def test_without_the_password_step_no_options(world):
     a_key(world.alice)
     response = Client().post(reverse("login-key-options"))
-    assert response.status_code == 403
+    assert response.status_code == 400
     assert (
-        Client().post(reverse("login-key"), "{}", "application/json").status_code == 403
+        Client().post(reverse("login-key"), "{}", "application/json").status_code == 400
     )
 
 

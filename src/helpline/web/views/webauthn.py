@@ -56,8 +56,8 @@ def _error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-@require_POST
 @agent_view
+@require_POST
 def register_options(request: AgentRequest) -> HttpResponse:
     options, challenge = actions.registration_options(
         request.user, relying_party(request)
@@ -66,8 +66,8 @@ def register_options(request: AgentRequest) -> HttpResponse:
     return _options(options)
 
 
-@require_POST
 @agent_view
+@require_POST
 def register(request: AgentRequest) -> HttpResponse:
     data = _json_body(request)
     challenge = request.session.pop(REGISTRATION, "")
@@ -113,7 +113,7 @@ def remove(request: AgentRequest) -> HttpResponse:
 def login_options(request: HttpRequest) -> HttpResponse:
     waiting = state.pending(request)
     if waiting is None:
-        return _error(_("Log in with your password first."), 403)
+        return _error(_("Log in with your password first."))
     try:
         options, challenge = actions.authentication_options(
             waiting.user, relying_party(request)
@@ -129,7 +129,7 @@ def login(request: HttpRequest) -> HttpResponse:
     """The second step with a security key: the assertion, after the password."""
     waiting = state.pending(request)
     if waiting is None:
-        return _error(_("Log in with your password first."), 403)
+        return _error(_("Log in with your password first."))
     challenge = str(request.session.pop(ASSERTION, "") or "")
     attempt = throttle.begin(waiting.user.get_username(), request)
     if not attempt.allowed:
