@@ -37,6 +37,12 @@ OWN_PAGES = {
     "two-factor-codes",
     "two-factor-regenerate",
     "two-factor-disable",
+    # Security keys (WebAuthn): the agent's own; the login pair answers JSON.
+    "login-key-options",
+    "login-key",
+    "two-factor-key-options",
+    "two-factor-key-add",
+    "two-factor-key-remove",
     "sessions",
     "password-change",
     *(
@@ -54,6 +60,9 @@ PUBLIC_PAGES = {
     "password-reset-confirm",
     "sso-login",
     "sso-callback",
+    # The second step with a security key, after the password (403 without it).
+    "login-key-options",
+    "login-key",
 }
 
 

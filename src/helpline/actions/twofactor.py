@@ -23,7 +23,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from helpline.actions.access import group_permissions
 from helpline.actions.admin import record
 from helpline.errors import InvalidInput, PermissionDenied
-from helpline.models import Grant, Permission, Role, TwoFactorPolicy
+from helpline.models import (
+    Grant,
+    Permission,
+    Role,
+    TwoFactorPolicy,
+    WebAuthnCredential,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -69,7 +75,7 @@ def policies_for(agent: Agent) -> list[TwoFactorPolicy]:
 @dataclass(frozen=True)
 class TwoFactorState:
     required: bool  # a policy requires it
-    enrolled: bool  # a confirmed authenticator app
+    enrolled: bool  # a confirmed authenticator app, or a security key
 
 
 def _applies(
@@ -120,7 +126,15 @@ def two_factor_state(agent: Agent) -> TwoFactorState:
 
 
 def has_two_factor(agent: Agent) -> bool:
-    """Does ``agent`` log in with a second factor (a confirmed authenticator app)?"""
+    """Does ``agent`` log in with a second factor (a confirmed authenticator app, or
+    a security key: actions.webauthn)?"""
+    return (
+        has_authenticator_app(agent)
+        or WebAuthnCredential.objects.filter(agent=agent).exists()
+    )
+
+
+def has_authenticator_app(agent: Agent) -> bool:
     return TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
 
 
@@ -134,7 +148,7 @@ def recovery_codes_left(agent: Agent) -> int:
 def start_enrolment(agent: Agent) -> TOTPDevice:
     """The unconfirmed authenticator device of ``agent`` (a new secret if it has
     none), to show as a QR code; it counts only once confirmed with a code."""
-    if has_two_factor(agent):
+    if has_authenticator_app(agent):
         raise InvalidInput("Two-factor authentication is already set up.")
     with transaction.atomic():
         device = (
@@ -272,6 +286,7 @@ def disable_two_factor(agent: Agent, *, password: str, code: str) -> None:
 
 def _delete_devices(agent: Agent) -> int:
     removed = TOTPDevice.objects.filter(user=agent).delete()[0]
+    removed += WebAuthnCredential.objects.filter(agent=agent).delete()[0]
     return removed + StaticDevice.objects.filter(user=agent).delete()[0]
 
 
@@ -281,7 +296,7 @@ def may_reset_two_factor(actor: Agent | None) -> bool:
 
 
 def reset_two_factor(actor: Agent | None, agent: Agent) -> bool:
-    """Remove ``agent``'s authenticator app and recovery codes (a lost device): its
+    """Remove ``agent``'s authenticator app, security keys and recovery codes: its
     next login takes the password alone, and, where a policy requires it, sends it to
     set up a new one first.  Written to the administration log.  Returns whether there
     was anything to remove."""

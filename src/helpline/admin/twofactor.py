@@ -19,7 +19,7 @@ from helpline.actions import twofactor
 from helpline.admin.agents import AgentAdmin
 from helpline.admin.base import ActionAdmin, ActionForm, actor_of
 from helpline.errors import HelplineError
-from helpline.models import AgentAccount, TwoFactorPolicy
+from helpline.models import AgentAccount, TwoFactorPolicy, WebAuthnCredential
 
 for _model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
@@ -83,6 +83,7 @@ def _agents_with_two_factor(self: Any, request: HttpRequest) -> QuerySet[Any]:
         has_two_factor=Exists(
             TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
         )
+        | Exists(WebAuthnCredential.objects.filter(agent_id=OuterRef("pk")))
     )
 
 

@@ -42,7 +42,7 @@ from helpline.models.tickets import (
     TicketState,
     TicketWatcher,
 )
-from helpline.models.twofactor import TwoFactorPolicy
+from helpline.models.twofactor import TwoFactorPolicy, WebAuthnCredential
 
 __all__ = [
     "AdminAuditEntry",
@@ -95,5 +95,6 @@ __all__ = [
     "TicketWatcher",
     "TokenScope",
     "TwoFactorPolicy",
+    "WebAuthnCredential",
     "WorkerBeat",
 ]

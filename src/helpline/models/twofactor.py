@@ -6,6 +6,7 @@ django-otp's models (``otp_totp.TOTPDevice``, ``otp_static.StaticDevice``).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from helpline.models.permissions import Group, Permission, Role
@@ -74,3 +75,30 @@ class TwoFactorPolicy(models.Model):
             what = self.permission or "any permission"
             return f"everyone with {what} on group {self.group}"
         return "administrators"
+
+
+class WebAuthnCredential(models.Model):
+    """A security key or passkey an agent registered as a second factor (WebAuthn).
+
+    ``credential_id`` is the authenticator's id of the credential (base64url, as the
+    browser sends it); ``public_key`` its COSE public key; ``sign_count`` the last
+    signature counter seen (a counter that does not grow betrays a cloned key).
+    """
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "helpline_webauthn_credential"
+        ordering = ["created", "pk"]
+        verbose_name = "security key"
+
+    def __str__(self) -> str:
+        return self.name

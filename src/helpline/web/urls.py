@@ -19,6 +19,7 @@ from helpline.web.views import (
     search,
     sso,
     twofactor,
+    webauthn,
     zoom,
 )
 
@@ -50,6 +51,19 @@ urlpatterns = [
     ),
     # Two-factor authentication (docs/authentication.md)
     path("login/code/", twofactor.login_code, name="login-code"),
+    path("login/key/options/", webauthn.login_options, name="login-key-options"),
+    path("login/key/", webauthn.login, name="login-key"),
+    path(
+        "preferences/two-factor/keys/options/",
+        webauthn.register_options,
+        name="two-factor-key-options",
+    ),
+    path("preferences/two-factor/keys/", webauthn.register, name="two-factor-key-add"),
+    path(
+        "preferences/two-factor/keys/remove/",
+        webauthn.remove,
+        name="two-factor-key-remove",
+    ),
     path("preferences/two-factor/", twofactor.overview, name="two-factor"),
     path("preferences/two-factor/setup/", twofactor.setup, name="two-factor-setup"),
     path("preferences/two-factor/codes/", twofactor.codes, name="two-factor-codes"),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpline.actions import twofactor as actions
+from helpline.actions.webauthn import has_keys, keys_of
 from helpline.errors import HelplineError
 from helpline.web import throttle
 from helpline.web import twofactor as state
@@ -68,7 +69,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Log in with your password first."))
         return redirect("login")
     form = CodeForm(request.POST or None)
-    context: dict[str, Any] = {"form": form}
+    context: dict[str, Any] = {"form": form, "has_keys": has_keys(waiting.user)}
     if request.method == "POST" and form.is_valid():
         attempt = throttle.begin(waiting.user.get_username(), request)
         if not attempt.allowed:
@@ -117,7 +118,8 @@ def overview(request: AgentRequest) -> HttpResponse:
         request,
         "helpline/two_factor.html",
         {
-            "enabled": actions.has_two_factor(agent),
+            "enabled": actions.has_authenticator_app(agent),
+            "keys": keys_of(agent),
             "codes_left": actions.recovery_codes_left(agent),
             "policies": actions.policies_for(agent),
             "form": PasswordAndCodeForm(),
@@ -128,7 +130,7 @@ def overview(request: AgentRequest) -> HttpResponse:
 @agent_view
 def setup(request: AgentRequest) -> HttpResponse:
     agent = request.user
-    if actions.has_two_factor(agent):
+    if actions.has_authenticator_app(agent):
         return redirect("two-factor")
     form = CodeForm(request.POST or None)
     error = None
