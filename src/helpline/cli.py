@@ -10,6 +10,9 @@ import sys
 # `helpline check` warns about looser ones (helpline/checks.py).
 PRIVATE_UMASK = 0o077
 
+# Commands whose name is a Python keyword live in a file of another name.
+ALIASES = {"import": "import_data"}
+
 
 def main(argv: list[str] | None = None) -> None:
     os.umask(PRIVATE_UMASK)
@@ -26,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     # Commands are files (seed_demo.py); people type them with dashes (seed-demo).
     if args and not args[0].startswith("-"):
         args[0] = args[0].replace("-", "_")
+        args[0] = ALIASES.get(args[0], args[0])
     execute_from_command_line(["helpline", *args])
 
 

@@ -5,6 +5,7 @@ from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
+from helpline.models.imports import ImportedObject, ImportRun, ImportRunStatus
 from helpline.models.jobs import JobLease, PeriodicRun
 from helpline.models.mail import (
     AutoResponseLog,
@@ -66,6 +67,9 @@ __all__ = [
     "HistoryEntry",
     "HistoryType",
     "InboundMessage",
+    "ImportRun",
+    "ImportRunStatus",
+    "ImportedObject",
     "IndexState",
     "InboundStatus",
     "LinkType",

@@ -1,0 +1,136 @@
+"""The run's account: per kind, rows in the source, imported, updated, skipped (and
+why), and a progress line with counts and an ETA."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+MAX_REASONS_LISTED = 50
+
+
+@dataclass
+class KindReport:
+    source: int = 0
+    imported: int = 0  # new in Helpline in this run
+    updated: int = 0  # existed, changed in the source since the last run
+    unchanged: int = 0  # existed, nothing to do
+    skipped: int = 0
+    problems: int = 0  # imported, but something in the row had to be mended
+    reasons: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "problems": self.problems,
+            "reasons": dict(self.reasons.most_common()),
+            "examples": self.examples[:MAX_REASONS_LISTED],
+        }
+
+
+class Report:
+    """Counts per kind of object, and what was skipped or mended, with reasons."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, KindReport] = {}
+
+    def __getitem__(self, kind: str) -> KindReport:
+        return self.kinds.setdefault(kind, KindReport())
+
+    def skip(self, kind: str, source_id: object, reason: str) -> None:
+        """A source row that was not imported, and why."""
+        entry = self[kind]
+        entry.skipped += 1
+        entry.reasons[reason] += 1
+        if len(entry.examples) < MAX_REASONS_LISTED:
+            entry.examples.append(f"{kind} {source_id}: {reason}")
+
+    def problem(self, kind: str, source_id: object, reason: str) -> None:
+        """A source row imported as far as it could be: something was mended."""
+        entry = self[kind]
+        entry.problems += 1
+        entry.reasons[reason] += 1
+        if len(entry.examples) < MAX_REASONS_LISTED:
+            entry.examples.append(f"{kind} {source_id}: {reason}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {kind: rep.as_dict() for kind, rep in self.kinds.items()}
+
+    def table(self) -> str:
+        lines = [
+            f"{'kind':<22}{'source':>10}{'imported':>10}{'updated':>9}{'same':>9}{'skipped':>9}{'mended':>8}"
+        ]
+        for kind, rep in self.kinds.items():
+            lines.append(
+                f"{kind:<22}{rep.source:>10}{rep.imported:>10}{rep.updated:>9}"
+                f"{rep.unchanged:>9}{rep.skipped:>9}{rep.problems:>8}"
+            )
+        reasons = [
+            f"  {kind}: {reason} ({n})"
+            for kind, rep in self.kinds.items()
+            for reason, n in rep.reasons.most_common()
+        ]
+        if reasons:
+            lines.append("skipped or mended, by reason:")
+            lines.extend(reasons)
+        return "\n".join(lines)
+
+
+class Progress:
+    """One line on a terminal, rewritten: phase, done/total, rate, ETA."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.phase = ""
+        self.total = 0
+        self.done = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def start(self, phase: str, total: int) -> None:
+        self.finish()
+        self.phase, self.total, self.done = phase, total, 0
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._draw(force=True)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self._draw()
+
+    def finish(self) -> None:
+        if self.phase:
+            self._draw(force=True)
+            if self.enabled:
+                self.stream.write("\n")
+                self.stream.flush()
+        self.phase = ""
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        if self.total and self.done and rate > 0:
+            eta = f"ETA {int((self.total - self.done) / rate)} s"
+        else:
+            eta = ""
+        share = f" {100 * self.done // self.total:3d}%" if self.total else ""
+        return f"{self.phase}: {self.done}/{self.total}{share} {rate:,.0f}/s {eta}".rstrip()
+
+    def _draw(self, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        self.stream.write("\r\x1b[K" + self.line())
+        self.stream.flush()

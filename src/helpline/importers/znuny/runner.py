@@ -1,0 +1,173 @@
+"""One import run: the phases in order, the marks, the report, ``--dry-run``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpline.importers.znuny.report import Progress, Report
+from helpline.importers.znuny.source import Source
+from helpline.importers.znuny.state import Mapping
+from helpline.models import ImportRun, ImportRunStatus
+
+log = logging.getLogger(__name__)
+
+# Tickets changed this long before the last run's newest change are read again: a
+# clock on one of the source's application servers may lag (re-reading is harmless).
+CHANGE_MARGIN = timedelta(hours=1)
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    """What every phase gets."""
+
+    source: Source
+    mapping: Mapping
+    report: Report
+    progress: Progress
+    dry_run: bool = False
+    # The marks of the last finished run ({} on the first run) and of this one.
+    previous: dict[str, Any] = field(default_factory=dict)
+    marks: dict[str, Any] = field(default_factory=dict)
+    say: Callable[[str], None] = lambda _text: None
+    # Filled by phases for later ones (e.g. the importing "system" agent).
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def incremental(self) -> bool:
+        return bool(self.previous)
+
+    def changed_since(self) -> datetime | None:
+        """Source-local naive time: tickets changed at or after it are read again."""
+        value = self.previous.get("ticket_change_time")
+        if not value:
+            return None
+        return datetime.fromisoformat(value) - CHANGE_MARGIN
+
+
+Phase = tuple[str, Callable[[Context], None]]
+
+
+def phases() -> list[Phase]:
+    """Every phase, in the order they must run (later ones look up earlier ones)."""
+    from helpline.importers.znuny import org, tickets
+
+    return [*org.PHASES, *tickets.PHASES]
+
+
+def read_marks(source: Source) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        if value is None:
+            return None
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    return {
+        "ticket_change_time": iso(source.scalar("SELECT MAX(change_time) FROM ticket")),
+        "ticket_id": source.scalar("SELECT MAX(id) FROM ticket"),
+        "article_id": source.scalar("SELECT MAX(id) FROM article"),
+        "history_id": source.scalar("SELECT MAX(id) FROM ticket_history"),
+    }
+
+
+def last_finished(source_name: str) -> ImportRun | None:
+    return (
+        ImportRun.objects.filter(source=source_name, status=ImportRunStatus.DONE)
+        .order_by("-started")
+        .first()
+    )
+
+
+def run(
+    source: Source,
+    *,
+    dry_run: bool = False,
+    full: bool = False,
+    progress: Progress | None = None,
+    say: Callable[[str], None] = lambda _text: None,
+    only: list[str] | None = None,
+) -> tuple[Report, ImportRun | None]:
+    """Import everything (or what changed since the last finished run).
+
+    ``full`` reads every source row again even after an earlier run (rows already
+    imported are still updated, never duplicated).  With ``dry_run`` everything is
+    read and mapped in one transaction that is rolled back: nothing is written.
+    """
+    previous_run = None if full else last_finished(source.name)
+    ctx = Context(
+        source=source,
+        mapping=Mapping(source.name, dry_run=dry_run),
+        report=Report(),
+        progress=progress or Progress(enabled=False),
+        dry_run=dry_run,
+        previous=dict(previous_run.marks) if previous_run else {},
+        marks=read_marks(source),
+        say=say,
+    )
+    selected = [p for p in phases() if only is None or p[0] in only]
+    if dry_run:
+        try:
+            with transaction.atomic():
+                _run_phases(ctx, selected)
+                raise _DryRunRollback
+        except _DryRunRollback:
+            pass
+        ctx.progress.finish()
+        return ctx.report, None
+
+    record = ImportRun.objects.create(
+        source=source.name,
+        started=timezone.now(),
+        options={
+            "url": _redacted(source.url),
+            "article_dir": str(source.article_dir or ""),
+            "time_zone": source.zone.key,
+            "full": full,
+            "incremental": ctx.incremental,
+            "only": only or [],
+        },
+        marks=ctx.marks,
+    )
+    try:
+        _run_phases(ctx, selected)
+    except BaseException:
+        record.status = ImportRunStatus.FAILED
+        record.finished = timezone.now()
+        record.report = ctx.report.as_dict()
+        record.save(update_fields=["status", "finished", "report"])
+        raise
+    finally:
+        ctx.progress.finish()
+    record.status = ImportRunStatus.DONE if only is None else ImportRunStatus.PARTIAL
+    record.finished = timezone.now()
+    record.report = ctx.report.as_dict()
+    record.save(update_fields=["status", "finished", "report"])
+    return ctx.report, record
+
+
+def _run_phases(ctx: Context, selected: list[Phase]) -> None:
+    for name, phase in selected:
+        ctx.say(f"{name} ...")
+        log.info("import phase %s", name)
+        phase(ctx)
+
+
+def _redacted(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)

@@ -1,0 +1,232 @@
+"""Reading a Znuny database: PostgreSQL or MySQL/MariaDB, read-only.
+
+Znuny stores times as local time without a zone (``timestamp(0)``/``DATETIME``) in the
+zone of its ``OTRSTimeZone`` setting, and on PostgreSQL its "LONGBLOB" columns are
+``TEXT`` holding base64 (Znuny's ``DirectBlob`` off); on MySQL they hold the bytes.
+``Source`` hides both: ``when()`` gives an aware UTC datetime, ``blob()`` bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpline.errors import HelplineError
+
+BATCH = 2000
+
+
+class SourceError(HelplineError):
+    """The source database cannot be read as a Znuny database."""
+
+
+@dataclass
+class Source:
+    """A connection to a Znuny database, given as a URL.
+
+    ``postgresql://user:password@host:port/dbname`` or
+    ``mysql://user:password@host:port/dbname`` (MariaDB too).  ``article_dir`` is
+    Znuny's ``var/article`` when articles are stored in the file system
+    (``ArticleStorageFS``).  ``time_zone`` overrides the source's ``OTRSTimeZone``.
+    """
+
+    url: str
+    article_dir: Path | None = None
+    time_zone: str | None = None
+    name: str = "znuny"
+    dialect: str = field(init=False)
+    zone: ZoneInfo = field(init=False)
+    _conn: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        scheme = parts.scheme.split("+")[0]
+        if scheme in ("postgres", "postgresql", "pgsql"):
+            self.dialect = "postgresql"
+        elif scheme in ("mysql", "mariadb"):
+            self.dialect = "mysql"
+        else:
+            raise SourceError(
+                f"unknown source database {parts.scheme!r}: use postgresql://... or mysql://..."
+            )
+        if self.article_dir is not None:
+            self.article_dir = Path(self.article_dir)
+            if not self.article_dir.is_dir():
+                raise SourceError(
+                    f"article directory {self.article_dir} does not exist"
+                )
+        self._conn = self._connect(parts)
+        zone_name = self.time_zone or self._configured_zone() or "UTC"
+        try:
+            self.zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SourceError(f"unknown time zone {zone_name!r}") from exc
+
+    # --- connection ------------------------------------------------------------------
+    def _connect(self, parts: Any) -> Any:
+        user = unquote(parts.username or "")
+        password = unquote(parts.password or "")
+        dbname = unquote(parts.path.lstrip("/"))
+        host = parts.hostname or "127.0.0.1"
+        if not dbname:
+            raise SourceError("the source URL names no database")
+        try:
+            if self.dialect == "postgresql":
+                import psycopg
+
+                conn = psycopg.connect(
+                    host=host,
+                    port=parts.port or 5432,
+                    user=user or None,
+                    password=password or None,
+                    dbname=dbname,
+                    autocommit=False,
+                )
+                # One consistent snapshot for the whole run, and never a write.
+                conn.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
+                return conn
+            import pymysql
+
+            conn = pymysql.connect(
+                host=host,
+                port=parts.port or 3306,
+                user=user or "root",
+                password=password,
+                database=dbname,
+                charset="utf8mb4",
+                autocommit=False,
+            )
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cur.execute("SET time_zone = '+00:00'")
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            return conn
+        except ImportError as exc:  # pragma: no cover - both are dependencies
+            raise SourceError(
+                f"the driver for {self.dialect} is missing: {exc}"
+            ) from exc
+        except Exception as exc:
+            raise SourceError(f"cannot connect to the source database: {exc}") from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def _configured_zone(self) -> str | None:
+        """``OTRSTimeZone`` as the site set it in the SysConfig, if it did."""
+        try:
+            row = self.one(
+                "SELECT effective_value FROM sysconfig_modified WHERE name = %s",
+                ("OTRSTimeZone",),
+            )
+        except Exception:  # older OTRS: no sysconfig_modified
+            self._conn.rollback()
+            return None
+        if not row or not row["effective_value"]:
+            return None
+        # The value is YAML: "--- Europe/Berlin" or "--- 'Europe/Berlin'".
+        value = str(row["effective_value"]).strip()
+        value = value.removeprefix("---").strip().strip("'\"")
+        return value or None
+
+    # --- reading ---------------------------------------------------------------------
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Every row of a query, as dicts, fetched in batches."""
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql, tuple(params))
+            names = [d[0] for d in cur.description]
+            while True:
+                batch = cur.fetchmany(BATCH)
+                if not batch:
+                    return
+                for row in batch:
+                    yield dict(zip(names, row, strict=True))
+        finally:
+            cur.close()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.rows(sql, params))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        for row in self.rows(sql, params):
+            return row
+        return None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    def count(self, table: str) -> int:
+        if not table.replace("_", "").isalnum():
+            raise ValueError(table)
+        return int(self.scalar(f"SELECT COUNT(*) FROM {table}") or 0)  # noqa: S608
+
+    # --- values ----------------------------------------------------------------------
+    def when(self, value: datetime | str | None) -> datetime | None:
+        """A Znuny time (local, naive) as an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value.startswith("0000"):
+                return None
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.zone)
+        return value.astimezone(UTC)
+
+    def blob(self, value: bytes | memoryview | str | None) -> bytes:
+        """A Znuny LONGBLOB column's bytes (base64 text on PostgreSQL)."""
+        if value is None:
+            return b""
+        if isinstance(value, memoryview):
+            return value.tobytes()
+        if isinstance(value, bytes):
+            if self.dialect == "postgresql":
+                return _b64(value)
+            return value
+        if self.dialect == "postgresql":
+            return _b64(value.encode("ascii", "replace"))
+        return value.encode("utf-8", "surrogateescape")
+
+    def text(self, value: bytes | memoryview | str | None) -> str:
+        """A text column: MySQL may hand bytes for binary-collated columns."""
+        if value is None:
+            return ""
+        if isinstance(value, memoryview):
+            value = value.tobytes()
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return value
+
+    def article_path(self, *parts: str) -> Path | None:
+        if self.article_dir is None:
+            return None
+        path = self.article_dir.joinpath(*parts)
+        # Never leave the article directory, whatever a row says.
+        if os.path.commonpath([path.resolve(), self.article_dir.resolve()]) != str(
+            self.article_dir.resolve()
+        ):
+            return None
+        return path
+
+
+def _b64(data: bytes) -> bytes:
+    try:
+        return base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return data
