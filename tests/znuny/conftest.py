@@ -12,12 +12,14 @@ from tests.znuny import sources
 @pytest.fixture(scope="session")
 def znuny_db() -> sources.ZnunySource:
     """Articles stored in the database (Znuny's default)."""
+    sources.prepare("db", "fs")  # a cold cache builds both side by side
     return sources.pristine("db")
 
 
 @pytest.fixture(scope="session")
 def znuny_fs() -> sources.ZnunySource:
     """Articles stored in the file system (ArticleStorageFS)."""
+    sources.prepare("db", "fs")
     return sources.pristine("fs")
 
 

@@ -1,12 +1,26 @@
 """Databases written by the real Znuny 7.0.19 (../shared/znuny/make-znuny-db.sh).
 
-``pristine(storage)`` is the Znuny-written database no test may change; ``copy()``
-is a writable twin with its own Znuny home, for a test that lets Znuny itself change
-something (``console()``, ``perl()``) and then imports again; ``drop()`` removes it.
+``pristine(storage)`` is the Znuny-written database no test may change (made read-only
+with ``default_transaction_read_only``); ``copy()`` is a writable twin with its own
+Znuny home, for a test that lets Znuny itself change something (``console()``,
+``perl()``) and then imports again; ``drop()`` removes it.
 
-FIRST VERSION (to be replaced by the cached set-up): the pristine databases are
-``znuny_test`` (articles in the database) and ``znuny_fs`` (in the file system) that
-make-znuny-db.sh made on this machine.
+The pristine databases make themselves, cached (works on a fresh machine with an empty
+PostgreSQL, as root, like make-znuny-db.sh):
+
+- key = SHA-256 of make-znuny-db.sh, the Znuny tarball, the corpus (names and
+  contents) and the script's options; ``znuny_<key12>_<storage>`` is the database,
+  ``/tmp/znuny-znuny_<key12>_<storage>`` its Znuny home.
+- cache ``${HELPLINE_TEST_CACHE:-~/.cache/helpline-tests}/znuny/<key>/``: ``db.dump``
+  (pg_dump -Fc), ``home.tar`` (the Znuny home, file-system articles included),
+  ``build.log`` and ``ready``.
+- database there: used as is (milliseconds). Missing but cached: restored (seconds).
+  Neither: make-znuny-db.sh builds it (minutes: ~3 for db, ~1.5 for fs), then it is
+  cached.  An fcntl lock per key keeps two pytest-xdist workers from building at once;
+  ``prepare()`` builds the db and fs variants side by side.
+- the fs variant is fed 80 of the corpus mails (``--mails 80``), the db variant all of
+  them: file-system storage is about the layout of ``var/article``, not volume, and 80
+  mails take half the time.  Tests must not assume the db variant's counts on fs.
 
 A copy is ``CREATE DATABASE ... TEMPLATE <pristine>_tpl``: PostgreSQL copies a
 template only while nobody is connected to it, and the pristine database is read by
@@ -15,15 +29,22 @@ every test, so the template is a twin of it that nothing ever connects to.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import itertools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -34,6 +55,15 @@ PG = f"{PG_HOST}:{PG_PORT}"
 PG_ADMIN = os.environ.get("PGADMIN", "postgres")
 ZUSER = "znuny"  # Znuny's system user and PostgreSQL role (make-znuny-db.sh)
 COPY_MARK = "helpline test copy of "
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SCRIPT = SHARED / "znuny" / "make-znuny-db.sh"
+TARBALL = SHARED / "znuny" / "znuny-7.0.19.tar.gz"
+CORPUS = SHARED / "corpus"
+OPTIONS = {
+    "db": ("--storage", "db", "--mails", "all"),
+    "fs": ("--storage", "fs", "--mails", "80"),
+}
 
 _counter = itertools.count(1)
 
@@ -50,18 +80,306 @@ class ZnunySource:
         return f"postgresql://{ZUSER}@{PG}/{self.dbname}"
 
 
+def cache_root() -> Path:
+    base = (
+        os.environ.get("HELPLINE_TEST_CACHE")
+        or Path.home() / ".cache" / "helpline-tests"
+    )
+    return Path(base) / "znuny"
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+
+
+@cache
+def _inputs() -> str:
+    """SHA-256 of make-znuny-db.sh, the Znuny tarball and the corpus."""
+    digest = hashlib.sha256()
+    for part in (SCRIPT, TARBALL):
+        digest.update(f"{part.name}\0".encode())
+        _hash_file(digest, part)
+    for path in sorted(p for p in CORPUS.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(CORPUS)}\0".encode())
+        _hash_file(digest, path)
+    return digest.hexdigest()
+
+
+def key(storage: str) -> str:
+    """What the database is made from: script, Znuny, corpus and options."""
+    return hashlib.sha256(f"{_inputs()} {OPTIONS[storage]!r}".encode()).hexdigest()
+
+
+def _names(storage: str) -> tuple[str, Path, Path]:
+    """(database name, Znuny home, cache directory) of a storage variant."""
+    if storage not in OPTIONS:
+        raise ValueError(f"storage must be db or fs, not {storage!r}")
+    k = key(storage)
+    dbname = f"znuny_{k[:12]}_{storage}"
+    return dbname, Path(f"/tmp/znuny-{dbname}"), cache_root() / k
+
+
 def pristine(storage: str = "db") -> ZnunySource:
-    """The Znuny-written database, never to be changed by a test."""
-    if storage == "db":
-        return ZnunySource("znuny_test", "db", None, Path("/tmp/znuny-znuny_test"))
-    if storage == "fs":
-        return ZnunySource(
-            "znuny_fs",
-            "fs",
-            Path("/tmp/znuny-znuny_fs/var/article"),
-            Path("/tmp/znuny-znuny_fs"),
+    """The Znuny-written database, never to be changed by a test (made if missing)."""
+    dbname, home, _ = _names(storage)
+    src = ZnunySource(
+        dbname, storage, home / "var" / "article" if storage == "fs" else None, home
+    )
+    if not _ready(src):
+        _ensure(src)
+    return src
+
+
+def prepare(*storages: str) -> None:
+    """Make the pristine databases that are missing, side by side."""
+    missing = [s for s in storages if not _ready(_bare(s))]
+    if len(missing) < 2:
+        for storage in missing:
+            pristine(storage)
+        return
+    errors: list[BaseException] = []
+
+    def make(storage: str) -> None:
+        try:
+            pristine(storage)
+        except BaseException as exc:  # reported below, in this thread
+            errors.append(exc)
+
+    _system_user()
+    threads = [threading.Thread(target=make, args=(s,)) for s in missing]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _bare(storage: str) -> ZnunySource:
+    dbname, home, _ = _names(storage)
+    return ZnunySource(dbname, storage, None, home)
+
+
+def _ready(src: ZnunySource) -> bool:
+    """The database, its template twin and the home are all in place."""
+    assert src.home is not None
+    if not (src.home / ".helpline-ready").exists():
+        return False
+    with admin() as conn:
+        oid = _db_oid(conn, src.dbname)
+        return oid is not None and _comment(conn, f"{src.dbname}_tpl") == _twin_mark(
+            src.dbname, oid
         )
-    raise ValueError(f"storage must be db or fs, not {storage!r}")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ensure(src: ZnunySource) -> None:
+    assert src.home is not None
+    dbname, home, cached = _names(src.storage)
+    with _locked(cached.with_name(cached.name + ".lock")):
+        if _ready(src):  # another worker made it while we waited
+            return
+        _system_user()
+        if not (cached / "ready").exists():
+            _build(src, cached)
+        with admin() as conn:
+            exists = _db_oid(conn, dbname) is not None
+        if not exists:
+            _restore(dbname, cached / "db.dump")
+        if not (home / "Kernel" / "Config.pm").exists():
+            shutil.rmtree(home, ignore_errors=True)
+            subprocess.run(
+                ["tar", "-xf", str(cached / "home.tar"), "-C", str(home.parent)],
+                check=True,
+            )
+            subprocess.run(["chown", "-R", f"{ZUSER}:{ZUSER}", str(home)], check=True)
+        with admin() as conn:
+            conn.execute(
+                sql.SQL(
+                    "ALTER DATABASE {} SET default_transaction_read_only = on"
+                ).format(sql.Identifier(dbname))
+            )
+        _make_twin(dbname, cached / "db.dump")
+        (home / ".helpline-ready").write_text(f"{key(src.storage)}\n")
+
+
+def _system_user() -> None:
+    """The znuny system user and role (make-znuny-db.sh makes them too; a restore
+    from the cache on a fresh machine needs them first)."""
+    if subprocess.run(["id", ZUSER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--home-dir",
+                "/nonexistent",
+                "--no-create-home",
+                "--shell",
+                "/bin/bash",
+                ZUSER,
+            ],
+            check=False,
+        )
+    with admin() as conn:
+        if (
+            conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (ZUSER,)
+            ).fetchone()
+            is None
+        ):
+            with contextlib.suppress(psycopg.errors.DuplicateObject):
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(ZUSER), sql.Literal(ZUSER)
+                    )
+                )
+
+
+def _build(src: ZnunySource, cached: Path) -> None:
+    """make-znuny-db.sh, then the dump and the home into the cache."""
+    assert src.home is not None
+    started = time.monotonic()
+    # A half-made database or home of this key (an interrupted run) goes first.
+    with admin() as conn:
+        for name in (src.dbname, f"{src.dbname}_tpl"):
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )
+    shutil.rmtree(src.home, ignore_errors=True)
+    building = cached.with_name(cached.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    log = building / "build.log"
+    with log.open("w") as out:
+        done = subprocess.run(
+            [
+                "bash",
+                str(SCRIPT),
+                src.dbname,
+                *OPTIONS[src.storage],
+                "--workdir",
+                str(src.home),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise RuntimeError(f"make-znuny-db.sh {src.dbname} failed (log {log}):\n{tail}")
+    subprocess.run(
+        [
+            "pg_dump",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_ADMIN,
+            "-Fc",
+            "-f",
+            str(building / "db.dump"),
+            src.dbname,
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "tar",
+            "-cf",
+            str(building / "home.tar"),
+            "-C",
+            str(src.home.parent),
+            src.home.name,
+        ],
+        check=True,
+    )
+    (building / "ready").write_text(f"built in {time.monotonic() - started:.0f} s\n")
+    shutil.rmtree(cached, ignore_errors=True)
+    building.rename(cached)
+
+
+def _restore(dbname: str, dump: Path, *, tables: tuple[str, ...] = ()) -> None:
+    """A database from a cached dump, under a temporary name until complete."""
+    restoring = f"{dbname}_restoring"
+    with admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(restoring)
+            )
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0"
+            ).format(sql.Identifier(restoring), sql.Identifier(ZUSER))
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(
+                sql.Identifier(restoring)
+            )
+        )
+    subprocess.run(
+        [
+            "pg_restore",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_ADMIN,
+            "--exit-on-error",
+            "-d",
+            restoring,
+            *(f"--table={t}" for t in tables),
+            str(dump),
+        ],
+        check=True,
+    )
+    with admin() as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(restoring), sql.Identifier(dbname)
+            )
+        )
+
+
+def _twin_mark(dbname: str, oid: int) -> str:
+    return f"twin of {dbname} oid {oid}"
+
+
+def _make_twin(dbname: str, dump: Path) -> None:
+    """<dbname>_tpl, restored from the same dump; commented last (the ready mark)."""
+    tpl = f"{dbname}_tpl"
+    with admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(tpl)
+            )
+        )
+    _restore(tpl, dump)
+    with admin() as conn:
+        oid = _db_oid(conn, dbname)
+        assert oid is not None
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(tpl), sql.Literal(_twin_mark(dbname, oid))
+            )
+        )
 
 
 # --- PostgreSQL administration --------------------------------------------------------
@@ -102,92 +420,12 @@ def _create_from(conn: psycopg.Connection, name: str, template: str) -> None:
             time.sleep(0.5)
 
 
-def _dump_into(source: str, target: str) -> None:
-    """Copy a database that others are connected to: pg_dump | pg_restore."""
-    dump = subprocess.Popen(
-        ["pg_dump", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ADMIN, "-Fc", source],
-        stdout=subprocess.PIPE,
-    )
-    restore = subprocess.run(
-        [
-            "pg_restore",
-            "-h",
-            PG_HOST,
-            "-p",
-            str(PG_PORT),
-            "-U",
-            PG_ADMIN,
-            "--exit-on-error",
-            "--no-owner",
-            "--role",
-            ZUSER,
-            "-d",
-            target,
-        ],
-        stdin=dump.stdout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert dump.stdout is not None
-    dump.stdout.close()
-    if dump.wait() != 0 or restore.returncode != 0:
-        raise RuntimeError(f"copying {source} into {target} failed: {restore.stderr}")
-
-
-def template_of(src: ZnunySource) -> str:
-    """The never-connected twin of a pristine database (made when missing or stale)."""
-    tpl = f"{src.dbname}_tpl"
-    with admin() as conn:
-        oid = _db_oid(conn, src.dbname)
-        if oid is None:
-            raise RuntimeError(f"the Znuny database {src.dbname} does not exist")
-        mark = f"twin of {src.dbname} oid {oid}"
-        if _db_oid(conn, tpl) is not None:
-            if _comment(conn, tpl) == mark:
-                return tpl
-            conn.execute(
-                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(tpl))
-            )
-        building = f"{tpl}_building_{os.getpid()}"
-        conn.execute(
-            sql.SQL(
-                "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0"
-            ).format(sql.Identifier(building), sql.Identifier(ZUSER))
-        )
-        try:
-            _dump_into(src.dbname, building)
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(
-                    sql.Identifier(building)
-                )
-            )
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                    sql.Identifier(building), sql.Identifier(tpl)
-                )
-            )
-        except Exception:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(building)
-                )
-            )
-            raise
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(tpl), sql.Literal(mark)
-            )
-        )
-    return tpl
-
-
 # --- copies ---------------------------------------------------------------------------
 def copy(storage: str = "db") -> ZnunySource:
     """A writable copy of the pristine database, with its own Znuny home."""
     base = pristine(storage)
     assert base.home is not None
-    tpl = template_of(base)
+    tpl = f"{base.dbname}_tpl"
     name = f"{base.dbname}_c{os.getpid()}_{next(_counter)}"
     with admin() as conn:
         conn.execute(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
+import pytest
 
 from tests.znuny import sources
 
@@ -51,3 +54,56 @@ def test_drop_removes_the_database_and_the_home():
             ).fetchone()
             is None
         )
+
+
+def test_an_fs_copy_has_its_own_articles(znuny_fs):
+    src = sources.copy("fs")
+    try:
+        assert src.article_dir is not None and znuny_fs.article_dir is not None
+        assert not src.article_dir.is_symlink()
+        assert src.article_dir.resolve() != znuny_fs.article_dir.resolve()
+        ours = sorted(
+            p.relative_to(src.article_dir) for p in src.article_dir.rglob("*")
+        )
+        theirs = sorted(
+            p.relative_to(znuny_fs.article_dir) for p in znuny_fs.article_dir.rglob("*")
+        )
+        assert ours == theirs and len(ours) > 10
+    finally:
+        sources.drop(src)
+
+
+def test_the_pristine_database_is_read_only(znuny_db):
+    with (
+        psycopg.connect(znuny_db.url) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
+        conn.execute("UPDATE queue SET comments = 'x'")
+
+
+def test_the_name_carries_the_key_of_its_inputs(znuny_db, znuny_fs):
+    assert sources.key("db") != sources.key("fs")
+    assert znuny_db.dbname == f"znuny_{sources.key('db')[:12]}_db"
+    assert znuny_fs.dbname == f"znuny_{sources.key('fs')[:12]}_fs"
+    cached = sources.cache_root() / sources.key("db")
+    assert (cached / "ready").is_file()
+    assert (cached / "db.dump").stat().st_size > 0
+
+
+def test_the_cached_dump_restores_the_same_database(znuny_db):
+    scratch = f"znuny_restore_check_{os.getpid()}"
+    dump = sources.cache_root() / sources.key("db") / "db.dump"
+    sources._restore(scratch, dump, tables=("ticket", "article", "ticket_history"))
+    try:
+        counts = "SELECT (SELECT count(*) FROM ticket), (SELECT count(*) FROM article),"
+        counts += " (SELECT max(change_time) FROM ticket_history)"
+        with (
+            psycopg.connect(znuny_db.url) as a,
+            psycopg.connect(
+                f"postgresql://{sources.ZUSER}@{sources.PG}/{scratch}"
+            ) as b,
+        ):
+            assert a.execute(counts).fetchone() == b.execute(counts).fetchone()
+    finally:
+        with sources.admin() as conn:
+            conn.execute(f'DROP DATABASE "{scratch}" WITH (FORCE)')
