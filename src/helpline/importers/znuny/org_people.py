@@ -145,29 +145,21 @@ def _languages(
     AgentProfile.objects.bulk_update(changed, ["language"])
 
 
-def _crypt_type(ctx: Context) -> str:
-    """Znuny's ``AuthModule::DB::CryptType`` (sha2 unless the site changed it)."""
-    try:
-        value = ctx.source.scalar(
-            "SELECT effective_value FROM sysconfig_modified WHERE name = %s",
-            ("AuthModule::DB::CryptType",),
-        )
-    except Exception:  # older OTRS: no sysconfig_modified
-        ctx.source._conn.rollback()
-        return "sha2"
-    text = str(value or "").strip().removeprefix("---").strip().strip("'\"")
-    return text or "sha2"
-
-
 def import_passwords(ctx: Context) -> None:
     """Znuny's stored hash as a Django password that a Znuny hasher verifies (upgraded
     to Argon2 on the first login); a plain-text password is hashed with Argon2 now.
+
+    Znuny's ``AuthModule::DB::CryptType`` is set in its ``Kernel/Config.pm``, not in
+    the database, so "plain" is told by the value: one that has the shape of none of
+    Znuny's hashes can only be a password kept as plain text (with any other
+    CryptType, Znuny's ``Auth::DB`` could never accept it).  A plain-text password
+    that happens to look like a hash (64 hex digits, 13 characters, ...) cannot be
+    told apart: that agent has to reset it.
 
     The agent mapping's cursor keeps a digest of the stored value: a later run
     writes the password again only when it changed in Znuny, so a password the agent
     set in Helpline since is kept."""
     kind = "password"
-    plain = _crypt_type(ctx) == "plain"
     entries = ctx.mapping.kind("agent")
     rows = ctx.source.all("SELECT id, pw FROM users ORDER BY id")
     report = ctx.report[kind]
@@ -199,15 +191,11 @@ def import_passwords(ctx: Context) -> None:
         if not stored:
             user.set_unusable_password()
             ctx.report.problem(kind, uid, "no password in Znuny")
-        elif plain:  # Znuny then compares the stored value with what was typed
-            user.password = make_password(stored)
         else:
             encoded = hashers.django_password(stored)
-            if encoded is None:
-                user.set_unusable_password()
-                ctx.report.problem(
-                    kind, uid, "password in a format no hasher knows: must be reset"
-                )
+            if encoded is None:  # plain text: hashed now, never kept
+                user.password = make_password(stored)
+                ctx.report.problem(kind, uid, "plain-text password hashed with Argon2")
             else:
                 user.password = encoded
         changed.append(user)
