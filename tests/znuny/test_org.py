@@ -282,3 +282,93 @@ def test_a_second_run_changes_nothing(znuny_db):
         assert report[kind].imported == 0, kind
         assert report[kind].updated == 0, kind
     assert report["permission"].imported == report["permission"].updated == 0
+
+
+CHANGES = r"""
+my $QueueObject = $Kernel::OM->Get('Kernel::System::Queue');
+my %Queue = $QueueObject->QueueGet(Name => 'Support::Hardware');
+$QueueObject->QueueUpdate(
+    %Queue, Name => 'Support::Devices', FollowUpLock => 1, UnlockTimeout => 15,
+    UserID => 1,
+) or die 'QueueUpdate';
+my $UserObject = $Kernel::OM->Get('Kernel::System::User');
+my %User = $UserObject->GetUserData(User => 'erin');
+$UserObject->UserUpdate(%User, ValidID => 2, ChangeUserID => 1) or die 'UserUpdate';
+my $GroupObject = $Kernel::OM->Get('Kernel::System::Group');
+my %All = map { $_ => 0 } qw(ro move_into create note owner priority rw);
+my $Ops = $GroupObject->GroupLookup(Group => 'ops');
+my $Carol = $UserObject->UserLookup(UserLogin => 'carol');
+$GroupObject->PermissionGroupUserAdd(
+    GID => $Ops, UID => $Carol, Permission => { %All, ro => 1 }, UserID => 1,
+) or die 'PermissionGroupUserAdd';
+my %Role = reverse $GroupObject->RoleList(Valid => 0);
+my $RoleID = (grep { $_ } map {
+    my %P = $GroupObject->PermissionRoleGroupGet(RoleID => $Role{$_}, Type => 'priority');
+    $P{$Ops} ? $Role{$_} : undef } sort keys %Role)[0] or die 'no role with priority';
+my %Keep = map { $_ => 1 } qw(ro move_into create note owner);
+$GroupObject->PermissionGroupRoleAdd(
+    GID => $Ops, RID => $RoleID, Permission => { %All, %Keep }, UserID => 1,
+) or die 'PermissionGroupRoleAdd';
+print "done\n";
+"""
+
+
+@pytest.mark.django_db
+def test_changes_made_in_znuny_come_across(znuny_copy):
+    from tests.znuny import sources
+
+    import_org(znuny_copy.url)
+    hardware = Queue.objects.get(name="Support::Hardware")
+    carol = User.objects.get(username="carol")
+    assert ("ops", "rw") in helpline_grants(carol)
+    priority_before = Grant.objects.filter(
+        role__isnull=False, group__name="ops", permission="priority"
+    ).count()
+    assert priority_before == 1
+
+    assert sources.perl(znuny_copy, CHANGES).strip() == "done"
+    sources.console(
+        znuny_copy,
+        "Admin::User::Add",
+        "--user-name",
+        "frank",
+        "--first-name",
+        "Frank",
+        "--last-name",
+        "Fischer",
+        "--email-address",
+        "frank@helpdesk.example.com",
+        "--password",
+        "frank-Secret-1",
+    )
+
+    report = import_org(znuny_copy.url)
+    hardware.refresh_from_db()
+    assert hardware.name == "Support::Devices"  # the same queue, renamed
+    assert (hardware.follow_up_lock, hardware.unlock_timeout) == (True, 15)
+    assert report["queue"].updated == 1
+    assert report["queue"].imported == 0
+    assert not User.objects.get(username="erin").is_active
+    assert report["agent"].imported == 1  # frank
+    frank = User.objects.get(username="frank")
+    assert (frank.first_name, frank.email) == ("Frank", "frank@helpdesk.example.com")
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="frank", password="frank-Secret-1") == frank
+
+    # Withdrawn in Znuny, withdrawn here: directly and from a role.
+    source = Source(znuny_copy.url)
+    try:
+        expected = znuny_grants(source)
+        for login in ("carol", "alice", "bob", "dave", "frank"):
+            agent = User.objects.get(username=login)
+            want = {(g, PERMISSIONS[p].value) for g, p in expected.get(login, set())}
+            assert helpline_grants(agent) == want, login
+    finally:
+        source.close()
+    assert ("ops", "rw") not in helpline_grants(carol)
+    assert ("ops", "ro") in helpline_grants(carol)
+    assert not Grant.objects.filter(
+        role__isnull=False, group__name="ops", permission="priority"
+    ).exists()
+    assert report["permission"].updated >= 2  # two rows withdrawn

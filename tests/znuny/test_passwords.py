@@ -95,6 +95,7 @@ def test_passwords_set_by_znuny_log_in_and_become_argon2(znuny_copy, settings):
     ]:
         user = User.objects.get(username=login)
         assert user.password.startswith(TYPES[crypt_type] + "$"), login
+        assert len(user.password) <= 128, login  # Django's column (PostgreSQL cuts)
         assert authenticate(username=login, password="wrong " + password) is None
         assert authenticate(username=login, password=password) == user, login
         user.refresh_from_db()

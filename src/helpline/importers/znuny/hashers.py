@@ -27,6 +27,7 @@ stores the password again with Argon2.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -41,6 +42,7 @@ STD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 _TO_BCRYPT = str.maketrans(STD_ALPHABET, BCRYPT_ALPHABET)
 CRYPT_ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+DJANGO_PASSWORD_LENGTH = 128  # auth_user.password
 BCRYPT_RE = re.compile(r"\ABCRYPT:(\d+):(.{16}):(.*)\Z", re.S)
 MD5_CRYPT_RE = re.compile(r"\A\$.+?\$.+?\$.*\Z", re.S)
 
@@ -66,9 +68,17 @@ def algorithm_for(stored: str) -> str | None:
 
 
 def django_password(stored: str) -> str | None:
-    """The Django ``password`` value for Znuny's stored hash (None: not verifiable)."""
+    """The Django ``password`` value for Znuny's stored hash (None: not verifiable).
+
+    Django's column holds 128 characters: a SHA-512 digest (128 hex digits) is kept
+    in base64 (88)."""
     algorithm = algorithm_for(stored)
-    return None if algorithm is None else f"{algorithm}${stored}"
+    if algorithm is None:
+        return None
+    if algorithm == ZnunySHA512Hasher.algorithm:
+        stored = base64.b64encode(bytes.fromhex(stored)).decode("ascii")
+    encoded = f"{algorithm}${stored}"
+    return encoded if len(encoded) <= DJANGO_PASSWORD_LENGTH else None
 
 
 class _ZnunyHasher(BasePasswordHasher):
@@ -138,8 +148,19 @@ class ZnunySHA256Hasher(_HexDigestHasher):
 
 
 class ZnunySHA512Hasher(_HexDigestHasher):
+    """SHA-512, its digest kept in base64 (the hex form is longer than Django's
+    password column)."""
+
     algorithm = "znuny_sha512"
     digest = "sha512"
+
+    def compute(self, password: str, stored: str) -> str:
+        return base64.b64encode(
+            hashlib.sha512(password.encode("utf-8")).digest()
+        ).decode("ascii")
+
+    def encode(self, password: str, salt: str) -> str:
+        return f"{self.algorithm}${self.compute(password, '')}"
 
 
 class ZnunySHA1Hasher(_HexDigestHasher):

@@ -193,7 +193,10 @@ def import_passwords(ctx: Context) -> None:
             ctx.report.problem(kind, uid, "no password in Znuny")
         else:
             encoded = hashers.django_password(stored)
-            if encoded is None:  # plain text: hashed now, never kept
+            if encoded is None and hashers.algorithm_for(stored) is not None:
+                user.set_unusable_password()
+                ctx.report.problem(kind, uid, "password hash too long: must be reset")
+            elif encoded is None:  # plain text: hashed now, never kept
                 user.password = make_password(stored)
                 ctx.report.problem(kind, uid, "plain-text password hashed with Argon2")
             else:
