@@ -140,6 +140,27 @@ def test_the_organisation_comes_across_by_name(znuny_db, znuny):
     assert names(znuny, "SELECT name FROM ticket_state") <= set(
         TicketState.objects.values_list("name", flat=True)
     )
+    for kind, table in [
+        ("group", "permission_groups"),
+        ("role", "roles"),
+        ("agent", "users"),
+        ("queue", "queue"),
+        ("system_address", "system_address"),
+        ("salutation", "salutation"),
+        ("signature", "signature"),
+        ("template", "standard_template"),
+        ("auto_response", "auto_response"),
+        ("state", "ticket_state"),
+        ("priority", "ticket_priority"),
+        ("role_member", "role_user"),
+    ]:
+        assert report[kind].source == znuny.count(table), kind
+        assert report[kind].source == (
+            report[kind].imported
+            + report[kind].updated
+            + report[kind].unchanged
+            + report[kind].skipped
+        ), kind
     assert report["customer"].source == znuny.count("customer_user")
     assert report["customer_company"].skipped == znuny.count("customer_company")
 
@@ -309,6 +330,19 @@ my %Keep = map { $_ => 1 } qw(ro move_into create note owner);
 $GroupObject->PermissionGroupRoleAdd(
     GID => $Ops, RID => $RoleID, Permission => { %All, %Keep }, UserID => 1,
 ) or die 'PermissionGroupRoleAdd';
+my $Admin = $GroupObject->GroupLookup(Group => 'admin');
+my $Alice = $UserObject->UserLookup(UserLogin => 'alice');
+$GroupObject->PermissionGroupUserAdd(
+    GID => $Admin, UID => $Alice, Permission => {%All}, UserID => 1,
+) or die 'PermissionGroupUserAdd admin';
+my $StateObject = $Kernel::OM->Get('Kernel::System::State');
+my %State = $StateObject->StateGet(Name => 'pending reminder');
+$StateObject->StateUpdate(%State, Name => 'waiting for customer', UserID => 1)
+    or die 'StateUpdate';
+my %Closed = reverse $StateObject->StateTypeList(UserID => 1);
+$StateObject->StateAdd(
+    Name => 'closed as spam', TypeID => $Closed{closed}, ValidID => 1, UserID => 1,
+) or die 'StateAdd';
 print "done\n";
 """
 
@@ -321,6 +355,8 @@ def test_changes_made_in_znuny_come_across(znuny_copy):
     hardware = Queue.objects.get(name="Support::Hardware")
     carol = User.objects.get(username="carol")
     assert ("ops", "rw") in helpline_grants(carol)
+    waiting = TicketState.objects.get(name="pending reminder")
+    assert User.objects.get(username="alice").is_superuser
     priority_before = Grant.objects.filter(
         role__isnull=False, group__name="ops", permission="priority"
     ).count()
@@ -371,4 +407,24 @@ def test_changes_made_in_znuny_come_across(znuny_copy):
     assert not Grant.objects.filter(
         role__isnull=False, group__name="ops", permission="priority"
     ).exists()
-    assert report["permission"].updated >= 2  # two rows withdrawn
+    assert report["permission"].updated >= 2  # rows withdrawn
+    # Administrator rights are never taken away by the import.
+    assert ("admin", "rw") not in helpline_grants(User.objects.get(username="alice"))
+    assert User.objects.get(username="alice").is_superuser
+    # States: renamed (the same row), and a new one with its type.
+    assert TicketState.objects.get(pk=waiting.pk).name == "waiting for customer"
+    assert TicketState.objects.get(name="closed as spam").type == "closed"
+
+
+@pytest.mark.django_db
+def test_a_dry_run_writes_nothing(znuny_db):
+    source = Source(znuny_db.url)
+    try:
+        report, record = runner.run(source, only=ORG, dry_run=True)
+    finally:
+        source.close()
+    assert record is None
+    assert report["queue"].imported == report["queue"].source > 0
+    assert not Queue.objects.exists()
+    assert not User.objects.exists()
+    assert not ImportedObject.objects.exists()
