@@ -161,6 +161,16 @@ def test_the_organisation_comes_across_by_name(znuny_db, znuny):
             + report[kind].unchanged
             + report[kind].skipped
         ), kind
+    after = {
+        s.name: s.next_state.name
+        for s in TicketState.objects.filter(type="pending_auto").select_related(
+            "next_state"
+        )
+    }
+    assert after == {
+        "pending auto close+": "closed successful",
+        "pending auto close-": "closed unsuccessful",
+    }
     assert report["customer"].source == znuny.count("customer_user")
     assert report["customer_company"].skipped == znuny.count("customer_company")
 

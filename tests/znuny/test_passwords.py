@@ -137,3 +137,20 @@ def test_the_system_agent_cannot_log_in(znuny_db):
     assert authenticate(username="root@localhost", password="root") is None
     assert hashers.django_password("a plain-text password") is None
     assert hashers.django_password("") is None
+
+
+@pytest.mark.django_db
+def test_an_account_helpline_had_keeps_its_password(znuny_db):
+    User.objects.create_user("bob", password="Helpline's own, 1")
+    report = import_org(znuny_db.url)
+    assert authenticate(username="bob", password="Helpline's own, 1") is not None
+    assert (
+        report["password"].reasons[
+            "a Helpline account of that login: its password kept"
+        ]
+        == 1
+    )
+    bob = User.objects.get(username="bob")
+    assert bob.first_name == "Bob"  # the rest is Znuny's
+    import_org(znuny_db.url)
+    assert authenticate(username="bob", password="Helpline's own, 1") is not None

@@ -158,7 +158,8 @@ def import_passwords(ctx: Context) -> None:
 
     The agent mapping's cursor keeps a digest of the stored value: a later run
     writes the password again only when it changed in Znuny, so a password the agent
-    set in Helpline since is kept."""
+    set in Helpline since is kept.  An account that Helpline had before the first
+    import (found by its login) keeps its own password."""
     kind = "password"
     entries = ctx.mapping.kind("agent")
     rows = ctx.source.all("SELECT id, pw FROM users ORDER BY id")
@@ -185,8 +186,18 @@ def import_passwords(ctx: Context) -> None:
             continue
         stored = ctx.source.text(r["pw"])
         digest = hashlib.sha256(stored.encode("utf-8", "surrogateescape")).hexdigest()
-        if entry.cursor.get("pw") == digest:
+        if entry.cursor.get("pw") == digest or entry.cursor.get("kept"):
             report.unchanged += 1
+            continue
+        if "pw" not in entry.cursor and user.has_usable_password():
+            # An account Helpline had before the import (the import makes its
+            # agents without a password): its own password is not replaced.
+            ctx.report.skip(
+                kind, uid, "a Helpline account of that login: its password kept"
+            )
+            remembered.append(
+                (uid, user.pk, entry.stamp, {**entry.cursor, "kept": True}, "")
+            )
             continue
         if not stored:
             user.set_unusable_password()
