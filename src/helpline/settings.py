@@ -187,6 +187,14 @@ HELPLINE_ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
 PASSWORD_HASHERS = [
     "helpline.passwords.HelplineArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Passwords imported from Znuny/OTRS: verified once, then stored with Argon2
+    # (helpline/importers/znuny/hashers.py).
+    "helpline.importers.znuny.hashers.ZnunySHA256Hasher",
+    "helpline.importers.znuny.hashers.ZnunySHA512Hasher",
+    "helpline.importers.znuny.hashers.ZnunySHA1Hasher",
+    "helpline.importers.znuny.hashers.ZnunyMD5CryptHasher",
+    "helpline.importers.znuny.hashers.ZnunyBcryptHasher",
+    "helpline.importers.znuny.hashers.ZnunyCryptHasher",
 ]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, object]] = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
