@@ -45,6 +45,7 @@ SENDERS = {
 HTML_BODY_NAME = re.compile(r"^(file-[12]|file-1\.html)$")
 SIDE_FILES = (".content_type", ".content_id", ".content_alternative", ".disposition")
 IN_QUERY = 500  # ids per IN (...) list
+MAX_KEY = 200  # ImportedObject.source_id
 
 
 @dataclass
@@ -69,6 +70,15 @@ class SourceArticle:
     mime: dict[str, Any] = field(default_factory=dict)
     raw: bytes | None = None
     attachments: list[SourceAttachment] = field(default_factory=list)
+
+
+def fs_key(article_id: int, name: str) -> str:
+    """The "attachment" mapping key of a file in the article directory; a name too
+    long for the key column is named by its hash."""
+    key = f"{article_id}/{name}"
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{article_id}/sha256:{hashlib.sha256(name.encode()).hexdigest()}"
 
 
 def chunks(ids: Sequence[Any], size: int = IN_QUERY) -> Iterable[Sequence[Any]]:
@@ -199,7 +209,7 @@ def _add_from_fs(source: Source, article: SourceArticle) -> None:
                 disposition = "attachment"
         article.attachments.append(
             SourceAttachment(
-                key=f"{article.id}/{name}",
+                key=fs_key(article.id, name),
                 filename=name,
                 content_type=content_type or "application/octet-stream",
                 content_id=content_id,

@@ -176,6 +176,9 @@ class Batch:
         except HelplineError:
             raise
         except Exception as exc:  # one bad row must not cost the run: one by one
+            # What the rolled-back transaction recorded is not true any more.
+            self.mapping._kinds.clear()  # noqa: SLF001 - no public reset yet
+            log.warning("znuny tickets %s..%s: %s", ids[0], ids[-1], exc)
             if len(ids) == 1:
                 self.report.skip("ticket", ids[0], f"cannot be imported: {exc}")
                 log.exception("znuny ticket %s", ids[0])

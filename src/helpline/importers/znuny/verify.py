@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpline.blobstore import read_blob
+from helpline.importers.znuny.articles import fs_key
 from helpline.importers.znuny.source import Source
 from helpline.models import (
     Article,
@@ -122,7 +123,7 @@ def fs_attachments(source: Source) -> Iterator[tuple[str, Path]]:
             if path.name == "plain.txt" or path.name.endswith(SIDE_FILES):
                 continue
             if path.is_file():
-                yield f"{article_id}/{path.name}", path
+                yield fs_key(article_id, path.name), path
 
 
 def fs_raw_mails(source: Source) -> Iterator[tuple[int, Path]]:
