@@ -175,7 +175,9 @@ def subject_hook(ctx: Context) -> None:
             cursor=cursor,
             note=f"replies with {hook.hook}{hook.divider}<number> find imported tickets",
         )
-        # Every process's mail configuration reads the new hook.
+        # Every process's mail configuration reads the new hook (now, and again
+        # after the commit: a process that re-read in between saw the old rows).
+        snapshot.invalidate()
         transaction.on_commit(snapshot.invalidate)
     if known is None:
         report.imported += 1
