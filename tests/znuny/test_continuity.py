@@ -14,24 +14,20 @@ from django.urls import reverse
 
 from helpline import numbers
 from helpline.actions import admin
-from helpline.actions.articles import NewArticle
-from helpline.actions.tickets import do_create_ticket
 from helpline.importers.znuny import continuity, runner
 from helpline.importers.znuny.source import Source
 from helpline.mail import snapshot
 from helpline.mail.intake import receive
 from helpline.mail.postmaster import process_inbound
 from helpline.models import (
-    ArticleChannel,
     ImportedObject,
     ImportRunStatus,
     InboundStatus,
-    SenderType,
     Ticket,
     TicketCounter,
 )
 from tests.mail.messages import mail
-from tests.support import make_agent, make_group, make_queue
+from tests.support import make_agent
 from tests.web import web_settings
 
 pytestmark = pytest.mark.django_db
@@ -140,54 +136,36 @@ class Imported:
     ticket: Ticket
 
 
-def _temporary_import(source: Source, queue) -> Imported:
-    """TEMPORARY (until the tickets phases exist on main; the integrator switches this
-    to the real import): one Znuny ticket brought across as the tickets phase will —
-    its number, its first article with the Message-ID as Znuny stored it, and the
-    ``ImportedObject`` rows for the ticket and the article."""
+def _import_all_but_continuity(source: Source) -> Imported:
+    """The real import (organisation, tickets, links) without the continuity phases,
+    so a test can show what they add; then one imported customer ticket whose first
+    article has a Message-ID as Znuny stored it."""
+    everything_else = [name for name, _ in runner.phases() if name not in CONTINUITY]
+    runner.run(source, only=everything_else)
     row = source.one(
-        "SELECT t.id, t.tn, a.id AS article_id, m.a_message_id, m.a_from, m.a_subject "
+        "SELECT t.id, t.tn, a.id AS article_id, m.a_message_id, m.a_from "
         "FROM ticket t JOIN article a ON a.ticket_id = t.id "
         "JOIN article_data_mime m ON m.article_id = a.id "
         "JOIN article_sender_type s ON s.id = a.article_sender_type_id "
+        "JOIN ticket_state st ON st.id = t.ticket_state_id "
+        "JOIN ticket_state_type stt ON stt.id = st.type_id "
         "WHERE s.name = 'customer' AND m.a_message_id LIKE '<%%' "
-        "AND m.a_from LIKE '%%@%%' AND t.id > 1 ORDER BY t.id"
+        "AND m.a_from LIKE '%%@%%' AND stt.name NOT IN ('merged', 'removed') "
+        "AND t.id > 1 ORDER BY t.id"
     )
     assert row is not None
     customer = row["a_from"].split("<")[-1].strip(">").strip()
-    ticket, article = do_create_ticket(
-        None,
-        queue=queue,
-        title=row["a_subject"] or "imported",
-        customer_email=customer,
-        article=NewArticle(
-            channel=ArticleChannel.EMAIL,
-            sender_type=SenderType.CUSTOMER,
-            body_text="imported",
-            subject=row["a_subject"] or "",
-            from_addr=row["a_from"],
-            message_id=row["a_message_id"],
-            incoming=True,
-        ),
+    mapped = ImportedObject.objects.get(
+        source=source.name, kind="ticket", source_id=row["id"]
     )
-    Ticket.objects.filter(pk=ticket.pk).update(number=row["tn"])
-    ticket.refresh_from_db()
-    for kind, source_id, target in (
-        ("ticket", row["id"], ticket.pk),
-        ("article", row["article_id"], article.pk if article else None),
-    ):
-        ImportedObject.objects.create(
-            source=source.name, kind=kind, source_id=str(source_id), target_id=target
-        )
+    ticket = Ticket.objects.get(pk=mapped.target_id)
+    assert ticket.number == row["tn"]
     return Imported(row["id"], row["tn"], row["a_message_id"], customer, ticket)
 
 
 @pytest.fixture
 def imported(source):
-    group = make_group("Znuny")
-    queue = make_queue("Imported", group=group, email="info-en@helpline.localhost")
-    make_queue("Raw", group=group)
-    return _temporary_import(source, queue)
+    return _import_all_but_continuity(source)
 
 
 def _deliver(raw: bytes):

@@ -34,7 +34,6 @@ from helpline.models import (
 from helpline.search.base import get_backend
 from tests.support import database_url
 from tests.znuny import sources
-from tests.znuny.ticketsupport import stand_in_org
 
 pytestmark = pytest.mark.django_db
 
@@ -43,16 +42,9 @@ def open_source(z: sources.ZnunySource, time_zone: str | None = None) -> Source:
     return Source(z.url, article_dir=z.article_dir, time_zone=time_zone)
 
 
-@pytest.fixture
-def org():
-    """TEMPORARY (ticketsupport.py): the org objects until the org phases land."""
-    return stand_in_org
-
-
-def run_import(z: sources.ZnunySource, org, time_zone: str | None = None):
+def run_import(z: sources.ZnunySource, time_zone: str | None = None):
     source = open_source(z, time_zone)
     try:
-        org(source)
         report, _ = runner.run(source)
     finally:
         source.close()
@@ -76,11 +68,11 @@ def source_attachment_hashes(source: Source) -> Counter[str]:
 
 
 @pytest.mark.parametrize("storage", ["db", "fs"])
-def test_every_ticket_article_attachment_and_raw_mail_comes_across(storage, org):
+def test_every_ticket_article_attachment_and_raw_mail_comes_across(storage):
     """Every ticket with its number, every article, every attachment and raw mail
     byte-identical, every history row; ``verify`` finds no difference."""
     z = sources.pristine(storage)
-    report = run_import(z, org)
+    report = run_import(z)
     source = open_source(z)
     try:
         numbers = {r["tn"] for r in source.rows("SELECT tn FROM ticket")}
@@ -114,8 +106,8 @@ def test_every_ticket_article_attachment_and_raw_mail_comes_across(storage, org)
     assert get_backend().indexed_count() == len(numbers)
 
 
-def test_articles_keep_channel_sender_visibility_headers_and_bodies(znuny_db, org):
-    run_import(znuny_db, org)
+def test_articles_keep_channel_sender_visibility_headers_and_bodies(znuny_db):
+    run_import(znuny_db)
     source = open_source(znuny_db)
     try:
         rows = source.all(
@@ -148,8 +140,8 @@ def test_articles_keep_channel_sender_visibility_headers_and_bodies(znuny_db, or
     assert Article.objects.exclude(in_reply_to="").exists()
 
 
-def test_links_merges_watchers_archive_and_pending_time(znuny_db, org):
-    run_import(znuny_db, org)
+def test_links_merges_watchers_archive_and_pending_time(znuny_db):
+    run_import(znuny_db)
     by_id = {
         int(k): v
         for k, v in ImportedObject.objects.filter(kind="ticket").values_list(
@@ -203,10 +195,10 @@ def test_links_merges_watchers_archive_and_pending_time(znuny_db, org):
     assert HistoryEntry.objects.filter(type=HistoryType.IMPORTED).exists()
 
 
-def test_times_are_converted_with_the_source_time_zone(znuny_db, org):
+def test_times_are_converted_with_the_source_time_zone(znuny_db):
     """Znuny's local times read with --time-zone Europe/Berlin are an hour or two
     earlier in UTC than the same digits read as UTC."""
-    run_import(znuny_db, org, time_zone="Europe/Berlin")
+    run_import(znuny_db, time_zone="Europe/Berlin")
     source = open_source(znuny_db)
     try:
         row = source.one("SELECT id, create_time, change_time FROM ticket ORDER BY id")
@@ -233,11 +225,11 @@ def counts() -> dict[str, int]:
     }
 
 
-def test_a_second_run_changes_nothing(znuny_db, org):
-    run_import(znuny_db, org)
+def test_a_second_run_changes_nothing(znuny_db):
+    run_import(znuny_db)
     before = counts()
     versions = dict(Ticket.objects.values_list("pk", "version"))
-    report = run_import(znuny_db, org)
+    report = run_import(znuny_db)
     assert counts() == before
     assert dict(Ticket.objects.values_list("pk", "version")) == versions
     for kind in ("ticket", "article", "attachment", "history", "link"):
@@ -261,10 +253,10 @@ print "$ArticleID\\n";
 """
 
 
-def test_a_change_made_by_znuny_is_brought_over_by_the_next_run(znuny_copy, org):
+def test_a_change_made_by_znuny_is_brought_over_by_the_next_run(znuny_copy):
     """A note with an attachment and a state change, made with Znuny's own API on a
     copy, arrive with the next run; nothing else is touched or duplicated."""
-    run_import(znuny_copy, org)
+    run_import(znuny_copy)
     before = counts()
     source = open_source(znuny_copy)
     try:
@@ -277,7 +269,7 @@ def test_a_change_made_by_znuny_is_brought_over_by_the_next_run(znuny_copy, org)
     assert row is not None
     tid = row["id"]
     article_id = sources.perl(znuny_copy, NEW_NOTE % (tid, tid)).strip()
-    report = run_import(znuny_copy, org)
+    report = run_import(znuny_copy)
     after = counts()
     assert after["tickets"] == before["tickets"]
     assert after["articles"] == before["articles"] + 1
@@ -320,7 +312,6 @@ def test_a_run_killed_midway_and_run_again_ends_complete_without_duplicates(
     znuny_db, tmp_path
 ):
     source = open_source(znuny_db)
-    stand_in_org(source)  # TEMPORARY (ticketsupport.py)
     env = {
         **os.environ,
         "HELPLINE_DATABASE_URL": database_url(),

@@ -9,16 +9,14 @@ from helpline.importers.znuny import runner
 from helpline.importers.znuny.source import Source
 from helpline.importers.znuny.verify import verify
 from helpline.models import Article, Attachment, Blob, HistoryEntry
-from tests.znuny.ticketsupport import stand_in_org
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def imported(znuny_db):
-    """TEMPORARY org stand-in (ticketsupport.py), then the tickets imported."""
+    """The real Znuny database imported (organisation, then tickets)."""
     source = Source(znuny_db.url)
-    stand_in_org(source)
     runner.run(source)
     yield source
     source.close()
