@@ -14,7 +14,6 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET
 
 from helpline.actions.access import access_ticket
 from helpline.errors import TicketNotFound
@@ -43,7 +42,6 @@ def _answers(prefix: str) -> bool:
     )
 
 
-@require_GET
 @agent_view
 def legacy_link(request: AgentRequest, prefix: str = "") -> HttpResponse:
     """Redirect an old ticket link to the ticket, or the ticket's "not found"."""
