@@ -438,3 +438,60 @@ def test_a_dry_run_writes_nothing(znuny_db):
     assert not Queue.objects.exists()
     assert not User.objects.exists()
     assert not ImportedObject.objects.exists()
+
+
+MORE = r"""
+my $UserObject = $Kernel::OM->Get('Kernel::System::User');
+my $CustomerUserObject = $Kernel::OM->Get('Kernel::System::CustomerUser');
+my $GroupObject = $Kernel::OM->Get('Kernel::System::Group');
+for my $N (1 .. 12) {
+    my $UID = $UserObject->UserAdd(
+        UserFirstname => 'Agent', UserLastname => "No $N", UserLogin => "agent$N",
+        UserEmail => "agent$N\@helpdesk.example.com", ValidID => 1, ChangeUserID => 1,
+    ) or die "UserAdd $N";
+    $CustomerUserObject->CustomerUserAdd(
+        Source => 'CustomerUser', UserFirstname => 'Customer', UserLastname => "No $N",
+        UserCustomerID => 'ACME', UserLogin => "customer$N",
+        UserEmail => "customer$N\@acme.example", ValidID => 1, UserID => 1,
+    ) or die "CustomerUserAdd $N";
+    my $GID = $GroupObject->GroupAdd(Name => "team$N", ValidID => 1, UserID => 1)
+        or die "GroupAdd $N";
+    $GroupObject->PermissionGroupUserAdd(
+        GID => $GID, UID => $UID, Permission => { ro => 1, note => 1 }, UserID => 1,
+    ) or die "PermissionGroupUserAdd $N";
+}
+print "done\n";
+"""
+
+
+def queries_of_import(url: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        import_org(url)
+    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_the_number_of_queries_does_not_grow_with_the_rows(znuny_db, znuny_copy):
+    from tests.znuny import sources
+
+    few = queries_of_import(znuny_db.url)
+    # The same import into an empty Helpline, from a source with 12 more agents,
+    # customers, groups and grants.
+    from django.contrib.auth.models import User as Users
+
+    for model in (ImportedObject, Grant, TemplateAttachment, Template, AutoResponse):
+        model.objects.all().delete()
+    Queue.objects.update(system_address=None)
+    for model in (SystemAddress, Queue, Group, Role, Customer, Salutation, Signature):
+        model.objects.all().delete()
+    Users.objects.all().delete()
+    assert sources.perl(znuny_copy, MORE).strip() == "done"
+    more = queries_of_import(znuny_copy.url)
+    assert Users.objects.filter(username__startswith="agent").count() == 12
+    assert Grant.objects.filter(group__name__startswith="team").count() == 24
+    # The first import also stored the template attachment's blob and updated the
+    # comments of Helpline's default states; the second found both done.
+    assert len(more) <= len(few)
