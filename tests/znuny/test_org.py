@@ -495,3 +495,47 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(znuny_db, znuny_copy)
     # The first import also stored the template attachment's blob and updated the
     # comments of Helpline's default states; the second found both done.
     assert len(more) <= len(few)
+
+
+SKIPPED = r"""
+my $TemplateObject = $Kernel::OM->Get('Kernel::System::StandardTemplate');
+$TemplateObject->StandardTemplateAdd(
+    Name => 'Dialog text', Template => 'Choose', TemplateType => 'ProcessDialog',
+    ContentType => 'text/plain; charset=utf-8', ValidID => 1, UserID => 1,
+) or die 'StandardTemplateAdd dialog';
+$TemplateObject->StandardTemplateAdd(
+    Name => 'Portal link', TemplateType => 'Answer', ValidID => 1, UserID => 1,
+    ContentType => 'text/html; charset=utf-8',
+    Template => '<p>Dear &lt;OTRS_CUSTOMER_REALNAME&gt;,</p>'
+        . '<p>see <a href="https://portal.example.com/">the portal</a>'
+        . '<br/>or <OTRS_CONFIG_FQDN></p>',
+) or die 'StandardTemplateAdd answer';
+my $AutoResponseObject = $Kernel::OM->Get('Kernel::System::AutoResponse');
+my %Types = reverse $AutoResponseObject->AutoResponseTypeList(Valid => 0);
+$AutoResponseObject->AutoResponseAdd(
+    Name => 'Request removed', Subject => 'Removed', Response => 'Your request was removed.',
+    ContentType => 'text/plain', AddressID => 1, TypeID => $Types{'auto remove'},
+    ValidID => 1, UserID => 1,
+) or die 'AutoResponseAdd';
+print "done\n";
+"""
+
+
+@pytest.mark.django_db
+def test_what_helpline_has_no_place_for_is_skipped_with_a_reason(znuny_copy):
+    from tests.znuny import sources
+
+    assert sources.perl(znuny_copy, SKIPPED).strip() == "done"
+    report = import_org(znuny_copy.url)
+    assert not Template.objects.filter(name="Dialog text").exists()
+    assert report["template"].reasons["template type ProcessDialog"] == 1
+    assert not AutoResponse.objects.filter(name="Request removed").exists()
+    assert report["auto_response"].reasons["auto-response type 'auto remove'"] == 1
+    text = Template.objects.get(name="Portal link").text
+    # Plain text, the link and line break kept; a placeholder without a Helpline
+    # equivalent kept verbatim and counted.
+    assert text == (
+        "Dear {{ customer.name }},\n\n"
+        "see the portal <https://portal.example.com/>\nor <OTRS_CONFIG_FQDN>"
+    )
+    assert report["template"].reasons["placeholder kept: <OTRS_CONFIG_FQDN>"] == 1
