@@ -539,3 +539,43 @@ def test_what_helpline_has_no_place_for_is_skipped_with_a_reason(znuny_copy):
         "see the portal <https://portal.example.com/>\nor <OTRS_CONFIG_FQDN>"
     )
     assert report["template"].reasons["placeholder kept: <OTRS_CONFIG_FQDN>"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type", "converted", "problems"),
+    [
+        (
+            "Hi <OTRS_CUSTOMER_DATA_UserFullname>, re <OTRS_CUSTOMER_SUBJECT[20]>:\r\n"
+            "<OTRS_CUSTOMER_EMAIL[5]>\r\n-- <OTRS_CURRENT_UserFirstname>",
+            "text/plain; charset=utf-8",
+            "Hi {{ customer.name }}, re {{ original.subject:20 }}:\n"
+            "{{ original.quote:5 }}\n-- {{ agent.first_name }}",
+            [],
+        ),
+        (
+            "<p>Ticket &lt;OTRS_TICKET_TicketNumber&gt; in <OTRS_TICKET_Queue>,"
+            " <OTRS_TICKET_DynamicField_X></p>",
+            "text/html",
+            "Ticket {{ ticket.number }} in {{ ticket.queue }}, <OTRS_TICKET_DynamicField_X>",
+            ["placeholder kept: <OTRS_TICKET_DynamicField_X>"],
+        ),
+        (
+            "Write {{ name }} here",
+            None,
+            "Write {{ name }} here",
+            ["text has {{ }} that is no placeholder"],
+        ),
+    ],
+)
+def test_znuny_texts_become_helpline_texts(text, content_type, converted, problems):
+    from helpline.importers.znuny.org_texts import convert
+    from helpline.importers.znuny.report import Progress, Report
+
+    ctx = runner.Context(
+        source=None,  # type: ignore[arg-type]
+        mapping=None,  # type: ignore[arg-type]
+        report=Report(),
+        progress=Progress(enabled=False),
+    )
+    assert convert(ctx, "template", 1, text, content_type) == converted
+    assert list(ctx.report["template"].reasons) == problems
