@@ -438,3 +438,144 @@ def test_a_dry_run_writes_nothing(znuny_db):
     assert not Queue.objects.exists()
     assert not User.objects.exists()
     assert not ImportedObject.objects.exists()
+
+
+MORE = r"""
+my $UserObject = $Kernel::OM->Get('Kernel::System::User');
+my $CustomerUserObject = $Kernel::OM->Get('Kernel::System::CustomerUser');
+my $GroupObject = $Kernel::OM->Get('Kernel::System::Group');
+for my $N (1 .. 12) {
+    my $UID = $UserObject->UserAdd(
+        UserFirstname => 'Agent', UserLastname => "No $N", UserLogin => "agent$N",
+        UserEmail => "agent$N\@helpdesk.example.com", ValidID => 1, ChangeUserID => 1,
+    ) or die "UserAdd $N";
+    $CustomerUserObject->CustomerUserAdd(
+        Source => 'CustomerUser', UserFirstname => 'Customer', UserLastname => "No $N",
+        UserCustomerID => 'ACME', UserLogin => "customer$N",
+        UserEmail => "customer$N\@acme.example", ValidID => 1, UserID => 1,
+    ) or die "CustomerUserAdd $N";
+    my $GID = $GroupObject->GroupAdd(Name => "team$N", ValidID => 1, UserID => 1)
+        or die "GroupAdd $N";
+    $GroupObject->PermissionGroupUserAdd(
+        GID => $GID, UID => $UID, Permission => { ro => 1, note => 1 }, UserID => 1,
+    ) or die "PermissionGroupUserAdd $N";
+}
+print "done\n";
+"""
+
+
+def queries_of_import(url: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        import_org(url)
+    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_the_number_of_queries_does_not_grow_with_the_rows(znuny_db, znuny_copy):
+    from tests.znuny import sources
+
+    few = queries_of_import(znuny_db.url)
+    # The same import into an empty Helpline, from a source with 12 more agents,
+    # customers, groups and grants.
+    from django.contrib.auth.models import User as Users
+
+    for model in (ImportedObject, Grant, TemplateAttachment, Template, AutoResponse):
+        model.objects.all().delete()
+    Queue.objects.update(system_address=None)
+    for model in (SystemAddress, Queue, Group, Role, Customer, Salutation, Signature):
+        model.objects.all().delete()
+    Users.objects.all().delete()
+    assert sources.perl(znuny_copy, MORE).strip() == "done"
+    more = queries_of_import(znuny_copy.url)
+    assert Users.objects.filter(username__startswith="agent").count() == 12
+    assert Grant.objects.filter(group__name__startswith="team").count() == 24
+    # The first import also stored the template attachment's blob and updated the
+    # comments of Helpline's default states; the second found both done.
+    assert len(more) <= len(few)
+
+
+SKIPPED = r"""
+my $TemplateObject = $Kernel::OM->Get('Kernel::System::StandardTemplate');
+$TemplateObject->StandardTemplateAdd(
+    Name => 'Dialog text', Template => 'Choose', TemplateType => 'ProcessDialog',
+    ContentType => 'text/plain; charset=utf-8', ValidID => 1, UserID => 1,
+) or die 'StandardTemplateAdd dialog';
+$TemplateObject->StandardTemplateAdd(
+    Name => 'Portal link', TemplateType => 'Answer', ValidID => 1, UserID => 1,
+    ContentType => 'text/html; charset=utf-8',
+    Template => '<p>Dear &lt;OTRS_CUSTOMER_REALNAME&gt;,</p>'
+        . '<p>see <a href="https://portal.example.com/">the portal</a>'
+        . '<br/>or <OTRS_CONFIG_FQDN></p>',
+) or die 'StandardTemplateAdd answer';
+my $AutoResponseObject = $Kernel::OM->Get('Kernel::System::AutoResponse');
+my %Types = reverse $AutoResponseObject->AutoResponseTypeList(Valid => 0);
+$AutoResponseObject->AutoResponseAdd(
+    Name => 'Request removed', Subject => 'Removed', Response => 'Your request was removed.',
+    ContentType => 'text/plain', AddressID => 1, TypeID => $Types{'auto remove'},
+    ValidID => 1, UserID => 1,
+) or die 'AutoResponseAdd';
+print "done\n";
+"""
+
+
+@pytest.mark.django_db
+def test_what_helpline_has_no_place_for_is_skipped_with_a_reason(znuny_copy):
+    from tests.znuny import sources
+
+    assert sources.perl(znuny_copy, SKIPPED).strip() == "done"
+    report = import_org(znuny_copy.url)
+    assert not Template.objects.filter(name="Dialog text").exists()
+    assert report["template"].reasons["template type ProcessDialog"] == 1
+    assert not AutoResponse.objects.filter(name="Request removed").exists()
+    assert report["auto_response"].reasons["auto-response type 'auto remove'"] == 1
+    text = Template.objects.get(name="Portal link").text
+    # Plain text, the link and line break kept; a placeholder without a Helpline
+    # equivalent kept verbatim and counted.
+    assert text == (
+        "Dear {{ customer.name }},\n\n"
+        "see the portal <https://portal.example.com/>\nor <OTRS_CONFIG_FQDN>"
+    )
+    assert report["template"].reasons["placeholder kept: <OTRS_CONFIG_FQDN>"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type", "converted", "problems"),
+    [
+        (
+            "Hi <OTRS_CUSTOMER_DATA_UserFullname>, re <OTRS_CUSTOMER_SUBJECT[20]>:\r\n"
+            "<OTRS_CUSTOMER_EMAIL[5]>\r\n-- <OTRS_CURRENT_UserFirstname>",
+            "text/plain; charset=utf-8",
+            "Hi {{ customer.name }}, re {{ original.subject:20 }}:\n"
+            "{{ original.quote:5 }}\n-- {{ agent.first_name }}",
+            [],
+        ),
+        (
+            "<p>Ticket &lt;OTRS_TICKET_TicketNumber&gt; in <OTRS_TICKET_Queue>,"
+            " <OTRS_TICKET_DynamicField_X></p>",
+            "text/html",
+            "Ticket {{ ticket.number }} in {{ ticket.queue }}, <OTRS_TICKET_DynamicField_X>",
+            ["placeholder kept: <OTRS_TICKET_DynamicField_X>"],
+        ),
+        (
+            "Write {{ name }} here",
+            None,
+            "Write {{ name }} here",
+            ["text has {{ }} that is no placeholder"],
+        ),
+    ],
+)
+def test_znuny_texts_become_helpline_texts(text, content_type, converted, problems):
+    from helpline.importers.znuny.org_texts import convert
+    from helpline.importers.znuny.report import Progress, Report
+
+    ctx = runner.Context(
+        source=None,  # type: ignore[arg-type]
+        mapping=None,  # type: ignore[arg-type]
+        report=Report(),
+        progress=Progress(enabled=False),
+    )
+    assert convert(ctx, "template", 1, text, content_type) == converted
+    assert list(ctx.report["template"].reasons) == problems

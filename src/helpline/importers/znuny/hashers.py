@@ -97,7 +97,7 @@ class _ZnunyHasher(BasePasswordHasher):
         stored = self._stored(encoded)
         try:
             computed = self.compute(password, stored)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ImportError):
             return False
         return hmac.compare_digest(
             computed.encode("utf-8", "surrogateescape"),

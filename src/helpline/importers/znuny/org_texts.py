@@ -15,6 +15,7 @@ import re
 from django.db import models, transaction
 
 from helpline.blobstore import store_blob
+from helpline.errors import InvalidInput
 from helpline.importers.znuny.org_sync import Wanted, sync_links, sync_named, valid_ids
 from helpline.importers.znuny.runner import Context
 from helpline.mail.htmltext import html_to_text
@@ -27,6 +28,7 @@ from helpline.models import (
     TemplateAttachment,
     TemplateType,
 )
+from helpline.responses.render import check_text
 
 # Znuny's placeholder -> Helpline's (Kernel/System/TemplateGenerator.pm names them).
 PLACEHOLDERS = {
@@ -96,7 +98,14 @@ def convert(
     text = pattern.sub(replace, text)
     if html:
         text = html_to_text(text)
-    return text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n")
+    try:
+        check_text(text)
+    except InvalidInput:
+        # "{{ ... }}" written in Znuny: Helpline will refuse to use the text until
+        # an administrator edits it.
+        ctx.report.problem(kind, source_id, "text has {{ }} that is no placeholder")
+    return text
 
 
 def _texts(ctx: Context, kind: str, table: str, model: type[models.Model]) -> None:
