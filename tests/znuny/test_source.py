@@ -52,3 +52,31 @@ def test_a_bad_source_is_a_clear_error():
         Source("oracle://x/y")
     with pytest.raises(SourceError, match="cannot connect"):
         Source("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_a_blob_with_a_space_was_never_base64(znuny_db):
+    """Znuny decodes only values without a space (ArticleStorageDB): rows not written
+    through its API, like initial_insert's welcome mail, are stored as they are."""
+    source = Source(znuny_db.url)
+    try:
+        assert source.blob("abcd efgh") == b"abcd efgh"  # valid base64 once spaces go
+        assert source.blob("YWJjZA==") == b"abcd"
+        welcome = source.scalar(
+            "SELECT body FROM article_data_mime_plain ORDER BY article_id LIMIT 1"
+        )
+        assert source.blob(welcome).startswith(b"From: Znuny")
+    finally:
+        source.close()
+
+
+def test_a_failed_query_keeps_the_read_only_snapshot(znuny_copy):
+    source = Source(znuny_copy.url)  # a writable database: Source itself refuses
+    try:
+        with pytest.raises(Exception, match="no_such_table"):
+            source.scalar("SELECT 1 FROM no_such_table")
+        source._rollback()
+        # the next transaction is read-only too
+        with pytest.raises(Exception, match="read-only"):
+            source.scalar("UPDATE ticket SET title = 'x' WHERE id = 1 RETURNING id")
+    finally:
+        source.close()
