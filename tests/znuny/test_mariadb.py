@@ -44,6 +44,18 @@ def test_the_dialects(both):
     assert (pg.dialect, my.dialect) == ("postgresql", "mysql")
 
 
+def test_mysql_is_read_only_too(znuny_mariadb):
+    source = Source(znuny_mariadb)
+    try:
+        with pytest.raises(Exception, match="READ ONLY"):
+            source.scalar("UPDATE ticket SET title = 'x' WHERE id = 1")
+        source._rollback()  # a new snapshot, still read-only
+        with pytest.raises(Exception, match="READ ONLY"):
+            source.scalar("UPDATE ticket SET title = 'x' WHERE id = 1")
+    finally:
+        source.close()
+
+
 def test_every_table_holds_the_same_rows(both):
     pg, my = both
     tables = _tables(pg)

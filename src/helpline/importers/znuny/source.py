@@ -12,6 +12,7 @@ import base64
 import binascii
 import itertools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ BLOB_COLUMNS = frozenset(
     }
 )
 _cursor_names = itertools.count(1)
+_QUERY = re.compile(r"\s*(select|with)\b", re.IGNORECASE)
 _MYSQL_BINARY = 63  # the charset number MySQL reports for binary columns
 
 
@@ -192,7 +194,7 @@ class Source:
             yield from self._mysql_rows(sql, params)
             return
         # A named cursor streams, but only a query can be declared as one.
-        streaming = sql.lstrip()[:6].lower() in ("select", "with ")
+        streaming = _QUERY.match(sql) is not None
         cur = (
             self._conn.cursor(name=f"rows_{next(_cursor_names)}")
             if streaming
