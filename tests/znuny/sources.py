@@ -251,6 +251,12 @@ def _system_user() -> None:
 def _build(src: ZnunySource, cached: Path) -> None:
     """make-znuny-db.sh, then the dump and the home into the cache."""
     assert src.home is not None
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            f"the Znuny database {src.dbname} is neither there nor cached in {cached}:"
+            " making it runs ../shared/znuny/make-znuny-db.sh, which needs root (it"
+            " installs Debian packages and the znuny system user)"
+        )
     started = time.monotonic()
     # A half-made database or home of this key (an interrupted run) goes first.
     with admin() as conn:
