@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -36,24 +38,63 @@ def _generator() -> str:
 
 
 def _next_counter(key: str, count: int = 1) -> int:
-    """Add ``count`` to the counter row ``key`` under a row lock and return the new
-    value (the last of the ``count`` numbers); call inside a transaction.
+    """Add ``count`` to the counter row ``key`` and return the new value (the last of
+    the ``count`` numbers); call inside a transaction.
 
-    The row lock serialises concurrent creators on PostgreSQL; SQLite serialises all
-    writers anyway (IMMEDIATE transactions).  Because the increment belongs to the
-    creating transaction, a creation that rolls back gives its number back: no gaps.
+    One ``UPDATE ... RETURNING``: the row lock it takes serialises concurrent
+    creators on PostgreSQL until the commit; SQLite serialises all writers anyway
+    (IMMEDIATE transactions).  Because the increment belongs to the creating
+    transaction, a creation that rolls back gives its number back: no gaps.
     """
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("ticket numbers are drawn inside the creating transaction")
-    counter = TicketCounter.objects.select_for_update().filter(key=key).first()
-    if counter is None:  # the first ticket of the day (or ever)
-        TicketCounter.objects.bulk_create(
-            [TicketCounter(key=key, value=0)], ignore_conflicts=True
+    q = connection.ops.quote_name
+    table, column, value = q(TicketCounter._meta.db_table), q("key"), q("value")
+    sql = (
+        f"UPDATE {table} SET {value} = {value} + %s "  # noqa: S608
+        f"WHERE {column} = %s RETURNING {value}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, key])
+        row = cursor.fetchone()
+        if row is None:  # the first ticket of the day (or ever)
+            TicketCounter.objects.bulk_create(
+                [TicketCounter(key=key, value=0)], ignore_conflicts=True
+            )
+            cursor.execute(sql, [count, key])
+            row = cursor.fetchone()
+    return int(row[0])
+
+
+# A counter this far behind the numbers already taken is a misconfiguration (an
+# import whose "ticket counters" phase did not run), not something to walk past.
+MAX_ROUNDS = 1000
+
+
+def _free_numbers(generator: str, key: str, count: int) -> list[str]:
+    """``count`` numbers from the counter ``key``, skipping numbers that tickets
+    already carry (imported from another system with the same number format):
+    one statement to draw and one to check, however many are asked for."""
+    found: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        need = count - len(found)
+        last = _next_counter(key, need)
+        candidates = [
+            _number(generator, key, value) for value in range(last - need + 1, last + 1)
+        ]
+        taken = set(
+            Ticket.objects.filter(number__in=candidates).values_list(
+                "number", flat=True
+            )
         )
-        counter = TicketCounter.objects.select_for_update().get(key=key)
-    counter.value += count
-    counter.save(update_fields=["value"])
-    return counter.value
+        found += [n for n in candidates if n not in taken]
+        if len(found) == count:
+            return found
+    raise RuntimeError(
+        f"ticket counter {key!r} is far behind the numbers already taken: "
+        "run the importer's 'ticket counters' phase (docs/migrating-from-znuny.md)"
+    )
 
 
 def _counter_key(generator: str, now: datetime | None) -> str:
@@ -79,7 +120,51 @@ def next_ticket_number(now: datetime | None = None) -> str:
         return late.stand_in(now or timezone.now())
     generator = _generator()
     key = _counter_key(generator, now)
-    return _number(generator, key, _next_counter(key))
+    return _free_numbers(generator, key, 1)[0]
+
+
+def position(number: str) -> tuple[str, int] | None:
+    """Where ``number`` stands in the current generator's sequence: (counter key,
+    counter value), or None when it is not a number the generator could make
+    (another format, another system id)."""
+    generator = _generator()
+    system_id = settings.HELPLINE_SYSTEM_ID
+    if not number.isdigit():
+        return None
+    if generator == "AutoIncrement":
+        rest = number.removeprefix(system_id)
+        if rest == number or len(rest) < MIN_COUNTER_DIGITS:
+            return None
+        return "auto", int(rest)
+    day, rest = number[:8], number[8:]
+    if not rest.startswith(system_id):
+        return None
+    rest = rest[len(system_id) :]
+    if generator == "DateChecksum":
+        if len(rest) < MIN_COUNTER_DIGITS + 1:
+            return None
+        if int(rest[-1]) != check_digit(number[:-1]):
+            return None
+        rest = rest[:-1]
+    if len(rest) < MIN_COUNTER_DIGITS:
+        return None
+    return day, int(rest)
+
+
+def advance_counters(at_least: dict[str, int]) -> int:
+    """Raise counters to at least these values (never lower one): after an import,
+    new numbers continue above the imported ones.  Returns how many moved."""
+    with transaction.atomic():
+        TicketCounter.objects.bulk_create(
+            [TicketCounter(key=key, value=0) for key in at_least],
+            ignore_conflicts=True,
+        )
+        rows = TicketCounter.objects.select_for_update().filter(key__in=at_least)
+        behind = [c for c in rows if c.value < at_least[c.key]]
+        for counter in behind:
+            counter.value = at_least[counter.key]
+        TicketCounter.objects.bulk_update(behind, ["value"], batch_size=1000)
+    return len(behind)
 
 
 # --- numbers drawn at the end of a batch ---------------------------------------------
@@ -117,10 +202,8 @@ class LateNumbers:
         ]
         for key in dict.fromkeys(k for _, k in keyed):
             mine = [n for n, k in keyed if k == key]
-            last = _next_counter(key, len(mine))
-            first = last - len(mine) + 1
-            for offset, stand_in in enumerate(mine):
-                self.assigned[stand_in] = _number(generator, key, first + offset)
+            drawn = _free_numbers(generator, key, len(mine))
+            self.assigned.update(zip(mine, drawn, strict=True))
         if self.assigned:
             self._renumber()
 
@@ -180,26 +263,103 @@ def _number_pattern() -> str:
     return rf"\d{{8}}{system_id}\d{{{MIN_COUNTER_DIGITS},30}}"
 
 
+@dataclass(frozen=True)
+class LegacyHook:
+    """How another system (OTRS, Znuny) wrote its ticket numbers in subjects, so that
+    replies to mail it sent still find their (imported) tickets.
+
+    The forms recognised are the ones Znuny's number generators recognise: the hook,
+    the divider and the number, or the hook, a colon, up to two spaces and the number;
+    the number as its generator makes them (``system_id`` in it unless
+    ``check_system_id`` is off)."""
+
+    hook: str = "Ticket#"
+    divider: str = ""
+    system_id: str = "10"
+    generator: str = "DateChecksum"  # DateChecksum | Date | AutoIncrement | Random
+    min_counter_size: int = 5
+    check_system_id: bool = True
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> LegacyHook:
+        known = {f: value[f] for f in cls.__dataclass_fields__ if f in value}
+        hook = cls(**known)
+        if hook.generator not in LEGACY_GENERATORS or not hook.hook:
+            raise ValueError(f"not a legacy ticket hook: {value!r}")
+        return hook
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def number_pattern(self) -> str:
+        sid = re.escape(self.system_id) if self.check_system_id else ""
+        if self.generator == "DateChecksum":
+            return rf"\d{{8}}{sid}\d{{4,40}}"
+        if self.generator == "Date":
+            return rf"\d{{8}}{sid}\d{{1,40}}"
+        if self.generator == "AutoIncrement":
+            low = int(self.min_counter_size) or 5
+            return rf"{sid}\d{{{low},{low + 5}}}"
+        return rf"{sid}\d{{2,20}}"  # Random
+
+    def regex(self) -> re.Pattern[str]:
+        number = self.number_pattern()
+        return re.compile(
+            rf"{re.escape(self.hook + self.divider)}({number})"
+            rf"|{re.escape(self.hook)}:\s{{0,2}}({number})",
+            re.IGNORECASE,
+        )
+
+
+LEGACY_GENERATORS = ("DateChecksum", "Date", "AutoIncrement", "Random")
+# The ``ImportedObject`` kind under which an import stores its source's hook.
+LEGACY_HOOK_KIND = "ticket_hook"
+
+
+def configured_legacy_hooks() -> list[LegacyHook]:
+    """HELPLINE_LEGACY_TICKET_HOOKS (a list of dicts with LegacyHook's fields)."""
+    return [LegacyHook.from_dict(v) for v in settings.HELPLINE_LEGACY_TICKET_HOOKS]
+
+
+def _legacy_numbers(text: str, legacy: Sequence[LegacyHook]) -> list[str]:
+    return [
+        match.group(1) or match.group(2)
+        for hook in legacy
+        for match in hook.regex().finditer(text)
+    ]
+
+
 def _hook_regex() -> re.Pattern[str]:
     hook = re.escape(settings.HELPLINE_TICKET_HOOK)
     return re.compile(rf"{hook}\s?:?\s{{0,2}}({_number_pattern()})\b", re.IGNORECASE)
 
 
-def numbers_in_subject(subject: str) -> list[str]:
-    """Ticket numbers written with our hook in a subject, in order of appearance."""
-    return [m.group(1) for m in _hook_regex().finditer(subject)]
+def numbers_in_subject(subject: str, *, legacy: Sequence[LegacyHook] = ()) -> list[str]:
+    """Ticket numbers written with our hook in a subject, in order of appearance;
+    then those written with the hooks of ``legacy`` systems (imported tickets keep
+    their numbers)."""
+    ours = [m.group(1) for m in _hook_regex().finditer(subject)]
+    return list(dict.fromkeys([*ours, *_legacy_numbers(subject, legacy)]))
 
 
-def numbers_in_text(text: str) -> list[str]:
+def numbers_in_text(text: str, *, legacy: Sequence[LegacyHook] = ()) -> list[str]:
     """Ticket numbers with our hook anywhere in a text (opt-in body matching)."""
-    return numbers_in_subject(text)
+    return numbers_in_subject(text, legacy=legacy)
 
 
-def clean_subject(subject: str, number: str | None = None) -> str:
-    """Remove reply/forward prefixes and the ticket hook; cut to the configured length."""
+def clean_subject(
+    subject: str, number: str | None = None, *, legacy: Sequence[LegacyHook] = ()
+) -> str:
+    """Remove reply/forward prefixes and the ticket hook (ours, and those of
+    ``legacy`` systems); cut to the configured length."""
     hook = re.escape(settings.HELPLINE_TICKET_HOOK)
     num = re.escape(number) if number else _number_pattern()
     text = subject
+    for old in legacy:
+        pattern = old.regex().pattern
+        text = re.sub(
+            rf"\[\s*(?:{pattern})\s*\]\s*|(?:{pattern})\s*", "", text, flags=re.I
+        )
     # Alternate: prefixes can stand before and after the hook ("Re: [Ticket#1] AW: x").
     for _ in range(5):
         before = text

@@ -7,6 +7,7 @@ start-up; docs/configuration.md lists them.  Nothing else in the code reads os.e
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -187,6 +188,14 @@ HELPLINE_ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
 PASSWORD_HASHERS = [
     "helpline.passwords.HelplineArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Passwords imported from Znuny/OTRS: verified once, then stored with Argon2
+    # (helpline/importers/znuny/hashers.py).
+    "helpline.importers.znuny.hashers.ZnunySHA256Hasher",
+    "helpline.importers.znuny.hashers.ZnunySHA512Hasher",
+    "helpline.importers.znuny.hashers.ZnunySHA1Hasher",
+    "helpline.importers.znuny.hashers.ZnunyMD5CryptHasher",
+    "helpline.importers.znuny.hashers.ZnunyBcryptHasher",
+    "helpline.importers.znuny.hashers.ZnunyCryptHasher",
 ]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, object]] = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -247,6 +256,17 @@ HELPLINE_SYSTEM_ID = _env("SYSTEM_ID", "10")
 HELPLINE_TICKET_HOOK = _env("TICKET_HOOK", "Ticket#")
 HELPLINE_TICKET_HOOK_POSITION = _env("TICKET_HOOK_POSITION", "left")  # left|right|none
 HELPLINE_SUBJECT_MAX_LENGTH = _env_int("SUBJECT_MAX_LENGTH", 100)
+# The ticket hooks of the system Helpline replaced (a JSON list of objects with the
+# fields of helpline.numbers.LegacyHook): replies to its mail still find their
+# tickets.  `helpline import znuny` stores the old system's own (docs/migrating-from-znuny.md).
+HELPLINE_LEGACY_TICKET_HOOKS = json.loads(_env("LEGACY_TICKET_HOOKS", "[]"))
+# Paths under which the old system's agent links (index.pl?Action=AgentTicketZoom;...)
+# are answered with a redirect to the imported ticket ("/" for /index.pl).
+HELPLINE_LEGACY_URL_PREFIXES = [
+    p.strip()
+    for p in _env("LEGACY_URL_PREFIXES", "/otrs/,/znuny/,/").split(",")
+    if p.strip()
+]
 
 # Mail.
 HELPLINE_MAIL_DOMAIN = _env("MAIL_DOMAIN", "helpline.localhost")

@@ -49,6 +49,7 @@ def fill(pattern: URLPattern, world) -> str:
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",
+        "prefix": "otrs/",  # legacy-link (a redirect, or the not-found page)
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

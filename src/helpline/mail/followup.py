@@ -5,7 +5,9 @@ In order, first match wins, and the method that matched is recorded:
 1. ``bounce`` — a delivery report about one of our outgoing messages;
 2. ``references`` — In-Reply-To, then References newest first, against the Message-IDs
    of every stored article, incoming and outgoing;
-3. ``subject`` — our ticket hook and number in the subject;
+3. ``subject`` — our ticket hook and number in the subject, or the hook of the
+   system Helpline replaced (``Snapshot.legacy_hooks``: imported tickets keep their
+   numbers);
 4. ``body`` — the same in the body (off by default: HELPLINE_FOLLOWUP_IN_BODY).
 
 A number alone (subject or body) is trusted only when every address the mail comes
@@ -50,7 +52,10 @@ def _by_message_ids(
     row-locked unless it was merged into another (then its target, not locked)."""
     if not ids:
         return None
-    qs = Article.objects.filter(message_id__in=ids)
+    # Stored without angle brackets (helpline.mail.headers); an import may have kept
+    # them, as Znuny does: both spellings, in the same query.
+    spellings = {f"<{i}>": i for i in ids}
+    qs = Article.objects.filter(message_id__in=[*ids, *spellings])
     if outgoing_only:
         qs = qs.filter(incoming=False)
     found: dict[str, int] = {}
@@ -59,7 +64,7 @@ def _by_message_ids(
     for message_id, ticket_id in qs.order_by("-id").values_list(
         "message_id", "ticket_id"
     )[:200]:
-        found.setdefault(message_id, ticket_id)
+        found.setdefault(spellings.get(message_id, message_id), ticket_id)
     for message_id in ids:
         if message_id in found:
             pk = found[message_id]
@@ -164,11 +169,14 @@ def find_thread(parsed: ParsedMessage, classification: Classification) -> Thread
     found = _by_message_ids(list(dict.fromkeys(ids)))
     if found is not None:
         return Thread(found[0], "references", locked=found[1])
-    thread = _by_number(numbers_in_subject(parsed.subject), parsed, "subject")
+    legacy = current().legacy_hooks
+    subject_numbers = numbers_in_subject(parsed.subject, legacy=legacy)
+    thread = _by_number(subject_numbers, parsed, "subject")
     if thread is not None:
         return thread
     if settings.HELPLINE_FOLLOWUP_IN_BODY:
-        thread = _by_number(numbers_in_text(parsed.body_text), parsed, "body")
+        body_numbers = numbers_in_text(parsed.body_text, legacy=legacy)
+        thread = _by_number(body_numbers, parsed, "body")
         if thread is not None:
             return thread
     return Thread()

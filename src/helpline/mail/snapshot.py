@@ -42,11 +42,13 @@ from helpline.addresses import normalize
 from helpline.models import (
     AgentProfile,
     AutoResponse,
+    ImportedObject,
     PostmasterFilter,
     Queue,
     SystemAddress,
     TicketState,
 )
+from helpline.numbers import LEGACY_HOOK_KIND, LegacyHook, configured_legacy_hooks
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,20 @@ class Snapshot:
     def has_followers(self, queue_id: int) -> bool:
         """Does any agent follow the queue (active or not: the caller checks)?"""
         return queue_id in self._followed
+
+    @cached_property
+    def legacy_hooks(self) -> tuple[LegacyHook, ...]:
+        """The ticket hooks of replaced systems: HELPLINE_LEGACY_TICKET_HOOKS, then
+        those an import stored (``ImportedObject`` of kind ``ticket_hook``)."""
+        hooks = configured_legacy_hooks()
+        for cursor in ImportedObject.objects.filter(kind=LEGACY_HOOK_KIND).values_list(
+            "cursor", flat=True
+        ):
+            try:
+                hooks.append(LegacyHook.from_dict(cursor))
+            except (TypeError, ValueError):
+                log.warning("ignoring a stored legacy ticket hook: %r", cursor)
+        return tuple(dict.fromkeys(hooks))
 
 
 _lock = threading.Lock()

@@ -149,7 +149,7 @@ def plan_ticket(
     return NewTicket(
         queue=queue,
         title=outcome.sets.get("title")
-        or clean_subject(parsed.subject)
+        or clean_subject(parsed.subject, legacy=snapshot.legacy_hooks)
         or "(no subject)",
         article=_article(parsed, raw, classification),
         customer_email=email,

@@ -35,6 +35,9 @@ class HistoryType(models.TextChoices):
     AUTO_RESPONSE = "auto_response", "auto-response queued"
     DELIVERY_FAILED = "delivery_failed", "delivery failed"
     BOUNCE = "bounce", "bounced"
+    # An event of the system the ticket was imported from that Helpline has no type
+    # for (its data keeps the old type's name and text).
+    IMPORTED = "imported", "imported event"
 
 
 class HistoryEntry(models.Model):

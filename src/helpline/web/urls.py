@@ -1,7 +1,7 @@
 """URL map of the agent interface (docs/web.md lists it with what each page does)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from helpline.api.urls import api
 from helpline.web.views import (
@@ -12,6 +12,7 @@ from helpline.web.views import (
     collision,
     compose,
     files,
+    legacy,
     overviews,
     password_reset,
     preferences,
@@ -119,6 +120,10 @@ urlpatterns = [
     path(T + "unmerge/", relations.unmerge_view, name="unmerge"),
     path(T + "link/", relations.link_view, name="link"),
     path(T + "unlink/", relations.unlink_view, name="unlink"),
+    # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
+    re_path(
+        r"^(?P<prefix>(?:[\w.-]+/)*)index\.pl$", legacy.legacy_link, name="legacy-link"
+    ),
     # Before admin.site.urls: the admin's login would check passwords unthrottled.
     path("admin/", include([path("login/", auth.admin_login, name="admin-login")])),
     path("admin/", admin.site.urls),

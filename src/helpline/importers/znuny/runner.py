@@ -60,9 +60,9 @@ Phase = tuple[str, Callable[[Context], None]]
 
 def phases() -> list[Phase]:
     """Every phase, in the order they must run (later ones look up earlier ones)."""
-    from helpline.importers.znuny import org, tickets
+    from helpline.importers.znuny import continuity, org, tickets
 
-    return [*org.PHASES, *tickets.PHASES]
+    return [*org.PHASES, *tickets.PHASES, *continuity.CONTINUITY_PHASES]
 
 
 def read_marks(source: Source) -> dict[str, Any]:

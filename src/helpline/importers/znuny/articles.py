@@ -1,0 +1,298 @@
+"""Articles of a batch of tickets: headers and bodies from ``article_data_mime``, the
+raw mail (``article_data_mime_plain`` or ``plain.txt``) and every attachment
+byte-identical, from the database or from Znuny's article directory
+(``ArticleStorageFS``: ``<article_dir>/<content_path>/<article_id>/`` holding each
+file beside its ``.content_type``/``.content_id``/``.disposition`` side files).
+
+Every attachment row becomes an ``Attachment`` (the HTML body too, which Znuny keeps
+as an attachment ``file-1``/``file-2``): what Znuny held comes across whole, and
+``--verify`` compares the same sets.  The HTML body is also decoded and sanitised into
+``Article.body_html``, as the mail pipeline does with a received message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+from django.conf import settings
+
+from helpline.blobstore import store_blob
+from helpline.importers.znuny.source import Source
+from helpline.mail.headers import normalize_message_id, parse_message_ids
+from helpline.mail.sanitize import sanitize_html
+from helpline.models import ArticleChannel, Blob, SenderType
+
+CHANNELS = {
+    "Email": ArticleChannel.EMAIL,
+    "Phone": ArticleChannel.PHONE,
+    "Internal": ArticleChannel.INTERNAL,
+    # Helpline has no chat channel: a chat transcript is kept as an internal note.
+    "Chat": ArticleChannel.INTERNAL,
+}
+SENDERS = {
+    "agent": SenderType.AGENT,
+    "customer": SenderType.CUSTOMER,
+    "system": SenderType.SYSTEM,
+}
+# Znuny's rule for the attachment that is an article's HTML body
+# (MIMEBase::Base::ArticleAttachmentIndex, ExcludeHTMLBody).
+HTML_BODY_NAME = re.compile(r"^(file-[12]|file-1\.html)$")
+SIDE_FILES = (".content_type", ".content_id", ".content_alternative", ".disposition")
+IN_QUERY = 500  # ids per IN (...) list
+MAX_KEY = 200  # ImportedObject.source_id
+
+
+@dataclass
+class SourceAttachment:
+    key: str  # the "attachment" mapping key: row id (db) or "<article>/<file>" (fs)
+    filename: str
+    content_type: str
+    content_id: str
+    disposition: str
+    content: bytes
+
+
+@dataclass
+class SourceArticle:
+    id: int
+    ticket_id: int
+    channel: str
+    sender: str
+    visible: bool
+    created_by: int
+    create_time: Any
+    mime: dict[str, Any] = field(default_factory=dict)
+    raw: bytes | None = None
+    attachments: list[SourceAttachment] = field(default_factory=list)
+
+
+def fs_key(article_id: int, name: str) -> str:
+    """The "attachment" mapping key of a file in the article directory; a name too
+    long for the key column is named by its hash."""
+    key = f"{article_id}/{name}"
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{article_id}/sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
+def chunks(ids: Sequence[Any], size: int = IN_QUERY) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def placeholders(ids: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(ids))
+
+
+ARTICLE_SQL = """
+SELECT a.id, a.ticket_id, a.is_visible_for_customer, a.create_time, a.create_by,
+       cc.name AS channel, st.name AS sender,
+       m.a_from, m.a_reply_to, m.a_to, m.a_cc, m.a_bcc, m.a_subject, m.a_message_id,
+       m.a_in_reply_to, m.a_references, m.a_body, m.content_path
+FROM article a
+JOIN communication_channel cc ON cc.id = a.communication_channel_id
+JOIN article_sender_type st ON st.id = a.article_sender_type_id
+LEFT JOIN article_data_mime m ON m.article_id = a.id
+WHERE a.ticket_id IN ({})
+ORDER BY a.id
+"""
+
+
+def read_articles(
+    source: Source, ticket_ids: Sequence[int], known: set[str]
+) -> list[SourceArticle]:
+    """The articles of these tickets not imported yet (``known``: mapped ids), with
+    their raw mail and attachments: one query per table."""
+    articles: list[SourceArticle] = []
+    for part in chunks(ticket_ids):
+        sql = ARTICLE_SQL.format(placeholders(part))
+        for row in source.rows(sql, part):
+            if str(row["id"]) in known:
+                continue
+            articles.append(
+                SourceArticle(
+                    id=int(row["id"]),
+                    ticket_id=int(row["ticket_id"]),
+                    channel=str(row["channel"]),
+                    sender=str(row["sender"]),
+                    visible=bool(row["is_visible_for_customer"]),
+                    created_by=int(row["create_by"]),
+                    create_time=row["create_time"],
+                    mime=row,
+                )
+            )
+    ids = [a.id for a in articles]
+    raws = _raw_from_db(source, ids)
+    attachments = _attachments_from_db(source, ids)
+    for article in articles:
+        article.raw = raws.get(article.id)
+        article.attachments = attachments.get(article.id, [])
+        if source.article_dir is not None:
+            _add_from_fs(source, article)
+    return articles
+
+
+def _raw_from_db(source: Source, ids: Sequence[int]) -> dict[int, bytes]:
+    raws: dict[int, bytes] = {}
+    for part in chunks(ids):
+        sql = (
+            "SELECT article_id, body FROM article_data_mime_plain "  # noqa: S608
+            f"WHERE article_id IN ({placeholders(part)}) ORDER BY id"
+        )
+        for row in source.rows(sql, part):
+            raws[int(row["article_id"])] = source.blob(row["body"])
+    return raws
+
+
+def _attachments_from_db(
+    source: Source, ids: Sequence[int]
+) -> dict[int, list[SourceAttachment]]:
+    found: dict[int, list[SourceAttachment]] = defaultdict(list)
+    for part in chunks(ids):
+        sql = (
+            "SELECT id, article_id, filename, content_type, content_id, disposition, "  # noqa: S608
+            "content FROM article_data_mime_attachment "
+            f"WHERE article_id IN ({placeholders(part)}) ORDER BY id"
+        )
+        for row in source.rows(sql, part):
+            found[int(row["article_id"])].append(
+                SourceAttachment(
+                    key=str(row["id"]),
+                    filename=source.text(row["filename"]),
+                    content_type=source.text(row["content_type"]),
+                    content_id=source.text(row["content_id"]),
+                    disposition=source.text(row["disposition"]),
+                    content=source.blob(row["content"]),
+                )
+            )
+    return found
+
+
+def _add_from_fs(source: Source, article: SourceArticle) -> None:
+    """The raw mail and attachments Znuny wrote to its article directory."""
+    content_path = article.mime.get("content_path")
+    if not content_path:
+        return
+    directory = source.article_path(str(content_path), str(article.id))
+    if directory is None or not directory.is_dir():
+        return
+    plain = directory / "plain.txt"
+    if article.raw is None and plain.is_file():
+        article.raw = plain.read_bytes()
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        if name == "plain.txt" or name.endswith(SIDE_FILES) or not path.is_file():
+            continue
+
+        def side(suffix: str, file: Any = path) -> str:
+            extra = file.with_name(file.name + suffix)
+            if not extra.is_file():
+                return ""
+            return extra.read_bytes().decode("utf-8", "replace")
+
+        content_type, content_id = side(".content_type"), side(".content_id")
+        disposition = side(".disposition")
+        if not disposition:  # Znuny's defaults for files without the side file
+            if (
+                content_id
+                and "image" in content_type.lower()
+                or re.search(r"file-[12]", name)
+            ):
+                disposition = "inline"
+            else:
+                disposition = "attachment"
+        article.attachments.append(
+            SourceAttachment(
+                key=fs_key(article.id, name),
+                filename=name,
+                content_type=content_type or "application/octet-stream",
+                content_id=content_id,
+                disposition=disposition,
+                content=path.read_bytes(),
+            )
+        )
+
+
+# --- what Helpline keeps ----------------------------------------------------------
+def html_body(article: SourceArticle) -> str:
+    """The article's HTML body (Znuny's rule for which attachment it is), sanitised."""
+    for item in article.attachments:
+        if (
+            HTML_BODY_NAME.match(item.filename)
+            and "text/html" in item.content_type.lower()
+            and item.disposition == "inline"
+        ):
+            return sanitize_html(_decode(item.content, item.content_type))
+    return ""
+
+
+def _decode(data: bytes, content_type: str) -> str:
+    message = Message()
+    message["Content-Type"] = content_type
+    charset = message.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+def headers(source: Source, article: SourceArticle) -> dict[str, str]:
+    """The Article fields read from ``article_data_mime``."""
+    mime = article.mime
+    text = source.text
+    return {
+        "from_addr": text(mime.get("a_from")),
+        "to_addr": text(mime.get("a_to")),
+        "cc_addr": text(mime.get("a_cc")),
+        "bcc_addr": text(mime.get("a_bcc")),
+        "reply_to": text(mime.get("a_reply_to")),
+        "subject": text(mime.get("a_subject"))[:998],
+        "body_text": text(mime.get("a_body")).replace("\x00", ""),
+        "message_id": normalize_message_id(text(mime.get("a_message_id")))[:998],
+        "in_reply_to": " ".join(parse_message_ids(text(mime.get("a_in_reply_to")))),
+        "references": " ".join(parse_message_ids(text(mime.get("a_references")))),
+    }
+
+
+def store_blobs(contents: Iterable[bytes]) -> dict[str, Blob]:
+    """Store these byte strings once each (by SHA-256), in a few statements: the
+    known ones looked up, the small new ones inserted together, the large ones written
+    to the blob store first (``blobstore.store_blob``).  By SHA-256."""
+    wanted: dict[str, bytes] = {}
+    for data in contents:
+        wanted.setdefault(hashlib.sha256(data).hexdigest(), data)
+    found: dict[str, Blob] = {}
+    shas = list(wanted)
+    for part in chunks(shas):
+        for blob in Blob.objects.filter(sha256__in=part).defer("data"):
+            found[blob.sha256] = blob
+    new = []
+    for sha, data in wanted.items():
+        if sha in found:
+            continue
+        if len(data) > settings.HELPLINE_INLINE_BLOB_BYTES:
+            found[sha] = store_blob(data)
+        else:
+            new.append(Blob(sha256=sha, size=len(data), data=data))
+    if new:
+        Blob.objects.bulk_create(
+            new,
+            update_conflicts=True,
+            unique_fields=["sha256"],
+            update_fields=["size"],
+            batch_size=200,
+        )
+        missing = [b.sha256 for b in new if b.pk is None]
+        for blob in new:
+            if blob.pk is not None:
+                found[blob.sha256] = blob
+        for part in chunks(missing):
+            for blob in Blob.objects.filter(sha256__in=part).defer("data"):
+                found[blob.sha256] = blob
+    return found
