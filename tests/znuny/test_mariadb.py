@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from datetime import UTC
 
@@ -11,6 +12,7 @@ import pytest
 
 from helpline.blobstore import read_blob
 from helpline.importers.znuny import runner
+from helpline.importers.znuny import source as source_module
 from helpline.importers.znuny.source import BLOB_COLUMNS, Source
 from helpline.importers.znuny.verify import verify
 from helpline.models import Article, Attachment, HistoryEntry, Ticket
@@ -104,21 +106,33 @@ def test_times_are_the_same_aware_utc(both):
         assert pg.when(x["change_time"]) == my.when(y["change_time"])
 
 
-def test_mysql_streams_and_a_query_inside_a_stream_works(both):
+def test_mysql_streams_and_a_query_inside_a_stream_works(both, monkeypatch):
     pg, my = both
-    sql = "SELECT id, ticket_id FROM article ORDER BY id"
+    # small batches: the rest buffered by a query inside the stream spans many
+    monkeypatch.setattr(source_module, "BATCH", 100)
+    sql = "SELECT id, ticket_id FROM ticket_history ORDER BY id"
     inner = "SELECT tn FROM ticket WHERE id = %s"
+    assert pg.count("ticket_history") > 2000
     seen = {}
     rows = my.rows(sql)
     first = next(rows)
     # the rows come off the wire as they are read: an unbuffered cursor is open
     assert my._stream is not None
     assert isinstance(my._stream.cursor, pymysql.cursors.SSCursor)
-    for row in [first, *rows]:
-        seen[row["id"]] = my.scalar(inner, (row["ticket_id"],))
-    expected = {r["id"]: pg.scalar(inner, (r["ticket_id"],)) for r in pg.rows(sql)}
+    for n, row in enumerate(itertools.chain([first], rows)):  # lazily
+        seen[row["id"]] = (
+            my.scalar(inner, (row["ticket_id"],)) if n % 100 == 0 else None
+        )
+    expected = {
+        r["id"]: pg.scalar(inner, (r["ticket_id"],)) if n % 100 == 0 else None
+        for n, r in enumerate(pg.rows(sql))
+    }
     assert seen == expected
-    assert len(seen) == pg.count("article")
+    assert len(seen) == pg.count("ticket_history")
+    # a reader that stops early leaves no result open
+    assert my.one(sql) == {"id": first["id"], "ticket_id": first["ticket_id"]}
+    assert my._stream is None
+    assert my.count("ticket") > 0
 
 
 def test_znuny_sql_gives_both_databases(znuny_sql):

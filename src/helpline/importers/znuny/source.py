@@ -156,7 +156,9 @@ class Source:
         self._begin()
 
     def close(self) -> None:
-        self._end_stream()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
         if self._conn is not None:
             try:
                 self._conn.rollback()
@@ -242,10 +244,11 @@ class Source:
                     yield dict(zip(names, values, strict=True))
         finally:
             if self._stream is stream:
-                self._end_stream()
+                self._stream = None
+            stream.close()
 
     def _end_stream(self) -> None:
-        """Read the rest of an unfinished unbuffered result into memory."""
+        """Before another query: the open unbuffered result's rest into memory."""
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.drain()
@@ -320,17 +323,23 @@ _MYSQL_BLOB_TYPES = frozenset({249, 250, 251, 252})  # TINY/MEDIUM/LONG/BLOB
 
 
 class _Stream:
-    """An unbuffered MySQL result being read; ``drain()`` buffers what is left."""
+    """An unbuffered MySQL result being read.
+
+    ``drain()`` (another query is about to run) keeps the unread rows in memory for
+    the reader; ``close()`` (the reader stopped) lets the server's rest go unread.
+    """
 
     def __init__(self, cursor: Any) -> None:
         self.cursor = cursor
         self.buffer: list[tuple[Any, ...]] | None = None
+        self.at = 0
 
     def next_batch(self) -> Sequence[tuple[Any, ...]]:
-        if self.buffer is not None:
-            batch, self.buffer = self.buffer[:BATCH], self.buffer[BATCH:]
-            return batch
-        return self.cursor.fetchmany(BATCH)
+        if self.buffer is None:
+            return self.cursor.fetchmany(BATCH)
+        batch = self.buffer[self.at : self.at + BATCH]
+        self.at += len(batch)
+        return batch
 
     def drain(self) -> None:
         if self.buffer is None:
@@ -338,6 +347,11 @@ class _Stream:
                 list(self.cursor.fetchall()) if self.cursor.description else []
             )
             self.cursor.close()
+
+    def close(self) -> None:
+        if self.buffer is None:
+            self.cursor.close()  # pymysql reads the rest off the wire and drops it
+        self.buffer = []
 
 
 def _b64(data: bytes) -> bytes:
