@@ -80,3 +80,29 @@ def test_a_failed_query_keeps_the_read_only_snapshot(znuny_copy):
             source.scalar("UPDATE ticket SET title = 'x' WHERE id = 1 RETURNING id")
     finally:
         source.close()
+
+
+def test_rows_stream_from_a_server_side_cursor_and_nest(znuny_db, monkeypatch):
+    from helpline.importers.znuny import source as source_module
+
+    monkeypatch.setattr(source_module, "BATCH", 100)
+    source = Source(znuny_db.url)
+    try:
+        sql = "SELECT id, ticket_id FROM ticket_history ORDER BY id"
+        rows = source.rows(sql)
+        first = next(rows)
+        # a named cursor is open on the server while the rows are read (the count
+        # query's own is the other one)
+        assert source.scalar("SELECT count(*) FROM pg_cursors") == 2
+        seen = [first]
+        for row in rows:
+            if len(seen) % 500 == 0:
+                assert source.scalar(
+                    "SELECT id FROM ticket WHERE id = %s", (row["ticket_id"],)
+                )
+            seen.append(row)
+        assert seen == source.all(sql)
+        assert len(seen) == source.count("ticket_history") > 2000
+        assert source.scalar("SELECT count(*) FROM pg_cursors") == 1
+    finally:
+        source.close()
