@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.znuny import sources
+from tests.znuny import mariadb, sources
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +32,19 @@ def znuny_copy() -> Iterator[sources.ZnunySource]:
         yield src
     finally:
         sources.drop(src)
+
+
+@pytest.fixture(scope="session")
+def znuny_mariadb(znuny_db) -> Iterator[str]:
+    """A private MariaDB with Znuny's MySQL schema and the rows of ``znuny_db``: a
+    ``mysql://`` URL (tests/znuny/mariadb.py)."""
+    with mariadb.znuny_server(znuny_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=["postgresql", "mysql"])
+def znuny_sql(request, znuny_db) -> str:
+    """The same Znuny rows on PostgreSQL, then on MariaDB: a source URL."""
+    if request.param == "mysql":
+        return str(request.getfixturevalue("znuny_mariadb"))
+    return znuny_db.url

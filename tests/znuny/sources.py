@@ -251,6 +251,12 @@ def _system_user() -> None:
 def _build(src: ZnunySource, cached: Path) -> None:
     """make-znuny-db.sh, then the dump and the home into the cache."""
     assert src.home is not None
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            f"the Znuny database {src.dbname} is neither there nor cached in {cached}:"
+            " making it runs ../shared/znuny/make-znuny-db.sh, which needs root (it"
+            " installs Debian packages and the znuny system user)"
+        )
     started = time.monotonic()
     # A half-made database or home of this key (an interrupted run) goes first.
     with admin() as conn:
@@ -426,6 +432,7 @@ def copy(storage: str = "db") -> ZnunySource:
     base = pristine(storage)
     assert base.home is not None
     tpl = f"{base.dbname}_tpl"
+    _sweep(base.dbname)
     name = f"{base.dbname}_c{os.getpid()}_{next(_counter)}"
     with admin() as conn:
         conn.execute(
@@ -451,6 +458,38 @@ def copy(storage: str = "db") -> ZnunySource:
         raise
     article_dir = home / "var" / "article" if storage == "fs" else None
     return ZnunySource(name, storage, article_dir, home)
+
+
+@cache
+def _sweep(base: str) -> None:
+    """Once per process: drop the copies a killed test run left (their pid is gone)."""
+    pattern = re.compile(rf"^{re.escape(base)}_c(\d+)_\d+$")
+    with admin() as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)"
+                " AND shobj_description(oid, 'pg_database') = %s",
+                (f"{base}_c", COPY_MARK + base),
+            )
+        ]
+    for name in names:
+        match = pattern.match(name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        _drop_database(name)
+        for home in Path(tempfile.gettempdir()).glob(f"znuny-{name}-*"):
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # A Znuny home is 160 MB, mostly code nobody writes: the copy links to the pristine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import psycopg
 import pytest
@@ -107,3 +108,25 @@ def test_the_cached_dump_restores_the_same_database(znuny_db):
     finally:
         with sources.admin() as conn:
             conn.execute(f'DROP DATABASE "{scratch}" WITH (FORCE)')
+
+
+def test_copies_left_by_a_killed_run_are_swept(znuny_db):
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    src = sources.copy("db")
+    stale = src.dbname.replace(f"_c{os.getpid()}_", f"_c{dead.pid}_")
+    with sources.admin() as conn:
+        conn.execute(f'ALTER DATABASE "{src.dbname}" RENAME TO "{stale}"')
+    home = src.home
+    assert home is not None
+    home.rename(home.with_name(home.name.replace(src.dbname, stale)))
+    sources._sweep.cache_clear()
+    sources._sweep(znuny_db.dbname)
+    with sources.admin() as conn:
+        assert (
+            conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (stale,)
+            ).fetchone()
+            is None
+        )
+    assert not list(home.parent.glob(f"znuny-{stale}-*"))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from helpline.errors import HelplineError
 
 BATCH = 2000
+
+# The "LONGBLOB" columns Znuny writes through its ``DirectBlob`` switch: base64 text on
+# PostgreSQL, the bytes themselves on MySQL (Kernel/System/DB/{postgresql,mysql}.pm and
+# the modules that check ``GetDatabaseFunction('DirectBlob')`` before writing).  Every
+# other MySQL LONGBLOB column (preferences, SysConfig values, ...) is text that
+# PostgreSQL keeps as TEXT: ``rows()`` hands it out as ``str`` on both.
+BLOB_COLUMNS = frozenset(
+    {
+        ("article_data_mime_plain", "body"),
+        ("article_data_mime_attachment", "content"),
+        ("standard_attachment", "content"),
+        ("web_upload_cache", "content"),
+        ("virtual_fs_db", "content"),
+        ("package_repository", "content"),
+        ("mail_queue", "raw_message"),
+        ("form_draft", "content"),
+    }
+)
+_cursor_names = itertools.count(1)
+_QUERY = re.compile(r"\s*(select|with)\b", re.IGNORECASE)
+_MYSQL_BINARY = 63  # the charset number MySQL reports for binary columns
 
 
 class SourceError(HelplineError):
@@ -45,6 +68,7 @@ class Source:
     dialect: str = field(init=False)
     zone: ZoneInfo = field(init=False)
     _conn: Any = field(init=False, default=None, repr=False)
+    _stream: _Stream | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -90,10 +114,10 @@ class Source:
                     dbname=dbname,
                     autocommit=False,
                 )
-                # One consistent snapshot for the whole run, and never a write.
-                conn.execute(
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                )
+                # One consistent snapshot for the whole run, and never a write: set
+                # on the connection, so a transaction after a rollback has them too.
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                conn.read_only = True
                 return conn
             import pymysql
 
@@ -108,8 +132,10 @@ class Source:
             )
             with conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cur.execute("SET SESSION TRANSACTION READ ONLY")
                 cur.execute("SET time_zone = '+00:00'")
-                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            self._conn = conn
+            self._begin()
             return conn
         except ImportError as exc:  # pragma: no cover - both are dependencies
             raise SourceError(
@@ -118,7 +144,21 @@ class Source:
         except Exception as exc:
             raise SourceError(f"cannot connect to the source database: {exc}") from exc
 
+    def _begin(self) -> None:
+        """MySQL: one snapshot from here on (PostgreSQL takes it at the first read)."""
+        if self.dialect == "mysql":
+            with self._conn.cursor() as cur:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+
+    def _rollback(self) -> None:
+        self._end_stream()
+        self._conn.rollback()
+        self._begin()
+
     def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
         if self._conn is not None:
             try:
                 self._conn.rollback()
@@ -134,7 +174,7 @@ class Source:
                 ("OTRSTimeZone",),
             )
         except Exception:  # older OTRS: no sysconfig_modified
-            self._conn.rollback()
+            self._rollback()
             return None
         if not row or not row["effective_value"]:
             return None
@@ -145,8 +185,23 @@ class Source:
 
     # --- reading ---------------------------------------------------------------------
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        """Every row of a query, as dicts, fetched in batches."""
-        cur = self._conn.cursor()
+        """Every row of a query, as dicts, fetched in batches.
+
+        PostgreSQL: a named (server-side) cursor inside the snapshot transaction.
+        MySQL: an unbuffered cursor (``SSCursor``): rows come off the wire as they are
+        read.  MySQL allows one unbuffered result per connection, so a query made
+        while another is still being read first buffers the rest of that one.
+        """
+        if self.dialect == "mysql":
+            yield from self._mysql_rows(sql, params)
+            return
+        # A named cursor streams, but only a query can be declared as one.
+        streaming = _QUERY.match(sql) is not None
+        cur = (
+            self._conn.cursor(name=f"rows_{next(_cursor_names)}")
+            if streaming
+            else self._conn.cursor()
+        )
         try:
             cur.execute(sql, tuple(params))
             names = [d[0] for d in cur.description]
@@ -158,6 +213,45 @@ class Source:
                     yield dict(zip(names, row, strict=True))
         finally:
             cur.close()
+
+    def _mysql_rows(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
+        import pymysql.cursors
+
+        self._end_stream()
+        cur = self._conn.cursor(pymysql.cursors.SSCursor)
+        stream = _Stream(cur)
+        self._stream = stream
+        try:
+            cur.execute(sql, tuple(params))
+            fields = cur._result.fields  # noqa: SLF001 - pymysql's column origins
+            names = [f.name for f in fields]
+            texts = [
+                i
+                for i, f in enumerate(fields)
+                if f.charsetnr == _MYSQL_BINARY
+                and f.type_code in _MYSQL_BLOB_TYPES
+                and (f.org_table, f.org_name) not in BLOB_COLUMNS
+            ]
+            while True:
+                batch = stream.next_batch()
+                if not batch:
+                    return
+                for row in batch:
+                    values = list(row)
+                    for i in texts:
+                        if isinstance(values[i], bytes):
+                            values[i] = values[i].decode("utf-8", "replace")
+                    yield dict(zip(names, values, strict=True))
+        finally:
+            if self._stream is stream:
+                self._stream = None
+            stream.close()
+
+    def _end_stream(self) -> None:
+        """Before another query: the open unbuffered result's rest into memory."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.drain()
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.rows(sql, params))
@@ -200,7 +294,7 @@ class Source:
                 return _b64(value)
             return value
         if self.dialect == "postgresql":
-            return _b64(value.encode("ascii", "replace"))
+            return _b64(value.encode("utf-8", "surrogateescape"))
         return value.encode("utf-8", "surrogateescape")
 
     def text(self, value: bytes | memoryview | str | None) -> str:
@@ -225,7 +319,47 @@ class Source:
         return path
 
 
+_MYSQL_BLOB_TYPES = frozenset({249, 250, 251, 252})  # TINY/MEDIUM/LONG/BLOB
+
+
+class _Stream:
+    """An unbuffered MySQL result being read.
+
+    ``drain()`` (another query is about to run) keeps the unread rows in memory for
+    the reader; ``close()`` (the reader stopped) lets the server's rest go unread.
+    """
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.buffer: list[tuple[Any, ...]] | None = None
+        self.at = 0
+
+    def next_batch(self) -> Sequence[tuple[Any, ...]]:
+        if self.buffer is None:
+            return self.cursor.fetchmany(BATCH)
+        batch = self.buffer[self.at : self.at + BATCH]
+        self.at += len(batch)
+        return batch
+
+    def drain(self) -> None:
+        if self.buffer is None:
+            self.buffer = (
+                list(self.cursor.fetchall()) if self.cursor.description else []
+            )
+            self.cursor.close()
+
+    def close(self) -> None:
+        if self.buffer is None:
+            self.cursor.close()  # pymysql reads the rest off the wire and drops it
+        self.buffer = []
+
+
 def _b64(data: bytes) -> bytes:
+    """Base64 as Znuny wrote it; a value with a space in it was never encoded (rows
+    not written through Znuny's API, e.g. initial_insert's welcome mail: Znuny's
+    ArticleStorageDB decodes only values without one)."""
+    if b" " in data:
+        return data
     try:
         return base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
