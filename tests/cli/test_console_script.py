@@ -107,3 +107,23 @@ def test_help_works_from_the_console_script(data_dir):
     done = helpline(data_dir, "ticket", "show", "--help")
     assert done.returncode == 0
     assert done.stdout.startswith("usage: helpline ticket show")
+
+
+def test_an_unexpected_error_is_one_line_and_a_file_never_a_traceback(tmp_path):
+    """A database that is not one (a broken disk, a wrong file) makes Django raise
+    an error no command expects: the operator gets one line naming it and where the
+    traceback went, exit status 70; --traceback shows it as Django does."""
+    (tmp_path / "helpline.sqlite3").write_bytes(b"this is not a database" * 100)
+    done = helpline(tmp_path, "ticket", "list", "--as", "admin")
+    assert done.returncode == 70, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error: ")]
+    assert "internal error (DatabaseError)" in line
+    crash = Path(line.split("The details are in ")[1].split(";")[0])
+    try:
+        assert "file is not a database" in crash.read_text()
+        assert crash.stat().st_mode & 0o077 == 0
+    finally:
+        crash.unlink()
+    shown = helpline(tmp_path, "ticket", "--traceback", "list", "--as", "admin")
+    assert shown.returncode != 0 and "Traceback" in shown.stderr

@@ -5,7 +5,10 @@ Commands subclass ``HelplineCommand``.  Each verb's sub-parser names its handler
 errors (the domain's ``HelplineError``, ``CommandError``) become one line on stderr,
 ``error: <message>``, and an exit status: 1 for a refused or failed request, 2 for a
 mistake in the command line.  Called in-process (``call_command``), they are raised as
-``CommandError`` with that status as ``returncode``.
+``CommandError`` with that status as ``returncode``.  Anything else is a bug: run from
+the command line, the operator gets one line naming the error and a file holding the
+traceback (exit status 70, EX_SOFTWARE), never the traceback itself; ``--traceback``
+shows it as Django does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +32,7 @@ from helpline.actions import admin
 from helpline.errors import HelplineError
 
 USAGE_ERROR = 2
+INTERNAL_ERROR = 70  # sysexits.h EX_SOFTWARE
 FAILURE = 1
 
 Handler = Callable[[dict[str, Any]], None]
@@ -37,6 +43,20 @@ class UsageError(CommandError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, returncode=USAGE_ERROR)
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for the operator; the traceback goes to a file of its own (mode 600:
+    it may quote data) and to nobody's terminal."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="helpline-error-", suffix=".txt", delete=False, encoding="utf-8"
+    ) as out:
+        traceback.print_exception(exc, file=out)
+    name = type(exc).__name__
+    return (
+        f"internal error ({name}); the command stopped there. "
+        f"The details are in {out.name}; please report them."
+    )
 
 
 class HelplineCommand(BaseCommand):
@@ -50,6 +70,13 @@ class HelplineCommand(BaseCommand):
             error.__cause__ = exc
         except CommandError as exc:
             error = exc
+        except Exception as exc:
+            if not getattr(self, "_called_from_command_line", False) or options.get(
+                "traceback"
+            ):
+                raise
+            self.stderr.write(f"error: {internal_error(exc)}")
+            sys.exit(INTERNAL_ERROR)
         if getattr(self, "_called_from_command_line", False) and not options.get(
             "traceback"
         ):

@@ -19,10 +19,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from helpline.models import Grant, Ticket, TicketWatcher
 
 if TYPE_CHECKING:
-    from helpline.importers.znuny.report import KindReport
     from helpline.importers.znuny.runner import Context, Phase
 
-KIND = "access via owner/responsible/watcher"
+KIND = "znuny_only_access"
 EXAMPLES = 20
 
 
@@ -40,7 +39,6 @@ def _reading_grant(agent_field: str, group_field: str) -> Exists:
 
 
 def report_lost_access(ctx: Context) -> None:
-    report = ctx.report[KIND]
     for relation in ("owner", "responsible"):
         lost = (
             Ticket.objects.filter(
@@ -49,21 +47,20 @@ def report_lost_access(ctx: Context) -> None:
             .exclude(_reading_grant(f"{relation}_id", "queue__group_id"))
             .values_list("number", f"{relation}__username")
         )
-        _count(ctx, report, relation, lost)
+        _count(ctx, relation, lost)
     watched = (
         TicketWatcher.objects.filter(agent__is_active=True)
         .exclude(_reading_grant("agent_id", "ticket__queue__group_id"))
         .values_list("ticket__number", "agent__username")
     )
-    _count(ctx, report, "watcher", watched)
+    _count(ctx, "watcher", watched)
 
 
-def _count(
-    ctx: Context, report: KindReport, relation: str, rows: QuerySet[Any, Any]
-) -> None:
+def _count(ctx: Context, relation: str, rows: QuerySet[Any, Any]) -> None:
     total = rows.count()
     if not total:
         return
+    report = ctx.report[KIND]
     reason = f"{relation} without a grant to read the queue: no access in Helpline"
     report.problems += total
     report.reasons[reason] += total

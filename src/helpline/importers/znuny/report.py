@@ -85,11 +85,16 @@ class Report:
 
 
 class Progress:
-    """One line on a terminal, rewritten: phase, done/total, rate, ETA."""
+    """Phase, done/total, rate and ETA: one line on a terminal, rewritten in place;
+    into a log (stderr not a terminal, e.g. a cut-over run under nohup) a plain line
+    every ``LOG_EVERY`` seconds and at the end of each phase."""
+
+    LOG_EVERY = 30.0
 
     def __init__(self, stream: TextIO | None = None, *, enabled: bool = True) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = enabled and self.stream.isatty()
+        self.enabled = enabled
+        self.terminal = enabled and self.stream.isatty()
         self.phase = ""
         self.total = 0
         self.done = 0
@@ -110,7 +115,7 @@ class Progress:
     def finish(self) -> None:
         if self.phase:
             self._draw(force=True)
-            if self.enabled:
+            if self.terminal:
                 self.stream.write("\n")
                 self.stream.flush()
         self.phase = ""
@@ -129,8 +134,11 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
-        if not force and now - self._last < 0.5:
+        if not force and now - self._last < (0.5 if self.terminal else self.LOG_EVERY):
             return
         self._last = now
-        self.stream.write("\r\x1b[K" + self.line())
+        if self.terminal:
+            self.stream.write("\r\x1b[K" + self.line())
+        elif self.done or not self.total:
+            self.stream.write(self.line() + "\n")
         self.stream.flush()

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError, CommandParser
 from helpline.importers.znuny import runner, verify
 from helpline.importers.znuny.report import Progress
 from helpline.importers.znuny.source import Source
-from helpline.management.base import FAILURE, HelplineCommand
+from helpline.management.base import FAILURE, HelplineCommand, internal_error
 
 
 class Command(HelplineCommand):
@@ -94,13 +94,27 @@ class Command(HelplineCommand):
                     stream=sys.stderr,
                     enabled=not options["no_progress"] and not as_json,
                 )
-                report, record = runner.run(
-                    source,
-                    dry_run=options["dry_run"],
-                    full=options["full"],
-                    progress=progress,
-                    say=(lambda _t: None) if as_json else self._say,
-                )
+                try:
+                    report, record = runner.run(
+                        source,
+                        dry_run=options["dry_run"],
+                        full=options["full"],
+                        progress=progress,
+                        say=(lambda _t: None) if as_json else self._say,
+                    )
+                except (CommandError, KeyboardInterrupt):
+                    raise
+                except Exception as exc:
+                    if not getattr(
+                        self, "_called_from_command_line", False
+                    ) or options.get("traceback"):
+                        raise
+                    raise CommandError(
+                        f"{internal_error(exc)} The run is recorded as failed; what it "
+                        "imported stays, and the same command run again continues from "
+                        "there without duplicates.",
+                        returncode=FAILURE,
+                    ) from exc
                 result["report"] = report.as_dict()
                 result["dry_run"] = options["dry_run"]
                 result["run"] = record.pk if record else None
