@@ -180,3 +180,22 @@ def test_a_bug_in_a_phase_is_one_clear_line_and_the_traceback_goes_to_a_file(
     run = ImportRun.objects.get()
     assert run.status == "failed"
     assert Ticket.objects.count() > 300  # what was imported before the bug stays
+
+
+def test_articles_in_the_file_system_without_the_directory_are_refused(
+    znuny_fs, tmp_path
+):
+    """Znuny says (its SysConfig) that it keeps articles in the file system: without
+    --article-dir the attachments and raw mail would silently be missing."""
+    done = subprocess.run(  # noqa: S603
+        [str(HELPLINE), "import", "znuny", "--source", znuny_fs.url],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "ArticleStorageFS" in done.stderr and "--article-dir" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert Ticket.objects.count() == 0 and not ImportRun.objects.exists()

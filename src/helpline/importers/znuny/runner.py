@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpline.importers.znuny.report import Progress, Report
-from helpline.importers.znuny.source import Source
+from helpline.importers.znuny.source import Source, SourceError
 from helpline.importers.znuny.state import Mapping
 from helpline.models import ImportRun, ImportRunStatus
 
@@ -65,6 +65,33 @@ def phases() -> list[Phase]:
     return [*org.PHASES, *tickets.PHASES, *access.PHASES, *continuity.CONTINUITY_PHASES]
 
 
+ARTICLE_STORAGE = "Ticket::Article::Backend::MIMEBase::ArticleStorage"
+
+
+def check_article_storage(source: Source) -> None:
+    """Refuse to start when Znuny keeps its articles in the file system and the run
+    was not given that directory: the attachments and raw mail would be missing, and
+    nothing in the database would tell."""
+    from helpline.importers.znuny.continuity import effective_settings
+
+    if source.article_dir is not None:
+        return
+    try:
+        storage = effective_settings(source, (ARTICLE_STORAGE,)).get(ARTICLE_STORAGE)
+    except Exception:  # noqa: BLE001 - OTRS before 6 has no SysConfig tables
+        source._rollback()  # noqa: SLF001 - a fresh snapshot, before any mark is read
+        log.warning(
+            "could not read %s; assuming articles in the database", ARTICLE_STORAGE
+        )
+        return
+    if storage and storage.endswith("ArticleStorageFS"):
+        raise SourceError(
+            "this Znuny keeps its articles in the file system (ArticleStorageFS): give "
+            "its var/article directory with --article-dir (a copy or a read-only mount "
+            "is enough)"
+        )
+
+
 def read_marks(source: Source) -> dict[str, Any]:
     def iso(value: Any) -> str | None:
         if value is None:
@@ -102,6 +129,7 @@ def run(
     imported are still updated, never duplicated).  With ``dry_run`` everything is
     read and mapped in one transaction that is rolled back: nothing is written.
     """
+    check_article_storage(source)  # before the marks: it may need a new snapshot
     previous_run = None if full else last_finished(source.name)
     ctx = Context(
         source=source,

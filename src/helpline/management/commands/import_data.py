@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from helpline.errors import HelplineError
 from helpline.importers.znuny import runner, verify
 from helpline.importers.znuny.report import Progress
 from helpline.importers.znuny.source import Source
@@ -102,7 +103,7 @@ class Command(HelplineCommand):
                         progress=progress,
                         say=(lambda _t: None) if as_json else self._say,
                     )
-                except (CommandError, KeyboardInterrupt):
+                except (CommandError, HelplineError, KeyboardInterrupt):
                     raise
                 except Exception as exc:
                     if not getattr(
