@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -183,6 +184,34 @@ def write_object(storage: Storage, name: str, data: bytes) -> None:
             storage.save(name, ContentFile(data))
 
 
+# The blobs ``store_blob`` wrote to the store while ``kept_only_if_committed`` runs.
+_written: ContextVar[list[str] | None] = ContextVar(
+    "helpline_blobs_written", default=None
+)
+
+
+@contextlib.contextmanager
+def kept_only_if_committed() -> Iterator[None]:
+    """Blobs written to the store inside this block whose rows do not exist once it
+    ends (the caller's transaction was rolled back, e.g. an import's ``--dry-run``)
+    are deleted again, so that a rollback leaves no orphan objects behind.  A blob
+    another writer stored meanwhile under the same SHA-256 has a row and is kept."""
+    written: list[str] = []
+    token = _written.set(written)
+    try:
+        yield
+    finally:
+        _written.reset(token)
+        shas = {name.rsplit("/", 1)[-1]: name for name in written}
+        kept = set(
+            Blob.objects.filter(sha256__in=list(shas)).values_list("sha256", flat=True)
+        )
+        storage = current()
+        for sha, name in shas.items():
+            if sha not in kept:
+                delete_object(storage, name)
+
+
 def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
     """Store ``data`` once (by SHA-256) and return its row; safe to call concurrently.
 
@@ -207,6 +236,9 @@ def store_blob(data: bytes, *, expect_new: bool = False) -> Blob:
             present = not expect_new and storage.exists(blob.path)
         if not present:
             write_object(storage, blob.path, data)
+            written = _written.get()
+            if written is not None:
+                written.append(blob.path)
     # One statement and no savepoint, even when another writer stored the same bytes
     # meanwhile: the conflict "updates" the row to what it is and returns its id.
     Blob.objects.bulk_create(

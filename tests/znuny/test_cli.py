@@ -28,7 +28,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "HELPLINE_DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "helpline.settings",
-        "HELPLINE_MEDIA_ROOT": str(tmp_path / "media"),
+        "HELPLINE_ATTACHMENT_DIR": str(tmp_path / "media"),
         "HELPLINE_LOG_LEVEL": "WARNING",
     }
 
@@ -96,6 +96,9 @@ def test_into_a_log_the_progress_is_plain_lines(znuny_db, tmp_path):
 
 
 def test_a_dry_run_reports_everything_and_writes_nothing(znuny_db, tmp_path):
+    """Not a row, and not a blob object either: with a small inline limit most
+    attachments go to the blob store before their rows, and are taken back."""
+    env = {**_env(tmp_path), "HELPLINE_INLINE_BLOB_BYTES": "64"}
     done = subprocess.run(  # noqa: S603
         [
             str(HELPLINE),
@@ -106,7 +109,7 @@ def test_a_dry_run_reports_everything_and_writes_nothing(znuny_db, tmp_path):
             "--dry-run",
             "--json",
         ],
-        env=_env(tmp_path),
+        env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -118,6 +121,8 @@ def test_a_dry_run_reports_everything_and_writes_nothing(znuny_db, tmp_path):
     assert result["report"]["ticket"]["imported"] > 300
     assert Ticket.objects.count() == 0
     assert not ImportRun.objects.exists()
+    assert (tmp_path / "media" / "blobs").is_dir()  # they were written, then removed
+    assert [p for p in (tmp_path / "media" / "blobs").rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize(

@@ -316,7 +316,7 @@ def test_a_run_killed_midway_and_run_again_ends_complete_without_duplicates(
         **os.environ,
         "HELPLINE_DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "helpline.settings",
-        "HELPLINE_MEDIA_ROOT": str(tmp_path / "media"),
+        "HELPLINE_ATTACHMENT_DIR": str(tmp_path / "media"),
     }
     child = subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", KILLED_CHILD, znuny_db.url],

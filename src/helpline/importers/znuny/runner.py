@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from helpline import blobstore
 from helpline.importers.znuny.report import Progress, Report
 from helpline.importers.znuny.source import Source, SourceError
 from helpline.importers.znuny.state import Mapping
@@ -143,12 +144,15 @@ def run(
     )
     selected = [p for p in phases() if only is None or p[0] in only]
     if dry_run:
-        try:
-            with transaction.atomic():
-                _run_phases(ctx, selected)
-                raise _DryRunRollback
-        except _DryRunRollback:
-            pass
+        # Large blobs go to the store before their rows: the rollback takes the rows,
+        # kept_only_if_committed the objects.
+        with blobstore.kept_only_if_committed():
+            try:
+                with transaction.atomic():
+                    _run_phases(ctx, selected)
+                    raise _DryRunRollback
+            except _DryRunRollback:
+                pass
         ctx.progress.finish()
         return ctx.report, None
 
