@@ -56,6 +56,10 @@ def import_links(ctx: Context) -> None:
 def _links(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     mapping, report = ctx.mapping, ctx.report
     known = mapping.kind("link")
+    mapping.load(
+        "ticket",
+        {str(r[end]) for r in rows for end in ("source_key", "target_key")},
+    )
     seen: set[str] = set()
     new: list[tuple[str, TicketLink]] = []
     partners: dict[str, list[str]] = {}
@@ -134,6 +138,7 @@ def _merges(ctx: Context, partners: dict[str, list[str]]) -> None:
             into[ticket_id] = partners[ticket_id][0]
         else:
             ctx.report.problem("ticket", ticket_id, "merged, but into which ticket?")
+    mapping.load("ticket", [*into, *into.values()])
     updates = []
     for merged_id, main_id in into.items():
         pk, main = (
@@ -152,3 +157,4 @@ def _merges(ctx: Context, partners: dict[str, list[str]]) -> None:
     Ticket.objects.bulk_update(changed, ["merged_into_id"])
     ctx.report["merge"].source = len(merged)
     ctx.report["merge"].imported += len(changed)
+    mapping.drop("ticket")
