@@ -285,13 +285,9 @@ def store_blobs(contents: Iterable[bytes]) -> dict[str, Blob]:
         else:
             new.append(Blob(sha256=sha, size=len(data), data=data))
     if new:
-        Blob.objects.bulk_create(
-            new,
-            update_conflicts=True,
-            unique_fields=["sha256"],
-            update_fields=["size"],
-            batch_size=200,
-        )
+        from helpline.importers.znuny.tickets_copy import insert_blobs
+
+        insert_blobs(new)
         missing = [b.sha256 for b in new if b.pk is None]
         for blob in new:
             if blob.pk is not None:

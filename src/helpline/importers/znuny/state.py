@@ -214,8 +214,12 @@ class Mapping:
         if self.dry_run:
             return
         if new:
-            created = ImportedObject.objects.bulk_create(new, batch_size=1000)
-            for obj in created:
+            from helpline.importers.znuny.tickets_copy import insert_mapping
+
+            # The kinds looked up per batch need no ids back: an entry without one
+            # is updated by its key (below), and the batch lets go of it anyway.
+            insert_mapping(new, need_ids=kind not in PER_BATCH)
+            for obj in new:
                 if obj.pk is not None:
                     known[obj.source_id].pk = obj.pk
         if changed:

@@ -36,12 +36,12 @@ from helpline.errors import HelplineError
 from helpline.importers.znuny import articles as art
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
+from helpline.importers.znuny.tickets_copy import insert_history
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
     Article,
     Attachment,
     Customer,
-    HistoryEntry,
     SenderType,
     StateType,
     Ticket,
@@ -241,7 +241,7 @@ class Batch:
             article_of=self.article_pk,
             agent_of=self.agent,
         )
-        HistoryEntry.objects.bulk_create(entries, batch_size=500)
+        insert_history(entries)
         self.report["history"].imported += len(entries)
         self._watchers(watchers)
         cursors: dict[int, int] = {}
