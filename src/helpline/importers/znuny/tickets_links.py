@@ -56,9 +56,15 @@ def import_links(ctx: Context) -> None:
 def _links(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     mapping, report = ctx.mapping, ctx.report
     known = mapping.kind("link")
+    # Only the links not imported yet need their tickets looked up.
     mapping.load(
         "ticket",
-        {str(r[end]) for r in rows for end in ("source_key", "target_key")},
+        {
+            str(r[end])
+            for r in rows
+            if f"{r['source_key']}-{r['target_key']}-{r['type']}" not in known
+            for end in ("source_key", "target_key")
+        },
     )
     seen: set[str] = set()
     new: list[tuple[str, TicketLink]] = []
