@@ -52,7 +52,7 @@ from helpline.models import (
 log = logging.getLogger(__name__)
 
 BATCH = 500
-BATCH_KINDS = ("ticket", "article", "attachment")
+BATCH_KINDS = ("ticket", "article", "attachment", "customer")
 ROOT_USER = 1  # Znuny's admin@localhost: owner of every ticket nobody took
 LOCKED = {"lock", "tmp_lock"}
 
