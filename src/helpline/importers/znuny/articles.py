@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -105,15 +105,19 @@ ORDER BY a.id
 
 
 def read_articles(
-    source: Source, ticket_ids: Sequence[int], known: set[str]
+    source: Source,
+    ticket_ids: Sequence[int],
+    known: Callable[[Sequence[int]], Collection[int]],
 ) -> list[SourceArticle]:
-    """The articles of these tickets not imported yet (``known``: mapped ids), with
-    their raw mail and attachments: one query per table."""
+    """The articles of these tickets not imported yet (``known``: which of a list of
+    article ids are), with their raw mail and attachments: one query per table."""
     articles: list[SourceArticle] = []
     for part in chunks(ticket_ids):
         sql = ARTICLE_SQL.format(placeholders(part))
-        for row in source.rows(sql, part):
-            if str(row["id"]) in known:
+        found = source.all(sql, part)
+        imported = known([int(row["id"]) for row in found])
+        for row in found:
+            if int(row["id"]) in imported:
                 continue
             articles.append(
                 SourceArticle(
@@ -281,13 +285,9 @@ def store_blobs(contents: Iterable[bytes]) -> dict[str, Blob]:
         else:
             new.append(Blob(sha256=sha, size=len(data), data=data))
     if new:
-        Blob.objects.bulk_create(
-            new,
-            update_conflicts=True,
-            unique_fields=["sha256"],
-            update_fields=["size"],
-            batch_size=200,
-        )
+        from helpline.importers.znuny.tickets_copy import insert_blobs
+
+        insert_blobs(new)
         missing = [b.sha256 for b in new if b.pk is None]
         for blob in new:
             if blob.pk is not None:

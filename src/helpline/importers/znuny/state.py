@@ -1,8 +1,16 @@
 """What earlier runs brought across: source keys to Helpline ids (``ImportedObject``).
 
-``Mapping`` loads one kind's keys once per run and writes new ones in bulk, in the
-caller's transaction: a phase commits its rows and their mapping together, so a run
-killed at any point leaves either both or neither.
+``Mapping`` writes new keys in bulk, in the caller's transaction: a phase commits its
+rows and their mapping together, so a run killed at any point leaves either both or
+neither.
+
+The small kinds (groups, queues, agents, states, ...) are loaded whole on first use.
+The kinds that grow with the site (``PER_BATCH``: tickets, articles, attachments,
+customers) are never loaded whole by a look-up: a batch asks for the keys it needs
+(``load``: one ``source_id IN (...)`` query per 500 keys) and lets go of them when it
+is done (``drop``), so neither the memory nor the time a batch takes grows with what
+earlier batches and runs imported.  A key of such a kind looked up without ``load``
+costs one query (correct, but slow: ``load`` first).
 """
 
 from __future__ import annotations
@@ -12,6 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpline.models import ImportedObject
+
+# Kinds looked up by the keys a batch needs, never loaded whole by a look-up.
+PER_BATCH = frozenset({"ticket", "article", "attachment", "customer"})
+IN_QUERY = 500  # keys per IN (...) list
 
 
 @dataclass
@@ -28,20 +40,84 @@ class Mapping:
     def __init__(self, source: str, *, dry_run: bool = False) -> None:
         self.source = source
         self.dry_run = dry_run
+        # kind -> the entries known so far; a kind in _whole holds all of them.
         self._kinds: dict[str, dict[str, Entry]] = {}
+        self._whole: set[str] = set()
+        # kind -> keys looked up and not found (PER_BATCH kinds).
+        self._absent: dict[str, set[str]] = {}
+
+    def _cache(self, kind: str) -> dict[str, Entry]:
+        return self._kinds.setdefault(kind, {})
 
     def kind(self, kind: str) -> dict[str, Entry]:
-        if kind not in self._kinds:
-            self._kinds[kind] = {
-                source_id: Entry(target_id, stamp, cursor, pk)
-                for pk, source_id, target_id, stamp, cursor in ImportedObject.objects.filter(
-                    source=self.source, kind=kind
-                ).values_list("pk", "source_id", "target_id", "stamp", "cursor")
-            }
+        """Every entry of ``kind`` (loaded whole: for the small kinds)."""
+        if kind not in self._whole:
+            known = self._cache(kind)
+            for (
+                pk,
+                source_id,
+                target_id,
+                stamp,
+                cursor,
+            ) in ImportedObject.objects.filter(
+                source=self.source, kind=kind
+            ).values_list("pk", "source_id", "target_id", "stamp", "cursor"):
+                if source_id not in known:  # what this run changed stays
+                    known[source_id] = Entry(target_id, stamp, cursor, pk)
+            self._whole.add(kind)
+            self._absent.pop(kind, None)
         return self._kinds[kind]
 
+    def load(self, kind: str, source_ids: Iterable[object]) -> None:
+        """Look up these keys of ``kind`` now, in one query per ``IN_QUERY`` keys."""
+        if kind in self._whole:
+            return
+        known = self._cache(kind)
+        absent = self._absent.setdefault(kind, set())
+        wanted = sorted(
+            {str(s) for s in source_ids} - known.keys() - absent,
+        )
+        for start in range(0, len(wanted), IN_QUERY):
+            part = wanted[start : start + IN_QUERY]
+            for (
+                pk,
+                source_id,
+                target_id,
+                stamp,
+                cursor,
+            ) in ImportedObject.objects.filter(
+                source=self.source, kind=kind, source_id__in=part
+            ).values_list("pk", "source_id", "target_id", "stamp", "cursor"):
+                known[source_id] = Entry(target_id, stamp, cursor, pk)
+            absent.update(key for key in part if key not in known)
+
+    def drop(self, kind: str) -> None:
+        """Let go of what is cached of ``kind`` (it is read again when needed).  A
+        dry run keeps it: nothing it remembered was written."""
+        if self.dry_run:
+            return
+        self._kinds.pop(kind, None)
+        self._whole.discard(kind)
+        self._absent.pop(kind, None)
+
+    def cached(self, kind: str) -> int:
+        """How many entries of ``kind`` are held in memory."""
+        return len(self._kinds.get(kind, ()))
+
+    def reset(self) -> None:
+        """Forget everything cached (after a rolled-back transaction)."""
+        self._kinds.clear()
+        self._whole.clear()
+        self._absent.clear()
+
     def get(self, kind: str, source_id: object) -> Entry | None:
-        return self.kind(kind).get(str(source_id))
+        key = str(source_id)
+        if kind not in PER_BATCH:
+            return self.kind(kind).get(key)
+        known = self._cache(kind)
+        if key not in known and kind not in self._whole:
+            self.load(kind, [key])
+        return known.get(key)
 
     def target(self, kind: str, source_id: object) -> int | None:
         entry = self.get(kind, source_id)
@@ -67,15 +143,28 @@ class Mapping:
         self,
         kind: str,
         rows: Iterable[tuple[object, int | None, str, dict[str, Any], str]],
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Record many (source_id, target_id, stamp, cursor, note) at once."""
-        known = self.kind(kind)
+        """Record many (source_id, target_id, stamp, cursor, note) at once.  ``fresh``:
+        the caller knows that none of these keys was recorded (they are not looked
+        up first; one that was makes the insert fail)."""
+        rows = list(rows)
+        if fresh and kind in PER_BATCH:
+            known = self._cache(kind)
+        elif kind in PER_BATCH:
+            self.load(kind, [row[0] for row in rows])
+            known = self._cache(kind)
+        else:
+            known = self.kind(kind)
+        absent = self._absent.get(kind, set())
         new: list[ImportedObject] = []
         changed: list[ImportedObject] = []
         for source_id, target_id, stamp, cursor, note in rows:
             key = str(source_id)
             entry = known.get(key)
             if entry is None:
+                absent.discard(key)
                 known[key] = Entry(target_id, stamp, dict(cursor))
                 new.append(
                     ImportedObject(
@@ -125,8 +214,12 @@ class Mapping:
         if self.dry_run:
             return
         if new:
-            created = ImportedObject.objects.bulk_create(new, batch_size=1000)
-            for obj in created:
+            from helpline.importers.znuny.tickets_copy import insert_mapping
+
+            # The kinds looked up per batch need no ids back: an entry without one
+            # is updated by its key (below), and the batch lets go of it anyway.
+            insert_mapping(new, need_ids=kind not in PER_BATCH)
+            for obj in new:
                 if obj.pk is not None:
                     known[obj.source_id].pk = obj.pk
         if changed:
@@ -136,9 +229,11 @@ class Mapping:
 
     def forget(self, kind: str, source_ids: Iterable[object]) -> None:
         keys = [str(s) for s in source_ids]
-        known = self.kind(kind)
+        known = self._cache(kind)
+        absent = self._absent.setdefault(kind, set())
         for key in keys:
             known.pop(key, None)
+            absent.add(key)
         if not self.dry_run and keys:
             ImportedObject.objects.filter(
                 source=self.source, kind=kind, source_id__in=keys

@@ -8,7 +8,9 @@ run killed at any point is re-run without duplicates.  One query per source tabl
 batch.  A re-run reads only the tickets changed since the last finished run (their
 ``change_time``, or a newer article or history row: Znuny writes a history row for
 every change, watchers and links included) and, of those, only the articles and
-history rows not imported yet.
+history rows not imported yet.  The mapping rows a batch needs are looked up by its
+own keys and let go of after it (``state.PER_BATCH``): what a batch costs does not
+grow with what earlier batches or runs imported.
 
 Mapping kinds written here (notes/kinds.md): ``ticket`` (stamp: the source's
 ``change_time``; cursor ``{"history": highest history id imported}``), ``article``,
@@ -34,12 +36,12 @@ from helpline.errors import HelplineError
 from helpline.importers.znuny import articles as art
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
+from helpline.importers.znuny.tickets_copy import insert_history
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
     Article,
     Attachment,
     Customer,
-    HistoryEntry,
     SenderType,
     StateType,
     Ticket,
@@ -50,6 +52,7 @@ from helpline.models import (
 log = logging.getLogger(__name__)
 
 BATCH = 500
+BATCH_KINDS = ("ticket", "article", "attachment", "customer")
 ROOT_USER = 1  # Znuny's admin@localhost: owner of every ticket nobody took
 LOCKED = {"lock", "tmp_lock"}
 
@@ -83,24 +86,47 @@ TICKET_FIELDS = [
 
 
 def ticket_ids(ctx: Context) -> list[int]:
-    """The source tickets this run reads: all, or those changed since the last run."""
+    """The source tickets this run reads: all, or, after a finished run, those new or
+    changed since (one query per source table; a ticket re-read only because it lies
+    within ``CHANGE_MARGIN`` and whose ``change_time`` is the one imported is left
+    out, by its mapping row, a batch of keys at a time)."""
     source = ctx.source
     since = ctx.changed_since()
     if since is None:
         return [int(r["id"]) for r in source.rows("SELECT id FROM ticket ORDER BY id")]
     prev = ctx.previous
-    rows = source.rows(
-        "SELECT id FROM ticket WHERE change_time >= %s OR id > %s "
-        "UNION SELECT ticket_id FROM article WHERE id > %s "
-        "UNION SELECT ticket_id FROM ticket_history WHERE id > %s",
-        (
-            since,
-            prev.get("ticket_id") or 0,
-            prev.get("article_id") or 0,
-            prev.get("history_id") or 0,
-        ),
+    stamps = {
+        int(r["id"]): _iso(r["change_time"])
+        for r in source.rows(
+            "SELECT id, change_time FROM ticket WHERE change_time >= %s OR id > %s",
+            (since, prev.get("ticket_id") or 0),
+        )
+    }
+    fresh = {
+        int(r["ticket_id"])
+        for r in source.rows(
+            "SELECT DISTINCT ticket_id FROM article WHERE id > %s",
+            (prev.get("article_id") or 0,),
+        )
+    }
+    fresh.update(
+        int(r["ticket_id"])
+        for r in source.rows(
+            "SELECT DISTINCT ticket_id FROM ticket_history WHERE id > %s",
+            (prev.get("history_id") or 0,),
+        )
     )
-    return sorted({int(r["id"]) for r in rows})
+    candidates = sorted(set(stamps) - fresh)
+    unchanged: set[int] = set()
+    for part in art.chunks(candidates):
+        ctx.mapping.load("ticket", part)
+        for tid in part:
+            entry = ctx.mapping.get("ticket", tid)
+            if entry is not None and entry.target_id and entry.stamp == stamps[tid]:
+                unchanged.add(tid)
+        ctx.mapping.drop("ticket")
+    ctx.report["ticket"].unchanged += len(unchanged)
+    return sorted((set(stamps) | fresh) - unchanged)
 
 
 def import_tickets(ctx: Context) -> None:
@@ -118,6 +144,8 @@ def import_tickets(ctx: Context) -> None:
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         Batch(ctx, states).run(batch)
+        for kind in BATCH_KINDS:  # what a batch looked up is not needed again
+            ctx.mapping.drop(kind)
         ctx.progress.advance(len(batch))
 
 
@@ -153,11 +181,16 @@ class Batch:
             "article", article_id
         )
 
+    def _known_articles(self, article_ids: Sequence[int]) -> set[int]:
+        """Those of these source articles imported already."""
+        self.mapping.load("article", article_ids)
+        return {a for a in article_ids if self.mapping.get("article", a) is not None}
+
     # --- the batch -------------------------------------------------------------------
     def run(self, ids: Sequence[int]) -> None:
         rows = self.source.all(TICKET_SQL.format(art.placeholders(ids)), ids)
-        known = set(self.mapping.source_ids("article"))
-        articles = art.read_articles(self.source, ids, known)
+        self.mapping.load("ticket", ids)
+        articles = art.read_articles(self.source, ids, self._known_articles)
         after = {
             tid: int(
                 (self.mapping.get("ticket", tid) or _NO_ENTRY).cursor.get("history", 0)
@@ -177,7 +210,7 @@ class Batch:
             raise
         except Exception as exc:  # one bad row must not cost the run: one by one
             # What the rolled-back transaction recorded is not true any more.
-            self.mapping._kinds.clear()  # noqa: SLF001 - no public reset yet
+            self.mapping.reset()
             log.warning("znuny tickets %s..%s: %s", ids[0], ids[-1], exc)
             if len(ids) == 1:
                 self.report.skip("ticket", ids[0], f"cannot be imported: {exc}")
@@ -198,6 +231,9 @@ class Batch:
             first_from.setdefault(article.ticket_id, article.mime.get("a_from"))
         self._tickets(rows, first_from)
         self._articles(articles)
+        self.mapping.load(
+            "article", [row["article_id"] for row in history if row["article_id"]]
+        )
         entries = hist.history_rows(
             self.source,
             history,
@@ -205,7 +241,7 @@ class Batch:
             article_of=self.article_pk,
             agent_of=self.agent,
         )
-        HistoryEntry.objects.bulk_create(entries, batch_size=500)
+        insert_history(entries)
         self.report["history"].imported += len(entries)
         self._watchers(watchers)
         cursors: dict[int, int] = {}
@@ -344,6 +380,10 @@ class Batch:
         Znuny kept as its customer, else the sender of its first article."""
         found: dict[int, int] = {}
         wanted: dict[int, tuple[str, str]] = {}
+        self.mapping.load(
+            "customer",
+            {self.source.text(row["customer_user_id"]).strip() for row in rows},
+        )
         for row in rows:
             tid = int(row["id"])
             login = self.source.text(row["customer_user_id"]).strip()
@@ -410,13 +450,17 @@ class Batch:
                 )
                 keys.append(item.key)
         Attachment.objects.bulk_create(attachments, batch_size=500)
+        # Articles not imported yet (read_articles) and their attachments, mapped in
+        # the same transaction as the article: new keys, not looked up again.
         self.mapping.remember_many(
             "article",
             [(a.id, row.pk, "", {}, "") for a, row in zip(articles, rows, strict=True)],
+            fresh=True,
         )
         self.mapping.remember_many(
             "attachment",
             [(key, a.pk, "", {}, "") for key, a in zip(keys, attachments, strict=True)],
+            fresh=True,
         )
         self.report["article"].imported += len(rows)
         self.report["attachment"].imported += len(attachments)

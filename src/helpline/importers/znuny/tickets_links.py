@@ -56,6 +56,16 @@ def import_links(ctx: Context) -> None:
 def _links(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     mapping, report = ctx.mapping, ctx.report
     known = mapping.kind("link")
+    # Only the links not imported yet need their tickets looked up.
+    mapping.load(
+        "ticket",
+        {
+            str(r[end])
+            for r in rows
+            if f"{r['source_key']}-{r['target_key']}-{r['type']}" not in known
+            for end in ("source_key", "target_key")
+        },
+    )
     seen: set[str] = set()
     new: list[tuple[str, TicketLink]] = []
     partners: dict[str, list[str]] = {}
@@ -134,6 +144,7 @@ def _merges(ctx: Context, partners: dict[str, list[str]]) -> None:
             into[ticket_id] = partners[ticket_id][0]
         else:
             ctx.report.problem("ticket", ticket_id, "merged, but into which ticket?")
+    mapping.load("ticket", [*into, *into.values()])
     updates = []
     for merged_id, main_id in into.items():
         pk, main = (
@@ -152,3 +163,4 @@ def _merges(ctx: Context, partners: dict[str, list[str]]) -> None:
     Ticket.objects.bulk_update(changed, ["merged_into_id"])
     ctx.report["merge"].source = len(merged)
     ctx.report["merge"].imported += len(changed)
+    mapping.drop("ticket")

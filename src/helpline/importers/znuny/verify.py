@@ -10,9 +10,13 @@ so a blob changed after the import is found, not only a wrong mapping.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Any
+
+from django.db.models import QuerySet
 
 from helpline.blobstore import read_blob
 from helpline.importers.znuny.articles import fs_key
@@ -50,14 +54,13 @@ def verify(source: Source) -> list[Mismatch]:
 
 
 # --- counts -------------------------------------------------------------------------
-def _targets(source: Source, kind: str) -> list[int]:
-    return [
-        t
-        for t in ImportedObject.objects.filter(source=source.name, kind=kind)
+def _targets(source: Source, kind: str) -> QuerySet[Any, Any]:
+    """The Helpline ids ``kind`` was mapped to (a subquery: never read into memory)."""
+    return (
+        ImportedObject.objects.filter(source=source.name, kind=kind)
         .exclude(target_id=None)
-        .values_list("target_id", flat=True)
-        if t is not None
-    ]
+        .values("target_id")
+    )
 
 
 def _counts(source: Source) -> list[Mismatch]:
@@ -137,12 +140,41 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _mapped(source: Source, kind: str) -> dict[str, int | None]:
+CHUNK = 500  # source rows compared at a time: one mapping and one Helpline query each
+
+
+def _chunks(rows: Iterator[tuple[str, bytes]]) -> Iterator[list[tuple[str, bytes]]]:
+    while part := list(islice(rows, CHUNK)):
+        yield part
+
+
+def _mapped(source: Source, kind: str, keys: list[str]) -> dict[str, int | None]:
     return dict(
-        ImportedObject.objects.filter(source=source.name, kind=kind).values_list(
-            "source_id", "target_id"
-        )
+        ImportedObject.objects.filter(
+            source=source.name, kind=kind, source_id__in=keys
+        ).values_list("source_id", "target_id")
     )
+
+
+def _compare(
+    source: Source,
+    kind: str,
+    rows: Iterator[tuple[str, bytes]],
+    fetch: Callable[[list[int]], dict[Any, Any]],
+    check: Callable[[str, Any, bytes], Mismatch | None],
+) -> list[Mismatch]:
+    """Source rows against what their mapping points at, ``CHUNK`` at a time (the
+    blobs of one chunk in memory, never all)."""
+    found: list[Mismatch] = []
+    for part in _chunks(rows):
+        mapped = _mapped(source, kind, [key for key, _ in part])
+        objects = fetch([pk for pk in mapped.values() if pk is not None])
+        for key, data in part:
+            pk = mapped.get(key)
+            mismatch = check(key, objects.get(pk) if pk is not None else None, data)
+            if mismatch is not None and len(found) < MAX_LISTED:
+                found.append(mismatch)
+    return found
 
 
 def _source_attachments(source: Source) -> Iterator[tuple[str, bytes]]:
@@ -156,26 +188,24 @@ def _source_attachments(source: Source) -> Iterator[tuple[str, bytes]]:
 
 
 def _attachments(source: Source) -> list[Mismatch]:
-    mapped = _mapped(source, "attachment")
-    rows = Attachment.objects.select_related("blob").in_bulk(
-        [pk for pk in mapped.values() if pk is not None]
-    )
-    found = []
-    for key, data in _source_attachments(source):
-        pk = mapped.get(key)
-        attachment = rows.get(pk) if pk is not None else None
+    def check(key: str, attachment: Attachment | None, data: bytes) -> Mismatch | None:
         if attachment is None:
-            found.append(Mismatch("attachment", f"{key} was not imported"))
-            continue
+            return Mismatch("attachment", f"{key} was not imported")
         if _sha(read_blob(attachment.blob)) != _sha(data):
-            found.append(
-                Mismatch(
-                    "attachment",
-                    f"{key} ({attachment.filename}) differs from the source's "
-                    f"(attachment {attachment.pk})",
-                )
+            return Mismatch(
+                "attachment",
+                f"{key} ({attachment.filename}) differs from the source's "
+                f"(attachment {attachment.pk})",
             )
-    return found[:MAX_LISTED]
+        return None
+
+    return _compare(
+        source,
+        "attachment",
+        _source_attachments(source),
+        Attachment.objects.select_related("blob").in_bulk,
+        check,
+    )
 
 
 def _source_raw_mails(source: Source) -> Iterator[tuple[str, bytes]]:
@@ -189,19 +219,17 @@ def _source_raw_mails(source: Source) -> Iterator[tuple[str, bytes]]:
 
 
 def _raw_mails(source: Source) -> list[Mismatch]:
-    mapped = _mapped(source, "article")
-    articles = Article.objects.select_related("raw").in_bulk(
-        [pk for pk in mapped.values() if pk is not None]
-    )
-    found = []
-    for key, data in _source_raw_mails(source):
-        pk = mapped.get(key)
-        article = articles.get(pk) if pk is not None else None
+    def check(key: str, article: Article | None, data: bytes) -> Mismatch | None:
         if article is None or article.raw is None:
-            found.append(Mismatch("raw_mail", f"article {key}: not imported"))
-            continue
+            return Mismatch("raw_mail", f"article {key}: not imported")
         if _sha(read_blob(article.raw)) != _sha(data):
-            found.append(
-                Mismatch("raw_mail", f"article {key}: differs from the source's")
-            )
-    return found[:MAX_LISTED]
+            return Mismatch("raw_mail", f"article {key}: differs from the source's")
+        return None
+
+    return _compare(
+        source,
+        "article",
+        _source_raw_mails(source),
+        Article.objects.select_related("raw").in_bulk,
+        check,
+    )
