@@ -73,6 +73,9 @@ def test_the_command_shows_progress_with_an_eta_and_ends_with_the_report(
     row = next((x for x in table.splitlines() if x.startswith("ticket ")), None)
     assert row, table
     assert row.split()[1:3] == [str(total), str(total)]  # source, imported
+    watchers = next(x for x in table.splitlines() if x.startswith("watcher "))
+    source_count, imported = watchers.split()[1:3]
+    assert int(source_count) == int(imported) > 0  # every kind counts its source rows
     assert "Traceback" not in out
     assert ImportRun.objects.get().status == "done"
 

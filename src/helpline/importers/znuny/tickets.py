@@ -492,10 +492,19 @@ class Batch:
     # --- watchers and the search index ----------------------------------------------
     def _watchers(self, rows: list[dict[str, Any]]) -> None:
         wanted = set()
+        report = self.report["watcher"]
+        report.source += len(rows)
         for row in rows:
             ticket = self.pks.get(int(row["ticket_id"]))
             agent = self.agent(int(row["user_id"]))
-            if ticket is not None and agent is not None:
+            if ticket is None:
+                report.skipped += 1  # the ticket itself was skipped (and reported)
+                report.reasons["the ticket was not imported"] += 1
+            elif agent is None:
+                self.report.skip(
+                    "watcher", f"{row['ticket_id']}/{row['user_id']}", "no such agent"
+                )
+            else:
                 wanted.add((ticket, agent))
         pks = list(self.pks.values())
         present = set(
@@ -510,7 +519,9 @@ class Batch:
             [TicketWatcher(ticket_id=t, agent_id=a) for t, a in wanted - present],
             ignore_conflicts=True,
         )
-        self.report["watcher"].imported += len(wanted - present)
+        report.imported += len(wanted - present)
+        report.unchanged += len(wanted & present)
+        report.updated += len(gone)  # watching ended in Znuny: ended here
 
     def _index(self, pks: list[int]) -> None:
         """Search entries of the batch's tickets, in its transaction (as the mail
