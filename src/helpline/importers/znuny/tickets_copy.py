@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
 from helpline.models import Blob, HistoryEntry, ImportedObject
@@ -42,6 +43,39 @@ def copy_rows(
     with _raw().cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def insert_models(objects: Sequence[Model]) -> None:
+    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
+    PostgreSQL: the ids are drawn from the table's sequence first (in one query, in
+    order) and the rows written with ``COPY``; the others ``bulk_create``."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if not fast():
+        model._default_manager.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    with _raw().cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+            "FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        ids = sorted(row[0] for row in cur.fetchall())
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    copy_rows(
+        meta.db_table,
+        [meta.pk.column, *(f.column for f in fields)],
+        [
+            (obj.pk, *(f.pre_save(obj, True) for f in fields))  # noqa: FBT003
+            for obj in objects
+        ],
+    )
 
 
 def insert_history(entries: Sequence[HistoryEntry]) -> None:
