@@ -158,7 +158,7 @@ class Mapping:
         else:
             known = self.kind(kind)
         absent = self._absent.get(kind, set())
-        new: list[ImportedObject] = []
+        new: list[tuple[str, int | None, str, dict[str, Any], str]] = []
         changed: list[ImportedObject] = []
         for source_id, target_id, stamp, cursor, note in rows:
             key = str(source_id)
@@ -166,17 +166,7 @@ class Mapping:
             if entry is None:
                 absent.discard(key)
                 known[key] = Entry(target_id, stamp, dict(cursor))
-                new.append(
-                    ImportedObject(
-                        source=self.source,
-                        kind=kind,
-                        source_id=key,
-                        target_id=target_id,
-                        stamp=stamp,
-                        cursor=cursor,
-                        note=note[:300],
-                    )
-                )
+                new.append((key, target_id, stamp, cursor, note[:300]))
             elif (entry.target_id, entry.stamp, entry.cursor) != (
                 target_id,
                 stamp,
@@ -214,14 +204,33 @@ class Mapping:
         if self.dry_run:
             return
         if new:
-            from helpline.importers.znuny.tickets_copy import insert_mapping
+            from helpline.importers.znuny.tickets_copy import fast, insert_mapping
 
-            # The kinds looked up per batch need no ids back: an entry without one
-            # is updated by its key (below), and the batch lets go of it anyway.
-            insert_mapping(new, need_ids=kind not in PER_BATCH)
-            for obj in new:
+            if kind in PER_BATCH and fast():
+                # The kinds looked up per batch need no ids back: an entry without
+                # one is updated by its key (above), and the batch lets go of it
+                # anyway.  Written as they are, without a model instance each.
+                insert_mapping(self.source, kind, new)
+                new = []
+            objects = [
+                ImportedObject(
+                    source=self.source,
+                    kind=kind,
+                    source_id=key,
+                    target_id=target_id,
+                    stamp=stamp,
+                    cursor=cursor,
+                    note=note,
+                )
+                for key, target_id, stamp, cursor, note in new
+            ]
+            ImportedObject.objects.bulk_create(objects, batch_size=1000)
+            for obj in objects:
                 if obj.pk is not None:
                     known[obj.source_id].pk = obj.pk
+        self._update(changed)
+
+    def _update(self, changed: list[ImportedObject]) -> None:
         if changed:
             ImportedObject.objects.bulk_update(
                 changed, ["target_id", "stamp", "cursor", "note"], batch_size=1000

@@ -23,7 +23,10 @@ set, made equal for every ticket read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from typing import Any
@@ -36,7 +39,8 @@ from helpline.errors import HelplineError
 from helpline.importers.znuny import articles as art
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
-from helpline.importers.znuny.tickets_copy import insert_history
+from helpline.importers.znuny.source import Source
+from helpline.importers.znuny.tickets_copy import insert_history, insert_models
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
     Article,
@@ -141,12 +145,108 @@ def import_tickets(ctx: Context) -> None:
     ctx.report["attachment"].source = _attachment_count(ctx)
     states = dict(TicketState.objects.values_list("pk", "type"))
     ctx.progress.start("tickets", len(ids))
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
-        Batch(ctx, states).run(batch)
-        for kind in BATCH_KINDS:  # what a batch looked up is not needed again
-            ctx.mapping.drop(kind)
-        ctx.progress.advance(len(batch))
+    batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
+    # The next batch is read from the source on a thread while this one is written
+    # (the source's driver waits on the network with the GIL released): the thread
+    # only reads the source, the main thread only writes Helpline, and the source is
+    # used by one of them at a time (``Prefetch``).
+    with (
+        _unflushed_commits(),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="znuny-read") as pool,
+    ):
+        prefetch = Prefetch(ctx, pool)
+        pending = prefetch.start(batches[0]) if batches else None
+        for number, batch in enumerate(batches):
+            assert pending is not None  # noqa: S101 - one per batch
+            loaded = pending.result()
+            pending = (
+                prefetch.start(batches[number + 1])
+                if number + 1 < len(batches)
+                else None
+            )
+            Batch(ctx, states, loaded=loaded, settle=pending).run(batch)
+            for kind in BATCH_KINDS:  # what a batch looked up is not needed again
+                ctx.mapping.drop(kind)
+            ctx.progress.advance(len(batch))
+
+
+@contextmanager
+def _unflushed_commits() -> Iterator[None]:
+    """PostgreSQL: the batches' commits do not wait for their WAL to reach the disk
+    (``synchronous_commit = off``, this session only).  A killed import loses nothing
+    by it; a crash of the database server may lose the last batches, with the mapping
+    rows that record them (same transactions): the next run brings them again."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+@dataclass
+class Loaded:
+    """What a batch reads from the source."""
+
+    rows: list[dict[str, Any]]
+    articles: list[art.SourceArticle]
+    history: list[dict[str, Any]]
+    watchers: list[dict[str, Any]]
+
+
+def plan(ctx: Context, ids: Sequence[int]) -> tuple[set[int], dict[int, int]]:
+    """What a batch's reading needs from the mapping (main thread): which of its
+    tickets' articles were imported already, and each ticket's history cursor."""
+    found = [
+        int(r["id"])
+        for part in art.chunks(ids)
+        for r in ctx.source.rows(
+            f"SELECT id FROM article WHERE ticket_id IN ({art.placeholders(part)})",  # noqa: S608
+            part,
+        )
+    ]
+    ctx.mapping.load("article", found)
+    known = {a for a in found if ctx.mapping.get("article", a) is not None}
+    ctx.mapping.load("ticket", ids)
+    after = {
+        tid: int((ctx.mapping.get("ticket", tid) or _NO_ENTRY).cursor.get("history", 0))
+        for tid in ids
+    }
+    return known, after
+
+
+def fetch(
+    source: Source, ids: Sequence[int], known: set[int], after: dict[int, int]
+) -> Loaded:
+    """A batch's rows from the source alone (safe on the reading thread)."""
+    return Loaded(
+        rows=source.all(TICKET_SQL.format(art.placeholders(ids)), ids),
+        articles=art.read_articles(source, ids, lambda found: known),
+        history=hist.read_history(source, ids, after),
+        watchers=source.all(
+            "SELECT ticket_id, user_id FROM ticket_watcher "  # noqa: S608
+            f"WHERE ticket_id IN ({art.placeholders(ids)})",
+            ids,
+        ),
+    )
+
+
+class Prefetch:
+    """Reads batches on a thread, one at a time: the main thread asks the mapping
+    (``plan``) while the thread is idle, then hands it the source until the result
+    is taken."""
+
+    def __init__(self, ctx: Context, pool: ThreadPoolExecutor) -> None:
+        self.ctx = ctx
+        self.pool = pool
+
+    def start(self, ids: Sequence[int]) -> Future[Loaded]:
+        known, after = plan(self.ctx, ids)
+        return self.pool.submit(fetch, self.ctx.source, ids, known, after)
 
 
 def _attachment_count(ctx: Context) -> int:
@@ -161,8 +261,19 @@ def _attachment_count(ctx: Context) -> int:
 class Batch:
     """One batch of source tickets, written in one transaction."""
 
-    def __init__(self, ctx: Context, states: dict[int, str]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        states: dict[int, str],
+        *,
+        loaded: Loaded | None = None,
+        settle: Future[Loaded] | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.loaded = loaded  # read ahead (``Prefetch``), or read by ``run``
+        # The next batch's reading, under way on the thread: done before this one
+        # uses the source again (one ticket at a time, after a failure).
+        self.settle = settle
         self.source = ctx.source
         self.mapping = ctx.mapping
         self.report = ctx.report
@@ -181,28 +292,15 @@ class Batch:
             "article", article_id
         )
 
-    def _known_articles(self, article_ids: Sequence[int]) -> set[int]:
-        """Those of these source articles imported already."""
-        self.mapping.load("article", article_ids)
-        return {a for a in article_ids if self.mapping.get("article", a) is not None}
-
     # --- the batch -------------------------------------------------------------------
     def run(self, ids: Sequence[int]) -> None:
-        rows = self.source.all(TICKET_SQL.format(art.placeholders(ids)), ids)
+        loaded = self.loaded
+        if loaded is None:
+            known, after = plan(self.ctx, ids)
+            loaded = fetch(self.source, ids, known, after)
         self.mapping.load("ticket", ids)
-        articles = art.read_articles(self.source, ids, self._known_articles)
-        after = {
-            tid: int(
-                (self.mapping.get("ticket", tid) or _NO_ENTRY).cursor.get("history", 0)
-            )
-            for tid in ids
-        }
-        history = hist.read_history(self.source, ids, after)
-        watchers = self.source.all(
-            "SELECT ticket_id, user_id FROM ticket_watcher "  # noqa: S608
-            f"WHERE ticket_id IN ({art.placeholders(ids)})",
-            ids,
-        )
+        rows, articles = loaded.rows, loaded.articles
+        history, watchers = loaded.history, loaded.watchers
         try:
             with transaction.atomic():
                 self._write(rows, articles, history, watchers)
@@ -216,6 +314,8 @@ class Batch:
                 self.report.skip("ticket", ids[0], f"cannot be imported: {exc}")
                 log.exception("znuny ticket %s", ids[0])
                 return
+            if self.settle is not None:
+                wait([self.settle])
             for tid in ids:
                 Batch(self.ctx, self.states).run([tid])
 
@@ -430,7 +530,7 @@ class Batch:
             + [x.content for a in articles for x in a.attachments]
         )
         rows = [self._article(a, blobs) for a in articles]
-        Article.objects.bulk_create(rows, batch_size=200)
+        insert_models(rows)
         attachments: list[Attachment] = []
         keys: list[str] = []
         for source_article, row in zip(articles, rows, strict=True):
@@ -449,7 +549,7 @@ class Batch:
                     )
                 )
                 keys.append(item.key)
-        Attachment.objects.bulk_create(attachments, batch_size=500)
+        insert_models(attachments)
         # Articles not imported yet (read_articles) and their attachments, mapped in
         # the same transaction as the article: new keys, not looked up again.
         self.mapping.remember_many(

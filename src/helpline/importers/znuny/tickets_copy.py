@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
+from helpline.importers.znuny.tickets_history import EntryRow
 from helpline.models import Blob, HistoryEntry, ImportedObject
 
 
@@ -44,9 +46,56 @@ def copy_rows(
             copy.write_row(row)
 
 
-def insert_history(entries: Sequence[HistoryEntry]) -> None:
+def insert_models(objects: Sequence[Model]) -> None:
+    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
+    PostgreSQL: the ids are drawn from the table's sequence first (in one query, in
+    order) and the rows written with ``COPY``; the others ``bulk_create``."""
+    if not objects:
+        return
+    model = type(objects[0])
     if not fast():
-        HistoryEntry.objects.bulk_create(entries, batch_size=500)
+        model._default_manager.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    with _raw().cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+            "FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        ids = sorted(row[0] for row in cur.fetchall())
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    copy_rows(
+        meta.db_table,
+        [meta.pk.column, *(f.column for f in fields)],
+        [
+            (obj.pk, *(f.pre_save(obj, True) for f in fields))  # noqa: FBT003
+            for obj in objects
+        ],
+    )
+
+
+def insert_history(entries: Sequence[EntryRow]) -> None:
+    """New history entries (``tickets_history.history_rows``)."""
+    if not fast():
+        HistoryEntry.objects.bulk_create(
+            [
+                HistoryEntry(
+                    ticket_id=ticket_id,
+                    type=kind,
+                    actor_id=actor_id,
+                    created=created,
+                    article_id=article_id,
+                    data=data,
+                )
+                for ticket_id, kind, actor_id, created, article_id, data in entries
+            ],
+            batch_size=500,
+        )
         return
     from psycopg.types.json import Jsonb
 
@@ -54,40 +103,27 @@ def insert_history(entries: Sequence[HistoryEntry]) -> None:
         HistoryEntry._meta.db_table,
         ["ticket_id", "type", "actor_id", "created", "article_id", "data"],
         [
-            (
-                e.ticket_id,
-                str(e.type),
-                e.actor_id,
-                e.created,
-                e.article_id,
-                Jsonb(e.data),
-            )
-            for e in entries
+            (ticket_id, str(kind), actor_id, created, article_id, Jsonb(data))
+            for ticket_id, kind, actor_id, created, article_id, data in entries
         ],
     )
 
 
-def insert_mapping(objects: Sequence[ImportedObject], *, need_ids: bool) -> None:
-    """New mapping rows; their ids set on them only with ``need_ids``."""
-    if need_ids or not fast():
-        ImportedObject.objects.bulk_create(objects, batch_size=1000)
-        return
+def insert_mapping(
+    source: str,
+    kind: str,
+    rows: Sequence[tuple[str, int | None, str, dict[str, Any], str]],
+) -> None:
+    """New mapping rows (source_id, target_id, stamp, cursor, note) of one kind,
+    with ``COPY`` (PostgreSQL only: ``fast()``); their ids are not read back."""
     from psycopg.types.json import Jsonb
 
     copy_rows(
         ImportedObject._meta.db_table,
         ["source", "kind", "source_id", "target_id", "stamp", "cursor", "note"],
         [
-            (
-                o.source,
-                o.kind,
-                o.source_id,
-                o.target_id,
-                o.stamp,
-                Jsonb(o.cursor),
-                o.note,
-            )
-            for o in objects
+            (source, kind, key, target_id, stamp, Jsonb(cursor), note)
+            for key, target_id, stamp, cursor, note in rows
         ],
     )
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from helpline.importers.znuny.source import Source
-from helpline.models import HistoryEntry, HistoryType
+from helpline.models import HistoryType
 
 # A time Znuny could not tell (0000-00-00): the epoch, never "now".
 NO_TIME = datetime.fromtimestamp(0, UTC)
@@ -100,6 +100,10 @@ def entry_data(type_name: str, name: str) -> tuple[HistoryType, dict[str, Any]]:
     return kind, {"znuny": type_name, "name": name}
 
 
+# A history entry's ticket_id, type, actor_id, created, article_id and data.
+EntryRow = tuple[int, HistoryType, int | None, datetime, int | None, dict[str, Any]]
+
+
 def history_rows(
     source: Source,
     rows: Sequence[dict[str, Any]],
@@ -107,8 +111,9 @@ def history_rows(
     ticket_of: Callable[[int], int | None],
     article_of: Callable[[int], int | None],
     agent_of: Callable[[int], int | None],
-) -> list[HistoryEntry]:
-    """Unsaved entries for these rows (rows of tickets not imported are left out)."""
+) -> list[EntryRow]:
+    """Unsaved entries for these rows (rows of tickets not imported are left out), as
+    ``EntryRow`` tuples (``tickets_copy.insert_history`` writes them)."""
     entries = []
     for row in rows:
         ticket_id = ticket_of(int(row["ticket_id"]))
@@ -117,13 +122,13 @@ def history_rows(
         kind, data = entry_data(str(row["type"]), source.text(row["name"]))
         article_id = row["article_id"]
         entries.append(
-            HistoryEntry(
-                ticket_id=ticket_id,
-                type=kind,
-                actor_id=agent_of(int(row["create_by"])),
-                created=source.when(row["create_time"]) or NO_TIME,
-                article_id=article_of(int(article_id)) if article_id else None,
-                data=data,
+            (
+                ticket_id,
+                kind,
+                agent_of(int(row["create_by"])),
+                source.when(row["create_time"]) or NO_TIME,
+                article_of(int(article_id)) if article_id else None,
+                data,
             )
         )
     return entries
