@@ -1,7 +1,7 @@
 """How fast ``helpline import znuny`` brings a large Znuny site across (PostgreSQL).
 
     .venv/bin/python bench/import.py [--tickets 20000,100000] [--articles-per-ticket 4]
-                                     [--template znuny_test] [--reuse] [--json-out FILE]
+                                     [--template DBNAME] [--reuse] [--json-out FILE]
 
 The Znuny-written database (``--template``, made by ../shared/znuny/make-znuny-db.sh)
 is scaled up inside a copy of itself: its tickets, articles (with their MIME data,
@@ -115,6 +115,14 @@ def columns(dbname: str, table: str) -> list[str]:
         f"WHERE table_name = '{table}' ORDER BY ordinal_position",
     )
     return out.split()
+
+
+def default_template() -> str:
+    """The never-connected twin of the tests' Znuny database (a template must have no
+    connections), built or restored from the cache when missing."""
+    from tests.znuny import sources
+
+    return f"{sources.pristine('db').dbname}_tpl"
 
 
 def scale(template: str, tickets: int, per_ticket: int, *, reuse: bool) -> str:
@@ -266,7 +274,8 @@ def touch(source: str, share: float) -> int:
 
 
 def measure(args: argparse.Namespace, tickets: int) -> dict[str, Any]:
-    source = scale(args.template, tickets, args.articles_per_ticket, reuse=args.reuse)
+    template = args.template or default_template()
+    source = scale(template, tickets, args.articles_per_ticket, reuse=args.reuse)
     counts = {
         table: int(psql(source, f"SELECT COUNT(*) FROM {table}"))  # noqa: S608
         for table in ("ticket", "article", "article_data_mime_attachment")
@@ -347,7 +356,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", default="20000,100000")
     parser.add_argument("--articles-per-ticket", type=int, default=4)
-    parser.add_argument("--template", default=os.environ.get("ZNUNY_DB", "znuny_test"))
+    parser.add_argument(
+        "--template",
+        default=os.environ.get("ZNUNY_DB"),
+        help="A Znuny-written database to scale (default: the tests' cached one, "
+        "made by make-znuny-db.sh on first use; tests/znuny/sources.py).",
+    )
     parser.add_argument("--reuse", action="store_true", help="Reuse scaled sources.")
     parser.add_argument("--keep", action="store_true", help="Keep the databases.")
     parser.add_argument("--json-out", metavar="FILE")
