@@ -120,6 +120,17 @@ ZNUNY_12 = numbers.LegacyHook(hook="Ticket#", system_id="12")
             "[Ticket#2021012799123456]",
             ["2021012799123456"],
         ),
+        # Never the first digits of a longer number (another ticket's, or none).
+        (
+            numbers.LegacyHook(hook="TN", generator="AutoIncrement", system_id="3"),
+            "Re: [TN3000042123456789]",
+            [],
+        ),
+        (
+            numbers.LegacyHook(hook="TN", generator="Random", system_id="3"),
+            "Re: [TN3" + "1" * 25 + "]",
+            [],
+        ),
     ],
 )
 def test_legacy_hooks_find_numbers_as_the_old_system_wrote_them(

@@ -305,8 +305,9 @@ class LegacyHook:
     def regex(self) -> re.Pattern[str]:
         number = self.number_pattern()
         return re.compile(
-            rf"{re.escape(self.hook + self.divider)}({number})"
-            rf"|{re.escape(self.hook)}:\s{{0,2}}({number})",
+            # (?!\d): the whole number, never the first digits of a longer one.
+            rf"{re.escape(self.hook + self.divider)}({number})(?!\d)"
+            rf"|{re.escape(self.hook)}:\s{{0,2}}({number})(?!\d)",
             re.IGNORECASE,
         )
 

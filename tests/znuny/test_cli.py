@@ -101,14 +101,17 @@ def test_into_a_log_the_progress_is_plain_lines(znuny_db, tmp_path):
 def test_a_dry_run_reports_everything_and_writes_nothing(znuny_db, tmp_path):
     """Not a row, and not a blob object either: with a small inline limit most
     attachments go to the blob store before their rows, and are taken back."""
-    env = {**_env(tmp_path), "HELPLINE_INLINE_BLOB_BYTES": "64"}
+    env = {
+        **_env(tmp_path),
+        "HELPLINE_INLINE_BLOB_BYTES": "64",
+        # The source from the environment: no password in the process list.
+        "HELPLINE_IMPORT_SOURCE": znuny_db.url,
+    }
     done = subprocess.run(  # noqa: S603
         [
             str(HELPLINE),
             "import",
             "znuny",
-            "--source",
-            znuny_db.url,
             "--dry-run",
             "--json",
         ],
@@ -207,3 +210,17 @@ def test_articles_in_the_file_system_without_the_directory_are_refused(
     assert "ArticleStorageFS" in done.stderr and "--article-dir" in done.stderr
     assert "Traceback" not in done.stderr
     assert Ticket.objects.count() == 0 and not ImportRun.objects.exists()
+
+
+def test_without_a_source_the_command_says_how_to_give_one(tmp_path):
+    env = {k: v for k, v in _env(tmp_path).items() if k != "HELPLINE_IMPORT_SOURCE"}
+    done = subprocess.run(  # noqa: S603
+        [str(HELPLINE), "import", "znuny"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "--source URL or $HELPLINE_IMPORT_SOURCE" in done.stderr

@@ -135,7 +135,7 @@ def _read_settings(source: Source) -> dict[str, str | None] | None:
     try:
         return effective_settings(source)
     except Exception:  # OTRS before 6: no SysConfig tables
-        source._conn.rollback()
+        source._rollback()  # noqa: SLF001 - on MySQL: a new consistent snapshot
         return None
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,14 @@ from helpline.errors import HelplineError
 from helpline.importers.znuny import runner, verify
 from helpline.importers.znuny.report import Progress
 from helpline.importers.znuny.source import Source
-from helpline.management.base import FAILURE, HelplineCommand, internal_error
+from helpline.management.base import (
+    FAILURE,
+    HelplineCommand,
+    UsageError,
+    internal_error,
+)
+
+SOURCE_ENV = "HELPLINE_IMPORT_SOURCE"
 
 
 class Command(HelplineCommand):
@@ -35,9 +43,11 @@ class Command(HelplineCommand):
         )
         znuny.add_argument(
             "--source",
-            required=True,
             metavar="URL",
-            help="postgresql://user:pw@host:5432/otrs or mysql://user:pw@host:3306/otrs",
+            default=os.environ.get(SOURCE_ENV),
+            help="postgresql://user:pw@host:5432/otrs or mysql://user:pw@host:3306/otrs "
+            f"(default: ${SOURCE_ENV}, which keeps the password out of the process "
+            "list and the shell history)",
         )
         znuny.add_argument(
             "--article-dir",
@@ -81,6 +91,10 @@ class Command(HelplineCommand):
         znuny.set_defaults(handler=self.znuny)
 
     def znuny(self, options: dict[str, Any]) -> None:
+        if not options.get("source"):
+            raise UsageError(
+                f"give the source database with --source URL or ${SOURCE_ENV}"
+            )
         source = Source(
             options["source"],
             article_dir=options.get("article_dir"),
