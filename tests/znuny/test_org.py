@@ -579,3 +579,17 @@ def test_znuny_texts_become_helpline_texts(text, content_type, converted, proble
     )
     assert convert(ctx, "template", 1, text, content_type) == converted
     assert list(ctx.report["template"].reasons) == problems
+
+
+@pytest.mark.django_db
+def test_an_agent_helpline_had_before_is_joined_by_login_and_that_is_reported(znuny):
+    """A same-named account takes on the Znuny agent's permissions: never silently."""
+    login = sorted(names(znuny, "SELECT login AS name FROM users WHERE id > 1"))[0]
+    from tests.support import make_agent
+
+    make_agent(login)
+    report, _ = runner.run(znuny, only=ORG)
+    examples = report.as_dict()["agent"]["examples"]
+    joined = [e for e in examples if "Helpline had before the import" in e]
+    assert len(joined) == 1 and repr(login) in joined[0]
+    assert User.objects.filter(username=login).count() == 1

@@ -82,6 +82,14 @@ def sync_named(
         target = by_pk.get(ctx.mapping.target(kind, w.source_id))
         if target is None:
             target = by_name.get(key)
+            if target is not None and kind in ADOPTION_REPORTED:
+                # A Helpline account or group that existed before the import takes
+                # on the Znuny one's permissions: the operator should know.
+                ctx.report.problem(
+                    kind,
+                    w.source_id,
+                    f"joined with the {kind} {w.name!r} Helpline had before the import",
+                )
         if key in taken:
             ctx.report.skip(kind, w.source_id, f"a second row named {w.name!r}")
             continue
@@ -124,6 +132,10 @@ def sync_named(
         remember(ctx, kind, rows, result)
     ctx.progress.advance(len(rows))
     return result
+
+
+# Kinds whose rows carry access: joining one by name is reported (a problem line).
+ADOPTION_REPORTED = frozenset({"agent", "group", "role"})
 
 
 def remember(ctx: Context, kind: str, rows: list[Wanted], result: Synced) -> None:
