@@ -179,9 +179,19 @@ def _deliver(raw: bytes):
 def test_a_reply_to_an_imported_article_threads_by_in_reply_to(imported):
     bare = imported.message_id.strip("<>")
     for header in (imported.message_id, f"<{bare}>"):
-        message = _deliver(mail(subject="Re: no number here", in_reply_to=header))
+        message = _deliver(
+            mail(
+                subject="Re: no number here",
+                in_reply_to=header,
+                sender=f"Customer <{imported.customer}>",
+            )
+        )
         assert message.ticket_id == imported.ticket.pk
         assert message.decisions["follow_up"] == "references"
+    # Znuny's Message-IDs can be guessed: from someone not on the ticket, a new one.
+    stranger = _deliver(mail(sender="x@evil.example", in_reply_to=imported.message_id))
+    assert stranger.ticket_id != imported.ticket.pk
+    assert stranger.decisions["follow_up"] == "references (sender not a participant)"
 
 
 def test_a_reply_with_the_old_subject_hook_threads_when_the_system_ids_differ(

@@ -2,18 +2,22 @@
 
 In order, first match wins, and the method that matched is recorded:
 
-1. ``bounce`` — a delivery report about one of our outgoing messages;
+1. ``bounce`` — a delivery report about one of our outgoing messages (a Message-ID
+   Helpline generated);
 2. ``references`` — In-Reply-To, then References newest first, against the Message-IDs
-   of every stored article, incoming and outgoing;
+   of every stored article, incoming and outgoing, imported or not.  Only a Message-ID
+   Helpline generated for its own outgoing mail (``compose.new_message_id``, 128
+   random bits) is trusted from anyone; any other (an inbound mail's own, an imported
+   article's: Znuny's are guessable) must pass the same check as a number alone;
 3. ``subject`` — our ticket hook and number in the subject, or the hook of the
    system Helpline replaced (``Snapshot.legacy_hooks``: imported tickets keep their
    numbers);
 4. ``body`` — the same in the body (off by default: HELPLINE_FOLLOWUP_IN_BODY).
 
-A number alone (subject or body) is trusted only when every address the mail comes
-from (From, Sender) and would be answered at (Reply-To) has taken part in the ticket,
-compared exactly as canonical addresses (``helpline.addresses``), or the ticket's
-queue trusts subject numbers; otherwise a new ticket is opened and linked to the old
+A number alone (subject or body), or a Message-ID we did not generate, is trusted only
+when every address the mail comes from (From, Sender) and would be answered at
+(Reply-To) has taken part in the ticket, compared exactly as canonical addresses
+(``helpline.addresses``), or the ticket's queue trusts subject numbers; otherwise a new ticket is opened and linked to the old
 one, so nobody can write into someone else's ticket by guessing.  Mail claiming to
 come from one of our system addresses is never trusted by number, and is stored as a
 system article wherever it lands (``sent_by_us``).
@@ -25,13 +29,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from helpline.actions.merge import resolve_merged
 from helpline.addresses import addresses_in, normalize
 from helpline.mail.automatic import AutoKind, Classification
 from helpline.mail.parse import ParsedMessage
 from helpline.mail.snapshot import current
-from helpline.models import Article, Ticket
+from helpline.models import Article, OutboxMessage, Ticket
 from helpline.numbers import numbers_in_subject, numbers_in_text
 
 
@@ -45,29 +50,51 @@ class Thread:
     locked: bool = False
 
 
-def _by_message_ids(
-    ids: list[str], *, outgoing_only: bool = False
-) -> tuple[Ticket, bool] | None:
+@dataclass
+class _Match:
+    ticket: Ticket
+    locked: bool
+    # The Message-ID is one Helpline generated for its own outgoing mail.
+    ours: bool
+
+
+def _by_message_ids(ids: list[str], *, ours_only: bool = False) -> _Match | None:
     """The ticket of the newest article with one of ``ids`` (earlier ids first),
-    row-locked unless it was merged into another (then its target, not locked)."""
+    row-locked unless it was merged into another (then its target, not locked).
+
+    A Message-ID Helpline generated for its own outgoing mail (``compose.build``: it
+    has an outbox row with that Message-ID) is a capability, unguessable, and names the
+    ticket it was sent from; any other (an inbound mail's own, an imported article's,
+    which may be guessable) is only a hint that the caller checks
+    (``ours_only``: ignored).  Whether it is ours is read in the same query."""
     if not ids:
         return None
     # Stored without angle brackets (helpline.mail.headers); an import may have kept
     # them, as Znuny does: both spellings, in the same query.
     spellings = {f"<{i}>": i for i in ids}
+    sent = OutboxMessage.objects.filter(
+        article=OuterRef("pk"), message_id=OuterRef("message_id")
+    )
     qs = Article.objects.filter(message_id__in=[*ids, *spellings])
-    if outgoing_only:
+    if ours_only:
         qs = qs.filter(incoming=False)
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, bool]] = {}
     # Newest article first: a Message-ID stored twice (a copy in two tickets) resolves
-    # to the most recent, instead of giving up as OTRS does.
-    for message_id, ticket_id in qs.order_by("-id").values_list(
-        "message_id", "ticket_id"
-    )[:200]:
-        found.setdefault(spellings.get(message_id, message_id), ticket_id)
+    # to the most recent, instead of giving up as OTRS does; to the one we sent, if
+    # we sent it (a copy of our mail received back is not the capability).
+    for message_id, ticket_id, ours in (
+        qs.annotate(ours=Exists(sent))
+        .order_by("-id")
+        .values_list("message_id", "ticket_id", "ours")[:200]
+    ):
+        key = spellings.get(message_id, message_id)
+        if ours_only and not ours:
+            continue
+        if key not in found or (ours and not found[key][1]):
+            found[key] = (ticket_id, ours)
     for message_id in ids:
         if message_id in found:
-            pk = found[message_id]
+            pk, ours = found[message_id]
             # Locked at once, as the follow-up is written to it; a merged ticket is
             # not locked (merges lock in id order, we would lock against it).
             ticket = (
@@ -77,9 +104,9 @@ def _by_message_ids(
                 .first()
             )
             if ticket is not None:
-                return ticket, True
+                return _Match(ticket, True, ours)
             merged = Ticket.objects.select_related("queue", "state").get(pk=pk)
-            return resolve_merged(merged), False
+            return _Match(resolve_merged(merged), False, ours)
     return None
 
 
@@ -162,13 +189,19 @@ def find_thread(parsed: ParsedMessage, classification: Classification) -> Thread
         classification.kind in (AutoKind.BOUNCE, AutoKind.DELIVERED)
         and classification.original_message_ids
     ):
-        found = _by_message_ids(classification.original_message_ids, outgoing_only=True)
+        found = _by_message_ids(classification.original_message_ids, ours_only=True)
         if found is not None:
-            return Thread(found[0], "bounce", locked=found[1])
+            return Thread(found.ticket, "bounce", locked=found.locked)
     ids = [*parsed.in_reply_to, *reversed(parsed.references)]
     found = _by_message_ids(list(dict.fromkeys(ids)))
     if found is not None:
-        return Thread(found[0], "references", locked=found[1])
+        if found.ours or _trusted(found.ticket, parsed):
+            return Thread(found.ticket, "references", locked=found.locked)
+        # Not our Message-ID (an imported article's, or a mail's own, which anyone on
+        # the thread knows): trusted as a ticket number would be, else a new ticket.
+        return Thread(
+            None, "references (sender not a participant)", untrusted=found.ticket
+        )
     legacy = current().legacy_hooks
     subject_numbers = numbers_in_subject(parsed.subject, legacy=legacy)
     thread = _by_number(subject_numbers, parsed, "subject")
