@@ -18,12 +18,13 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from helpline.blobstore import store_blob
-from helpline.importers.znuny.source import Source
+from helpline.importers.znuny.source import Source, clean_text
 from helpline.mail.headers import normalize_message_id, parse_message_ids
 from helpline.mail.sanitize import sanitize_html
 from helpline.models import ArticleChannel, Blob, SenderType
@@ -70,6 +71,9 @@ class SourceArticle:
     mime: dict[str, Any] = field(default_factory=dict)
     raw: bytes | None = None
     attachments: list[SourceAttachment] = field(default_factory=list)
+    # What could not be read from the article directory: (kind, key, reason), put in
+    # the report by the batch that writes the article (read on the reading thread).
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def fs_key(article_id: int, name: str) -> str:
@@ -179,29 +183,54 @@ def _attachments_from_db(
 
 
 def _add_from_fs(source: Source, article: SourceArticle) -> None:
-    """The raw mail and attachments Znuny wrote to its article directory."""
+    """The raw mail and attachments Znuny wrote to its article directory.  A file that
+    cannot be read (or is not a plain file: a directory, a symbolic link, which could
+    point anywhere on this machine) is left out and reported; the rest come across."""
     content_path = article.mime.get("content_path")
     if not content_path:
         return
     directory = source.article_path(str(content_path), str(article.id))
-    if directory is None or not directory.is_dir():
+    if directory is None:
+        article.problems.append(
+            (
+                "article",
+                str(article.id),
+                "its content_path leaves the article directory",
+            )
+        )
+        return
+    # No directory is normal: Znuny makes one only when it writes a file (a note
+    # without attachments has none; 13 of the 115 articles of the tests' fs database).
+    if not directory.is_dir():
         return
     plain = directory / "plain.txt"
-    if article.raw is None and plain.is_file():
-        article.raw = plain.read_bytes()
-    for path in sorted(directory.iterdir()):
+    if article.raw is None and plain.exists():
+        try:
+            article.raw = _read_file(plain)
+        except OSError as exc:
+            article.problems.append(
+                ("raw_mail", str(article.id), f"plain.txt cannot be read: {_why(exc)}")
+            )
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        article.problems.append(
+            ("article", str(article.id), f"its directory cannot be read: {_why(exc)}")
+        )
+        return
+    for path in entries:
         name = path.name
-        if name == "plain.txt" or name.endswith(SIDE_FILES) or not path.is_file():
+        if name == "plain.txt" or name.endswith(SIDE_FILES):
             continue
-
-        def side(suffix: str, file: Any = path) -> str:
-            extra = file.with_name(file.name + suffix)
-            if not extra.is_file():
-                return ""
-            return extra.read_bytes().decode("utf-8", "replace")
-
-        content_type, content_id = side(".content_type"), side(".content_id")
-        disposition = side(".disposition")
+        key = fs_key(article.id, name)
+        try:
+            content = _read_file(path)
+            content_type = _side(path, ".content_type")
+            content_id = _side(path, ".content_id")
+            disposition = _side(path, ".disposition")
+        except OSError as exc:
+            article.problems.append(("attachment", key, f"cannot be read: {_why(exc)}"))
+            continue
         if not disposition:  # Znuny's defaults for files without the side file
             if (
                 content_id
@@ -213,14 +242,41 @@ def _add_from_fs(source: Source, article: SourceArticle) -> None:
                 disposition = "attachment"
         article.attachments.append(
             SourceAttachment(
-                key=fs_key(article.id, name),
-                filename=name,
-                content_type=content_type or "application/octet-stream",
-                content_id=content_id,
-                disposition=disposition,
-                content=path.read_bytes(),
+                key=key,
+                filename=clean_text(name),
+                content_type=clean_text(content_type) or "application/octet-stream",
+                content_id=clean_text(content_id),
+                disposition=clean_text(disposition),
+                content=content,
             )
         )
+
+
+class NotAFileError(OSError):
+    """An entry of the article directory that is no plain file of its own."""
+
+
+def _read_file(path: Path) -> bytes:
+    """A plain file's bytes; a symbolic link is never followed (a planted one could
+    bring any file of this machine in as an attachment)."""
+    if path.is_symlink():
+        raise NotAFileError("a symbolic link")
+    return path.read_bytes()
+
+
+def _side(path: Path, suffix: str) -> str:
+    extra = path.with_name(path.name + suffix)
+    if not extra.exists() and not extra.is_symlink():
+        return ""
+    return _read_file(extra).decode("utf-8", "replace")
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, NotAFileError):
+        return str(exc)
+    if isinstance(exc, IsADirectoryError):
+        return "a directory"
+    return exc.strerror or type(exc).__name__
 
 
 # --- what Helpline keeps ----------------------------------------------------------
@@ -257,7 +313,7 @@ def headers(source: Source, article: SourceArticle) -> dict[str, str]:
         "bcc_addr": text(mime.get("a_bcc")),
         "reply_to": text(mime.get("a_reply_to")),
         "subject": text(mime.get("a_subject"))[:998],
-        "body_text": text(mime.get("a_body")).replace("\x00", ""),
+        "body_text": text(mime.get("a_body")),
         "message_id": normalize_message_id(text(mime.get("a_message_id")))[:998],
         "in_reply_to": " ".join(parse_message_ids(text(mime.get("a_in_reply_to")))),
         "references": " ".join(parse_message_ids(text(mime.get("a_references")))),

@@ -182,7 +182,8 @@ def run(
     record.status = ImportRunStatus.DONE if only is None else ImportRunStatus.PARTIAL
     record.finished = timezone.now()
     record.report = ctx.report.as_dict()
-    record.save(update_fields=["status", "finished", "report"])
+    record.marks = ctx.marks  # with what the phases added (e.g. "retry_tickets")
+    record.save(update_fields=["status", "finished", "report", "marks"])
     return ctx.report, record
 
 

@@ -155,6 +155,16 @@ class Source:
         self._conn.rollback()
         self._begin()
 
+    def recover(self) -> None:
+        """After a failed read: PostgreSQL refuses every further query of the failed
+        transaction, so it is rolled back (the next read takes a new snapshot)."""
+        if self._conn is None or self.dialect != "postgresql":
+            return  # MySQL goes on after a failed statement, snapshot and all
+        from psycopg import pq
+
+        if self._conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            self._rollback()
+
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
@@ -272,16 +282,20 @@ class Source:
 
     # --- values ----------------------------------------------------------------------
     def when(self, value: datetime | str | None) -> datetime | None:
-        """A Znuny time (local, naive) as an aware UTC datetime."""
+        """A Znuny time (local, naive) as an aware UTC datetime; ``ValueError`` for
+        one that is none (MySQL hands an invalid DATETIME as text)."""
         if value is None:
             return None
         if isinstance(value, str):
             if value.startswith("0000"):
                 return None
             value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=self.zone)
-        return value.astimezone(UTC)
+        try:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=self.zone)
+            return value.astimezone(UTC)
+        except (OverflowError, OSError) as exc:  # e.g. year 1 east of UTC
+            raise ValueError(f"time out of range: {value}") from exc
 
     def blob(self, value: bytes | memoryview | str | None) -> bytes:
         """A Znuny LONGBLOB column's bytes (base64 text on PostgreSQL)."""
@@ -298,14 +312,15 @@ class Source:
         return value.encode("utf-8", "surrogateescape")
 
     def text(self, value: bytes | memoryview | str | None) -> str:
-        """A text column: MySQL may hand bytes for binary-collated columns."""
+        """A text column, as Helpline may store it (``clean_text``): MySQL may hand
+        bytes for binary-collated columns."""
         if value is None:
             return ""
         if isinstance(value, memoryview):
             value = value.tobytes()
         if isinstance(value, bytes):
-            return value.decode("utf-8", "replace")
-        return value
+            value = value.decode("utf-8", "replace")
+        return clean_text(str(value))
 
     def article_path(self, *parts: str) -> Path | None:
         if self.article_dir is None:
@@ -364,3 +379,9 @@ def _b64(data: bytes) -> bytes:
         return base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         return data
+
+
+def clean_text(value: str) -> str:
+    """Text as Helpline can store it: without NUL characters, which PostgreSQL's text
+    columns refuse (Znuny never writes them; a damaged row may hold them)."""
+    return value.replace("\x00", "") if "\x00" in value else value

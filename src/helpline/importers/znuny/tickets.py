@@ -22,6 +22,7 @@ set, made equal for every ticket read.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -59,6 +60,9 @@ BATCH = 500
 BATCH_KINDS = ("ticket", "article", "attachment", "customer")
 ROOT_USER = 1  # Znuny's admin@localhost: owner of every ticket nobody took
 LOCKED = {"lock", "tmp_lock"}
+# Tickets skipped by a run are read again by the next one (its marks'
+# "retry_tickets"), up to this many; beyond it only a --full run brings them.
+MAX_RETRY = 10_000
 
 TICKET_SQL = """
 SELECT t.id, t.tn, t.title, t.queue_id, t.ticket_state_id, t.ticket_priority_id,
@@ -120,6 +124,8 @@ def ticket_ids(ctx: Context) -> list[int]:
             (prev.get("history_id") or 0,),
         )
     )
+    # Skipped last time (their marks moved past them): tried again.
+    fresh.update(int(tid) for tid in prev.get("retry_tickets") or ())
     candidates = sorted(set(stamps) - fresh)
     unchanged: set[int] = set()
     for part in art.chunks(candidates):
@@ -150,6 +156,7 @@ def import_tickets(ctx: Context) -> None:
     # (the source's driver waits on the network with the GIL released): the thread
     # only reads the source, the main thread only writes Helpline, and the source is
     # used by one of them at a time (``Prefetch``).
+    retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
     with (
         _unflushed_commits(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="znuny-read") as pool,
@@ -157,17 +164,40 @@ def import_tickets(ctx: Context) -> None:
         prefetch = Prefetch(ctx, pool)
         pending = prefetch.start(batches[0]) if batches else None
         for number, batch in enumerate(batches):
-            assert pending is not None  # noqa: S101 - one per batch
-            loaded = pending.result()
-            pending = (
-                prefetch.start(batches[number + 1])
-                if number + 1 < len(batches)
-                else None
-            )
-            Batch(ctx, states, loaded=loaded, settle=pending).run(batch)
+            loaded = _result(ctx, pending)
+            following = batches[number + 1] if number + 1 < len(batches) else None
+            if loaded is None:  # read again by the batch, the source to itself
+                Batch(ctx, states).run(batch)
+                pending = prefetch.start(following) if following else None
+            else:
+                pending = prefetch.start(following) if following else None
+                Batch(ctx, states, loaded=loaded, settle=pending).run(batch)
             for kind in BATCH_KINDS:  # what a batch looked up is not needed again
                 ctx.mapping.drop(kind)
             ctx.progress.advance(len(batch))
+    if retry:
+        if len(retry) > MAX_RETRY:
+            log.warning(
+                "znuny: %s tickets skipped, the next run tries %s of them again",
+                len(retry),
+                MAX_RETRY,
+            )
+        ctx.marks["retry_tickets"] = sorted(retry)[:MAX_RETRY]
+
+
+def _result(ctx: Context, pending: Future[Loaded] | None) -> Loaded | None:
+    """A batch read ahead, or None if reading it failed (the batch reads its tickets
+    again, one at a time if need be, and skips only those that cannot be read)."""
+    if pending is None:
+        return None
+    try:
+        return pending.result()
+    except HelplineError:
+        raise
+    except Exception as exc:
+        log.warning("znuny: reading a batch ahead failed: %s", exc)
+        ctx.source.recover()
+        return None
 
 
 @contextmanager
@@ -244,8 +274,16 @@ class Prefetch:
         self.ctx = ctx
         self.pool = pool
 
-    def start(self, ids: Sequence[int]) -> Future[Loaded]:
-        known, after = plan(self.ctx, ids)
+    def start(self, ids: Sequence[int]) -> Future[Loaded] | None:
+        """The batch's reading under way, or None if it failed before (``_result``)."""
+        try:
+            known, after = plan(self.ctx, ids)
+        except HelplineError:
+            raise
+        except Exception as exc:
+            log.warning("znuny: planning a batch failed: %s", exc)
+            self.ctx.source.recover()
+            return None
         return self.pool.submit(fetch, self.ctx.source, ids, known, after)
 
 
@@ -280,6 +318,7 @@ class Batch:
         self.states = states
         self.pks: dict[int, int] = {}  # source ticket id -> Helpline ticket pk
         self.articles: dict[int, int] = {}  # source article id -> Helpline pk
+        self.retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
 
     # --- look-ups --------------------------------------------------------------------
     def agent(self, user_id: int | None) -> int | None:
@@ -294,30 +333,49 @@ class Batch:
 
     # --- the batch -------------------------------------------------------------------
     def run(self, ids: Sequence[int]) -> None:
-        loaded = self.loaded
-        if loaded is None:
-            known, after = plan(self.ctx, ids)
-            loaded = fetch(self.source, ids, known, after)
-        self.mapping.load("ticket", ids)
-        rows, articles = loaded.rows, loaded.articles
-        history, watchers = loaded.history, loaded.watchers
+        # The counts as they were: a failed attempt's are not true (it rolled back).
+        kinds, retry = copy.deepcopy(self.report.kinds), set(self.retry)
         try:
+            loaded = self.loaded
+            if loaded is None:
+                known, after = plan(self.ctx, ids)
+                loaded = fetch(self.source, ids, known, after)
+            self.mapping.load("ticket", ids)
             with transaction.atomic():
-                self._write(rows, articles, history, watchers)
+                self._write(
+                    loaded.rows, loaded.articles, loaded.history, loaded.watchers
+                )
         except HelplineError:
             raise
         except Exception as exc:  # one bad row must not cost the run: one by one
-            # What the rolled-back transaction recorded is not true any more.
+            # What the failed attempt recorded is not true any more.
             self.mapping.reset()
+            self.report.kinds = kinds
+            self.retry.clear()
+            self.retry.update(retry)
             log.warning("znuny tickets %s..%s: %s", ids[0], ids[-1], exc)
+            if self.settle is not None:  # the source is ours again
+                wait([self.settle])
+            self.source.recover()
             if len(ids) == 1:
-                self.report.skip("ticket", ids[0], f"cannot be imported: {exc}")
+                self._skip(ids[0], f"cannot be imported: {exc}")
                 log.exception("znuny ticket %s", ids[0])
                 return
-            if self.settle is not None:
-                wait([self.settle])
             for tid in ids:
                 Batch(self.ctx, self.states).run([tid])
+
+    def _skip(self, tid: int, reason: str) -> None:
+        """A ticket not imported: reported, and tried again by the next run."""
+        self.report.skip("ticket", tid, reason)
+        self.retry.add(tid)
+
+    def _time(self, value: Any, kind: str, key: object, what: str) -> datetime | None:
+        """A source time, or None (reported) if it is none."""
+        try:
+            return self.source.when(value)
+        except ValueError:
+            self.report.problem(kind, key, f"unreadable {what}: left out")
+            return None
 
     def _write(
         self,
@@ -340,6 +398,7 @@ class Batch:
             ticket_of=self.pks.get,
             article_of=self.article_pk,
             agent_of=self.agent,
+            problem=self.report.problem,
         )
         insert_history(entries)
         self.report["history"].imported += len(entries)
@@ -423,9 +482,7 @@ class Batch:
             return
         for tid, ticket in list(new):
             if ticket.number in taken:
-                self.report.skip(
-                    "ticket", tid, "its number is taken by a ticket made in Helpline"
-                )
+                self._skip(tid, "its number is taken by a ticket made in Helpline")
                 new.remove((tid, ticket))
 
     def _fields(
@@ -436,7 +493,7 @@ class Batch:
         state = self.mapping.target("state", row["ticket_state_id"])
         if queue is None or state is None or state not in self.states:
             what = "queue" if queue is None else "state"
-            self.report.skip("ticket", tid, f"its {what} was not imported")
+            self._skip(tid, f"its {what} was not imported")
             return None
         priority = self.mapping.target("priority", row["ticket_priority_id"])
         if priority is None:
@@ -444,25 +501,35 @@ class Batch:
             priority = 3
         state_type = self.states[state]
         locked = str(row["lock_name"]) in LOCKED
-        changed = self.source.when(row["change_time"])
+        changed = self._time(row["change_time"], "ticket", tid, "change time")
         return {
-            "number": str(row["tn"]),
+            "number": self.source.text(row["tn"]),
             "title": self.source.text(row["title"])[:255],
             "queue_id": queue,
             "state_id": state,
             "state_type": state_type,
             "priority": priority,
             "locked": locked,
-            "locked_at": _epoch(row["timeout"]) if locked else None,
+            "locked_at": self._epoch(row["timeout"], tid, "lock time")
+            if locked
+            else None,
             "owner_id": self._person(row["user_id"], tid),
             "responsible_id": self._person(row["responsible_user_id"], tid),
             "customer_id": customer,
-            "pending_until": _epoch(row["until_time"]),
-            "created": self.source.when(row["create_time"]) or hist.NO_TIME,
+            "pending_until": self._epoch(row["until_time"], tid, "pending time"),
+            "created": self._time(row["create_time"], "ticket", tid, "create time")
+            or hist.NO_TIME,
             "changed": changed or hist.NO_TIME,
             "closed_at": changed if state_type == StateType.CLOSED else None,
             "archived": bool(row["archive_flag"]),
         }
+
+    def _epoch(self, value: Any, tid: int, what: str) -> datetime | None:
+        try:
+            return _epoch(value)
+        except (ValueError, OverflowError, OSError):
+            self.report.problem("ticket", tid, f"unreadable {what}: left out")
+            return None
 
     def _person(self, user_id: int | None, tid: int) -> int | None:
         """Owner or responsible; Znuny's admin (user 1) means nobody in particular."""
@@ -525,6 +592,9 @@ class Batch:
         articles = [a for a in articles if a.ticket_id in self.pks]
         if not articles:
             return
+        for article in articles:
+            for kind, key, reason in article.problems:
+                self.report.problem(kind, key, reason)
         blobs = art.store_blobs(
             [a.raw for a in articles if a.raw is not None]
             + [x.content for a in articles for x in a.attachments]
@@ -583,7 +653,8 @@ class Batch:
             created_by_id=self.agent(article.created_by)
             if sender == SenderType.AGENT
             else None,
-            created=self.source.when(article.create_time) or hist.NO_TIME,
+            created=self._time(article.create_time, "article", article.id, "time")
+            or hist.NO_TIME,
             body_html=art.html_body(article),
             raw=blobs[_sha(article.raw)] if article.raw is not None else None,
             **art.headers(self.source, article),

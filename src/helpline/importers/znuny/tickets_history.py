@@ -111,6 +111,7 @@ def history_rows(
     ticket_of: Callable[[int], int | None],
     article_of: Callable[[int], int | None],
     agent_of: Callable[[int], int | None],
+    problem: Callable[[str, object, str], None] = lambda _kind, _key, _reason: None,
 ) -> list[EntryRow]:
     """Unsaved entries for these rows (rows of tickets not imported are left out), as
     ``EntryRow`` tuples (``tickets_copy.insert_history`` writes them)."""
@@ -121,12 +122,17 @@ def history_rows(
             continue
         kind, data = entry_data(str(row["type"]), source.text(row["name"]))
         article_id = row["article_id"]
+        try:
+            created = source.when(row["create_time"]) or NO_TIME
+        except ValueError:
+            problem("history", row["id"], "unreadable time: left out")
+            created = NO_TIME
         entries.append(
             (
                 ticket_id,
                 kind,
                 agent_of(int(row["create_by"])),
-                source.when(row["create_time"]) or NO_TIME,
+                created,
                 article_of(int(article_id)) if article_id else None,
                 data,
             )

@@ -98,7 +98,11 @@ def _links(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
             type=link_type,
             created_by_id=mapping.target("agent", row["create_by"]),
         )
-        link.created = ctx.source.when(row["create_time"]) or NO_TIME
+        try:
+            link.created = ctx.source.when(row["create_time"]) or NO_TIME
+        except ValueError:
+            ctx.report.problem("link", key, "unreadable time: left out")
+            link.created = NO_TIME
         new.append((key, link))
     existing = {
         (link.source_id, link.target_id, link.type): link.pk
