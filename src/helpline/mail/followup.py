@@ -99,13 +99,15 @@ def _by_message_ids(ids: list[str], *, ours_only: bool = False) -> _Match | None
             # not locked (merges lock in id order, we would lock against it).
             ticket = (
                 Ticket.objects.select_for_update(of=("self",))
-                .select_related("queue", "state", "owner")
+                .select_related("queue", "state", "owner", "customer")
                 .filter(pk=pk, merged_into__isnull=True)
                 .first()
             )
             if ticket is not None:
                 return _Match(ticket, True, ours)
-            merged = Ticket.objects.select_related("queue", "state").get(pk=pk)
+            merged = Ticket.objects.select_related("queue", "state", "customer").get(
+                pk=pk
+            )
             return _Match(resolve_merged(merged), False, ours)
     return None
 
@@ -165,6 +167,10 @@ def _trusted(ticket: Ticket, parsed: ParsedMessage) -> bool:
     claimed = identities(parsed) | {normalize(a.email) for a in parsed.reply_to}
     if not claimed or "" in claimed:
         return False
+    if ticket.customer is not None and claimed <= set(
+        addresses_in(ticket.customer.email)
+    ):
+        return True  # the customer (the common reply): no need to read the articles
     return claimed <= participants(ticket)
 
 
