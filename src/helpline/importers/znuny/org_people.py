@@ -23,12 +23,13 @@ from helpline.models import AgentProfile, Group, Role
 SYSTEM_AGENT_ID = 1
 
 
-def import_groups(ctx: Context) -> None:
+def _sync_named_table(ctx: Context, kind: str, model: Any, table: str) -> None:
+    """Groups and roles: name, comment and valid, from a Znuny table of that shape."""
     valid = valid_ids(ctx)
     sync_named(
         ctx,
-        "group",
-        Group,
+        kind,
+        model,
         (
             Wanted(
                 r["id"],
@@ -39,32 +40,18 @@ def import_groups(ctx: Context) -> None:
                 },
             )
             for r in ctx.source.rows(
-                "SELECT id, name, comments, valid_id FROM permission_groups ORDER BY id"
+                f"SELECT id, name, comments, valid_id FROM {table} ORDER BY id"  # noqa: S608 - a constant
             )
         ),
     )
+
+
+def import_groups(ctx: Context) -> None:
+    _sync_named_table(ctx, "group", Group, "permission_groups")
 
 
 def import_roles(ctx: Context) -> None:
-    valid = valid_ids(ctx)
-    sync_named(
-        ctx,
-        "role",
-        Role,
-        (
-            Wanted(
-                r["id"],
-                ctx.source.text(r["name"]),
-                {
-                    "comment": ctx.source.text(r["comments"]),
-                    "valid": r["valid_id"] in valid,
-                },
-            )
-            for r in ctx.source.rows(
-                "SELECT id, name, comments, valid_id FROM roles ORDER BY id"
-            )
-        ),
-    )
+    _sync_named_table(ctx, "role", Role, "roles")
 
 
 def _preferences(ctx: Context, key: str) -> dict[int, str]:
