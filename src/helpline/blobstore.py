@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
 from django.core.signals import setting_changed
+from django.db import models, transaction
 from django.dispatch import receiver
 
 from helpline.errors import HelplineError
@@ -372,3 +373,68 @@ def hash_object(storage: Storage, name: str) -> str:
 def delete_object(storage: Storage, name: str) -> None:
     with _translated(name):
         storage.delete(name)
+
+
+# -- releasing ----------------------------------------------------------------------
+def _referencing() -> list[tuple[Any, str]]:
+    """(model, field name) of every foreign key to a blob, found from the models, so
+    that a model added later is counted without anyone remembering this function."""
+    return [
+        (rel.related_model, rel.field.name)
+        for rel in Blob._meta.get_fields(include_hidden=True)
+        if isinstance(rel, models.ManyToOneRel) and rel.field.concrete
+    ]
+
+
+def release(blob_ids: Iterable[int]) -> list[str]:
+    """Delete the blobs of ``blob_ids`` that no row refers to any more (an attachment,
+    a raw mail, an outbox message, a template's file ...); returns their SHA-256s.
+
+    Call it inside the transaction that dropped the references: the blob rows are
+    locked, counted and deleted with it, and their objects in the blob store are
+    deleted once it has committed (never when it is rolled back).  Bytes another row
+    still refers to stay (the same logo in a thousand signatures).
+    """
+    ids = sorted({int(i) for i in blob_ids if i is not None})
+    if not ids:
+        return []
+    candidates = {
+        pk: (sha, external)
+        for pk, sha, external in Blob.objects.select_for_update()
+        .filter(pk__in=ids)
+        .annotate(
+            external=models.ExpressionWrapper(
+                models.Q(data__isnull=True), output_field=models.BooleanField()
+            )
+        )
+        .values_list("pk", "sha256", "external")
+    }
+    for model, name in _referencing():
+        used = model._default_manager.filter(
+            **{f"{name}__in": list(candidates)}
+        ).values_list(name, flat=True)
+        for pk in set(used):
+            candidates.pop(pk, None)
+        if not candidates:
+            return []
+    Blob.objects.filter(pk__in=list(candidates)).delete()
+    external = [sha for sha, is_external in candidates.values() if is_external]
+    if external:
+        transaction.on_commit(lambda: _delete_objects(external))
+    return [sha for sha, _ in candidates.values()]
+
+
+def _delete_objects(shas: list[str]) -> None:
+    """Delete the objects of blobs whose rows are gone (after the commit).  A row
+    stored again meanwhile under the same SHA-256 keeps its object; an object that
+    cannot be deleted now is an orphan that ``helpline blobs check
+    --delete-orphans`` removes later."""
+    again = set(Blob.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+    storage = current()
+    for sha in shas:
+        if sha in again:
+            continue
+        try:
+            delete_object(storage, Blob(sha256=sha, size=0).path)
+        except (BlobMissing, BlobStoreUnavailable) as exc:
+            log.warning("blob %s not deleted from the store: %s", sha, exc.message)

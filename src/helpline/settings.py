@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Writes the reads the view recorded before the response leaves (docs/data-protection.md).
+    "helpline.web.audit.ReadAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -335,6 +337,9 @@ if not HELPLINE_REDIS_URL:
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
+# The read audit is kept this many days, then purged by the worker
+# (docs/data-protection.md).
+HELPLINE_READ_AUDIT_DAYS = _env_int("READ_AUDIT_DAYS", 730)
 
 # --- monitoring (docs/monitoring.md) ----------------------------------------------------
 # /healthz, /readyz and /metrics are answered by the first middleware, before sessions

@@ -2,7 +2,7 @@
 
 Permissions are granted per group (a queue belongs to one group), to an agent directly or
 through a role; they add up and there is no deny.  ``rw`` implies every permission except
-``override_lock``.  A grant is the only way to a ticket: owning it, being responsible
+``override_lock`` and ``redact``.  A grant is the only way to a ticket: owning it, being responsible
 for it or watching it gives no access of its own (when access is withdrawn, those go
 too: ``actions.withdrawal``).  Superusers get no implicit access to tickets: an
 administrator who needs to read a queue grants it, which is audited.
@@ -54,7 +54,7 @@ def forget_permissions(agent: Agent) -> None:
 
 
 def _implied(perms: frozenset[str], need: str) -> bool:
-    if need == Permission.OVERRIDE_LOCK:
+    if need in Permission.explicit_only():
         return need in perms
     return need in perms or Permission.RW in perms
 
@@ -152,7 +152,7 @@ def reading_access(agent: Agent) -> ReadingAccess:
 def queues_with(agent: Agent, need: str = Permission.RO) -> QuerySet[Queue]:
     """Valid queues in which the agent holds ``need`` (directly or implied)."""
     check_registered(need)
-    wanted = [need] if need == Permission.OVERRIDE_LOCK else [need, Permission.RW]
+    wanted = [need] if need in Permission.explicit_only() else [need, Permission.RW]
     if not agent.is_active:
         return Queue.objects.none()
     # From the primary while a view reads from the replica (helpline/replica.py).

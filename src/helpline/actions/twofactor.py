@@ -52,9 +52,9 @@ def applying_policies_q(agent: Agent) -> Q:
     by_group = Q(group__isnull=False) & (
         (Q(permission="") & Exists(held))
         | Exists(held.filter(permission=OuterRef("permission")))
-        # rw implies every permission but override_lock (actions.access).
+        # rw implies every permission but the explicit ones (actions.access).
         | (
-            ~Q(permission=Permission.OVERRIDE_LOCK)
+            ~Q(permission__in=Permission.explicit_only())
             & Exists(held.filter(permission="rw"))
         )
     )
@@ -92,7 +92,7 @@ def _applies(
     if not permission:
         return bool(held)
     return permission in held or (
-        permission != Permission.OVERRIDE_LOCK and Permission.RW in held
+        permission not in Permission.explicit_only() and Permission.RW in held
     )
 
 

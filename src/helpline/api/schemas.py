@@ -47,7 +47,15 @@ StateTypeName = Literal[
 ChannelName = Literal["email", "phone", "internal"]
 SenderName = Literal["agent", "customer", "system"]
 PermissionName = Literal[
-    "ro", "move_into", "create", "note", "owner", "priority", "rw", "override_lock"
+    "ro",
+    "move_into",
+    "create",
+    "note",
+    "owner",
+    "priority",
+    "rw",
+    "override_lock",
+    "redact",
 ]
 
 

@@ -35,6 +35,10 @@ class HistoryType(models.TextChoices):
     AUTO_RESPONSE = "auto_response", "auto-response queued"
     DELIVERY_FAILED = "delivery_failed", "delivery failed"
     BOUNCE = "bounce", "bounced"
+    REDACTED = "redacted", "content redacted"
+    ANONYMISED = "anonymised", "anonymised"
+    LEGAL_HOLD = "legal_hold", "legal hold set"
+    LEGAL_HOLD_RELEASED = "legal_hold_released", "legal hold released"
     # An event of the system the ticket was imported from that Helpline has no type
     # for (its data keeps the old type's name and text).
     IMPORTED = "imported", "imported event"

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 class Permission(models.TextChoices):
     """The registered permissions (BEHAVIOUR.md section 4).
 
-    ``rw`` implies every other permission except ``override_lock``: a lock must mean
-    something between agents who all have ``rw``, so taking over another agent's locked
-    ticket is a right of its own, granted explicitly (typically to queue leads).
+    ``rw`` implies every other permission except ``override_lock`` and ``redact``: a
+    lock must mean something between agents who all have ``rw``, so taking over
+    another agent's locked ticket is a right of its own, granted explicitly (typically
+    to queue leads); removing content for good (an identity document sent by mistake)
+    is one too (docs/data-protection.md).
     """
 
     RO = "ro", "read only"
@@ -29,6 +31,12 @@ class Permission(models.TextChoices):
     PRIORITY = "priority", "change priority"
     RW = "rw", "read and write"
     OVERRIDE_LOCK = "override_lock", "override another agent's lock"
+    REDACT = "redact", "redact content"
+
+    @classmethod
+    def explicit_only(cls) -> frozenset[str]:
+        """The permissions ``rw`` does not imply: only their own grant gives them."""
+        return frozenset({cls.OVERRIDE_LOCK.value, cls.REDACT.value})
 
 
 class Group(models.Model):

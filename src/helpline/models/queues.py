@@ -51,6 +51,28 @@ class Queue(models.Model):
     )
     comment = models.TextField(blank=True)
     valid = models.BooleanField(default=True)
+    # Retention (docs/data-protection.md): closed tickets are removed this many days
+    # after they were closed; in a junk queue, every ticket this many days after its
+    # last change, whatever its state.  Empty: kept for ever.
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Days after closing (in a junk queue: after the last change) when a "
+            "ticket is removed; empty = kept for ever."
+        ),
+    )
+    retention_action = models.CharField(
+        max_length=10,
+        choices=[("delete", "delete"), ("anonymise", "anonymise")],
+        default="delete",
+        db_default="delete",
+    )
+    junk = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Holds junk (spam): retention counts from the last change, any state.",
+    )
     # The group that the search index entries of the queue's tickets name (on
     # PostgreSQL, to narrow searches to what an agent may read; search.md).  It
     # differs from ``group`` after the queue changed group, until a job has rebuilt

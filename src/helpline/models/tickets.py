@@ -131,6 +131,8 @@ class Ticket(models.Model):
     changed = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     archived = models.BooleanField(default=False)
+    # A legal hold stops retention and erasure from removing the ticket.
+    legal_hold = models.BooleanField(default=False, db_default=False)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

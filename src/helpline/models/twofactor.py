@@ -17,7 +17,8 @@ class TwoFactorPolicy(models.Model):
 
     It names exactly one kind of agent: the members of ``role``; everyone holding
     ``permission`` on ``group`` (directly or through a role; blank: any permission,
-    and ``rw`` counts for every permission but ``override_lock``, as everywhere); or,
+    and ``rw`` counts for every permission but ``override_lock`` and ``redact``, as
+    everywhere); or,
     with ``administrators``, everyone who may open the administration screens.
     """
 

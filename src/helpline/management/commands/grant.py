@@ -13,7 +13,8 @@ from helpline.models import Group, Permission, Role
 
 PERMISSION_HELP = (
     "Permissions: ro (read), move_into, create, note, owner, priority, rw (all of "
-    "these), override_lock (take over another agent's lock; not implied by rw)."
+    "these), override_lock (take over another agent's lock; not implied by rw), "
+    "redact (remove content for good; not implied by rw)."
 )
 
 
