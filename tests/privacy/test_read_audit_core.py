@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models.query import QuerySet
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from helpline.actions import read_audit
@@ -77,3 +78,46 @@ def test_the_table_refuses_updates(queue):
     event = ReadEvent.objects.get()
     with pytest.raises(ValueError):
         event.save()
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "channel"),
+    [
+        ("/tickets/1/", "text/html", "web"),
+        ("/api/v1/tickets/1", "application/json", "api"),
+        ("/admin/helpline/", "text/html", "admin"),
+    ],
+)
+def test_the_middleware_withholds_the_content_when_the_read_is_not_recorded(
+    queue, monkeypatch, rf, path, content_type, channel
+):
+    from helpline.web.audit import ReadAuditMiddleware
+
+    agent, ticket = make_agent("ann"), make_ticket(queue)
+    seen = []
+
+    def view(request):
+        read_audit.record(agent, ticket, "ticket")
+        seen.append(read_audit.pending())
+        return HttpResponse("secret words of the ticket")
+
+    request = rf.get(path, HTTP_USER_AGENT="Firefox", REMOTE_ADDR="192.0.2.7")
+    ok = ReadAuditMiddleware(view)(request)
+    assert ok.content == b"secret words of the ticket"
+    event = ReadEvent.objects.get()
+    assert (event.channel, event.client) == (channel, "192.0.2.7 Firefox")
+
+    original = QuerySet.bulk_create
+
+    def broken(self, objs, *args, **kwargs):
+        if self.model is ReadEvent:
+            raise DatabaseError("disk full")
+        return original(self, objs, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", broken)
+    refused = ReadAuditMiddleware(view)(request)
+    assert refused.status_code == 503
+    assert refused["Content-Type"].startswith(content_type)
+    assert b"secret" not in refused.content
+    assert b"recorded" in refused.content
+    assert seen == [1, 1]

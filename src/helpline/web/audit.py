@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 
 from helpline.actions import read_audit
+from helpline.api.errors import error_body
 from helpline.models import ReadChannel
 from helpline.web.throttle import client_ip
 
@@ -33,6 +35,21 @@ def client_of(request: HttpRequest) -> str:
     return f"{client_ip(request)} {agent}".strip()
 
 
+def unavailable(request: HttpRequest, message: str) -> HttpResponse:
+    """503 with the project's error answer: JSON under the API, a page elsewhere."""
+    if channel_of(request.path) == ReadChannel.API:
+        response: HttpResponse = JsonResponse(
+            error_body(read_audit.ReadAuditUnavailable.code, message), status=503
+        )
+    else:
+        html = loader.render_to_string(
+            "helpline/errors/503.html", {"status": 503, "message": message}
+        )
+        response = HttpResponse(html, status=503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 class ReadAuditMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -42,8 +59,5 @@ class ReadAuditMiddleware:
             with read_audit.reading(channel_of(request.path), client_of(request)):
                 response = self.get_response(request)
         except read_audit.ReadAuditUnavailable as exc:
-            response = HttpResponse(
-                exc.message, status=503, content_type="text/plain; charset=utf-8"
-            )
-            response.headers["Retry-After"] = "30"
+            return unavailable(request, exc.message)
         return response
