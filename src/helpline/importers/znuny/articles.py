@@ -25,6 +25,7 @@ from django.conf import settings
 
 from helpline.blobstore import store_blob
 from helpline.importers.znuny.source import Source, clean_text
+from helpline.importers.znuny.tickets_history import NO_TIME
 from helpline.mail.headers import normalize_message_id, parse_message_ids
 from helpline.mail.sanitize import sanitize_html
 from helpline.models import ArticleChannel, Blob, SenderType
@@ -300,6 +301,38 @@ def _decode(data: bytes, content_type: str) -> str:
         return data.decode(charset, "replace")
     except LookupError:
         return data.decode("utf-8", "replace")
+
+
+def fields(
+    source: Source,
+    article: SourceArticle,
+    *,
+    agent_of: Callable[[int], int | None],
+    problem: Callable[[str, object, str], None],
+) -> dict[str, Any]:
+    """The ``Article`` fields that the source's ``article`` and ``article_data_mime``
+    rows give: all but the ticket, the HTML body and the raw mail."""
+    channel = CHANNELS.get(article.channel)
+    if channel is None:
+        problem("article", article.id, f"channel {article.channel}")
+        channel = CHANNELS["Internal"]
+    sender = SENDERS.get(article.sender, SenderType.SYSTEM)
+    try:
+        created = source.when(article.create_time)
+    except ValueError:
+        problem("article", article.id, "unreadable time: left out")
+        created = None
+    return {
+        "channel": channel,
+        "sender_type": sender,
+        "visible_to_customer": article.visible,
+        "incoming": sender == SenderType.CUSTOMER,
+        "created_by_id": agent_of(article.created_by)
+        if sender == SenderType.AGENT
+        else None,
+        "created": created or NO_TIME,
+        **headers(source, article),
+    }
 
 
 def headers(source: Source, article: SourceArticle) -> dict[str, str]:

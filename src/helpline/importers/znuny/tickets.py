@@ -47,7 +47,6 @@ from helpline.models import (
     Article,
     Attachment,
     Customer,
-    SenderType,
     StateType,
     Ticket,
     TicketState,
@@ -639,25 +638,13 @@ class Batch:
         )
 
     def _article(self, article: art.SourceArticle, blobs: dict[str, Any]) -> Article:
-        channel = art.CHANNELS.get(article.channel)
-        if channel is None:
-            self.report.problem("article", article.id, f"channel {article.channel}")
-            channel = art.CHANNELS["Internal"]
-        sender = art.SENDERS.get(article.sender, SenderType.SYSTEM)
         return Article(
             ticket_id=self.pks[article.ticket_id],
-            channel=channel,
-            sender_type=sender,
-            visible_to_customer=article.visible,
-            incoming=sender == SenderType.CUSTOMER,
-            created_by_id=self.agent(article.created_by)
-            if sender == SenderType.AGENT
-            else None,
-            created=self._time(article.create_time, "article", article.id, "time")
-            or hist.NO_TIME,
             body_html=art.html_body(article),
             raw=blobs[_sha(article.raw)] if article.raw is not None else None,
-            **art.headers(self.source, article),
+            **art.fields(
+                self.source, article, agent_of=self.agent, problem=self.report.problem
+            ),
         )
 
     # --- watchers and the search index ----------------------------------------------
