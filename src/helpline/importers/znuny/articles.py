@@ -109,42 +109,52 @@ ORDER BY a.id
 """
 
 
+@dataclass
+class TicketArticles:
+    """The articles of a batch of tickets as the source has them now."""
+
+    # Not imported yet: with their raw mail and attachments.
+    new: list[SourceArticle]
+    # Imported by an earlier run: their ``article`` and ``article_data_mime`` rows
+    # only (what may have changed in place: the ticket, the visibility, the headers).
+    imported: list[SourceArticle]
+
+
 def read_articles(
     source: Source,
     ticket_ids: Sequence[int],
     known: Callable[[Sequence[int]], Collection[int]],
-) -> list[SourceArticle]:
-    """The articles of these tickets not imported yet (``known``: which of a list of
-    article ids are), with their raw mail and attachments: one query per table."""
-    articles: list[SourceArticle] = []
+) -> TicketArticles:
+    """The articles of these tickets (``known``: which of a list of article ids were
+    imported already), those not imported yet with their raw mail and attachments:
+    one query per table."""
+    new: list[SourceArticle] = []
+    imported: list[SourceArticle] = []
     for part in chunks(ticket_ids):
         sql = ARTICLE_SQL.format(placeholders(part))
         found = source.all(sql, part)
-        imported = known([int(row["id"]) for row in found])
+        done = known([int(row["id"]) for row in found])
         for row in found:
-            if int(row["id"]) in imported:
-                continue
-            articles.append(
-                SourceArticle(
-                    id=int(row["id"]),
-                    ticket_id=int(row["ticket_id"]),
-                    channel=str(row["channel"]),
-                    sender=str(row["sender"]),
-                    visible=bool(row["is_visible_for_customer"]),
-                    created_by=int(row["create_by"]),
-                    create_time=row["create_time"],
-                    mime=row,
-                )
+            article = SourceArticle(
+                id=int(row["id"]),
+                ticket_id=int(row["ticket_id"]),
+                channel=str(row["channel"]),
+                sender=str(row["sender"]),
+                visible=bool(row["is_visible_for_customer"]),
+                created_by=int(row["create_by"]),
+                create_time=row["create_time"],
+                mime=row,
             )
-    ids = [a.id for a in articles]
+            (imported if article.id in done else new).append(article)
+    ids = [a.id for a in new]
     raws = _raw_from_db(source, ids)
     attachments = _attachments_from_db(source, ids)
-    for article in articles:
+    for article in new:
         article.raw = raws.get(article.id)
         article.attachments = attachments.get(article.id, [])
         if source.article_dir is not None:
             _add_from_fs(source, article)
-    return articles
+    return TicketArticles(new=new, imported=imported)
 
 
 def _raw_from_db(source: Source, ids: Sequence[int]) -> dict[int, bytes]:

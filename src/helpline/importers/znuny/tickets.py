@@ -7,8 +7,9 @@ watchers, their search-index entries and the mapping rows that record all of it,
 run killed at any point is re-run without duplicates.  One query per source table per
 batch.  A re-run reads only the tickets changed since the last finished run (their
 ``change_time``, or a newer article or history row: Znuny writes a history row for
-every change, watchers and links included) and, of those, only the articles and
-history rows not imported yet.  The mapping rows a batch needs are looked up by its
+every change, watchers and links included) and, of those, brings the articles and
+history rows not imported yet and makes the articles imported before what the
+source has now, a merge's moves included (``tickets_articles``).  The mapping rows a batch needs are looked up by its
 own keys and let go of after it (``state.PER_BATCH``): what a batch costs does not
 grow with what earlier batches or runs imported.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from django.db.models import F
 from helpline.actions.customers import customer_address
 from helpline.errors import HelplineError
 from helpline.importers.znuny import articles as art
+from helpline.importers.znuny import tickets_articles as ta
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
 from helpline.importers.znuny.source import Source
@@ -222,14 +224,14 @@ class Loaded:
     """What a batch reads from the source."""
 
     rows: list[dict[str, Any]]
-    articles: list[art.SourceArticle]
-    history: list[dict[str, Any]]
+    articles: art.TicketArticles
+    history: list[dict[str, Any]]  # every row of the tickets (``hist.unimported``)
     watchers: list[dict[str, Any]]
 
 
-def plan(ctx: Context, ids: Sequence[int]) -> tuple[set[int], dict[int, int]]:
+def plan(ctx: Context, ids: Sequence[int]) -> set[int]:
     """What a batch's reading needs from the mapping (main thread): which of its
-    tickets' articles were imported already, and each ticket's history cursor."""
+    tickets' articles were imported already."""
     found = [
         int(r["id"])
         for part in art.chunks(ids)
@@ -239,23 +241,15 @@ def plan(ctx: Context, ids: Sequence[int]) -> tuple[set[int], dict[int, int]]:
         )
     ]
     ctx.mapping.load("article", found)
-    known = {a for a in found if ctx.mapping.get("article", a) is not None}
-    ctx.mapping.load("ticket", ids)
-    after = {
-        tid: int((ctx.mapping.get("ticket", tid) or _NO_ENTRY).cursor.get("history", 0))
-        for tid in ids
-    }
-    return known, after
+    return {a for a in found if ctx.mapping.get("article", a) is not None}
 
 
-def fetch(
-    source: Source, ids: Sequence[int], known: set[int], after: dict[int, int]
-) -> Loaded:
+def fetch(source: Source, ids: Sequence[int], known: set[int]) -> Loaded:
     """A batch's rows from the source alone (safe on the reading thread)."""
     return Loaded(
         rows=source.all(TICKET_SQL.format(art.placeholders(ids)), ids),
         articles=art.read_articles(source, ids, lambda found: known),
-        history=hist.read_history(source, ids, after),
+        history=hist.read_history(source, ids),
         watchers=source.all(
             "SELECT ticket_id, user_id FROM ticket_watcher "  # noqa: S608
             f"WHERE ticket_id IN ({art.placeholders(ids)})",
@@ -276,14 +270,14 @@ class Prefetch:
     def start(self, ids: Sequence[int]) -> Future[Loaded] | None:
         """The batch's reading under way, or None if it failed before (``_result``)."""
         try:
-            known, after = plan(self.ctx, ids)
+            known = plan(self.ctx, ids)
         except HelplineError:
             raise
         except Exception as exc:
             log.warning("znuny: planning a batch failed: %s", exc)
             self.ctx.source.recover()
             return None
-        return self.pool.submit(fetch, self.ctx.source, ids, known, after)
+        return self.pool.submit(fetch, self.ctx.source, ids, known)
 
 
 def _attachment_count(ctx: Context) -> int:
@@ -317,6 +311,8 @@ class Batch:
         self.states = states
         self.pks: dict[int, int] = {}  # source ticket id -> Helpline ticket pk
         self.articles: dict[int, int] = {}  # source article id -> Helpline pk
+        # Tickets outside the batch whose articles it changed (they moved away).
+        self.reindex: set[int] = set()
         self.retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
 
     # --- look-ups --------------------------------------------------------------------
@@ -337,8 +333,7 @@ class Batch:
         try:
             loaded = self.loaded
             if loaded is None:
-                known, after = plan(self.ctx, ids)
-                loaded = fetch(self.source, ids, known, after)
+                loaded = fetch(self.source, ids, plan(self.ctx, ids))
             self.mapping.load("ticket", ids)
             with transaction.atomic():
                 self._write(
@@ -379,21 +374,23 @@ class Batch:
     def _write(
         self,
         rows: list[dict[str, Any]],
-        articles: list[art.SourceArticle],
+        articles: art.TicketArticles,
         history: list[dict[str, Any]],
         watchers: list[dict[str, Any]],
     ) -> None:
         first_from: dict[int, Any] = {}
-        for article in articles:
+        for article in articles.new:
             first_from.setdefault(article.ticket_id, article.mime.get("a_from"))
         self._tickets(rows, first_from)
-        self._articles(articles)
+        self._articles(articles.new)
+        self._imported_articles(articles.imported)  # before the history: moves it
+        new_rows = self._unimported(history)
         self.mapping.load(
-            "article", [row["article_id"] for row in history if row["article_id"]]
+            "article", [row["article_id"] for row in new_rows if row["article_id"]]
         )
         entries = hist.history_rows(
             self.source,
-            history,
+            new_rows,
             ticket_of=self.pks.get,
             article_of=self.article_pk,
             agent_of=self.agent,
@@ -402,25 +399,17 @@ class Batch:
         insert_history(entries)
         self.report["history"].imported += len(entries)
         self._watchers(watchers)
-        cursors: dict[int, int] = {}
-        for row in history:
-            tid = int(row["ticket_id"])
-            cursors[tid] = max(cursors.get(tid, 0), int(row["id"]))
         self.mapping.remember_many(
             "ticket",
             [
-                (
-                    tid,
-                    pk,
-                    _iso(row["change_time"]),
-                    {"history": cursors.get(tid) or self._cursor(tid)},
-                    "",
+                (tid, pk, _iso(row["change_time"]), cursor, "")
+                for row, cursor in zip(
+                    rows, _cursors(rows, history, self._cursor), strict=True
                 )
-                for row in rows
                 if (pk := self.pks.get(tid := int(row["id"]))) is not None
             ],
         )
-        self._index(list(self.pks.values()))
+        self._index([*self.pks.values(), *self.reindex])
 
     def _cursor(self, tid: int) -> int:
         entry = self.mapping.get("ticket", tid)
@@ -647,6 +636,48 @@ class Batch:
             ),
         )
 
+    def _imported_articles(self, articles: list[art.SourceArticle]) -> None:
+        """The articles of the batch's tickets that an earlier run imported, made
+        what the source has now (``tickets_articles``)."""
+        self.mapping.load("article", [a.id for a in articles])
+        wanted: dict[int, dict[str, Any]] = {}
+        for article in articles:
+            pk = self.mapping.target("article", article.id)
+            ticket = self.pks.get(article.ticket_id)
+            if pk is None or ticket is None:  # a ticket skipped: reported
+                continue
+            # Its problems were reported when it was imported.
+            wanted[pk] = {
+                "ticket_id": ticket,
+                **art.fields(
+                    self.source,
+                    article,
+                    agent_of=self.agent,
+                    problem=lambda _kind, _key, _reason: None,
+                ),
+            }
+        changes = ta.update_imported(wanted)
+        self.report["article"].updated += changes.updated
+        self.report["history"].updated += changes.history_moved
+        self.reindex.update(changes.tickets)
+
+    def _unimported(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The batch's history rows not imported yet (``hist.unimported``)."""
+        named = {
+            int(row["article_id"])
+            for row in history
+            if row["article_id"]
+            and int(row["id"]) > self._cursor(int(row["ticket_id"]))
+        } - self.articles.keys()
+        self.mapping.load("article", named)
+        before = {
+            pk: aid for aid in named if (pk := self.mapping.target("article", aid))
+        }
+        held = ta.held_entries(list(before))
+        return hist.unimported(
+            history, self._cursor, {before[pk]: count for pk, count in held.items()}
+        )
+
     # --- watchers and the search index ----------------------------------------------
     def _watchers(self, rows: list[dict[str, Any]]) -> None:
         wanted = set()
@@ -691,11 +722,22 @@ class Batch:
         reindex_tickets(sorted(set(pks)))
 
 
-class _NoEntry:
-    cursor: dict[str, Any] = {}  # noqa: RUF012 - read only
-
-
-_NO_ENTRY = _NoEntry()
+def _cursors(
+    rows: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    previous: Callable[[int], int],
+) -> list[dict[str, Any]]:
+    """Each ticket's cursor after its batch: ``history``, the highest history id
+    imported (every row the batch read is imported now, by it or before)."""
+    highest: dict[int, int] = {}
+    for row in history:
+        tid = int(row["ticket_id"])
+        highest[tid] = max(highest.get(tid, 0), int(row["id"]))
+    return [
+        # Never lowered: a merge may have taken the highest rows away.
+        {"history": max(previous(tid), highest.get(tid, 0))}
+        for tid in (int(row["id"]) for row in rows)
+    ]
 
 
 def _sha(data: bytes) -> str:

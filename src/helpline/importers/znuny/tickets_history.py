@@ -67,18 +67,47 @@ ORDER BY h.id
 """
 
 
-def read_history(
-    source: Source, ticket_ids: Sequence[int], after: dict[int, int]
-) -> list[dict[str, Any]]:
-    """History rows of these tickets past each ticket's cursor (``after``)."""
+def read_history(source: Source, ticket_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Every history row of these tickets, by id (``unimported`` picks the new ones)."""
     if not ticket_ids:
         return []
     sql = HISTORY_SQL.format(", ".join(["%s"] * len(ticket_ids)))
-    return [
-        row
-        for row in source.rows(sql, ticket_ids)
-        if int(row["id"]) > after.get(int(row["ticket_id"]), 0)
-    ]
+    return list(source.rows(sql, ticket_ids))
+
+
+def unimported(
+    rows: Sequence[dict[str, Any]],
+    after: Callable[[int], int],
+    held: dict[int, int],
+) -> list[dict[str, Any]]:
+    """The rows (a batch's tickets' whole history, by id) not imported yet: those
+    past their ticket's cursor (``after``), less those a merge brought along.
+
+    Znuny's ``TicketMerge`` moves the merged ticket's articles to the main ticket with
+    every history row that names one of them, ids unchanged: such a row may lie past
+    the main ticket's cursor though it was imported under the merged ticket (the
+    batch has moved that entry along with its article by now).  ``held``: for each
+    article imported before this batch that a row past its cursor names, how many
+    imported entries Helpline holds for it.  The rows at or below the cursor account
+    for some of them; the others are the ones imported under the ticket the article
+    came from, which imported its rows in id order: the lowest ids past the cursor.
+    """
+    below: dict[int, int] = {}
+    for row in rows:
+        article = int(row["article_id"] or 0)
+        if article in held and int(row["id"]) <= after(int(row["ticket_id"])):
+            below[article] = below.get(article, 0) + 1
+    skip = {article: count - below.get(article, 0) for article, count in held.items()}
+    new = []
+    for row in sorted(rows, key=lambda r: int(r["id"])):
+        if int(row["id"]) <= after(int(row["ticket_id"])):
+            continue
+        article = int(row["article_id"] or 0)
+        if skip.get(article, 0) > 0:
+            skip[article] -= 1
+            continue
+        new.append(row)
+    return new
 
 
 def _fields(name: str) -> list[str]:
