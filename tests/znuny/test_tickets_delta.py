@@ -1,6 +1,6 @@
 """The incremental run follows what Znuny changes in tickets it imported before:
-merges (``TicketMerge`` moves the articles and their history rows) and articles
-changed in place (``ArticleUpdate``).
+merges (``TicketMerge`` moves the articles and their history rows), articles changed
+in place (``ArticleUpdate``) and articles moved to another ticket.
 
 Each test imports a writable copy of the Znuny-written database, has Znuny's own API
 change it, runs the importer again and compares Helpline with a fresh import of the
@@ -224,6 +224,15 @@ $TicketObject->TicketMerge(MainTicketID => %d, MergeTicketID => %d, UserID => 2)
 """
 
 
+def test_a_second_run_reads_no_ticket_again(znuny_db):
+    """Nothing changed: the next run reads no ticket, though every ticket and article
+    of the test database changed within the hour before the last one's newest
+    change (its safety margin): their stamps and newest article changes are the
+    ones imported."""
+    run_import(znuny_db)
+    assert delta_ids(znuny_db) == []
+
+
 def test_merges_made_in_znuny_move_articles_and_history_as_a_fresh_import_would(
     znuny_copy,
 ):
@@ -264,6 +273,106 @@ def test_merges_made_in_znuny_move_articles_and_history_as_a_fresh_import_would(
     assert_as_fresh(znuny_copy)
     # And the run after it has nothing left to do.
     assert delta_ids(znuny_copy) == []
+
+
+ARTICLE_UPDATE = """
+my $ArticleObject = $Kernel::OM->Get('Kernel::System::Ticket::Article');
+my $Backend = $ArticleObject->BackendForArticle(TicketID => %d, ArticleID => %d);
+$Backend->ArticleUpdate(
+    TicketID => %d, ArticleID => %d, Key => '%s', Value => '%s', UserID => 2,
+) or die "ArticleUpdate failed";
+"""
+ARTICLE_FLAG = """
+my $ArticleObject = $Kernel::OM->Get('Kernel::System::Ticket::Article');
+$ArticleObject->ArticleFlagSet(
+    TicketID => %d, ArticleID => %d, Key => 'Seen', Value => 1, UserID => 2,
+) or die "ArticleFlagSet failed";
+"""
+
+
+def update_article(
+    z: sources.ZnunySource, ticket_id: int, article_id: int, key: str, value: str
+) -> None:
+    sources.perl(
+        z, ARTICLE_UPDATE % (ticket_id, article_id, ticket_id, article_id, key, value)
+    )
+
+
+def test_an_article_changed_in_place_by_znuny_is_brought_over_by_the_next_run(
+    znuny_copy,
+):
+    """Znuny's ArticleUpdate changes an imported article's visibility to the customer
+    and its sender type (the ticket's change time stays): the next run reads that
+    ticket alone, and a subject changed on it at the same time comes along.  An
+    article marked seen (a flag, which is not imported) makes no ticket read."""
+    ticket_id, flagged = candidates(znuny_copy, 2)
+    run_import(znuny_copy)
+    article_id, other_id = source_articles(znuny_copy, ticket_id)[:2]
+    before = Article.objects.get(pk=target("article", article_id))
+    visible = "0" if before.visible_to_customer else "1"
+    update_article(znuny_copy, ticket_id, article_id, "IsVisibleForCustomer", visible)
+    update_article(znuny_copy, ticket_id, other_id, "SenderType", "system")
+    update_article(znuny_copy, ticket_id, article_id, "Subject", "Changed in Znuny")
+    sources.perl(
+        znuny_copy, ARTICLE_FLAG % (flagged, source_articles(znuny_copy, flagged)[0])
+    )
+    version = Ticket.objects.get(pk=target("ticket", ticket_id)).version
+
+    assert delta_ids(znuny_copy) == [ticket_id]
+    report = run_import(znuny_copy)
+
+    assert report["article"].updated == 2
+    assert report["article"].imported == 0
+    assert report["ticket"].updated == 0
+    after = Article.objects.get(pk=target("article", article_id))
+    assert after.visible_to_customer is (visible == "1")
+    assert after.subject == "Changed in Znuny"
+    assert after.body_html == before.body_html
+    assert after.raw_id == before.raw_id
+    assert Article.objects.get(pk=target("article", other_id)).sender_type == "system"
+    ticket = Ticket.objects.get(pk=target("ticket", ticket_id))
+    assert ticket.version == version + 1  # what the API's ETag goes by
+    assert_as_fresh(znuny_copy)
+    assert delta_ids(znuny_copy) == []
+
+
+MOVE_ARTICLE = """
+my $DBObject = $Kernel::OM->Get('Kernel::System::DB');
+$DBObject->Do(
+    SQL => 'UPDATE article SET ticket_id = ?, change_time = current_timestamp, '
+        . 'change_by = 2 WHERE id = ?',
+    Bind => [ \\%d, \\%d ],
+) or die;
+$DBObject->Do(
+    SQL => 'UPDATE ticket_history SET ticket_id = ? WHERE article_id = ?',
+    Bind => [ \\%d, \\%d ],
+) or die;
+"""
+
+
+def test_an_article_moved_to_another_ticket_follows_with_its_history(znuny_copy):
+    """An article moved to another ticket with the history rows naming it, as a
+    Znuny package would (through Znuny's database object, the way TicketMerge
+    writes it: neither ticket's change time moves): the next run moves it and its
+    history entries, and ends where a fresh import does."""
+    origin, destination = candidates(znuny_copy, 2)[::-1]  # to the older ticket
+    run_import(znuny_copy)
+    article_id = source_articles(znuny_copy, origin)[-1]
+    sources.perl(
+        znuny_copy, MOVE_ARTICLE % (destination, article_id, destination, article_id)
+    )
+
+    assert destination in delta_ids(znuny_copy)
+    report = run_import(znuny_copy)
+
+    assert report["article"].updated == 1
+    article = Article.objects.get(pk=target("article", article_id))
+    assert article.ticket_id == target("ticket", destination)
+    assert HistoryEntry.objects.filter(article=article).exists()
+    assert not HistoryEntry.objects.filter(article=article).exclude(
+        ticket_id=article.ticket_id
+    )
+    assert_as_fresh(znuny_copy)
 
 
 def one_batch(source: Source, ids: list[int]) -> int:

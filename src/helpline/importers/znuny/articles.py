@@ -69,6 +69,9 @@ class SourceArticle:
     visible: bool
     created_by: int
     create_time: Any
+    # ``article.change_time``: Znuny sets it when it changes the article in place
+    # (ArticleUpdate, a merge moving it to another ticket).
+    change_time: Any = None
     mime: dict[str, Any] = field(default_factory=dict)
     raw: bytes | None = None
     attachments: list[SourceAttachment] = field(default_factory=list)
@@ -97,7 +100,7 @@ def placeholders(ids: Sequence[Any]) -> str:
 
 ARTICLE_SQL = """
 SELECT a.id, a.ticket_id, a.is_visible_for_customer, a.create_time, a.create_by,
-       cc.name AS channel, st.name AS sender,
+       a.change_time, cc.name AS channel, st.name AS sender,
        m.a_from, m.a_reply_to, m.a_to, m.a_cc, m.a_bcc, m.a_subject, m.a_message_id,
        m.a_in_reply_to, m.a_references, m.a_body, m.content_path
 FROM article a
@@ -143,6 +146,7 @@ def read_articles(
                 visible=bool(row["is_visible_for_customer"]),
                 created_by=int(row["create_by"]),
                 create_time=row["create_time"],
+                change_time=row["change_time"],
                 mime=row,
             )
             (imported if article.id in done else new).append(article)

@@ -6,15 +6,17 @@ transaction holding the tickets, their new articles, attachments and history, th
 watchers, their search-index entries and the mapping rows that record all of it, so a
 run killed at any point is re-run without duplicates.  One query per source table per
 batch.  A re-run reads only the tickets changed since the last finished run (their
-``change_time``, or a newer article or history row: Znuny writes a history row for
-every change, watchers and links included) and, of those, brings the articles and
-history rows not imported yet and makes the articles imported before what the
-source has now, a merge's moves included (``tickets_articles``).  The mapping rows a batch needs are looked up by its
+``change_time``, an article's ``change_time``, or a newer article or history row:
+Znuny writes a history row for every change, watchers and links included) and, of
+those, brings the articles and history rows not imported yet and makes the articles
+imported before what the source has now, a merge's moves included
+(``tickets_articles``).  The mapping rows a batch needs are looked up by its
 own keys and let go of after it (``state.PER_BATCH``): what a batch costs does not
 grow with what earlier batches or runs imported.
 
 Mapping kinds written here (notes/kinds.md): ``ticket`` (stamp: the source's
-``change_time``; cursor ``{"history": highest history id imported}``), ``article``,
+``change_time``; cursor ``{"history": highest history id imported, "articles":
+newest change_time of its articles}``), ``article``,
 ``attachment`` (row id, or ``<article_id>/<filename>`` from the article directory),
 ``link`` (``<source>-<target>-<type name>`` of ``link_relation``).  History rows have
 no mapping rows of their own (the ticket's cursor); watchers are the source's current
@@ -127,17 +129,40 @@ def ticket_ids(ctx: Context) -> list[int]:
     )
     # Skipped last time (their marks moved past them): tried again.
     fresh.update(int(tid) for tid in prev.get("retry_tickets") or ())
-    candidates = sorted(set(stamps) - fresh)
+    touched = _articles_changed(source, since)
+    candidates = sorted((stamps.keys() | touched.keys()) - fresh)
     unchanged: set[int] = set()
     for part in art.chunks(candidates):
         ctx.mapping.load("ticket", part)
         for tid in part:
             entry = ctx.mapping.get("ticket", tid)
-            if entry is not None and entry.target_id and entry.stamp == stamps[tid]:
-                unchanged.add(tid)
+            if entry is None or not entry.target_id:
+                continue
+            if tid in stamps and entry.stamp != stamps[tid]:
+                continue
+            if tid in touched and entry.cursor.get("articles") != touched[tid]:
+                continue
+            unchanged.add(tid)
         ctx.mapping.drop("ticket")
     ctx.report["ticket"].unchanged += len(unchanged)
-    return sorted((set(stamps) | fresh) - unchanged)
+    return sorted((stamps.keys() | touched.keys() | fresh) - unchanged)
+
+
+def _articles_changed(source: Source, since: datetime) -> dict[int, str]:
+    """Tickets with an article changed at or after ``since``, with the newest such
+    change.  An article changed in place (ArticleUpdate of its visibility, a merge
+    moving it to another ticket) leaves its ticket's change_time alone but not its
+    own: such a ticket is read again unless its newest article change is the one
+    imported (the ticket mapping's cursor "articles").  One scan of ``article``,
+    whose rows are narrow (the headers and bodies are in ``article_data_mime``)."""
+    return {
+        int(r["ticket_id"]): _iso(r["changed"])
+        for r in source.rows(
+            "SELECT ticket_id, MAX(change_time) AS changed FROM article "
+            "WHERE change_time >= %s GROUP BY ticket_id",
+            (since,),
+        )
+    }
 
 
 def import_tickets(ctx: Context) -> None:
@@ -404,7 +429,7 @@ class Batch:
             [
                 (tid, pk, _iso(row["change_time"]), cursor, "")
                 for row, cursor in zip(
-                    rows, _cursors(rows, history, self._cursor), strict=True
+                    rows, _cursors(rows, articles, history, self._cursor), strict=True
                 )
                 if (pk := self.pks.get(tid := int(row["id"]))) is not None
             ],
@@ -724,20 +749,31 @@ class Batch:
 
 def _cursors(
     rows: list[dict[str, Any]],
+    articles: art.TicketArticles,
     history: list[dict[str, Any]],
     previous: Callable[[int], int],
 ) -> list[dict[str, Any]]:
     """Each ticket's cursor after its batch: ``history``, the highest history id
-    imported (every row the batch read is imported now, by it or before)."""
+    imported (every row the batch read is imported now, by it or before), and
+    ``articles``, the newest ``change_time`` of its articles (``ticket_ids``)."""
     highest: dict[int, int] = {}
     for row in history:
         tid = int(row["ticket_id"])
         highest[tid] = max(highest.get(tid, 0), int(row["id"]))
-    return [
+    newest: dict[int, Any] = {}
+    for article in [*articles.new, *articles.imported]:
+        if article.change_time is not None:
+            tid, when = article.ticket_id, article.change_time
+            newest[tid] = max(newest.get(tid, when), when)
+    cursors = []
+    for row in rows:
+        tid = int(row["id"])
         # Never lowered: a merge may have taken the highest rows away.
-        {"history": max(previous(tid), highest.get(tid, 0))}
-        for tid in (int(row["id"]) for row in rows)
-    ]
+        cursor: dict[str, Any] = {"history": max(previous(tid), highest.get(tid, 0))}
+        if tid in newest:
+            cursor["articles"] = _iso(newest[tid])
+        cursors.append(cursor)
+    return cursors
 
 
 def _sha(data: bytes) -> str:
