@@ -375,6 +375,51 @@ def test_an_article_moved_to_another_ticket_follows_with_its_history(znuny_copy)
     assert_as_fresh(znuny_copy)
 
 
+ADD_NOTE = """
+my $TicketObject = $Kernel::OM->Get('Kernel::System::Ticket');
+my $Backend = $Kernel::OM->Get('Kernel::System::Ticket::Article')
+    ->BackendForChannel(ChannelName => 'Internal');
+$Backend->ArticleCreate(
+    TicketID => %d, SenderType => 'agent', IsVisibleForCustomer => 0, UserID => 2,
+    HistoryType => 'AddNote', HistoryComment => 'a note',
+    From => 'Alice <alice@example.org>', Subject => 'A note', Body => 'Later.',
+    ContentType => 'text/plain; charset=utf8',
+) or die;
+$TicketObject->TicketStateSet(TicketID => %d, State => 'open', UserID => 2) or die;
+"""
+
+
+def test_a_ticket_without_a_customer_login_keeps_its_first_senders_address(
+    znuny_copy,
+):
+    """A ticket whose customer Znuny does not name (no customer login) has the sender
+    of its first article as customer; a note from someone else added after the
+    import does not make that someone its customer: the run reads the articles
+    imported before too and takes the first, as a fresh import does."""
+    with opened(znuny_copy) as source:
+        row = source.one(
+            "SELECT t.id, m.a_from FROM ticket t "
+            "JOIN article a ON a.ticket_id = t.id "
+            "JOIN article_data_mime m ON m.article_id = a.id "
+            "JOIN ticket_state s ON s.id = t.ticket_state_id "
+            "JOIN ticket_state_type st ON st.id = s.type_id "
+            "WHERE t.customer_user_id IS NULL AND m.a_from LIKE '%%@%%' "
+            "AND st.name NOT IN ('merged', 'removed') ORDER BY t.id"
+        )
+    assert row is not None
+    ticket_id = int(row["id"])
+    run_import(znuny_copy)
+    customer = Ticket.objects.get(pk=target("ticket", ticket_id)).customer
+    assert customer is not None and customer.email in row["a_from"].lower()
+    sources.perl(znuny_copy, ADD_NOTE % (ticket_id, ticket_id))
+
+    report = run_import(znuny_copy)
+
+    assert report["ticket"].updated == 1
+    assert Ticket.objects.get(pk=target("ticket", ticket_id)).customer == customer
+    assert_as_fresh(znuny_copy)
+
+
 def one_batch(source: Source, ids: list[int]) -> int:
     """How many statements one batch of these (imported) tickets costs."""
     ctx = runner.Context(

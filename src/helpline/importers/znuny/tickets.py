@@ -403,8 +403,9 @@ class Batch:
         history: list[dict[str, Any]],
         watchers: list[dict[str, Any]],
     ) -> None:
+        # Every article of the tickets, the imported ones too: a fresh import's first.
         first_from: dict[int, Any] = {}
-        for article in articles.new:
+        for article in sorted([*articles.new, *articles.imported], key=lambda a: a.id):
             first_from.setdefault(article.ticket_id, article.mime.get("a_from"))
         self._tickets(rows, first_from)
         self._articles(articles.new)
@@ -443,14 +444,6 @@ class Batch:
     # --- tickets ---------------------------------------------------------------------
     def _tickets(self, rows: list[dict[str, Any]], first_from: dict[int, Any]) -> None:
         customers = self._customers(rows, first_from)
-        mapped = [
-            e.target_id
-            for row in rows
-            if (e := self.mapping.get("ticket", row["id"])) and e.target_id
-        ]
-        had = dict(
-            Ticket.objects.filter(pk__in=mapped).values_list("pk", "customer_id")
-        )
         new: list[tuple[int, Ticket]] = []
         changed: list[Ticket] = []
         for row in rows:
@@ -464,8 +457,6 @@ class Batch:
                 if entry.stamp == _iso(row["change_time"]):
                     self.report["ticket"].unchanged += 1
                     continue
-                if fields["customer_id"] is None:  # its first article was read before
-                    fields["customer_id"] = had.get(entry.target_id)
                 ticket = Ticket(pk=entry.target_id, version=F("version") + 1, **fields)
                 changed.append(ticket)
                 continue
