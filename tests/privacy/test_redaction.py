@@ -10,7 +10,7 @@ from email import policy
 
 import pytest
 
-from helpline.actions import admin, read_audit
+from helpline.actions import read_audit
 from helpline.actions.redaction import Removal, redact
 from helpline.blobstore import read_blob
 from helpline.errors import PermissionDenied
@@ -22,13 +22,12 @@ from helpline.models import (
     HistoryEntry,
     HistoryType,
     InboundMessage,
-    Permission,
     ReadEvent,
     ReadKind,
 )
 from tests.privacy import traces
 from tests.privacy.conftest import attachment_bytes, mail, receive
-from tests.support import make_agent
+from tests.privacy.redaction_scene import make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -36,9 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.fixture
 def lead(org):
     """An agent who may redact in the queue (rw does not imply it)."""
-    agent = make_agent("lead")
-    admin.grant(org.info.group, [Permission.RW, Permission.REDACT], agent=agent)
-    return agent
+    return make_lead(org)
 
 
 def first_article(ticket) -> Article:

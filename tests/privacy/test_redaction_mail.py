@@ -27,6 +27,7 @@ from helpline.models import (
 from helpline.responses import replies
 from tests.privacy import traces
 from tests.privacy.conftest import INFO, attachment_bytes, mail, receive
+from tests.privacy.redaction_scene import make_lead
 from tests.support import make_agent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -34,9 +35,8 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture
 def lead(org):
-    agent = make_agent("lead")
-    admin.grant(org.info.group, [Permission.RW, Permission.REDACT], agent=agent)
-    return agent
+    """An agent who may redact in the queue (rw does not imply it)."""
+    return make_lead(org)
 
 
 def reply_with_file(agent, ticket, name: str, content: bytes) -> Article:

@@ -38,7 +38,7 @@ from helpline.actions import redaction_copies as copies
 from helpline.actions.access import access_ticket
 from helpline.actions.history import entry, record_all, touch
 from helpline.blobstore import kept_only_if_committed, read_blob, release
-from helpline.errors import HelplineError, InvalidInput, NotFound
+from helpline.errors import InvalidInput, NotFound
 from helpline.models import (
     Article,
     Attachment,
@@ -58,7 +58,7 @@ MAX_REASON = 500
 TITLE_REMOVED = copies.REMOVED
 
 
-class Redacted(HelplineError):
+class Redacted(NotFound):
     """Asked for something a redaction removed: gone, on purpose."""
 
     code = "redacted"
@@ -126,21 +126,20 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def access_article(agent: Any, number: str, article_id: int) -> Article:
-    """An article of a ticket the agent may redact in (the ticket locked, for
-    ``do_redact``): ``TicketNotFound`` when the ticket is not visible,
-    ``PermissionDenied`` without ``redact``, ``NotFound`` for another ticket's
-    article."""
+def access_article(
+    agent: Any, number: str, article_id: int, *, for_update: bool = False
+) -> Article:
+    """An article of a ticket the agent may redact in (both row-locked with
+    ``for_update``, for ``do_redact``): ``TicketNotFound`` when the ticket is not
+    visible, ``PermissionDenied`` without ``redact``, ``NotFound`` for an article of
+    another ticket."""
     ticket = access_ticket(
-        agent, number=number, need=Permission.REDACT, for_update=True
+        agent, number=number, need=Permission.REDACT, for_update=for_update
     )
-    article = (
-        Article.objects.select_for_update(of=("self",))
-        .select_related("raw")
-        .defer("raw__data")
-        .filter(ticket=ticket, pk=article_id)
-        .first()
-    )
+    articles = Article.objects.select_related("raw").defer("raw__data")
+    if for_update:
+        articles = articles.select_for_update(of=("self",))
+    article = articles.filter(ticket=ticket, pk=article_id).first()
     if article is None:
         raise NotFound(f"Article {article_id} is not in ticket {ticket.number}.")
     article.ticket = ticket
@@ -158,7 +157,7 @@ def redact(
     text = check_reason(reason)
     removal.validate()
     with kept_only_if_committed(), transaction.atomic():
-        article = access_article(agent, number, article_id)
+        article = access_article(agent, number, article_id, for_update=True)
         return do_redact(agent, article.ticket, article, removal, reason=text)
 
 
