@@ -44,6 +44,7 @@ from helpline.models import (
     OutboxStatus,
     Ticket,
 )
+from helpline.search import indexer
 
 # What stands where removed words were, in records and history entries.
 REMOVED = "(removed by redaction)"
@@ -253,7 +254,5 @@ def reindex(ticket: Ticket) -> None:
     """The ticket's index entry rebuilt now (inside the transaction: no search
     finds the removed words once it has committed), and what the index keeps of
     the old entry purged after the commit."""
-    from helpline.search.indexer import index_now, purge_removed_later
-
-    if index_now([ticket.pk]):
-        transaction.on_commit(purge_removed_later)
+    if indexer.index_now([ticket.pk]):
+        transaction.on_commit(indexer.purge_removed_later)
