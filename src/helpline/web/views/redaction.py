@@ -47,7 +47,8 @@ class RedactForm(forms.Form):
     )
 
     def __init__(self, *args: Any, article: Article, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # The labels quote what is removed; a colon after the quote reads oddly.
+        super().__init__(*args, label_suffix="", **kwargs)
         text = article.body_text or article.body_html
         if text.strip():
             self.fields["body"].label = _("The text, plain and HTML: “%(start)s”") % {
