@@ -83,6 +83,19 @@ def test_a_removed_subject_leaves_every_header_that_showed_it():
     assert b"4711" not in after
 
 
+def test_a_short_subject_is_not_looked_for_inside_other_headers():
+    raw = (
+        b"Received: from Hillside.example.net by mx.example.org\n"
+        b"From: Hilda <hilda@example.net>\nSubject: Hi\nThread-Topic: Hi\n\nHi.\n"
+    )
+    after = parse_message(rewrite.rewrite(raw, note="removed", texts=["Hi"]))
+    assert after.subject == "removed"
+    assert after.header("Thread-Topic") == "removed"
+    assert after.header("Received").startswith("from Hillside.example.net")
+    assert after.header("From") == "Hilda <hilda@example.net>"
+    assert after.body_text == "Hi."  # the text is not the subject
+
+
 def test_line_endings_and_untouched_parts_stay_as_they_were():
     raw = (
         b"From: jane@example.net\r\nSubject: Two parts\r\nMIME-Version: 1.0\r\n"

@@ -52,6 +52,8 @@ REMOVED = "(removed by redaction)"
 NOTIFICATION_WINDOW = timedelta(hours=1)
 # Notifications quote the first lines of an article (responses.notify).
 QUOTED_LINES = 15
+# Shorter removed words are looked for only as whole values in records.
+MIN_NEEDLE = 4
 
 
 @dataclass(frozen=True)
@@ -217,10 +219,15 @@ def rewrite_notifications(ticket: Ticket, article: Article, work: Work) -> list[
     return released
 
 
+def _holds(value: str, needle: str) -> bool:
+    # A short needle (a subject "Hi") would be found inside other words: only whole.
+    return value == needle or (len(needle) >= MIN_NEEDLE and needle in value)
+
+
 def _scrubbed(value: Any, needles: Sequence[str]) -> Any:
     """``value`` (JSON) with every string holding a needle replaced by REMOVED."""
     if isinstance(value, str):
-        return REMOVED if any(n in value for n in needles) else value
+        return REMOVED if any(_holds(value, n) for n in needles) else value
     if isinstance(value, list):
         return [_scrubbed(v, needles) for v in value]
     if isinstance(value, dict):
@@ -231,7 +238,7 @@ def _scrubbed(value: Any, needles: Sequence[str]) -> Any:
 def scrub_records(ticket: Ticket, article: Article, work: Work) -> None:
     """The pipeline's record of the message and the ticket's history entries,
     without the removed subject and file names."""
-    needles = [*work.texts(), *(a.filename for a in work.files if len(a.filename) > 2)]
+    needles = [*work.texts(), *(a.filename for a in work.files)]
     if not needles:
         return
     for message in _inbound_copies(article).only("pk", "decisions", "reason", "error"):

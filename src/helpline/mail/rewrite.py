@@ -37,6 +37,11 @@ from helpline.mail.parse import body_leaves, parse_message
 from helpline.mail.tnef import looks_like_tnef
 
 REMOVED_NAME = "removed-by-redaction.txt"
+# The headers that show a message's subject: the subject, or part of it.
+TOPIC_HEADERS = ("subject", "thread-topic")
+MIN_PART = 4
+# A removed text found inside any other header value is replaced from this length.
+MIN_QUOTED = 12
 # The headers of a leaf that describe its content; all of them go when it is replaced.
 _PART_HEADERS = (
     "content-type",
@@ -98,7 +103,8 @@ def replace_text(
     it: in its header and in its text parts (a notification quoting an article).
     The very same bytes when it shows none of them, or does not show ``where``."""
     shown = _shown(raw)
-    wanted = [t for t in texts if t.strip() and t in shown]
+    # A shorter text would be found inside other words.
+    wanted = [t for t in texts if len(t.strip()) >= MIN_PART and t in shown]
     if not wanted or (where and where not in shown):
         return raw
     crlf = b"\r\n" in raw
@@ -185,10 +191,8 @@ def _replace_headers(
     # Message keeps its header lines in a list; a changed one keeps its place in it.
     lines: list[tuple[str, object]] = message._headers  # type: ignore[attr-defined]
     for index, (name, value) in enumerate(list(lines)):
-        if name.lower().startswith("content-"):
-            continue  # the structure of the message, not its words
         decoded = one_line(decoder.value(str(value)))
-        if not any(t in decoded for t in wanted):
+        if not any(shows(name, decoded, t) for t in wanted):
             continue
         new = note
         if not whole:
@@ -197,6 +201,21 @@ def _replace_headers(
                 new = new.replace(old, note)
         # The policy's header object: written RFC 2047-encoded where needed.
         lines[index] = message.policy.header_store_parse(name, new)
+
+
+def shows(name: str, value: str, text: str) -> bool:
+    """Does header ``name: value`` (decoded, on one line) show ``text``?  The whole
+    value; in a Subject or Thread-Topic (Outlook's subject without "Re:") a part of
+    it, or it a part of the text; elsewhere only a text long enough not to be found
+    by chance (a short subject such as "Hi" is in many a Received line)."""
+    lowered = name.lower()
+    if lowered.startswith("content-"):
+        return False  # the structure of the message, not its words
+    if value == text:
+        return True
+    if lowered in TOPIC_HEADERS:
+        return text in value or (len(value) >= MIN_PART and value in text)
+    return len(text) >= MIN_QUOTED and text in value
 
 
 def _serialise(message: Message, crlf: bool) -> bytes:
@@ -228,5 +247,5 @@ def _check(
         if any(c == attachment.content for c in contents):
             raise NotRewritable("the file would still be in it")
     wanted = [one_line(t) for t in texts if t.strip()]
-    if any(t in one_line(v) for _, v in found.headers for t in wanted):
+    if any(shows(n, one_line(v), t) for n, v in found.headers for t in wanted):
         raise NotRewritable("the words would still be in its header")

@@ -48,7 +48,8 @@ class RedactForm(forms.Form):
 
     def __init__(self, *args: Any, article: Article, **kwargs: Any) -> None:
         # The labels quote what is removed; a colon after the quote reads oddly.
-        super().__init__(*args, label_suffix="", **kwargs)
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
         text = article.body_text or article.body_html
         if text.strip():
             self.fields["body"].label = _("The text, plain and HTML: “%(start)s”") % {
