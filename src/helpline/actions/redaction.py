@@ -52,7 +52,6 @@ BODY = "body"
 SUBJECT = "subject"
 ATTACHMENT = "attachment"
 RAW = "raw"
-WHAT = (BODY, SUBJECT, ATTACHMENT, RAW)
 MAX_REASON = 500
 # The ticket's title when it was the removed subject.
 TITLE_REMOVED = copies.REMOVED
@@ -168,7 +167,9 @@ def do_redact(
     permission check.  Runs inside the caller's transaction."""
     result = Redaction(ticket, article)
     before = _redacted_before(article)
-    work = copies.Work(article, note=f"removed by redaction on {timezone.now():%F}")
+    work = copies.Work(
+        article, note=f"removed by redaction on {timezone.localtime():%F}"
+    )
     if removal.body:
         if BODY in before and not (article.body_text or article.body_html):
             result.already.append(BODY)
