@@ -23,6 +23,14 @@ class HelplineConfig(AppConfig):
         if deliver not in events.on_announce:
             events.on_announce.append(deliver)
 
+        # Redaction rewrites stored mail with the mail layer's parser.
+        from helpline.actions import redaction_copies
+        from helpline.mail import rewrite
+
+        editor = redaction_copies.MailEditor(rewrite.rewrite, rewrite.replace_text)
+        if editor not in redaction_copies.editors:
+            redaction_copies.editors.append(editor)
+
         # Every process learns of configuration changes the mail pipeline caches.
         from helpline.mail import snapshot
 

@@ -32,6 +32,7 @@ COMMANDS = [
     (("outbox", "list"), "--status"),
     (("outbox", "send"), "--limit"),
     (("outbox", "retry"), "--all-failed"),
+    (("redact",), "--attachment"),
     (("seed_demo",), "--admin-password"),
     (("serve",), "--workers"),
 ]

@@ -15,6 +15,7 @@ from django.urls import reverse
 from ninja import Body, Query, Router, Status
 
 from helpline.actions import articles as article_actions
+from helpline.actions import redaction
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.api.attachments import decode_attachments, download
@@ -178,7 +179,7 @@ def add_article(
 
 @router.get(
     "/tickets/{number}/articles/{article_id}/attachments/{attachment_id}",
-    response=answers({200: None}, 404),
+    response=answers({200: None}, 404, 410),
     openapi_extra={
         "responses": {
             200: {
@@ -199,5 +200,8 @@ def download_attachment(
         .first()
     )
     if attachment is None:
-        raise NotFound(f"No attachment {attachment_id} in article {article_id}.")
+        # 410 for a file removed by redaction: gone on purpose, not a wrong id.
+        raise redaction.removed_attachment(ticket, attachment_id) or NotFound(
+            f"No attachment {attachment_id} in article {article_id}."
+        )
     return download(attachment)

@@ -38,6 +38,7 @@ __all__ = [
     "Address",
     "ParsedAttachment",
     "ParsedMessage",
+    "body_leaves",
     "normalize_message_id",
     "parse_message",
 ]
@@ -327,6 +328,22 @@ def _header_fields(message: Message, decoder: HeaderDecoder) -> _HeaderFields:
         from_all=addresses("from"),
         sender=next(iter(addresses("sender")), None),
     )
+
+
+def body_leaves(tree: Tree) -> list[Leaf]:
+    """The leaves ``parse_message`` makes the body of: the chosen text and HTML parts,
+    or the winmail.dat (TNEF) blobs when the body came from one (redaction rewrites
+    them: helpline.mail.rewrite)."""
+    assembler = _Assembler(tree)
+    body_text, raw_html = assembler.bodies()
+    chosen = [leaf for leaf in tree.leaves if id(leaf) in assembler.used]
+    if not body_text.strip() and not raw_html.strip():
+        chosen += [
+            leaf
+            for leaf in tree.leaves
+            if id(leaf) not in assembler.used and looks_like_tnef(leaf.content)
+        ]
+    return chosen
 
 
 def _parse(raw: bytes) -> ParsedMessage:

@@ -224,6 +224,14 @@ class SearchBackend(ABC):
         periodic job ``flush_search_index``); the amount moved.  Optional."""
         return 0
 
+    def purge_removed(self) -> None:  # noqa: B027 - optional hook
+        """Drop what the index still keeps of entries it has replaced or deleted
+        (the words of a redacted article), so that they are in no dump of the
+        database either; after the commit that replaced them (``indexer.
+        purge_removed_later``).  Nothing to do where the old entry is unreadable
+        already (PostgreSQL: a dead row version, invisible to queries and to
+        pg_dump, until VACUUM reclaims its space)."""
+
 
 # Databases (alias, name) whose index is known complete in ACCESS_FORMAT: a
 # database's complete format only rises, so once seen it holds for the process.

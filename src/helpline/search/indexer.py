@@ -166,6 +166,22 @@ def reindex_ticket_job(ticket_id: int) -> None:
     reindex_tickets([ticket_id])
 
 
+@db_task(retries=3, retry_delay=30)
+def purge_removed_job() -> None:
+    get_backend().purge_removed()
+
+
+def purge_removed_later() -> None:
+    """After a commit that removed words from tickets (a redaction, an erasure):
+    have the worker purge what the index keeps of their old entries
+    (``SearchBackend.purge_removed``; on SQLite a merge of the whole index, too
+    slow for a request).  A failure to queue is logged: the next one purges."""
+    try:
+        purge_removed_job()
+    except Exception:
+        log.exception("could not queue purging the search index")
+
+
 def enqueue_reindex(ticket_id: int) -> None:
     """The ``on_ticket_changed`` subscriber: queue the reindexing of one ticket.
 

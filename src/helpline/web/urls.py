@@ -16,6 +16,7 @@ from helpline.web.views import (
     overviews,
     password_reset,
     preferences,
+    redaction,
     relations,
     search,
     sso,
@@ -98,6 +99,7 @@ urlpatterns = [
     path(T + "article/<int:article_id>/raw/", files.raw_source, name="article-raw"),
     path(T + "article/<int:article_id>/html/", files.article_html, name="article-html"),
     path(T + "article/<int:article_id>/split/", relations.split_view, name="split"),
+    path(T + "article/<int:article_id>/redact/", redaction.redact_view, name="redact"),
     # Writing
     path(T + "reply/", compose.reply_view, name="reply"),
     path(T + "forward/", compose.forward_view, name="forward"),

@@ -114,6 +114,7 @@ class ArticleLinks:
 
     def __init__(self, number: str, *, all_url: str = "") -> None:
         self.split = row_url("split", number)
+        self.redact = row_url("redact", number)
         self.raw = row_url("article-raw", number)
         self.html = row_url("article-html", number)
         self.partial = row_url("article", number)
@@ -130,6 +131,7 @@ class ArticleLinks:
             (by.get_full_name() or by.get_username()) if by is not None else ""
         )
         a.split_url = self.split(pk)
+        a.redact_url = self.redact(pk)
         a.raw_url = self.raw(pk)
         a.html_url = self.html(pk)
         for item in article.attachments.all():

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from helpline.actions import redaction
 from helpline.actions.access import access_ticket
 from helpline.blobstore import blob_chunks, read_blob
 from helpline.mail.sanitize import sanitize_html
@@ -32,6 +33,10 @@ def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attac
         .first()
     )
     if item is None:
+        # A file removed by redaction says so (410), any other is not found.
+        gone = redaction.removed_attachment(ticket, attachment_id)
+        if gone is not None:
+            raise gone
         raise Http404
     return item
 
@@ -69,6 +74,10 @@ def raw_source(
 ) -> HttpResponse | StreamingHttpResponse:
     ticket = access_ticket(request.user, number=number)
     article = ticket.articles.select_related("raw").filter(pk=article_id).first()
+    if article is not None and article.raw is None:
+        gone = redaction.removed_raw(ticket, article.pk)
+        if gone is not None:
+            raise gone
     if article is None or article.raw is None:
         raise Http404
     return download(

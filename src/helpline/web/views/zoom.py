@@ -46,6 +46,7 @@ from helpline.web.views.articles import (
     zoom_articles,
 )
 from helpline.web.views.decorators import AgentRequest, agent_view, is_htmx
+from helpline.web.views.redaction import show_tombstones
 
 HISTORY_LIMIT = 500
 # History entries the zoom shows before "show all" (the newest).
@@ -136,6 +137,7 @@ def permissions(agent: Any, ticket: Ticket) -> dict[str, bool]:
             "owner": Permission.OWNER,
             "priority": Permission.PRIORITY,
             "move": Permission.MOVE_INTO,
+            "redact": Permission.REDACT,
         }.items()
     }
 
@@ -160,9 +162,11 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
     links = ArticleLinks(ticket.number, all_url=all_url)
     shown = HISTORY_LIMIT if show_all else HISTORY_SHOWN
     history = _history(agent, ticket, limit=shown + 1)
+    shown_articles = [links.full(a) for a in articles.full]
+    show_tombstones(shown_articles)
     context = {
         "ticket": ticket,
-        "articles": [links.full(a) for a in articles.full],
+        "articles": shown_articles,
         "older_count": len(articles.older),
         "older_articles": links.headers_html(articles.older),
         "older_first": articles.older_first,
@@ -208,6 +212,7 @@ def article_partial(
     if not is_htmx(request):
         url = reverse("zoom", args=[ticket.number])
         return redirect(f"{url}?all=1#article-{article.pk}")
+    show_tombstones([article])
     context = {
         "ticket": ticket,
         "article": ArticleLinks(ticket.number).full(article),
