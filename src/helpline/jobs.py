@@ -30,7 +30,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import RetryTask
 
 from helpline import leases
-from helpline.actions import periodic, sessions
+from helpline.actions import periodic, read_audit, sessions
 from helpline.mail import outbound
 from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
 from helpline.responses.password_reset import send_reset_mail
@@ -223,6 +223,15 @@ def archive_job() -> int:
 def purge_sessions_job() -> int:
     """Expired sessions out of the session table; ended ones forgotten after 30 days."""
     return sessions.purge_sessions()
+
+
+@db_periodic_task(crontab(minute="53", hour="3"))
+@leased_once_per_slot("helpline-read-audit-purge", 1440)
+def purge_read_audit_job() -> int:
+    """Read audit events older than ``HELPLINE_READ_AUDIT_DAYS`` deleted, 10,000 per
+    statement, recorded as a privacy run (docs/data-protection.md)."""
+    run = read_audit.purge_expired(settings.HELPLINE_READ_AUDIT_DAYS)
+    return int(run.report.get("deleted", 0))
 
 
 def enqueue_inbound(message_id: int) -> None:

@@ -6,7 +6,8 @@ command; a job) the events are collected and written in one statement when the s
 ends; outside any scope each event is written at once.  Writing is part of serving the
 read: when the events cannot be written, the scope raises ``ReadAuditUnavailable``
 and the web tier answers 503 instead of the content (a read nobody can account for
-is not served).  docs/data-protection.md.
+is not served).  The worker deletes events older than ``HELPLINE_READ_AUDIT_DAYS``
+(``purge_expired``); nothing else removes or changes one.  docs/data-protection.md.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, router
 from django.utils import timezone
 
 from helpline.errors import HelplineError
-from helpline.models import ReadChannel, ReadEvent, ReadKind
+from helpline.models import (
+    PrivacyRun,
+    PrivacyRunKind,
+    PrivacyRunStatus,
+    ReadChannel,
+    ReadEvent,
+    ReadKind,
+)
 from helpline.monitoring import requestid
 
 if TYPE_CHECKING:
@@ -118,3 +127,44 @@ def pending() -> int:
     """How many events the current scope holds unwritten (for tests and checks)."""
     scope = _scope.get()
     return len(scope.events) if scope else 0
+
+
+# --- keeping the audit ------------------------------------------------------------------
+PURGE_BATCH = 10_000
+
+
+def purge_expired(days: int, *, batch: int = PURGE_BATCH) -> PrivacyRun:
+    """Delete the events older than ``days`` days, ``batch`` rows per statement (each
+    its own transaction: no long lock on the table), recorded as a privacy run of
+    kind ``audit_purge`` with the count.  Safe to run twice: the second finds
+    nothing older."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=days)
+    run = PrivacyRun.objects.create(
+        kind=PrivacyRunKind.AUDIT_PURGE,
+        status=PrivacyRunStatus.RUNNING,
+        created=now,
+        started=now,
+        options={"days": days, "before": cutoff.isoformat()},
+    )
+    deleted = 0
+    try:
+        while True:
+            oldest = ReadEvent.objects.filter(at__lt=cutoff).order_by("at", "id")
+            # One DELETE ... WHERE id IN (SELECT id ... LIMIT batch) per round.
+            count, _ = ReadEvent.objects.filter(
+                pk__in=oldest.values("pk")[:batch]
+            ).delete()
+            deleted += count
+            if count < batch:
+                break
+    except DatabaseError as exc:
+        log.error("read audit purge stopped after %d event(s): %s", deleted, exc)
+        run.status = PrivacyRunStatus.FAILED
+        run.errors = [str(exc)]
+    else:
+        run.status = PrivacyRunStatus.DONE
+    run.finished = timezone.now()
+    run.report = {"deleted": deleted}
+    run.save(update_fields=["status", "errors", "finished", "report"])
+    return run

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from helpline.actions import admin as admin_actions
+from helpline.actions import read_audit
 from helpline.admin.base import (
     ReadOnlyAdmin,
     actor_of,
@@ -22,6 +23,7 @@ from helpline.mail import operations as mail_operations
 from helpline.models import (
     InboundMessage,
     OutboxMessage,
+    ReadKind,
 )
 
 
@@ -95,6 +97,13 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         except HelplineError as exc:  # a missing object, the blob store down
             return HttpResponse(
                 exc.message, status=exc.http_status, content_type="text/plain"
+            )
+        if message.ticket_id is not None:  # mail of a ticket: its content
+            read_audit.record(
+                request.user,
+                message.ticket,
+                ReadKind.RAW,
+                article_id=message.article_id,
             )
         if isinstance(data, bytes):
             response = HttpResponse(data, content_type="application/octet-stream")

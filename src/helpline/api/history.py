@@ -7,11 +7,12 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from helpline.actions import read_audit
 from helpline.actions.access import access_ticket
 from helpline.actions.disclosure import ShownEntry, present_history
 from helpline.api.pagination import Order, keyset_page
 from helpline.api.schemas import HistoryPage, PageParams, TicketNumber, answers
-from helpline.models import HistoryEntry
+from helpline.models import HistoryEntry, ReadKind
 
 router = Router(tags=["tickets"])
 
@@ -24,7 +25,9 @@ router = Router(tags=["tickets"])
 def ticket_history(
     request: HttpRequest, number: TicketNumber, page: Query[PageParams]
 ) -> Any:
-    ticket = access_ticket(request.auth, number=number)  # type: ignore[attr-defined]
+    agent = request.auth  # type: ignore[attr-defined]
+    ticket = access_ticket(agent, number=number)
+    read_audit.record(agent, ticket, ReadKind.HISTORY)
     items, next_cursor = keyset_page(
         HistoryEntry.objects.filter(ticket=ticket).select_related("actor"),
         Order("created", descending=False),
@@ -32,7 +35,7 @@ def ticket_history(
         limit=page.limit,
         scope=f"history:{ticket.pk}",
     )
-    shown = present_history(request.auth, items)  # type: ignore[attr-defined]
+    shown = present_history(agent, items)
     return {"items": [history_out(s) for s in shown], "next_cursor": next_cursor}
 
 

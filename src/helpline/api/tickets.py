@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Status
 
-from helpline.actions import admin, locks, tickets
+from helpline.actions import admin, locks, read_audit, tickets
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.disclosure import merged_into_numbers
@@ -40,7 +40,7 @@ from helpline.api.schemas import (
     answers,
 )
 from helpline.errors import InvalidInput
-from helpline.models import ArticleChannel, SenderType, Ticket
+from helpline.models import ArticleChannel, ReadKind, SenderType, Ticket
 from helpline.replica import on_replica
 
 logger = logging.getLogger("helpline.api")
@@ -221,7 +221,9 @@ def create_ticket(request: HttpRequest, body: TicketIn, response: HttpResponse) 
 def get_ticket(
     request: HttpRequest, number: TicketNumber, response: HttpResponse
 ) -> Any:
-    ticket = access_ticket(request.auth, number=number)  # type: ignore[attr-defined]
+    agent = request.auth  # type: ignore[attr-defined]
+    ticket = access_ticket(agent, number=number)
+    read_audit.record(agent, ticket, ReadKind.TICKET)
     set_etag(response, ticket)
     return ticket
 

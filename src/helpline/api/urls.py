@@ -8,7 +8,16 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router
 from ninja.operation import Operation
 
-from helpline.api import articles, history, me, merge, queues, redaction, tickets
+from helpline.api import (
+    articles,
+    audit,
+    history,
+    me,
+    merge,
+    queues,
+    redaction,
+    tickets,
+)
 from helpline.api.auth import api_auth
 from helpline.api.errors import ApiError, install
 
@@ -57,6 +66,6 @@ api = HelplineApi(
     auth=api_auth(),
 )
 install(api)
-for module in (tickets, merge, history, articles, redaction, queues, me):
+for module in (tickets, merge, history, articles, redaction, queues, me, audit):
     api.add_router("", module.router)
 api.add_router("", unknown)

@@ -14,7 +14,9 @@ shows it as Django does.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import shlex
 import sys
 import tempfile
 import traceback
@@ -84,6 +86,22 @@ class HelplineCommand(BaseCommand):
             sys.exit(error.returncode)
         raise error
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        self._argv = list(argv)
+        super().run_from_argv(argv)
+
+    def read_client(self) -> str:
+        """Who reads from the command line, for the read audit: the system account
+        and the command as typed (``helpline ticket show 123 --as ann``)."""
+        argv: list[str] | None = getattr(self, "_argv", None)
+        name = type(self).__module__.rsplit(".", 1)[-1]
+        line = (
+            shlex.join(["helpline", *argv[1:]])
+            if argv
+            else f"helpline {name} (in-process)"
+        )
+        return f"{system_account()}: {line}"
+
     def handle(self, *args: Any, **options: Any) -> None:
         handler: Handler | None = options.get("handler")
         if handler is None:  # only when a parser was built without a verb
@@ -144,6 +162,14 @@ def ids_or_all(
     if not ids:
         raise UsageError(f"Give IDs or {flag}.")
     return list(ids)
+
+
+def system_account() -> str:
+    """The name of the account running the command ('?' where it has none)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "?"
 
 
 def acting_agent(login: str) -> Any:

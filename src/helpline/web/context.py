@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from helpline.actions import privacy_rights
 from helpline.sso import oidc
 from helpline.sso.backends import password_login_mode
 
@@ -48,4 +49,8 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         "sso_enabled": oidc.enabled(),
         "sso_name": settings.HELPLINE_OIDC_DISPLAY_NAME,
         "password_login": password_login_mode(),
+        # Called by the template only where the navigation is drawn (one query).
+        "may_audit_reads": lambda: privacy_rights.may_audit(
+            getattr(request, "user", None)
+        ),
     }

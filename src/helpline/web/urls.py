@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from helpline.api.urls import api
 from helpline.web.views import (
     agent_sessions,
+    audit,
     auth,
     bulk,
     changes,
@@ -86,6 +87,9 @@ urlpatterns = [
     path("bulk/", bulk.bulk_view, name="bulk"),
     path("new/email/", compose.new_email_ticket, name="new-email-ticket"),
     path("new/phone/", compose.new_phone_ticket, name="new-phone-ticket"),
+    # Data protection (docs/data-protection.md): for holders of audit_reads only.
+    path("audit/reads/", audit.reads, name="audit-reads"),
+    path("audit/reads.csv", audit.reads_csv, name="audit-reads-csv"),
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),

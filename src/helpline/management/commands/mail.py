@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from helpline.actions import admin
+from helpline.actions import admin, read_audit
 from helpline.blobstore import read_blob
 from helpline.errors import HelplineError, NotFound
 from helpline.mail import postmaster
@@ -32,7 +32,7 @@ from helpline.management.base import (
     positive_int,
     show_time,
 )
-from helpline.models import InboundMessage, InboundStatus, MailAccount
+from helpline.models import InboundMessage, InboundStatus, MailAccount, ReadKind
 
 
 def bind_address(text: str) -> tuple[str, int]:
@@ -428,6 +428,15 @@ class Command(HelplineCommand):
         message = _get_message(options["id"])
         if options["raw"]:
             raw = read_blob(message.raw)
+            if message.ticket is not None:  # mail of a ticket: its content
+                read_audit.record(
+                    None,
+                    message.ticket,
+                    ReadKind.RAW,
+                    article_id=message.article_id,
+                    channel="cli",
+                    client=self.read_client(),
+                )
             binary = getattr(self.stdout, "buffer", None)
             if binary is not None:
                 self.stdout.flush()

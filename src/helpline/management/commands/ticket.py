@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin
+from helpline.actions import admin, read_audit
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.disclosure import (
@@ -38,6 +38,7 @@ from helpline.models import (
     Attachment,
     HistoryEntry,
     Priority,
+    ReadKind,
     SenderType,
     StateType,
     Ticket,
@@ -352,6 +353,10 @@ class Command(HelplineCommand):
         agent = acting_agent(options["as_login"])
         ticket = access_ticket(agent, number=options["number"])
         data = ticket_details(agent, ticket)
+        # Written before anything is printed: a read the audit cannot take fails.
+        read_audit.record(
+            agent, ticket, ReadKind.TICKET, channel="cli", client=self.read_client()
+        )
         if options["json"]:
             self.emit_json(data)
         else:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from helpline.actions import read_audit
 from helpline.actions.access import access_ticket, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.actions.tickets import create_ticket, set_state
@@ -19,6 +20,7 @@ from helpline.models import (
     Article,
     ArticleChannel,
     Permission,
+    ReadKind,
     Template,
     TemplateType,
     Ticket,
@@ -93,6 +95,8 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         draft = compose_reply(
             agent, ticket, original, template=template, reply_all=reply_all
         )
+        if original is not None:  # the form quotes it
+            read_audit.record(agent, ticket, ReadKind.ARTICLE, article_id=original.pk)
         form = forms.ReplyForm(
             initial={
                 "to": ", ".join(draft.to),

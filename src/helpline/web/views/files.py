@@ -12,11 +12,11 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from helpline.actions import redaction
+from helpline.actions import read_audit, redaction
 from helpline.actions.access import access_ticket
 from helpline.blobstore import blob_chunks, read_blob
 from helpline.mail.sanitize import sanitize_html
-from helpline.models import Attachment
+from helpline.models import Attachment, ReadKind
 from helpline.web import inline_images
 from helpline.web.cid_images import rewrite_cid_images
 from helpline.web.downloads import download, inline_image
@@ -24,8 +24,11 @@ from helpline.web.middleware import EMAIL_HTML_POLICY
 from helpline.web.views.decorators import AgentRequest, agent_view, image_token_access
 
 
-def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attachment:
-    """An attachment of a ticket the agent may see (404 like a missing one otherwise)."""
+def _attachment(
+    request: AgentRequest, number: str, attachment_id: int, *, kind: str
+) -> Attachment:
+    """An attachment of a ticket the agent may see (404 like a missing one
+    otherwise), its read recorded as ``kind``."""
     ticket = access_ticket(request.user, number=number)
     item = (
         Attachment.objects.select_related("blob")
@@ -38,6 +41,9 @@ def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attac
         if gone is not None:
             raise gone
         raise Http404
+    read_audit.record(
+        request.user, ticket, kind, article_id=item.article_id, attachment_id=item.pk
+    )
     return item
 
 
@@ -45,7 +51,7 @@ def _attachment(request: AgentRequest, number: str, attachment_id: int) -> Attac
 def attachment(
     request: AgentRequest, number: str, attachment_id: int
 ) -> HttpResponse | StreamingHttpResponse:
-    item = _attachment(request, number, attachment_id)
+    item = _attachment(request, number, attachment_id, kind=ReadKind.ATTACHMENT)
     return download(
         blob_chunks(item.blob),
         filename=item.filename,
@@ -60,7 +66,7 @@ def attachment_image(
     request: AgentRequest, number: str, attachment_id: int
 ) -> HttpResponse | StreamingHttpResponse:
     """A PNG, JPEG, GIF or WebP attachment shown inline; anything else a download."""
-    item = _attachment(request, number, attachment_id)
+    item = _attachment(request, number, attachment_id, kind=ReadKind.INLINE)
     data = read_blob(item.blob)
     kind = inline_images.raster_type(item.content_type, data)
     if kind is None:
@@ -80,6 +86,7 @@ def raw_source(
             raise gone
     if article is None or article.raw is None:
         raise Http404
+    read_audit.record(request.user, ticket, ReadKind.RAW, article_id=article.pk)
     return download(
         blob_chunks(article.raw),
         filename=f"ticket-{ticket.number}-article-{article.pk}.eml",
@@ -95,6 +102,7 @@ def article_html(request: AgentRequest, number: str, article_id: int) -> HttpRes
     article = ticket.articles.filter(pk=article_id).only("id", "body_html").first()
     if article is None or not article.body_html:
         raise Http404
+    read_audit.record(request.user, ticket, ReadKind.HTML, article_id=article.pk)
     # Sanitised at intake already; again here, so that HTML stored by any other path
     # (an import, an older version) is held to the same rules.  Then its cid: images
     # point at this site, and every other image is gone.

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from helpline.actions import read_audit
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
@@ -34,6 +35,7 @@ from helpline.models import (
     AgentProfile,
     HistoryEntry,
     Permission,
+    ReadKind,
     Ticket,
     TicketWatcher,
 )
@@ -151,6 +153,7 @@ def ticket_urls(number: str) -> dict[str, str]:
 def zoom(request: AgentRequest, number: str) -> HttpResponse:
     agent = request.user
     ticket = access_ticket(agent, number=number)
+    read_audit.record(agent, ticket, ReadKind.TICKET)
     presence.mark(agent, ticket, PresenceAction.VIEWING)
     visible = Ticket.objects.visible_to(agent)
     merges = present_merges(agent, ticket)
@@ -213,6 +216,7 @@ def article_partial(
         url = reverse("zoom", args=[ticket.number])
         return redirect(f"{url}?all=1#article-{article.pk}")
     show_tombstones([article])
+    read_audit.record(agent, ticket, ReadKind.ARTICLE, article_id=article.pk)
     context = {
         "ticket": ticket,
         "article": ArticleLinks(ticket.number).full(article),
