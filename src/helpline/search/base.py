@@ -224,6 +224,13 @@ class SearchBackend(ABC):
         periodic job ``flush_search_index``); the amount moved.  Optional."""
         return 0
 
+    def purge_removed(self) -> None:  # noqa: B027 - optional hook
+        """After entries were dropped or rewritten so that their words are gone for
+        good (retention, erasure, redaction): make the index forget the old words
+        where it keeps them past a delete.  Costs a rewrite of the index on some
+        engines: call it once at the end of a run, not per ticket.  Nothing by
+        default (an engine whose entry is the row itself)."""
+
 
 # Databases (alias, name) whose index is known complete in ACCESS_FORMAT: a
 # database's complete format only rises, so once seen it holds for the process.

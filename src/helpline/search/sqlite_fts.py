@@ -114,6 +114,15 @@ class SqliteFts(SearchBackend):
 
     def end_bulk(self) -> None:
         # Merge the b-tree segments written batch by batch into one.
+        self._optimize()
+
+    def purge_removed(self) -> None:
+        # FTS5 records a delete as a tombstone in a new segment: the old segments,
+        # with the deleted words, stay until a merge.  'optimize' merges every
+        # segment into one, which drops them.
+        self._optimize()
+
+    def _optimize(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO helpline_search_fts (helpline_search_fts) "
