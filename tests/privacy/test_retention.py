@@ -119,9 +119,7 @@ def test_an_anonymised_ticket_keeps_its_row_and_loses_its_words(org):
     assert not Attachment.objects.filter(article__ticket=kept).exists()
     types = sorted(kept.history.values_list("type", flat=True))
     assert types == sorted([*history_types, HistoryType.ANONYMISED])
-    subjects = [
-        e.data.get("subject") for e in HistoryEntry.objects.filter(ticket=kept)
-    ]
+    subjects = [e.data.get("subject") for e in HistoryEntry.objects.filter(ticket=kept)]
     assert set(subjects) == {None}
     needles = ["Blorptastic", "Frobnitz", "Quiblets", "jane.roe@example.net", "Roe"]
     assert traces.find(needles, searcher=org.agent) == []
@@ -141,6 +139,9 @@ def test_a_reply_to_an_anonymised_ticket_opens_a_new_one(org):
         mail(subject=f"Re: [Ticket#{ticket.number}] Old matter", body="Me again.")
     )
     assert follow_up.pk != ticket.pk
-    assert Ticket.objects.get(pk=ticket.pk).articles.filter(
-        body_text__contains="Me again"
-    ).count() == 0
+    assert (
+        Ticket.objects.get(pk=ticket.pk)
+        .articles.filter(body_text__contains="Me again")
+        .count()
+        == 0
+    )

@@ -18,8 +18,8 @@ from helpline.actions import admin, legal_hold, merge, removal, retention, ticke
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.models import (
     ArticleChannel,
-    Permission,
     PeriodicRun,
+    Permission,
     PrivacyRun,
     Ticket,
 )
@@ -62,7 +62,9 @@ def test_the_preview_lists_exactly_what_the_run_removes(desk):
     kept = closed(forever, agent, "Kept for ever")
     when = later(31)
 
-    preview = {row.queue: row for row in retention.retention_preview(now=when, limit=50)}
+    preview = {
+        row.queue: row for row in retention.retention_preview(now=when, limit=50)
+    }
     assert set(preview) == {"Mail", "Junk"}
     assert preview["Mail"].numbers == [first.number, second.number, archived.number]
     assert preview["Mail"].count == 3 and preview["Mail"].action == "delete"
@@ -118,9 +120,7 @@ def big_ticket(queue, agent, files: int, notes: int) -> Ticket:
 
 
 @pytest.mark.parametrize("action", ["delete", "anonymise"])
-def test_a_batch_costs_the_same_statements_for_a_small_and_a_large_ticket(
-    desk, action
-):
+def test_a_batch_costs_the_same_statements_for_a_small_and_a_large_ticket(desk, action):
     group, agent = desk
     queue = make_queue("Mail", group=group)
     small = big_ticket(queue, agent, files=1, notes=1)
