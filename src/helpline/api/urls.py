@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router
 from ninja.operation import Operation
 
-from helpline.api import articles, history, me, merge, queues, tickets
+from helpline.api import articles, history, me, merge, privacy, queues, tickets
 from helpline.api.auth import api_auth
 from helpline.api.errors import ApiError, install
 
@@ -57,6 +57,6 @@ api = HelplineApi(
     auth=api_auth(),
 )
 install(api)
-for module in (tickets, merge, history, articles, queues, me):
+for module in (tickets, merge, privacy, history, articles, queues, me):
     api.add_router("", module.router)
 api.add_router("", unknown)
