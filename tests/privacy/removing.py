@@ -8,6 +8,7 @@ from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 
+import pytest
 from django.utils import timezone
 
 from helpline.actions import admin, privacy_rights
@@ -25,6 +26,18 @@ from helpline.models import (
 from helpline.responses import replies
 from tests.privacy.conftest import mail, receive
 from tests.support import make_agent
+
+
+@pytest.fixture
+def clean_index(db):
+    """An empty full-text index: the flush between committing tests empties the
+    tables of models, not SQLite's FTS5 table, whose rows (and their words) from an
+    earlier test would show up in the dump a test searches."""
+    from helpline.search.base import get_backend
+
+    backend = get_backend()
+    backend.clear()
+    backend.purge_removed()
 
 
 def holder(login: str = "dpo", *, reads: Group | None = None) -> object:

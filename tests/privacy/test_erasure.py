@@ -22,9 +22,19 @@ from helpline.models import (
 from helpline.responses import replies
 from tests.privacy import traces
 from tests.privacy.conftest import attachment_bytes
-from tests.privacy.removing import following, holder, in_mail, mail, receive
+from tests.privacy.removing import (  # noqa: F401 - the clean_index fixture
+    clean_index,
+    following,
+    holder,
+    in_mail,
+    mail,
+    receive,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("clean_index"),
+]
 
 JANE = "Jane Roe <jane.roe@example.net>"
 BOB = "Bob Stone <bob@example.org>"

@@ -20,8 +20,9 @@ from helpline.models import (
 )
 from tests.privacy import traces
 from tests.privacy.conftest import attachment_bytes
-from tests.privacy.removing import (
+from tests.privacy.removing import (  # noqa: F401 - the clean_index fixture
     answered_and_closed,
+    clean_index,
     following,
     in_mail,
     keep_for,
@@ -30,7 +31,10 @@ from tests.privacy.removing import (
     receive,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("clean_index"),
+]
 
 
 def test_deleted_tickets_leave_no_trace_and_shared_bytes_stay(org):

@@ -31,12 +31,20 @@ def _reason(text: str) -> str:
 
 
 def _change(
-    actor: Any, ticket_id: int, *, hold: bool, reason: str, history: HistoryType
+    actor: Any,
+    ticket_id: int | None,
+    number: str | None,
+    *,
+    hold: bool,
+    reason: str,
+    history: HistoryType,
 ) -> Ticket:
     privacy_rights.require(actor, privacy_rights.HANDLE_PERSONAL_DATA)
     why = _reason(reason)
     with transaction.atomic():
-        ticket = access_ticket(actor, ticket_id, need=Permission.RO, for_update=True)
+        ticket = access_ticket(
+            actor, ticket_id, number=number, need=Permission.RO, for_update=True
+        )
         if ticket.legal_hold == hold:
             state = "is under" if hold else "is not under"
             raise Conflict(f"Ticket {ticket.number} {state} legal hold already.")
@@ -50,18 +58,37 @@ def _change(
     return ticket
 
 
-def set_legal_hold(actor: Any, ticket_id: int, *, reason: str) -> Ticket:
-    """Put the ticket under legal hold: nothing removes it until it is released."""
+def set_legal_hold(
+    actor: Any,
+    ticket_id: int | None = None,
+    *,
+    number: str | None = None,
+    reason: str,
+) -> Ticket:
+    """Put the ticket (by id or number) under legal hold: nothing removes it until
+    it is released."""
     return _change(
-        actor, ticket_id, hold=True, reason=reason, history=HistoryType.LEGAL_HOLD
+        actor,
+        ticket_id,
+        number,
+        hold=True,
+        reason=reason,
+        history=HistoryType.LEGAL_HOLD,
     )
 
 
-def release_legal_hold(actor: Any, ticket_id: int, *, reason: str) -> Ticket:
+def release_legal_hold(
+    actor: Any,
+    ticket_id: int | None = None,
+    *,
+    number: str | None = None,
+    reason: str,
+) -> Ticket:
     """Release the ticket's legal hold: retention and erasure apply to it again."""
     return _change(
         actor,
         ticket_id,
+        number,
         hold=False,
         reason=reason,
         history=HistoryType.LEGAL_HOLD_RELEASED,

@@ -463,8 +463,10 @@ def forget_customers(customer_ids: Iterable[int]) -> int:
     ids = [pk for pk in customer_ids if pk is not None]
     if not ids:
         return 0
-    orphans = Customer.objects.filter(pk__in=ids).exclude(
-        Exists(Ticket.objects.filter(customer_id=OuterRef("pk")))
+    orphans = (
+        Customer.objects.filter(pk__in=ids)
+        .exclude(email__endswith=f"@{ANONYMOUS_DOMAIN}")
+        .exclude(Exists(Ticket.objects.filter(customer_id=OuterRef("pk"))))
     )
     rows = list(orphans.values_list("pk", "email"))
     if not rows:

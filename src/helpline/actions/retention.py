@@ -185,8 +185,12 @@ class _Report:
     def __init__(self, run: PrivacyRun, now: datetime) -> None:
         self.run = run
         self.saved = time.monotonic()
-        run.report = {"now": now.isoformat(), "queues": {}, "totals": {}}
         self.totals = removal.Outcome()
+        run.report = {
+            "now": now.isoformat(),
+            "queues": {},
+            "totals": self.totals.counts(),
+        }
 
     def start(self, queue: Queue, cutoff: datetime) -> dict[str, Any]:
         part: dict[str, Any] = {
