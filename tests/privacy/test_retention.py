@@ -5,7 +5,10 @@ stay (other tickets, bytes they share, the read audit) stays."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.db import connection
 
 from helpline.actions import read_audit, retention
 from helpline.blobstore import read_blob
@@ -149,3 +152,28 @@ def test_a_reply_to_an_anonymised_ticket_opens_a_new_one(org):
         .count()
         == 0
     )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite",
+    reason="SQLite's file; PostgreSQL keeps dead row versions in its files until "
+    "(auto)vacuum, as docs/data-protection.md says",
+)
+def test_the_sqlite_file_itself_keeps_no_removed_words(org):
+    """Not only the dump: the database file and its write-ahead log, as bytes
+    (free pages keep deleted rows unless SQLite overwrites them: removal.removing
+    turns secure_delete on and folds the log into the file)."""
+    keep_for(org.info, 30, "delete")
+    answered_and_closed(
+        org.agent,
+        mail(subject="Plumbusdoc", body="Secret Glorbnax-9931 here."),
+        answer="Noted Glorbnax-9931.",
+    )
+    retention.run_retention(now=later(31))
+    path = Path(connection.settings_dict["NAME"])
+    files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+    assert files
+    for file in files:
+        data = file.read_bytes().lower()
+        assert b"glorbnax-9931" not in data, file
+        assert b"plumbusdoc" not in data, file

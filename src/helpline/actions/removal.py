@@ -261,8 +261,14 @@ def removing() -> Iterator[None]:
     finally:
         try:
             get_backend().purge_removed()
-            if sqlite and not connection.in_atomic_block:
-                _pragma("wal_checkpoint(TRUNCATE)")
+            if (
+                sqlite
+                and not connection.in_atomic_block
+                and _pragma("wal_checkpoint(TRUNCATE)")
+            ):
+                # A reader held the log: the rest is folded in by a later
+                # checkpoint (SQLite's own, after 1000 pages, or the next run).
+                log.warning("the write-ahead log was busy: not all of it folded in")
         finally:
             if sqlite and previous is not None:
                 _pragma("secure_delete", previous)
