@@ -10,11 +10,14 @@ import pytest
 from helpline.actions import erasure, legal_hold, read_audit, tickets
 from helpline.actions.articles import add_note
 from helpline.blobstore import read_blob
+from helpline.mail.intake import receive_and_dispatch
 from helpline.models import (
     Article,
     Attachment,
     Customer,
     HistoryType,
+    InboundStatus,
+    PostmasterFilter,
     PrivacyRun,
     ReadEvent,
     Ticket,
@@ -86,6 +89,7 @@ def world(org):
 
 SECRETS = [
     "jane.roe@example.net",
+    "Quallenfest",
     "Jane Roe",
     "Zorbly",
     "Krumpelstilz",
@@ -95,6 +99,16 @@ SECRETS = [
 
 def test_after_an_erasure_the_person_is_found_nowhere(org):
     own, other, carol, passport = world(org)
+    # And a mail of hers that a filter ignored: kept, in no ticket.
+    PostmasterFilter.objects.create(
+        name="newsletters",
+        matches=[{"header": "Subject", "regex": "^Newsletter"}],
+        sets={"ignore": True},
+    )
+    ignored = receive_and_dispatch(
+        mail(sender=JANE, subject="Newsletter Quallenfest"), transport="pipe"
+    )
+    assert ignored.status == InboundStatus.REJECTED
     assert Ticket.objects.get(pk=other.pk).articles.count() == 4
     read_audit.record(org.agent, own, "ticket")
     before = traces.find(SECRETS, searcher=org.agent)
@@ -107,6 +121,7 @@ def test_after_an_erasure_the_person_is_found_nowhere(org):
     run.refresh_from_db()
 
     assert run.status == "done", run.errors
+    assert run.report["inbound"] == 1
     assert traces.find(SECRETS, searcher=org.agent) == []
     assert in_mail(SECRETS) == []
     # Her ticket stays as a row without content; Bob's stays with Bob's words.
@@ -147,6 +162,7 @@ def test_the_preview_names_what_the_run_does(org):
     assert len(preview["mentioned"][other.number]) == 3  # Bob's, the answer, the note
     for key in ("anonymised", "changed", "authored", "mentioned", "held"):
         assert run.report[key] == preview[key], key
+    assert (preview["unattached"], run.report["inbound"]) == (0, 0)
     assert run.report["articles_rewritten"] == 3
 
 

@@ -5,6 +5,7 @@ went; the queue's administration form lets only holders change retention."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -107,8 +108,17 @@ def test_an_erasure_is_previewed_confirmed_and_reported(
     assert response.status_code == 200 and ticket.number in page
     assert 'name="confirm"' in page
     assert not PrivacyRun.objects.exists()  # a preview changes nothing
+    previewed = re.search(r'name="previewed" value="(\w+)"', page).group(1)
+    # Another address than the one previewed is previewed, not erased.
+    response = client.post(
+        url, {"address": "joe@example.net", "confirm": "1", "previewed": previewed}
+    )
+    assert response.status_code == 200 and not PrivacyRun.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"address": "jane@example.net", "confirm": "1"})
+        response = client.post(
+            url,
+            {"address": "jane@example.net", "confirm": "1", "previewed": previewed},
+        )
     run = PrivacyRun.objects.get(kind="erasure")
     assert response.status_code == 302 and "jane" not in response.url
     page = client.get(response.url).content.decode()

@@ -54,6 +54,7 @@ from helpline.models import (
     PrivacyRun,
     PrivacyRunKind,
     RetentionAction,
+    SystemAddress,
     Ticket,
 )
 
@@ -92,8 +93,10 @@ class Found:
     authored: dict[int, list[int]] = field(default_factory=dict)
     mentioned: dict[int, list[int]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
-    # Received messages of no ticket that have the address.
+    # Received messages of no ticket that have the address (the run reads them all
+    # to find these; the preview only counts them: ``unattached``).
     inbound: list[int] = field(default_factory=list)
+    unattached: int = 0
 
     def summary(self) -> dict[str, Any]:
         """The preview as a report would name it: numbers, article ids, counts."""
@@ -106,6 +109,7 @@ class Found:
             "authored": _by_number(self.authored, self.others),
             "mentioned": _by_number(self.mentioned, self.others),
             "inbound": len(self.inbound),
+            "unattached": self.unattached,
             "customers": len(self.customer_ids),
         }
 
@@ -120,12 +124,17 @@ def _address(address: str) -> str:
     canonical = customer_address(address)
     if not canonical:
         raise InvalidInput("Give the email address of the person.")
+    if SystemAddress.objects.filter(email=canonical).exists():
+        # Every mail to the queue names it: erasing it would rewrite them all.
+        raise InvalidInput(f"{canonical} is one of Helpline's own addresses.")
     return canonical
 
 
 # --- finding ---------------------------------------------------------------------------
-def find(address: str, *, delete: bool = False) -> Found:
-    """Everything an erasure of ``address`` touches now (reads only)."""
+def find(address: str, *, delete: bool = False, scan: bool = False) -> Found:
+    """Everything an erasure of ``address`` touches now (reads only).  ``scan``:
+    read every received message of no ticket for the address (the run does; the
+    preview only counts them, which a web request can afford)."""
     canonical = _address(address)
     found = Found(
         canonical, RetentionAction.DELETE if delete else RetentionAction.ANONYMISE
@@ -169,7 +178,10 @@ def find(address: str, *, delete: bool = False) -> Found:
         found.others[ticket_id] = number
         target.setdefault(ticket_id, []).append(pk)
     found.names = sorted(names)
-    found.inbound = _unattached(canonical)
+    unattached = InboundMessage.objects.filter(ticket__isnull=True)
+    found.unattached = unattached.count()
+    if scan:
+        found.inbound = _unattached(canonical)
     return found
 
 
@@ -237,7 +249,7 @@ def run_erasure(run_id: int) -> PrivacyRun | None:
         else None
     )
     try:
-        found = find(run.subject, delete=bool(run.options.get("delete")))
+        found = find(run.subject, delete=bool(run.options.get("delete")), scan=True)
         with removal.removing():
             run.report = _erase(found, actor, run)
     except Exception as exc:

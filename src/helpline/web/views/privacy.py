@@ -12,6 +12,7 @@ one more URL.  An address is sent by POST only, so that it never lands in a URL
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,10 +121,13 @@ class ErasureForm(forms.Form):
 def erasure_view(request: AgentRequest) -> HttpResponse:
     agent = request.user
     form = ErasureForm(request.POST if request.method == "POST" else None)
-    preview = None
+    preview, previewed = None, ""
     if request.method == "POST" and form.is_valid():
         address, delete = form.cleaned_data["address"], form.cleaned_data["delete"]
-        if "confirm" in request.POST:
+        previewed = _previewed(address, delete)
+        # Confirmed only what the preview showed: another address (or the other
+        # choice) typed after it is previewed first.
+        if "confirm" in request.POST and request.POST.get("previewed") == previewed:
             run = erasure.request_erasure(agent, address, delete=delete)
             enqueue_privacy_run(run.pk)
             return redirect("privacy-run", run.pk)
@@ -134,8 +138,14 @@ def erasure_view(request: AgentRequest) -> HttpResponse:
         "privacy-erasure",
         form=form,
         preview=preview,
+        previewed=previewed,
         runs=privacy_runs.runs_for(agent, PrivacyRunKind.ERASURE),
     )
+
+
+def _previewed(address: str, delete: bool) -> str:
+    """What a confirmation must carry: that the preview was of these values."""
+    return hashlib.sha256(f"{address.strip().lower()}|{delete}".encode()).hexdigest()
 
 
 @privacy_view
