@@ -36,7 +36,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -304,14 +310,20 @@ def _guarded(ids: list[int], batch: Batch, kwargs: dict[str, Any]) -> Outcome:
     try:
         with transaction.atomic():
             done = batch(ids, **kwargs)
+    except (InterfaceError, OperationalError):
+        raise  # the database itself is away or busy: the run stops, and is retried
     except Exception as exc:
+        # Only the error's first line, here too: a database's details may quote
+        # the row, which may be what is being removed.
         if len(ids) > 1:
-            log.warning("a removal batch failed (%s); its tickets one by one", exc)
+            log.warning(
+                "a removal batch failed (%s); its tickets one by one", describe(exc)
+            )
             outcome = Outcome()
             for pk in ids:
                 outcome.add(_guarded([pk], batch, kwargs))
             return outcome
-        log.exception("removing ticket %s failed", ids[0])
+        log.error("removing ticket %s failed: %s", ids[0], describe(exc))
         numbers = list(
             Ticket.objects.filter(pk__in=ids).values_list("number", flat=True)
         )
