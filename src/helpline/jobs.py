@@ -30,9 +30,16 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import RetryTask
 
 from helpline import leases
-from helpline.actions import periodic, read_audit, sessions
+from helpline.actions import erasure, periodic, read_audit, retention, sessions
 from helpline.mail import outbound
-from helpline.models import InboundMessage, InboundStatus, MailAccount, PeriodicRun
+from helpline.models import (
+    InboundMessage,
+    InboundStatus,
+    MailAccount,
+    PeriodicRun,
+    PrivacyRun,
+    PrivacyRunKind,
+)
 from helpline.responses.password_reset import send_reset_mail
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 KEEP_PERIODIC_RUNS = timedelta(days=2)
 # A job that met the blob store down is tried again after this (docs/object-store.md).
 STORE_RETRY_SECONDS = 60
+# Held by every retention run, nightly or asked for: never two at once.
+RETENTION_LEASE = "helpline-retention"
 
 
 def slot_of(when: datetime, minutes: int) -> datetime:
@@ -234,6 +243,40 @@ def purge_read_audit_job() -> int:
     return int(run.report.get("deleted", 0))
 
 
+@db_periodic_task(crontab(minute="23", hour="2"))
+@leased_once_per_slot(RETENTION_LEASE, 1440)
+def retention_job() -> dict[str, int]:
+    """Every night: each queue's tickets due for removal deleted or anonymised, as a
+    privacy run (``actions.retention``); the totals."""
+    run = retention.run_retention()
+    return dict(run.report.get("totals", {}))
+
+
+@db_task()
+def privacy_run_job(run_id: int) -> str:
+    """Carry out a privacy run someone asked for (retention now, an erasure).  A
+    retention run waits while the nightly one (or another) holds the lease."""
+    kind = PrivacyRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
+    if kind == PrivacyRunKind.RETENTION:
+        try:
+            with leases.held(RETENTION_LEASE, settings.HELPLINE_JOB_LEASE_SECONDS):
+                run = retention.run_retention(run=PrivacyRun.objects.get(pk=run_id))
+        except leases.LeaseBusy as busy:
+            wait = max((busy.expires - timezone.now()).total_seconds(), 0) + 1
+            raise RetryTask(delay=wait) from None
+        return str(run.status)
+    if kind == PrivacyRunKind.ERASURE:
+        done = erasure.run_erasure(run_id)
+        return str(done.status) if done is not None else "taken"
+    return "unknown"
+
+
+def enqueue_privacy_run(run_id: int) -> None:
+    """Have the worker carry out the run once the transaction that asked for it
+    has committed."""
+    transaction.on_commit(lambda: privacy_run_job(run_id))
+
+
 def enqueue_inbound(message_id: int) -> None:
     process_inbound_job(message_id)
 
@@ -243,4 +286,4 @@ def kick_outbox() -> None:
     send_outbox_job()
 
 
-__all__ = ["HUEY", "enqueue_inbound", "kick_outbox"]
+__all__ = ["HUEY", "enqueue_inbound", "enqueue_privacy_run", "kick_outbox"]

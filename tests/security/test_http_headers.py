@@ -49,6 +49,7 @@ def fill(pattern: URLPattern, world) -> str:
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",
+        "run_id": 1,  # a privacy run (holders of a right only)
         "prefix": "otrs/",  # legacy-link (a redirect, or the not-found page)
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))

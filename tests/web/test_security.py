@@ -100,6 +100,7 @@ def fill(pattern: URLPattern, world) -> str:
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",
+        "run_id": 1,  # a privacy run: those pages are for holders of a right
         "prefix": "otrs/",  # legacy-link: its own tests are tests/web/test_legacy_links.py
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))

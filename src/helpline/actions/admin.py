@@ -248,8 +248,13 @@ def rename_queue(queue: Queue, new_name: str, *, actor: Agent | None = None) -> 
 
 def save_queue(actor: Agent | None, queue: Queue, *, changed: Iterable[str]) -> Queue:
     """Create or change a queue from the administration screens: the name is checked
-    (``check_queue_name``) and a rename renames the queues below it."""
+    (``check_queue_name``), a rename renames the queues below it, and its retention
+    is set only by a holder of ``handle_personal_data`` (``actions.retention``)."""
+    # Imported here: retention writes this module's log.
+    from helpline.actions.retention import require_may_set
+
     changed = list(changed)
+    require_may_set(actor, queue, changed)
     with transaction.atomic():
         if queue.pk is None:
             queue.name = check_queue_name(queue.name)

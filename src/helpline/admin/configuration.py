@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from helpline.actions import admin as admin_actions
+from helpline.actions import privacy_rights
+from helpline.actions.retention import RETENTION_FIELDS
 from helpline.admin.base import (
     ActionAdmin,
     ActionForm,
@@ -75,11 +77,20 @@ class QueueAdmin(ActionAdmin):
         "system_address",
         "follow_up",
         "unlock_timeout",
+        "retention_days",
         "valid",
     )
     list_filter = ("valid", "group", "follow_up")
     search_fields = ("name", "comment")
     autocomplete_fields = ("group",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Retention removes tickets for good: only a holder of handle_personal_data
+        # sets it (actions.retention); other administrators see it.
+        fields = list(super().get_readonly_fields(request, obj))
+        if not privacy_rights.may_handle_personal_data(request.user):
+            fields += [f for f in RETENTION_FIELDS if f not in fields]
+        return fields
 
     def save_model(
         self, request: HttpRequest, obj: Queue, form: Any, change: bool

@@ -149,6 +149,12 @@ class TicketOut(Schema):
     changed: datetime
     closed_at: datetime | None
     archived: bool
+    legal_hold: bool = Field(
+        description="Kept from retention and erasure (POST/DELETE .../legal-hold)."
+    )
+    anonymised: datetime | None = Field(
+        description="When retention or an erasure anonymised it (its content is gone)."
+    )
     merged_into: str | None = Field(
         description=(
             "Number of the ticket it was merged into; null when it is not merged "

@@ -14,6 +14,7 @@ from helpline.api import (
     history,
     me,
     merge,
+    privacy,
     queues,
     redaction,
     tickets,
@@ -66,6 +67,16 @@ api = HelplineApi(
     auth=api_auth(),
 )
 install(api)
-for module in (tickets, merge, history, articles, redaction, queues, me, audit):
+for module in (
+    tickets,
+    merge,
+    privacy,
+    history,
+    articles,
+    redaction,
+    queues,
+    me,
+    audit,
+):
     api.add_router("", module.router)
 api.add_router("", unknown)

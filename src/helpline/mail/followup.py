@@ -159,8 +159,10 @@ def _trusted(ticket: Ticket, parsed: ParsedMessage) -> bool:
 
     Every address the message comes from (each From, the Sender) and every address
     our answer would go to (Reply-To) must have taken part in the ticket; an address
-    that is no valid address, or none at all, is trusted by nobody."""
-    if sent_by_us(parsed):
+    that is no valid address, or none at all, is trusted by nobody.  An anonymised
+    ticket (``actions.removal``) is trusted for nobody: it has no participants left,
+    and a reply must not bring words back into it (a new ticket, linked to it)."""
+    if sent_by_us(parsed) or ticket.anonymised is not None:
         return False
     if ticket.queue.trust_subject_number:
         return True

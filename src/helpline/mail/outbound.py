@@ -46,16 +46,20 @@ def queue_message(
     envelope_from: str,
     recipients: list[str],
     article: Article | None,
+    ticket_id: int | None = None,
 ) -> OutboxMessage:
     """Queue ``raw`` for sending; call inside the transaction that stores its article.
 
-    The worker is asked to send as soon as the transaction commits; the minute job
-    catches anything that request misses.
+    ``ticket_id``: the ticket the message is about when it has no article (an agent
+    notification), so that removing the ticket's data finds it; the article's ticket
+    otherwise.  The worker is asked to send as soon as the transaction commits; the
+    minute job catches anything that request misses.
     """
     for hook in hooks.on_outbox_queued:
         transaction.on_commit(hook)
     return OutboxMessage.objects.create(
         article=article,
+        ticket_id=article.ticket_id if article is not None else ticket_id,
         raw=store_blob(raw),
         message_id=message_id,
         envelope_from=envelope_from,

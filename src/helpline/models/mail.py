@@ -146,6 +146,16 @@ class OutboxMessage(models.Model):
         related_name="outbox",
     )
     raw = models.ForeignKey("helpline.Blob", on_delete=models.PROTECT, related_name="+")
+    # The ticket the message is about: its article's, or the one an agent
+    # notification names (which has no article), so that removing a ticket's data
+    # finds every mail that quotes it (``actions.removal``).
+    ticket = models.ForeignKey(
+        "helpline.Ticket",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     message_id = models.CharField(max_length=998, db_index=True)
     envelope_from = models.CharField(max_length=320)
     recipients = models.JSONField()

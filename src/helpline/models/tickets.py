@@ -133,6 +133,9 @@ class Ticket(models.Model):
     archived = models.BooleanField(default=False)
     # A legal hold stops retention and erasure from removing the ticket.
     legal_hold = models.BooleanField(default=False, db_default=False)
+    # When retention or an erasure anonymised it (``actions.removal``): the row stays
+    # for reports, its content is gone, and retention passes it by from then on.
+    anonymised = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -168,6 +171,20 @@ class Ticket(models.Model):
             # page is read in index order and stops when full, without sorting
             # tickets changed at the same moment (docs/performance.md).
             models.Index(fields=["-changed", "-id"], name="ticket_changed_id"),
+            # Retention (``actions.retention``): the closed tickets of a queue due
+            # for removal, oldest first, and in a junk queue every ticket by its
+            # last change; read as a range of the queue's entries, so the nightly
+            # preview and run cost what is due, not what is kept.
+            models.Index(
+                fields=["queue", "state_type", "closed_at", "id"],
+                condition=models.Q(legal_hold=False, anonymised__isnull=True),
+                name="ticket_retention",
+            ),
+            models.Index(
+                fields=["queue", "changed", "id"],
+                condition=models.Q(legal_hold=False, anonymised__isnull=True),
+                name="ticket_retention_junk",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -128,6 +128,7 @@ def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> 
         envelope_from=sender,
         recipients=[agent.email],
         article=None,
+        ticket_id=ticket.pk,
     )
 
 

@@ -226,11 +226,12 @@ class SearchBackend(ABC):
 
     def purge_removed(self) -> None:  # noqa: B027 - optional hook
         """Drop what the index still keeps of entries it has replaced or deleted
-        (the words of a redacted article), so that they are in no dump of the
-        database either; after the commit that replaced them (``indexer.
-        purge_removed_later``).  Nothing to do where the old entry is unreadable
-        already (PostgreSQL: a dead row version, invisible to queries and to
-        pg_dump, until VACUUM reclaims its space)."""
+        (the words of a redacted article, of tickets removed by retention or an
+        erasure), so that they are in no dump of the database either.  It may
+        rewrite the whole index: call it after the commit that removed them, once
+        per run, not per ticket (``indexer.purge_removed_later``).  Nothing to do
+        where the old entry is unreadable already (PostgreSQL: a dead row version,
+        invisible to queries and to pg_dump, until VACUUM reclaims its space)."""
 
 
 # Databases (alias, name) whose index is known complete in ACCESS_FORMAT: a

@@ -717,6 +717,12 @@ class PostgresFts(SearchBackend):
     def drop_orphans(self) -> int:
         return 0  # an entry goes with its ticket row
 
+    def purge_removed(self) -> None:
+        # The entry is a column of the ticket row: a deleted or rewritten row's
+        # old version is gone from every query at once, and from the files when
+        # (auto)vacuum reclaims it (docs/data-protection.md).
+        return None
+
     def begin_bulk(self) -> None:
         # Filling the column and then building the GIN index is far faster than
         # updating the index row by row.  Not inside a transaction (a migration, a

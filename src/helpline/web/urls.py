@@ -17,6 +17,7 @@ from helpline.web.views import (
     overviews,
     password_reset,
     preferences,
+    privacy,
     redaction,
     relations,
     search,
@@ -126,6 +127,12 @@ urlpatterns = [
     path(T + "unmerge/", relations.unmerge_view, name="unmerge"),
     path(T + "link/", relations.link_view, name="link"),
     path(T + "unlink/", relations.unlink_view, name="unlink"),
+    path(T + "legal-hold/", privacy.legal_hold_view, name="legal-hold"),
+    # Data protection (holders of handle_personal_data; docs/data-protection.md)
+    path("privacy/", privacy.home, name="privacy"),
+    path("privacy/retention/", privacy.retention_view, name="privacy-retention"),
+    path("privacy/erasure/", privacy.erasure_view, name="privacy-erasure"),
+    path("privacy/runs/<int:run_id>/", privacy.run_view, name="privacy-run"),
     # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
     re_path(
         r"^(?P<prefix>(?:[\w.-]+/)*)index\.pl$", legacy.legacy_link, name="legacy-link"

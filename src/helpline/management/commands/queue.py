@@ -1,4 +1,4 @@
-"""``helpline queue``: create and list queues."""
+"""``helpline queue``: create and list queues, and set how long they keep tickets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from django.core.management.base import CommandParser
 from django.db.models import Count, Q
 
 from helpline.actions import admin
-from helpline.management.base import HelplineCommand, UsageError, non_negative_int
-from helpline.models import FollowUpOption, Queue, StateType
+from helpline.actions.retention import set_queue_retention
+from helpline.management.base import (
+    HelplineCommand,
+    UsageError,
+    acting_agent,
+    non_negative_int,
+    positive_int,
+)
+from helpline.models import FollowUpOption, Queue, RetentionAction, StateType
 
 
 class Command(HelplineCommand):
@@ -67,6 +74,46 @@ class Command(HelplineCommand):
         self.add_json_flag(listing)
         listing.set_defaults(handler=self.list_queues)
 
+        keep = verbs.add_parser(
+            "retention",
+            help="Show or set how long a queue keeps its tickets.",
+            description=(
+                "Closed tickets are deleted or anonymised DAYS after they were "
+                "closed; in a junk queue every ticket DAYS after its last change. "
+                "Setting it needs --as LOGIN holding the handle_personal_data right "
+                "('helpline privacy retention --preview' shows what the next run "
+                "removes)."
+            ),
+        )
+        keep.add_argument("name", metavar="NAME")
+        days = keep.add_mutually_exclusive_group()
+        days.add_argument(
+            "--days", type=positive_int, help="Remove tickets this many days after."
+        )
+        days.add_argument(
+            "--keep", action="store_true", help="Keep the tickets for ever."
+        )
+        keep.add_argument(
+            "--action",
+            choices=RetentionAction.values,
+            help="Delete the tickets, or anonymise them (the rows stay for reports).",
+        )
+        junk = keep.add_mutually_exclusive_group()
+        junk.add_argument(
+            "--junk",
+            action="store_true",
+            default=None,
+            help="The queue holds junk: every ticket counts from its last change.",
+        )
+        junk.add_argument("--no-junk", dest="junk", action="store_false")
+        keep.add_argument(
+            "--as",
+            dest="as_login",
+            metavar="LOGIN",
+            help="The agent who sets it (needs handle_personal_data).",
+        )
+        keep.set_defaults(handler=self.retention)
+
     def add_queue(self, options: dict[str, Any]) -> None:
         if options["display_name"] and not options["email"]:
             raise UsageError("--display-name needs --email.")
@@ -85,6 +132,38 @@ class Command(HelplineCommand):
         self.stdout.write(
             f"Queue {queue.name!r} created in group {queue.group.name!r}{address}."
         )
+
+    def retention(self, options: dict[str, Any]) -> None:
+        queue = admin.get_queue(options["name"])
+        change = (
+            options["days"] is not None
+            or options["keep"]
+            or options["action"] is not None
+            or options["junk"] is not None
+        )
+        if change:
+            if not options["as_login"]:
+                raise UsageError("Setting the retention needs --as LOGIN.")
+            days = queue.retention_days
+            if options["keep"]:
+                days = None
+            elif options["days"] is not None:
+                days = options["days"]
+            queue = set_queue_retention(
+                acting_agent(options["as_login"]),
+                queue,
+                days=days,
+                action=options["action"] or queue.retention_action,
+                junk=queue.junk if options["junk"] is None else options["junk"],
+            )
+        done = {"delete": "deleted", "anonymise": "anonymised"}[queue.retention_action]
+        kept = (
+            f"{done} {queue.retention_days} days after "
+            + ("the last change (junk)" if queue.junk else "closing")
+            if queue.retention_days is not None
+            else "kept for ever"
+        )
+        self.stdout.write(f"Queue {queue.name!r}: tickets {kept}.")
 
     def list_queues(self, options: dict[str, Any]) -> None:
         # One query: the open-ticket count is an aggregate, not a query per queue.

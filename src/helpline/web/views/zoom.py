@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import read_audit
+from helpline.actions import privacy_rights, read_audit
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
@@ -195,6 +195,8 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
         "others": presence.others(agent, ticket),
         "presence_action": PresenceAction.VIEWING,
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),
+        # Setting or releasing a legal hold (views.privacy).
+        "may_hold": privacy_rights.may_handle_personal_data(agent),
     }
     return render(request, "helpline/zoom.html", context)
 
