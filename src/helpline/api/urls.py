@@ -8,7 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router
 from ninja.operation import Operation
 
-from helpline.api import articles, history, me, merge, queues, tickets
+from helpline.api import (
+    articles,
+    history,
+    me,
+    merge,
+    privacy_export,
+    queues,
+    tickets,
+)
 from helpline.api.auth import api_auth
 from helpline.api.errors import ApiError, install
 
@@ -57,6 +65,6 @@ api = HelplineApi(
     auth=api_auth(),
 )
 install(api)
-for module in (tickets, merge, history, articles, queues, me):
+for module in (tickets, merge, history, articles, queues, me, privacy_export):
     api.add_router("", module.router)
 api.add_router("", unknown)

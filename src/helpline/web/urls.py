@@ -16,6 +16,7 @@ from helpline.web.views import (
     overviews,
     password_reset,
     preferences,
+    privacy_export,
     relations,
     search,
     sso,
@@ -120,6 +121,13 @@ urlpatterns = [
     path(T + "unmerge/", relations.unmerge_view, name="unmerge"),
     path(T + "link/", relations.link_view, name="link"),
     path(T + "unlink/", relations.unlink_view, name="unlink"),
+    # Data protection (docs/data-protection.md)
+    path("privacy/exports/", privacy_export.exports_page, name="privacy-exports"),
+    path(
+        "privacy/exports/<int:export_id>/download/",
+        privacy_export.export_download,
+        name="privacy-export-download",
+    ),
     # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
     re_path(
         r"^(?P<prefix>(?:[\w.-]+/)*)index\.pl$", legacy.legacy_link, name="legacy-link"
