@@ -26,7 +26,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from helpline.actions import privacy_rights, read_audit, subject_access
+from helpline.actions import (
+    privacy_rights,
+    read_audit,
+    subject_access,
+    subject_access_content,
+)
 from helpline.actions.articles import NewArticle, NewAttachment, add_article, add_note
 from helpline.blobstore import read_blob
 from helpline.errors import InvalidInput, PermissionDenied
@@ -318,7 +323,11 @@ def test_messages_merged_from_her_ticket_into_another_are_hers(world, org):
         mail(sender="john@example.org", subject="Lamp order", body="Order 77.")
     )
     merge_tickets(org.agent, world.own.pk, john_alone.pk)
-    files = entries(export(world))
+    archive = export(world)
+    files = entries(archive)
+    merged = json.loads(archive.read("tickets.json"))["tickets"][0]
+    assert (merged["number"], merged["messages"]) == (world.own.number, [])
+    assert merged["merged_into"] == john_alone.number
     # Named by her subject, not John's title: his words are not hers.
     folder = f"{john_alone.number} - Broken lamp/"
     # Her mail and the answer to her moved; John's own mail did not become hers.
@@ -348,7 +357,7 @@ def queries_of_export(world: World) -> int:
         CaptureQueriesContext(connection) as queries,
         read_audit.reading("cli"),
     ):
-        subject_access.write_export(
+        subject_access_content.write_export(
             world.holder, JANE, io.BytesIO(), workdir=subject_access.exports_dir()
         )
     return len(queries)
@@ -382,7 +391,9 @@ def test_a_large_export_is_written_with_bounded_memory(world):
     tracemalloc.start()
     try:
         with out.open("wb") as handle, read_audit.reading("cli"):
-            subject_access.write_export(world.holder, JANE, handle, workdir=out.parent)
+            subject_access_content.write_export(
+                world.holder, JANE, handle, workdir=out.parent
+            )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

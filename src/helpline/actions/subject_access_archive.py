@@ -24,7 +24,6 @@ into the zip at the end.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
@@ -42,8 +41,8 @@ from typing import IO, Any, BinaryIO
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from helpline.actions.subject_access_summary import Summary, readme
 from helpline.models import Article, ArticleChannel, Ticket
 
 # Inline blobs (in their database rows) are read in groups of about this many bytes.
@@ -56,13 +55,6 @@ NAME_CHARS = 80
 _UNSAFE = re.compile(r'[<>:"/\\|?*]')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
 _RESERVED |= {f"lpt{i}" for i in range(10)}
-# The summaries' words for ``direction``s (the file names keep the English ones).
-DIRECTIONS = {
-    "incoming": gettext_lazy("received"),
-    "outgoing": gettext_lazy("sent"),
-    "phone": gettext_lazy("phone call"),
-    "internal": gettext_lazy("internal"),
-}
 
 
 @dataclass(frozen=True)
@@ -272,8 +264,14 @@ class Archive:
         self.started = timezone.now()
         self.totals = Totals()
         self.json = self._spool(workdir)
-        self.text = self._spool(workdir)
-        self.html = self._spool(workdir)
+        self.summary = Summary(
+            self._spool(workdir),
+            self._spool(workdir),
+            address=address,
+            prepared_by=prepared_by,
+            include_internal=include_internal,
+            started=self.started,
+        )
         self._json_head()
 
     @staticmethod
@@ -305,11 +303,13 @@ class Archive:
             "state_type": ticket.state_type,
             "created": _iso(ticket.created),
             "closed": _iso(ticket.closed_at),
+            # Its messages are in that ticket now (and in the export, in its folder).
+            "merged_into": ticket.merged_into.number if ticket.merged_into else None,
             "folder": folder + "/",
             "messages": messages,
         }
         self._json_ticket(meta)
-        self._summary_ticket(meta)
+        self.summary.add(meta)
         self.totals.tickets += 1
 
     def _write_article(
@@ -425,137 +425,16 @@ class Archive:
             "hidden_messages_left_out": self.totals.left_out,
         }
 
-    # -- summaries -------------------------------------------------------------------
-    def _summary_ticket(self, meta: dict[str, Any]) -> None:
-        role = (
-            _("your ticket")
-            if meta["role"] == "customer"
-            else _("a ticket of someone else, where you were a sender or recipient")
-        )
-        heading = f"{meta['number']}" + (f" {meta['title']}" if meta["title"] else "")
-        place = _("%(role)s; queue: %(queue)s; state: %(state)s") % {
-            "role": role,
-            "queue": meta["queue"],
-            # The default states' names are in the catalogue; others stay as named.
-            "state": _(meta["state"]),
-        }
-        folder = _("Folder: %(folder)s") % {"folder": meta["folder"]}
-        rows = [
-            (
-                (message["created"] or "")[:16].replace("T", " "),
-                str(DIRECTIONS[message["direction"]]),
-                message["from"],
-                message["subject"] or "-",
-                ", ".join(f["name"] for f in message["attachments"]),
-            )
-            for message in meta["messages"]
-        ]
-        lines = ["", heading, "=" * min(len(heading), 78), place, folder]
-        lines += [
-            f"- {when}  {kind}  {subject}" + (f"  [{files}]" if files else "")
-            for when, kind, _sender, subject, files in rows
-        ]
-        self.text.write(("\n".join(lines) + "\n").encode())
-        headers = [_("Date"), _("Kind"), _("From"), _("Subject"), _("Attachments")]
-        table = [
-            "<table><thead><tr>"
-            + "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-            + "</tr></thead><tbody>",
-            *(
-                "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-                for row in rows
-            ),
-            "</tbody></table>",
-        ]
-        self.html.write(
-            (
-                f"<h2>{html.escape(heading)}</h2>\n<p>{html.escape(place)}<br>"
-                f"{html.escape(folder)}</p>\n" + "\n".join(table) + "\n"
-            ).encode()
-        )
-
-    def _summary_head(self) -> list[str]:
-        when = timezone.localtime(self.started).strftime("%Y-%m-%d %H:%M %Z")
-        totals = self.totals
-        notes = (
-            _("Internal notes and other messages hidden from you are included.")
-            if self.include_internal
-            else _(
-                "Internal notes of the staff and messages to third parties are not "
-                "included (%(count)d left out)."
-            )
-            % {"count": totals.left_out}
-        )
-        return [
-            _("Copy of your personal data (GDPR Art. 15)"),
-            _("For: %(address)s") % {"address": self.address},
-            _("Prepared on %(when)s by %(who)s.")
-            % {"when": when, "who": self.prepared_by},
-            _(
-                "Included: %(tickets)d tickets with %(messages)d messages and "
-                "%(files)d attachments."
-            )
-            % {
-                "tickets": totals.tickets,
-                "messages": totals.articles,
-                "files": totals.attachments,
-            },
-            notes,
-            _("Each message is in its ticket's folder as an .eml file."),
-        ]
-
-    def _readme(self) -> str:
-        return "\n\n".join(
-            [
-                _("Copy of your personal data (GDPR Art. 15)"),
-                _(
-                    "summary.txt and summary.html list your tickets and every "
-                    "message in them."
-                ),
-                _(
-                    "tickets.json has the same as data: the tickets (number, queue, "
-                    "state, dates) and each message (date, direction, sender, "
-                    "recipients, subject, attachments with size and SHA-256)."
-                ),
-                _(
-                    "Each ticket has a folder. Each message is an .eml file that any "
-                    "mail program opens: the mail exactly as it was received or sent, "
-                    "or, for a message without one (a phone call, a message written "
-                    "here), one made from what was stored, marked X-Helpline-Source."
-                ),
-                _(
-                    "The attachments of a message are in the folder 'NNN attachments' "
-                    "beside it, exactly as they were received or sent."
-                ),
-                _(
-                    "Blind copy (Bcc) recipients are never shown. Of tickets of other "
-                    "people, only the messages you sent or received are included."
-                ),
-            ]
-        )
-
     def close(self) -> Totals:
         """Write the summaries, the metadata and the README; finish the zip."""
-        head = self._summary_head()
-        text_head = ("\n".join(head) + "\n").encode()
-        title = html.escape(head[0])
-        html_head = (
-            '<!doctype html>\n<html><head><meta charset="utf-8">'
-            f"<title>{title}</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-            "table{border-collapse:collapse;width:100%}"
-            "td,th{border:1px solid #ccc;padding:.2em .4em;text-align:left}</style>"
-            f"</head><body>\n<h1>{title}</h1>\n"
-            + "".join(f"<p>{html.escape(line)}</p>\n" for line in head[1:])
-        ).encode()
-        self._write_bytes("README.txt", self.started, self._readme().encode() + b"\n")
-        self._write_stream("summary.txt", [text_head, self.text])
-        self._write_stream("summary.html", [html_head, self.html, b"</body></html>\n"])
+        self._write_bytes("README.txt", self.started, readme().encode() + b"\n")
+        self._write_stream("summary.txt", self.summary.text_parts(self.totals))
+        self._write_stream("summary.html", self.summary.html_parts(self.totals))
         self._write_stream("tickets.json", [self.json, self._json_tail()])
         self.zip.close()
         self.discard()
         return self.totals
 
     def discard(self) -> None:
-        for spool in (self.json, self.text, self.html):
+        for spool in (self.json, self.summary.text, self.summary.html):
             spool.close()
