@@ -462,3 +462,37 @@ def test_files_past_their_time_and_leftovers_are_purged(world, settings):
     assert PrivacyRun.objects.get(pk=lost.pk).subject == (
         hashlib.sha256(JANE.encode()).hexdigest()
     )
+
+
+def test_hostile_names_stay_inside_their_folder_and_markup_stays_text(world):
+    ticket = receive(
+        mail(sender=JANE, subject="<script>alert(1)</script> 3/2026", body="Hi.")
+    )
+    add_article(
+        world.agent,
+        ticket.pk,
+        NewArticle(
+            channel=ArticleChannel.PHONE,
+            sender_type=SenderType.CUSTOMER,
+            body_text="Files.",
+            from_addr=JANE,
+            attachments=[
+                NewAttachment("../../etc/passwd", "text/plain", b"one"),
+                NewAttachment("scan.pdf", "application/pdf", b"two"),
+                NewAttachment("SCAN.pdf", "application/pdf", b"three"),
+                NewAttachment("CON.txt", "text/plain", b"four"),
+                NewAttachment("\x07\n.hidden", "text/plain", b"five"),
+            ],
+        ),
+    )
+    archive = export(world)
+    folder = f"{ticket.number} - _script_alert(1)__script_ 3_2026/"
+    names = [n for n in archive.namelist() if n.startswith(folder)]
+    files = sorted(n.rsplit("/", 1)[1] for n in names if "attachments/" in n)
+    assert files == sorted(["passwd", "scan.pdf", "SCAN (2).pdf", "_CON.txt", "hidden"])
+    assert all(".." not in n and not n.startswith("/") for n in archive.namelist())
+    by_name = {n.rsplit("/", 1)[1]: archive.read(n) for n in names}
+    assert (by_name["scan.pdf"], by_name["SCAN (2).pdf"]) == (b"two", b"three")
+    html = archive.read("summary.html").decode()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -329,7 +329,9 @@ class Archive:
         files: list[dict[str, Any]] = []
         taken: set[str] = set()
         for item in part.files:
-            file_name = unique_name(safe_name(item.name, "attachment"), taken)
+            # The name's last segment: a sender's "../../x" or "C:\\x" is just "x".
+            last = item.name.replace("\\", "/").rsplit("/", 1)[-1]
+            file_name = unique_name(safe_name(last, "attachment"), taken)
             path = f"{folder}/{index:03d} attachments/{file_name}"
             self._write_blob(path, created, item.blob, reader)
             files.append(
