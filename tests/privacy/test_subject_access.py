@@ -427,6 +427,18 @@ def settings_data_dir():
     return Path(settings.DATA_DIR)
 
 
+def test_a_file_made_meanwhile_at_the_target_is_never_overwritten(world, tmp_path):
+    run = subject_access.request_export(world.holder, JANE, channel="cli")
+    target = tmp_path / "out" / "jane.zip"
+    target.parent.mkdir()
+    target.write_bytes(b"someone else's")
+    run = subject_access.run_export(run.pk, target=target)
+    assert run.status == "failed"
+    assert "nothing was overwritten" in run.errors[0]
+    assert target.read_bytes() == b"someone else's"
+    assert [p.name for p in target.parent.iterdir()] == ["jane.zip"]
+
+
 def test_files_past_their_time_and_leftovers_are_purged(world, settings):
     settings.HELPLINE_SUBJECT_ACCESS_EXPORT_DAYS = 7
     kept = subject_access.run_export(

@@ -158,7 +158,13 @@ def run_export(run_id: int, *, target: Path | None = None) -> PrivacyRun:
             )
             out.flush()
             os.fsync(out.fileno())
-        os.replace(partial, final)
+        if target is None:
+            os.replace(partial, final)
+        else:  # a link, unlike a rename, never replaces a file made meanwhile
+            os.link(partial, final)
+            partial.unlink()
+    except FileExistsError:
+        return _failed(run, f"{final} exists; nothing was overwritten.", partial)
     except HelplineError as exc:
         return _failed(run, exc.message, partial)
     except Exception:
