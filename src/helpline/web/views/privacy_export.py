@@ -10,11 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from helpline.actions import subject_access
 from helpline.jobs import subject_access_export_job
@@ -81,8 +81,13 @@ def exports_page(request: AgentRequest) -> HttpResponse:
 
 
 @agent_view
-@require_POST
-def export_download(request: AgentRequest, export_id: int) -> FileResponse:
+def export_download(
+    request: AgentRequest, export_id: int
+) -> FileResponse | HttpResponseNotAllowed:
+    # Who may ask is answered first (403, 404), as on every URL; then how.
+    subject_access.get_export(request.user, export_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     taken = subject_access.take_download(request.user, export_id)
     response = FileResponse(taken.handle, content_type="application/zip")
     response["Content-Length"] = str(taken.size)
