@@ -277,6 +277,23 @@ def enqueue_privacy_run(run_id: int) -> None:
     transaction.on_commit(lambda: privacy_run_job(run_id))
 
 
+@db_task()
+def subject_access_export_job(run_id: int) -> str:
+    """Write a subject-access export asked for on the web or through the API."""
+    from helpline.actions.subject_access import run_export
+
+    return str(run_export(run_id).status)
+
+
+@db_periodic_task(crontab(minute="23"))
+@leased_once_per_slot("helpline-subject-access-purge", 60)
+def purge_subject_access_exports() -> int:
+    """Delete export files past their time, and those of lost runs."""
+    from helpline.actions.subject_access import purge_exports
+
+    return purge_exports()
+
+
 def enqueue_inbound(message_id: int) -> None:
     process_inbound_job(message_id)
 

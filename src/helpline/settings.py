@@ -340,6 +340,9 @@ HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
 # The read audit is kept this many days, then purged by the worker
 # (docs/data-protection.md).
 HELPLINE_READ_AUDIT_DAYS = _env_int("READ_AUDIT_DAYS", 730)
+# A subject-access export waits this many days for its one download, then its file
+# is deleted by the worker (docs/data-protection.md).
+HELPLINE_SUBJECT_ACCESS_EXPORT_DAYS = _env_int("SUBJECT_ACCESS_EXPORT_DAYS", 7)
 
 # --- monitoring (docs/monitoring.md) ----------------------------------------------------
 # /healthz, /readyz and /metrics are answered by the first middleware, before sessions

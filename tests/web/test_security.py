@@ -97,6 +97,8 @@ def fill(pattern: URLPattern, world) -> str:
         "article_id": article.pk,
         "attachment_id": article.attachments.order_by("pk").first().pk,
         "queue_id": world.secret.pk,
+        # privacy-export-download: refused without handle_personal_data, like the page
+        "export_id": 1,
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",

@@ -15,6 +15,7 @@ from helpline.api import (
     me,
     merge,
     privacy,
+    privacy_export,
     queues,
     redaction,
     tickets,
@@ -77,6 +78,7 @@ for module in (
     queues,
     me,
     audit,
+    privacy_export,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

@@ -94,6 +94,7 @@ class PrivacyRunKind(models.TextChoices):
     ERASURE = "erasure", "erasure of a person"
     REDACTION = "redaction", "redaction"
     AUDIT_PURGE = "audit_purge", "read audit purge"
+    EXPORT = "export", "subject-access export"
 
 
 class PrivacyRunStatus(models.TextChoices):
@@ -105,11 +106,14 @@ class PrivacyRunStatus(models.TextChoices):
 
 class PrivacyRun(models.Model):
     """One run of a job that removes data (retention, an erasure): what it was asked,
-    what it removed (ticket numbers and counts, never content), and its errors.
+    what it removed (ticket numbers and counts, never content), and its errors; or
+    of a subject-access export (what it included, in counts, and its file while it
+    waits for its download: ``actions.subject_access``).
 
-    An erasure's ``subject`` is the address it was asked for only while the run is
-    pending or running; when it has finished the address is replaced by its SHA-256,
-    so the record of the erasure does not keep what it erased.
+    An erasure's or an export's ``subject`` is the address it was asked for only
+    while the run is pending or running; when it has finished the address is
+    replaced by its SHA-256, so the record of the erasure does not keep what it
+    erased, nor that of an export whose it was.
     """
 
     kind = models.CharField(max_length=20, choices=PrivacyRunKind.choices)

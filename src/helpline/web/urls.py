@@ -18,6 +18,7 @@ from helpline.web.views import (
     password_reset,
     preferences,
     privacy,
+    privacy_export,
     redaction,
     relations,
     search,
@@ -133,6 +134,13 @@ urlpatterns = [
     path("privacy/retention/", privacy.retention_view, name="privacy-retention"),
     path("privacy/erasure/", privacy.erasure_view, name="privacy-erasure"),
     path("privacy/runs/<int:run_id>/", privacy.run_view, name="privacy-run"),
+    # Data protection (docs/data-protection.md)
+    path("privacy/exports/", privacy_export.exports_page, name="privacy-exports"),
+    path(
+        "privacy/exports/<int:export_id>/download/",
+        privacy_export.export_download,
+        name="privacy-export-download",
+    ),
     # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
     re_path(
         r"^(?P<prefix>(?:[\w.-]+/)*)index\.pl$", legacy.legacy_link, name="legacy-link"
