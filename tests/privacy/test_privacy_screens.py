@@ -163,6 +163,18 @@ def test_only_holders_change_retention_on_the_queue_form(client, mail_queue):
     keeper = make_agent("keeper", is_admin=True)
     privacy_rights.give(keeper, privacy_rights.HANDLE_PERSONAL_DATA)
     client.force_login(keeper)
-    assert 'name="retention_days"' in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert 'name="retention_days"' in page
+    # A checkbox and a plain choice (the columns are nullable only for the upgrade).
+    assert 'type="checkbox" name="junk"' in page
+    assert "Unknown" not in page
     assert client.post(url, {**form, "retention_days": "90"}).status_code == 302
-    assert Queue.objects.get(pk=queue.pk).retention_days == 90
+    queue = Queue.objects.get(pk=queue.pk)
+    assert (queue.retention_days, queue.junk, queue.retention_action) == (
+        90,
+        False,
+        "delete",
+    )
+    client.post(url, {**form, "junk": "on", "retention_action": "anonymise"})
+    queue = Queue.objects.get(pk=queue.pk)
+    assert (queue.junk, queue.retention_action) == (True, "anonymise")

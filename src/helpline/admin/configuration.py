@@ -84,6 +84,23 @@ class QueueAdmin(ActionAdmin):
     search_fields = ("name", "comment")
     autocomplete_fields = ("group",)
 
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        # The columns are nullable only to be added without a table rewrite; they
+        # are never null: a checkbox and a plain choice, not "Unknown / Yes / No".
+        if db_field.name == "junk":
+            return forms.BooleanField(
+                required=False,
+                label=db_field.verbose_name,
+                help_text=db_field.help_text,
+            )
+        if db_field.name == "retention_action":
+            return forms.ChoiceField(
+                choices=db_field.choices, label=db_field.verbose_name, initial="delete"
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Retention removes tickets for good: only a holder of handle_personal_data
         # sets it (actions.retention); other administrators see it.

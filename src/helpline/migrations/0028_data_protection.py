@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import helpline.models.fields
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -12,19 +14,19 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="queue",
             name="junk",
-            field=models.BooleanField(
-                db_default=False,
-                default=False,
+            field=helpline.models.fields.DefaultedBooleanField(
+                db_default=models.Value(False),
+                null=True,
                 help_text="Holds junk (spam): retention counts from the last change, any state.",
             ),
         ),
         migrations.AddField(
             model_name="queue",
             name="retention_action",
-            field=models.CharField(
+            field=helpline.models.fields.DefaultedCharField(
                 choices=[("delete", "delete"), ("anonymise", "anonymise")],
-                db_default="delete",
-                default="delete",
+                db_default=models.Value("delete"),
+                null=True,
                 max_length=10,
             ),
         ),
@@ -40,7 +42,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="ticket",
             name="legal_hold",
-            field=models.BooleanField(db_default=False, default=False),
+            field=helpline.models.fields.DefaultedBooleanField(
+                db_default=models.Value(False), null=True
+            ),
         ),
         migrations.AlterField(
             model_name="grant",

@@ -155,6 +155,8 @@ class OutboxMessage(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # Indexed by ``outbox_ticket`` (built concurrently: migration 0029).
+        db_index=False,
     )
     message_id = models.CharField(max_length=998, db_index=True)
     envelope_from = models.CharField(max_length=320)
@@ -171,7 +173,10 @@ class OutboxMessage(models.Model):
 
     class Meta:
         db_table = "helpline_outbox"
-        indexes = [models.Index(fields=["status", "next_attempt"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt"], name="outbox_due"),
+            models.Index(fields=["ticket"], name="outbox_ticket"),
+        ]
 
     def __str__(self) -> str:
         return f"outbox {self.pk} ({self.status})"

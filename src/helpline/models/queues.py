@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
+
+from helpline.models.fields import DefaultedBooleanField, DefaultedCharField
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
 
 class FollowUpOption(models.TextChoices):
@@ -62,15 +69,20 @@ class Queue(models.Model):
             "ticket is removed; empty = kept for ever."
         ),
     )
-    retention_action = models.CharField(
+    # Nullable (never null: the database's default fills it) only so that the column
+    # is added without rewriting the table (docs/upgrading.md, rule 5); the same
+    # for ``junk`` and ``Ticket.legal_hold``.
+    # Typed as never None (the database default fills it).
+    retention_action: models.CharField[str | Combinable, str] = DefaultedCharField(
         max_length=10,
         choices=[("delete", "delete"), ("anonymise", "anonymise")],
-        default="delete",
-        db_default="delete",
+        null=True,
+        # A Value, not a bare constant: SQLite then adds the column in place.
+        db_default=models.Value("delete"),
     )
-    junk = models.BooleanField(
-        default=False,
-        db_default=False,
+    junk: models.BooleanField[bool | Combinable, bool] = DefaultedBooleanField(
+        null=True,
+        db_default=models.Value(False),
         help_text="Holds junk (spam): retention counts from the last change, any state.",
     )
     # The group that the search index entries of the queue's tickets name (on

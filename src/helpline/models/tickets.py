@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 
+from helpline.models.fields import DefaultedBooleanField
 from helpline.models.permissions import Grant
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models.expressions import Combinable
 
 
 class StateType(models.TextChoices):
@@ -132,7 +134,11 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     archived = models.BooleanField(default=False)
     # A legal hold stops retention and erasure from removing the ticket.
-    legal_hold = models.BooleanField(default=False, db_default=False)
+    # Never null (the database's default fills it): nullable only so that the column
+    # is added to the big table without rewriting it (docs/upgrading.md, rule 5).
+    legal_hold: models.BooleanField[bool | Combinable, bool] = DefaultedBooleanField(
+        null=True, db_default=models.Value(False)
+    )
     # When retention or an erasure anonymised it (``actions.removal``): the row stays
     # for reports, its content is gone, and retention passes it by from then on.
     anonymised = models.DateTimeField(null=True, blank=True)
