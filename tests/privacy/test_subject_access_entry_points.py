@@ -223,14 +223,16 @@ def test_the_command_writes_a_private_file(world, tmp_path):
     (tmp_path / "out").mkdir()
     target = tmp_path / "out" / "jane.zip"
     out = StringIO()
-    call_command("privacy_export", JANE, "-o", str(target), "--as", "dpo", stdout=out)
+    call_command(
+        "privacy", "export", JANE, "-o", str(target), "--as", "dpo", stdout=out
+    )
     assert f"Wrote {target}: 2 tickets, 3 messages, 3 attachments" in out.getvalue()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert numbers_in(target.read_bytes()) == {world.own.number, world.copied.number}
     assert [p.name for p in target.parent.iterdir()] == ["jane.zip"]  # no leftovers
     events = ReadEvent.objects.filter(kind="export")
     assert set(events.values_list("channel", "client")) == {
-        ("cli", "helpline privacy-export")
+        ("cli", "helpline privacy export")
     }
 
 
@@ -238,7 +240,7 @@ def test_the_command_never_overwrites_a_file(world, tmp_path):
     target = tmp_path / "jane.zip"
     target.write_bytes(b"keep me")
     with pytest.raises(CommandError) as error:
-        call_command("privacy_export", JANE, "-o", str(target), "--as", "dpo")
+        call_command("privacy", "export", JANE, "-o", str(target), "--as", "dpo")
     assert error.value.returncode == 2
     assert target.read_bytes() == b"keep me"
 
@@ -246,7 +248,7 @@ def test_the_command_never_overwrites_a_file(world, tmp_path):
 def test_the_command_refuses_an_administrator_without_the_right(world, root, tmp_path):
     target = tmp_path / "jane.zip"
     with pytest.raises(CommandError) as error:
-        call_command("privacy_export", JANE, "-o", str(target), "--as", "root")
+        call_command("privacy", "export", JANE, "-o", str(target), "--as", "root")
     assert error.value.returncode == 1
     assert "handle_personal_data" in str(error.value)
     assert not Path(target).exists()

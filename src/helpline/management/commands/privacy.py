@@ -1,5 +1,5 @@
-"""``helpline privacy``: retention, erasure of a person, legal holds and the runs
-that removed data (docs/data-protection.md).
+"""``helpline privacy``: retention, erasure of a person, legal holds, subject-access
+exports and the runs that removed data (docs/data-protection.md).
 
 Every verb acts as the agent named by ``--as``, who must hold the
 ``handle_personal_data`` right (``helpline right give``); being a superuser is not
@@ -9,30 +9,39 @@ handler it names with ``set_defaults(handler=...)``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from helpline import leases
-from helpline.actions import erasure, legal_hold, privacy_runs, retention
+from helpline.actions import (
+    erasure,
+    legal_hold,
+    privacy_runs,
+    retention,
+    subject_access,
+)
 from helpline.errors import Conflict
 from helpline.jobs import RETENTION_LEASE
 from helpline.management.base import (
+    FAILURE,
     HelplineCommand,
+    UsageError,
     acting_agent,
     positive_int,
     show_time,
 )
-from helpline.models import PrivacyRun, PrivacyRunKind
+from helpline.models import PrivacyRun, PrivacyRunKind, PrivacyRunStatus, ReadChannel
 
-VERBS = ("retention", "erase", "hold", "runs")
+VERBS = ("retention", "erase", "hold", "export", "runs")
 
 
 class Command(HelplineCommand):
     help = (
         "Data protection: preview and run retention, erase a person, set and release "
-        "legal holds, list the runs that removed data. Acts as --as LOGIN, who needs "
+        "legal holds, export a person's data, list the runs that removed data. Acts as --as LOGIN, who needs "
         "the handle_personal_data right."
     )
 
@@ -185,6 +194,73 @@ class Command(HelplineCommand):
         self.stdout.write(f"Ticket {ticket.number} {state} legal hold.")
 
     # --- runs --------------------------------------------------------------------------
+    # --- export --------------------------------------------------------------------
+    def _add_export(self, verbs: Any) -> None:
+        parser = verbs.add_parser(
+            "export",
+            help="Write everything a person sent or received into a zip.",
+            description=(
+                "A subject-access export (GDPR Art. 15): the person's tickets, their "
+                "messages as .eml, attachments, tickets.json and a summary, written "
+                "at once into a new file (mode 0600, never overwriting one). "
+                "Recorded as a privacy run, in the administration log and, per "
+                "ticket, in the read audit."
+            ),
+        )
+        parser.add_argument("address", help="The person's email address.")
+        parser.add_argument(
+            "-o",
+            "--output",
+            required=True,
+            metavar="FILE.zip",
+            help="The zip to write (must not exist; created with mode 0600).",
+        )
+        parser.add_argument(
+            "--include-internal",
+            action="store_true",
+            help=(
+                "Include internal notes and messages to third parties, which the "
+                "person was not shown (left out by default)."
+            ),
+        )
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _ in settings.LANGUAGES],
+            default="",
+            help="Language of the summary and README (default: the server's).",
+        )
+        self.add_as_agent(parser)
+        self.add_json_flag(parser)
+        parser.set_defaults(handler=self.export)
+
+    def export(self, options: dict[str, Any]) -> None:
+        target = Path(options["output"]).expanduser().absolute()
+        if target.exists():
+            raise UsageError(f"{target} exists; name a new file.")
+        if not target.parent.is_dir():
+            raise UsageError(f"{target.parent} is not a directory.")
+        agent = acting_agent(options["as_login"])
+        run = subject_access.request_export(
+            agent,
+            options["address"],
+            include_internal=options["include_internal"],
+            language=options["language"],
+            channel=ReadChannel.CLI,
+            client="helpline privacy export",
+        )
+        run = subject_access.run_export(run.pk, target=target)
+        if run.status != PrivacyRunStatus.DONE:
+            message = "; ".join(str(e) for e in run.errors) or "The export failed."
+            raise CommandError(message, returncode=FAILURE)
+        report = run.report
+        if options["json"]:
+            self.emit_json({"id": run.pk, "file": str(target), **report})
+            return
+        self.stdout.write(
+            f"Wrote {target}: {report['tickets']} tickets, {report['messages']} "
+            f"messages, {report['attachments']} attachments ({report['size']} bytes)."
+        )
+
     def _add_runs(self, verbs: Any) -> None:
         parser = verbs.add_parser(
             "runs", help="List the newest runs of retention or erasure."
