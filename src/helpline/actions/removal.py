@@ -571,14 +571,12 @@ def scrub_history(entries: QuerySet[HistoryEntry]) -> None:
 
 
 # --- one batch ---------------------------------------------------------------------------
-def _delete_batch(
-    ids: list[int], *, actor: Any | None, reason: str, run: Any, where: Q | None
-) -> Outcome:
-    claim = _claim(ids, where)
-    outcome = Outcome(held=claim.held)
-    found = claim.ids
-    if not found:
-        return outcome
+def _drop_mail_and_files(
+    found: list[int], outcome: Outcome
+) -> tuple[QuerySet[Article], list[tuple[int, int]], set[int]]:
+    """What deleting and anonymising both do first: the tickets' mail in and out and
+    their attachments go (counted in ``outcome``); returns their articles, the
+    articles' (id, raw blob) and every blob they held, to release at the end."""
     articles = Article.objects.filter(ticket_id__in=found)
     article_rows = list(articles.values_list("pk", "raw_id"))
     outcome.messages, blobs = drop_mail(outbox_of(found), inbound_of(found))
@@ -587,6 +585,18 @@ def _delete_batch(
         Attachment.objects.filter(article__ticket_id__in=found)
     )
     blobs |= files
+    return articles, article_rows, blobs
+
+
+def _delete_batch(
+    ids: list[int], *, actor: Any | None, reason: str, run: Any, where: Q | None
+) -> Outcome:
+    claim = _claim(ids, where)
+    outcome = Outcome(held=claim.held)
+    found = claim.ids
+    if not found:
+        return outcome
+    articles, article_rows, blobs = _drop_mail_and_files(found, outcome)
     # What other tickets keep pointing at: their history at our articles (a split),
     # their articles at a ticket they were merged from.
     HistoryEntry.objects.filter(article__ticket_id__in=found).exclude(
@@ -623,14 +633,7 @@ def _anonymise_batch(
     found = claim.ids
     if not found:
         return outcome
-    articles = Article.objects.filter(ticket_id__in=found)
-    article_rows = list(articles.values_list("pk", "raw_id"))
-    outcome.messages, blobs = drop_mail(outbox_of(found), inbound_of(found))
-    blobs.update(raw for _, raw in article_rows)
-    outcome.attachments, files = drop_attachments(
-        Attachment.objects.filter(article__ticket_id__in=found)
-    )
-    blobs |= files
+    articles, article_rows, blobs = _drop_mail_and_files(found, outcome)
     articles.update(**BLANK_ARTICLE)
     history = HistoryEntry.objects.filter(ticket_id__in=found)
     scrub_history(history)
