@@ -11,6 +11,7 @@ from django.db import connection
 
 from helpline.actions import retention
 from helpline.models import Ticket
+from tests.plans import explain_with_only
 from tests.privacy.removing import keep_for, later
 from tests.support import make_queue, make_ticket
 
@@ -18,19 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def plan(sql: str, params: tuple, keep: str) -> str:
-    with connection.cursor() as cursor:
-        # Every other index leading with the queue out of the way (rolled back with
-        # the test): can this one serve the query?
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'helpline_ticket' "
-            "AND indexname <> %s AND indexdef LIKE %s",
-            [keep, "%(queue_id%"],
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + sql, params)  # noqa: S608 - Django's SQL
-        return " ".join(row[0] for row in cursor.fetchall())
+    return explain_with_only("helpline_ticket", keep, sql, params)
 
 
 @pytest.mark.parametrize(
