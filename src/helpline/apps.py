@@ -31,6 +31,13 @@ class HelplineConfig(AppConfig):
         if editor not in redaction_copies.editors:
             redaction_copies.editors.append(editor)
 
+        # "Not spam" asks the mail layer where routing would put a ticket's mail.
+        from helpline.actions import spam
+        from helpline.mail.spam import route_again
+
+        if route_again not in spam.routers:
+            spam.routers.append(route_again)
+
         # Every process learns of configuration changes the mail pipeline caches.
         from helpline.mail import snapshot
 

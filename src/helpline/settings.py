@@ -286,6 +286,21 @@ HELPLINE_DEFAULT_QUEUE = _env("DEFAULT_QUEUE", "Raw")
 HELPLINE_FOLLOWUP_IN_BODY = _env_bool("FOLLOWUP_IN_BODY", False)
 # Stored messages the worker processes in one transaction (1: one at a time).
 HELPLINE_INBOUND_BATCH = _env_int("INBOUND_BATCH", 20)
+# Spam (docs/spam.md): SpamAssassin's spamd as host:port (empty: no filter, "Spam"
+# only moves the ticket); the transports whose mail the pipeline has spamd check
+# (imap, pop3, lmtp, smtp, pipe, or "all"; empty: none, an MTA in front filters);
+# how long one call to spamd may take; the hosts whose Received lines vouch for the
+# X-Spam-* / X-Rspamd-* headers above them; where "Spam" moves a ticket whose queue
+# names no junk queue.
+HELPLINE_SPAMD = _env("SPAMD")
+HELPLINE_SPAM_CHECK = [
+    t.strip().lower() for t in _env("SPAM_CHECK").split(",") if t.strip()
+]
+HELPLINE_SPAM_TIMEOUT = float(_env("SPAM_TIMEOUT", "10"))
+HELPLINE_SPAM_TRUSTED_HOPS = [
+    h.strip().lower() for h in _env("SPAM_TRUSTED_HOPS").split(",") if h.strip()
+]
+HELPLINE_JUNK_QUEUE = _env("JUNK_QUEUE", "Junk")
 # Reject mail over SMTP/LMTP to addresses that are not system addresses (550).
 HELPLINE_REJECT_UNKNOWN_RECIPIENTS = _env_bool("REJECT_UNKNOWN_RECIPIENTS", False)
 

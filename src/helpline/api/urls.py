@@ -18,6 +18,7 @@ from helpline.api import (
     privacy_export,
     queues,
     redaction,
+    spam,
     tickets,
 )
 from helpline.api.auth import api_auth
@@ -79,6 +80,7 @@ for module in (
     me,
     audit,
     privacy_export,
+    spam,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

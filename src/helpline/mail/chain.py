@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from helpline.actions.tickets_bulk import NewTicket
 from helpline.blobstore import read_blob
+from helpline.mail import spam
 from helpline.mail.automatic import Classification, classify
 from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.followup import Thread, find_thread
@@ -92,8 +93,11 @@ def read(message: InboundMessage) -> Reading:
     outcome = apply_filters(
         parsed, trust_headers=message.trust_headers, filters=snapshot.filters
     )
+    judged = spam.apply(message, raw_bytes, outcome)
     reading = Reading(message, parsed, classification, outcome, snapshot)
     d = reading.result.decisions
+    if judged:
+        d["spam"] = judged
     d["message_id"] = parsed.message_id
     if parsed.defects:
         d["defects"] = parsed.defects[:20]
@@ -198,7 +202,7 @@ def run(message: InboundMessage) -> Result:
 
 # The fields ``settle`` sets.
 OUTCOME = ["attempts", "decisions", "processed", "ticket", "article", "error"]
-OUTCOME += ["status", "reason"]
+OUTCOME += ["status", "reason", "spam_score", "spam_symbols"]
 
 
 def record(message: InboundMessage, result: Result) -> None:
@@ -269,13 +273,14 @@ def record_all(messages: list[InboundMessage]) -> None:
 def after_commit(message: InboundMessage, result: Result) -> None:
     from helpline.mail import hooks
 
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "message_id": message.pk,
         "ticket_id": result.ticket.pk if result.ticket else None,
         "queue_id": result.ticket.queue_id if result.ticket else None,
         "article_id": result.article.pk if result.article else None,
         "auto_response": result.auto_response,
         "outcome": result.outcome,
+        "spam": bool(result.decisions.get("spam", {}).get("spam")),
     }
     for hook in hooks.after_inbound:
         transaction.on_commit(functools.partial(hook, **kwargs))

@@ -26,6 +26,7 @@ from helpline.mail.followup import Thread, own_addresses, sent_by_us
 from helpline.mail.parse import Address, ParsedMessage
 from helpline.mail.routing import route
 from helpline.mail.snapshot import Snapshot
+from helpline.mail.spam import junk_for
 from helpline.models import (
     Article,
     ArticleChannel,
@@ -144,6 +145,11 @@ def plan_ticket(
         snapshot,
         filter_queue=outcome.sets.get("queue"),
     )
+    if outcome.sets.get("junk"):  # judged spam (mail.spam)
+        junk = junk_for(queue, snapshot)
+        if junk is not None and junk.pk != queue.pk:
+            how = f"{how}; spam, so its junk queue {junk.name}"
+            queue = copy.copy(junk)
     result.decisions["route"] = how
     email, name = _customer(parsed, outcome)
     return NewTicket(

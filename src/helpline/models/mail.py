@@ -56,6 +56,11 @@ class InboundMessage(models.Model):
     )
     received = models.DateTimeField(auto_now_add=True)
     processed = models.DateTimeField(null=True, blank=True)
+    # The spam filter's verdict (docs/spam.md): its score and the rules that fired,
+    # from spamd in the pipeline or from the headers of a trusted MTA's filter;
+    # empty when nothing judged the message.
+    spam_score = models.FloatField(null=True, blank=True)
+    spam_symbols = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "helpline_inbound_message"

@@ -85,6 +85,19 @@ class Queue(models.Model):
         db_default=models.Value(False),
         help_text="Holds junk (spam): retention counts from the last change, any state.",
     )
+    # Where "Spam" moves this queue's tickets and the pipeline puts the mail it judges
+    # spam (docs/spam.md); empty: the queue named by HELPLINE_JUNK_QUEUE.
+    junk_queue = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "Where 'Spam' moves this queue's tickets; empty = the queue named by "
+            "HELPLINE_JUNK_QUEUE."
+        ),
+    )
     # The group that the search index entries of the queue's tickets name (on
     # PostgreSQL, to narrow searches to what an agent may read; search.md).  It
     # differs from ``group`` after the queue changed group, until a job has rebuilt

@@ -101,10 +101,12 @@ def send_auto_response(
     article_id: int | None,
     auto_response: str,
     queue_id: int | None = None,
+    spam: bool = False,
     **_: object,
 ) -> Article | None:
-    """Queue the queue's auto-response of type ``auto_response`` for this article."""
-    if not auto_response or ticket_id is None or article_id is None:
+    """Queue the queue's auto-response of type ``auto_response`` for this article
+    (none for mail judged spam: docs/spam.md)."""
+    if spam or not auto_response or ticket_id is None or article_id is None:
         return None
     # A cheap check first: most queues have no response of most types.
     if queue_id is not None:  # the ticket's queue, from the pipeline

@@ -154,10 +154,12 @@ def after_inbound(
     article_id: int | None,
     outcome: str = "",
     queue_id: int | None = None,
+    spam: bool = False,
     **_: object,
 ) -> None:
-    """Mail hook: tell followers of a new ticket, and the owner of a follow-up."""
-    if ticket_id is None:
+    """Mail hook: tell followers of a new ticket, and the owner of a follow-up; of
+    mail judged spam, nobody (docs/spam.md)."""
+    if ticket_id is None or spam:
         return
     event = {
         "new_ticket": Event.NEW_TICKET,

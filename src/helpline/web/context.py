@@ -35,6 +35,11 @@ SHORTCUTS = [
     ("o", _("Change the owner")),
     ("s", _("Change the state")),
     ("w", _("Watch or stop watching")),
+    ("!", _("Spam: to the junk queue, learned as spam (also on a selection)")),
+    (
+        "N",
+        _("Not spam: back from the junk queue, learned as ham (also on a selection)"),
+    ),
     ("Esc", _("Close a dialog or leave a field")),
 ]
 

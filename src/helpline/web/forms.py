@@ -340,6 +340,8 @@ BULK_ACTIONS = [
     ("owner", _("Set owner")),
     ("merge", _("Merge into one ticket")),
     ("close", _("Close with a note")),
+    ("spam", _("Spam: to the junk queue, learned as spam")),
+    ("not_spam", _("Not spam: back from the junk queue, learned as ham")),
 ]
 
 

@@ -67,6 +67,7 @@ class Command(HelplineCommand):
         self._add_show(verbs)
         self._add_search(verbs)
         self._add_reply(verbs)
+        self._add_spam(verbs)
 
     def _add_create(self, verbs: Any) -> None:
         create = verbs.add_parser(
@@ -227,6 +228,61 @@ class Command(HelplineCommand):
         reply.set_defaults(handler=self.reply)
 
     # --- create ---------------------------------------------------------------------
+    def _add_spam(self, verbs: Any) -> None:
+        for verb, what in (
+            ("spam", "Spam: to the junk queue, the mail learned as spam"),
+            ("not-spam", "Not spam: back where routing puts it, learned as ham"),
+        ):
+            parser = verbs.add_parser(verb, help=f"{what} (docs/spam.md).")
+            parser.add_argument("numbers", metavar="NUMBER", nargs="+")
+            self.add_as_agent(parser)
+            self.add_json_flag(parser)
+            parser.set_defaults(handler=self.spam, spam=verb == "spam")
+
+    def spam(self, options: dict[str, Any]) -> None:
+        """Each ticket through ``actions.spam``; one that fails stops no other."""
+        from helpline.actions.spam import mark_not_spam, mark_spam
+        from helpline.errors import HelplineError
+
+        agent = acting_agent(options["as_login"])
+        action = mark_spam if options["spam"] else mark_not_spam
+        rows, failed = [], 0
+        for number in options["numbers"]:
+            try:
+                result = action(agent, access_ticket(agent, number=number).pk)
+            except HelplineError as exc:
+                failed += 1
+                rows.append({"number": number, "ok": False, "error": exc.message})
+                continue
+            rows.append(
+                {
+                    "number": number,
+                    "ok": True,
+                    "queue": result.queue,
+                    "moved": result.moved,
+                    "learned": result.learned,
+                    "not_learned": result.not_learned,
+                }
+            )
+        if options["json"]:
+            self.emit_json(rows)
+        else:
+            for r in rows:
+                said = (
+                    f"error: {r['error']}"
+                    if not r["ok"]
+                    else ("moved to " if r["moved"] else "stays in ")
+                    + r["queue"]
+                    + (
+                        f"; not learned: {r['not_learned']}"
+                        if r["not_learned"]
+                        else f"; {r['learned']} message(s) learned"
+                    )
+                )
+                self.stdout.write(f"{r['number']}: {said}")
+        if failed:
+            raise CommandError(f"{failed} of {len(rows)} tickets failed.")
+
     def create(self, options: dict[str, Any]) -> None:
         agent = acting_agent(options["as_login"])
         queue = admin.get_queue(options["queue"])

@@ -15,11 +15,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from helpline.actions import locks, merge, tickets
+from helpline.actions import locks, merge, spam, tickets
 from helpline.actions.access import access_ticket, queues_with
 from helpline.errors import HelplineError, InvalidInput
 from helpline.models import Permission, Ticket
 from helpline.web import forms
+from helpline.web.views.changes import spam_said
 from helpline.web.views.decorators import AgentRequest, agent_view
 
 MAX_BULK = 200
@@ -75,6 +76,10 @@ def _operation(agent: Any, data: dict[str, Any]) -> Callable[[Ticket], object]:
             return merge.merge_tickets(agent, t.pk, target.pk)
 
         return merge_one
+    if action == "spam":
+        return lambda t: spam_said(spam.mark_spam(agent, t.pk))
+    if action == "not_spam":
+        return lambda t: spam_said(spam.mark_not_spam(agent, t.pk))
     if action == "close":
         return lambda t: tickets.close_ticket(
             agent, t.pk, note=data["note"], state_name=data["close_state"]
@@ -87,11 +92,12 @@ def run_bulk(agent: Any, selected: list[Ticket], data: dict[str, Any]) -> list[O
     outcomes = []
     for ticket in selected:
         try:
-            operation(ticket)
+            done = operation(ticket)
         except HelplineError as exc:
             outcomes.append(Outcome(ticket, False, exc.message))
         else:
-            outcomes.append(Outcome(ticket, True, _("done")))
+            said = done if isinstance(done, str) else _("done")
+            outcomes.append(Outcome(ticket, True, said))
     return outcomes
 
 
@@ -101,7 +107,10 @@ def bulk_view(request: AgentRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     selected = selected_tickets(agent, params.getlist("ids"))
     form = forms.BulkForm(
-        request.POST or None, queues=queues_with(agent, Permission.MOVE_INTO)
+        request.POST or None,
+        queues=queues_with(agent, Permission.MOVE_INTO),
+        # A list's "Spam" / "Not spam" button (or key) names the action.
+        initial={"action": params.get("action", "")},
     )
     status = 200
     if request.method == "POST" and selected and form.is_valid():

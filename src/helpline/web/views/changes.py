@@ -1,5 +1,6 @@
 """Changing a ticket's fields: move, owner, responsible, priority, state, close,
-and the one-click actions lock/unlock, watch/unwatch, archive/unarchive."""
+and the one-click actions lock/unlock, watch/unwatch, archive/unarchive,
+spam/not spam."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from helpline.actions import locks, tickets
+from helpline.actions import locks, spam, tickets
 from helpline.actions.access import access_ticket, queues_with
 from helpline.actions.articles import add_note
 from helpline.errors import HelplineError
@@ -173,3 +174,41 @@ archive_view = _one_click(
 unarchive_view = _one_click(
     tickets.unarchive_ticket, gettext_lazy("The ticket is unarchived.")
 )
+
+
+def spam_said(result: spam.SpamResult) -> str:
+    """What "Spam" or "Not spam" did, for the agent."""
+    done = _("Moved to %(queue)s.") if result.moved else _("Stays in %(queue)s.")
+    text = done % {"queue": result.queue}
+    if result.not_learned:
+        why = _("The spam filter did not learn it: %(why)s")
+        return f"{text} {why % {'why': result.not_learned}}"
+    return f"{text} {_('The spam filter learned it.')}"
+
+
+def _spam_click(action: Any) -> Any:
+    """ "Spam" or "Not spam" (POST): the zoom again, or the queues when the ticket
+    went where the agent may not follow."""
+
+    @agent_view
+    def view(request: AgentRequest, number: str) -> HttpResponse:
+        ticket = access_ticket(request.user, number=number)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            result = action(request.user, ticket.pk)
+        except HelplineError as exc:
+            messages.error(request, exc.message)
+            return redirect(zoom_url(ticket))
+        say = messages.warning if result.not_learned else messages.success
+        say(request, spam_said(result))
+        if not Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
+            return redirect("queues")
+        return redirect(zoom_url(ticket))
+
+    view.__name__ = action.__name__
+    return view
+
+
+spam_view = _spam_click(spam.mark_spam)
+not_spam_view = _spam_click(spam.mark_not_spam)
