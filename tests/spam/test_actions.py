@@ -1,4 +1,4 @@
-""" "Spam" and "Not spam" on a ticket, against a real SpamAssassin (tests/spam/spamd.py):
+"""The "Spam" and "Not spam" actions, against a real SpamAssassin (tests/spam/spamd.py):
 the ticket moves to its queue's junk queue and back to where routing puts it, the
 history says so, and the filter learns the mail (the score after "Spam" is higher,
 after "Not spam" lower again)."""

@@ -1,4 +1,4 @@
-""""Spam" and "Not spam" from the web (the zoom's buttons, a list's keys, the bulk
+"""The "Spam" and "Not spam" actions from the web (the zoom's buttons, a list's keys, the bulk
 screen), the REST API and the command line: the same action, the same checks."""
 
 from __future__ import annotations
@@ -71,9 +71,7 @@ def test_a_list_s_spam_key_opens_the_bulk_screen_with_spam_chosen(web, desk):
     screen = web.get(reverse("bulk"), {"ids": [first.pk, second.pk], "action": "spam"})
     assert screen.context["form"].initial["action"] == "spam"
 
-    result = web.post(
-        reverse("bulk"), {"ids": [first.pk, second.pk], "action": "spam"}
-    )
+    result = web.post(reverse("bulk"), {"ids": [first.pk, second.pk], "action": "spam"})
     outcomes = result.context["outcomes"]
     assert [o.ok for o in outcomes] == [True, True]
     assert all("The spam filter learned it." in o.message for o in outcomes)

@@ -1,4 +1,4 @@
-""" "Spam" and "Not spam" on a ticket (docs/spam.md).
+"""The "Spam" and "Not spam" actions on a ticket (docs/spam.md).
 
 "Spam" moves the ticket to its queue's junk queue (``Queue.junk_queue``, else the
 queue named by ``HELPLINE_JUNK_QUEUE``) and hands the mail it received to the spam
@@ -113,7 +113,7 @@ def do_mark_spam(actor: Agent | None, ticket: Ticket, junk: Queue) -> bool:
 
 
 def mark_spam(actor: Agent, ticket_id: int) -> SpamResult:
-    """ "Spam": the ticket to its queue's junk queue, its mail learned as spam."""
+    """Mark as "Spam": the ticket to its queue's junk queue, its mail learned as spam."""
     with transaction.atomic():
         ticket = access_ticket(
             actor, ticket_id, need=Permission.MOVE_INTO, for_update=True
@@ -159,7 +159,7 @@ def do_mark_not_spam(actor: Agent | None, ticket: Ticket, home: Queue) -> bool:
 
 
 def mark_not_spam(actor: Agent, ticket_id: int) -> SpamResult:
-    """ "Not spam": the ticket back where routing would have put it, its mail learned
+    """Mark as "Not spam": the ticket back where routing would have put it, its mail learned
     as ham."""
     with transaction.atomic():
         ticket = access_ticket(

@@ -1,4 +1,4 @@
-""" "Spam" and "Not spam" on a ticket (the API side of ``actions.spam``).
+"""The "Spam" and "Not spam" actions on a ticket (the API side of ``actions.spam``).
 
 The same checks as everywhere: ``move_into`` on the ticket's queue and on the queue it
 goes to (403), a ticket the caller may not see is 404, a queue without a junk queue

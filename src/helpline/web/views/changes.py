@@ -187,7 +187,7 @@ def spam_said(result: spam.SpamResult) -> str:
 
 
 def _spam_click(action: Any) -> Any:
-    """ "Spam" or "Not spam" (POST): the zoom again, or the queues when the ticket
+    """A click on "Spam" or "Not spam" (POST): the zoom again, or the queues when the ticket
     went where the agent may not follow."""
 
     @agent_view
