@@ -137,3 +137,19 @@ def test_spamassassin_s_folded_status_header_gives_every_test():
         "DRUGS_ERECTILE",
         "MISSING_DATE",
     ]
+
+
+def test_mail_show_tells_the_score_and_the_rules(
+    desk, django_capture_on_commit_callbacks
+):
+    from tests.cli import run
+
+    raw = message(
+        subject="Cheap meds",
+        body=words(),
+        top=(("X-Spam-Status", STATUS), ("Received", BY_MX)),
+    )
+    delivered, _ = received(raw, django_capture_on_commit_callbacks)
+    shown = run("mail", "show", str(delivered.pk))
+    assert "Spam score: 12.3 (BAYES_99, DRUGS_ERECTILE, URIBL_BLACK)" in shown
+    assert "spam: {'spam': True, 'score': 12.3" in shown

@@ -454,6 +454,8 @@ class Command(HelplineCommand):
             "attempts": message.attempts,
             "processed": message.processed,
             "decisions": message.decisions,
+            "spam_score": message.spam_score,
+            "spam_symbols": message.spam_symbols,
             "error": message.error,
         }
         if options["json"]:
@@ -511,6 +513,9 @@ def _describe(data: dict[str, Any]) -> str:
         f"Reason:     {data['reason'] or '-'}",
         f"Attempts:   {data['attempts']}",
     ]
+    if data.get("spam_score") is not None:
+        symbols = ", ".join(data.get("spam_symbols") or []) or "-"
+        lines.append(f"Spam score: {data['spam_score']} ({symbols})")
     if data["decisions"]:
         lines.append("Decisions:")
         lines += [f"  {k}: {v}" for k, v in data["decisions"].items()]
