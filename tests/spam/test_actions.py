@@ -170,3 +170,29 @@ def test_without_a_filter_spam_still_moves_the_ticket(desk, settings):
     result = mark_spam(desk.agent, ticket.pk)
     assert result.moved
     assert "no spam filter configured" in result.not_learned
+
+
+def test_spam_costs_the_same_queries_whatever_the_mail_of_the_ticket(
+    desk, filter_on, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.HELPLINE_TICKET_HOOK = "Ticket#"
+    short = ticket_by_mail("Cheap watches", words())
+    long = ticket_by_mail("Cheap rings", words())
+    for _ in range(3):
+        deliver(
+            message(subject=f"Re: [Ticket#{long.number}] Cheap rings", body=words())
+        )
+    assert long.articles.filter(incoming=True).count() == 4
+    # The agent's grants are read once and kept: read them before counting.
+    mark_spam(desk.agent, ticket_by_mail("Warm-up", words()).pk)
+
+    counts = []
+    for ticket in (short, long):
+        with CaptureQueriesContext(connection) as queries:
+            result = mark_spam(desk.agent, ticket.pk)
+        counts.append(len(queries))
+        assert result.learned == ticket.articles.filter(incoming=True).count()
+    assert counts[0] == counts[1]

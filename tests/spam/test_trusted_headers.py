@@ -152,4 +152,6 @@ def test_mail_show_tells_the_score_and_the_rules(
     delivered, _ = received(raw, django_capture_on_commit_callbacks)
     shown = run("mail", "show", str(delivered.pk))
     assert "Spam score: 12.3 (BAYES_99, DRUGS_ERECTILE, URIBL_BLACK)" in shown
-    assert "spam: {'spam': True, 'score': 12.3" in shown
+    decisions = shown.split("Decisions:", 1)[1]
+    # (PostgreSQL's jsonb keeps the keys in an order of its own.)
+    assert "'spam': True" in decisions and "'score': 12.3" in decisions
