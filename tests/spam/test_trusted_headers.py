@@ -155,3 +155,28 @@ def test_mail_show_tells_the_score_and_the_rules(
     decisions = shown.split("Decisions:", 1)[1]
     # (PostgreSQL's jsonb keeps the keys in an order of its own.)
     assert "'spam': True" in decisions and "'score': 12.3" in decisions
+
+
+def test_a_batch_stores_each_message_s_score_and_rules(desk):
+    """Several messages processed in one transaction save their outcomes in one
+    statement (``chain.record_all``): the scores and rules go with them."""
+    from helpline.mail.intake import receive
+    from helpline.mail.postmaster import process_batch
+
+    status = "Yes, score=9.5 required=5.0 tests=ONE,TWO autolearn=no"
+    raws = [
+        message(
+            subject="A",
+            body=words(),
+            top=(("X-Spam-Status", status), ("Received", BY_MX)),
+        ),
+        message(subject="B", body=words()),
+    ]
+    stored = [receive(raw, transport="imap")[0] for raw in raws]
+    done = process_batch([m.pk for m in stored])
+    assert len(done) == 2
+    first, second = (type(m).objects.get(pk=m.pk) for m in stored)
+    assert (first.spam_score, first.spam_symbols) == (9.5, ["ONE", "TWO"])
+    assert (second.spam_score, second.spam_symbols) == (None, None)
+    assert Ticket.objects.get(pk=first.ticket_id).queue == desk.junk
+    assert Ticket.objects.get(pk=second.ticket_id).queue == desk.info
