@@ -66,6 +66,13 @@ class SpamResult:
     blobs: list[Blob] = field(default_factory=list, repr=False)
 
 
+def is_junk(queue: Queue) -> bool:
+    """Does ``queue`` hold junk: marked so (for retention), or the queue named by
+    ``HELPLINE_JUNK_QUEUE``?  (A queue's own junk queue should be marked so too, or
+    retention never empties it: docs/spam.md.)"""
+    return bool(queue.junk) or queue.name == settings.HELPLINE_JUNK_QUEUE
+
+
 def junk_queue_for(queue: Queue) -> Queue | None:
     """Where "Spam" sends a ticket of ``queue``: its junk queue, else the queue named
     by ``HELPLINE_JUNK_QUEUE``; None when neither exists (or is valid)."""
@@ -118,7 +125,7 @@ def mark_spam(actor: Agent, ticket_id: int) -> SpamResult:
         ticket = access_ticket(
             actor, ticket_id, need=Permission.MOVE_INTO, for_update=True
         )
-        junk = ticket.queue if ticket.queue.junk else junk_queue_for(ticket.queue)
+        junk = ticket.queue if is_junk(ticket.queue) else junk_queue_for(ticket.queue)
         if junk is None:
             raise InvalidInput(
                 f"Queue {ticket.queue.name} has no junk queue: set one on the queue, "
@@ -136,7 +143,7 @@ def home_queue(ticket: Ticket) -> Queue | None:
     (``routers``), else the queue it was in when it was last marked spam."""
     for router in routers:
         queue = router(ticket)
-        if queue is not None and queue.valid and not queue.junk:
+        if queue is not None and queue.valid and not is_junk(queue):
             return queue
     last = (
         HistoryEntry.objects.filter(ticket=ticket, type=HistoryType.SPAM)
@@ -145,7 +152,8 @@ def home_queue(ticket: Ticket) -> Queue | None:
         .first()
     )
     name = (last or {}).get("queue")
-    return Queue.objects.filter(name=name, valid=True, junk=False).first()
+    queue = Queue.objects.filter(name=name, valid=True).first()
+    return queue if queue is not None and not is_junk(queue) else None
 
 
 def do_mark_not_spam(actor: Agent | None, ticket: Ticket, home: Queue) -> bool:
@@ -165,7 +173,7 @@ def mark_not_spam(actor: Agent, ticket_id: int) -> SpamResult:
         ticket = access_ticket(
             actor, ticket_id, need=Permission.MOVE_INTO, for_update=True
         )
-        home = ticket.queue if not ticket.queue.junk else home_queue(ticket)
+        home = home_queue(ticket) if is_junk(ticket.queue) else ticket.queue
         if home is None:
             raise InvalidInput(
                 f"No queue to move ticket {ticket.number} back to: move it instead."

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
+from helpline.actions.spam import is_junk
 from helpline.blobstore import read_blob
 from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.parse import parse_message
@@ -147,7 +148,7 @@ def apply(message: InboundMessage, raw: bytes, outcome: Outcome) -> dict[str, An
 def junk_for(queue: Queue, snapshot: Snapshot) -> Queue | None:
     """The junk queue of a routed queue (``actions.spam.junk_queue_for``, from the
     snapshot): the queue itself when it holds junk."""
-    if queue.junk:
+    if is_junk(queue):
         return queue
     junk = snapshot.queue(queue.junk_queue_id) if queue.junk_queue_id else None
     if junk is None or not junk.valid:
@@ -173,9 +174,7 @@ def route_again(ticket: Ticket) -> Queue | None:
     )
     wanted = outcome.sets.get("queue")
     chosen = snapshot.queue_named(wanted) if wanted else None
-    junk = chosen is not None and (
-        chosen.junk or chosen.name == settings.HELPLINE_JUNK_QUEUE
-    )
+    junk = chosen is not None and is_junk(chosen)
     queue, _ = route(
         message,
         parsed.recipients_for_routing,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import privacy_rights, read_audit
+from helpline.actions import privacy_rights, read_audit, spam
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
@@ -192,6 +192,8 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
         else [],
         "watching": TicketWatcher.objects.filter(ticket=ticket, agent=agent).exists(),
         "can": permissions(agent, ticket),
+        # "Not spam" in a junk queue, "Spam" elsewhere (docs/spam.md).
+        "in_junk": spam.is_junk(ticket.queue),
         "others": presence.others(agent, ticket),
         "presence_action": PresenceAction.VIEWING,
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),
