@@ -180,3 +180,28 @@ def test_a_batch_stores_each_message_s_score_and_rules(desk):
     assert (second.spam_score, second.spam_symbols) == (None, None)
     assert Ticket.objects.get(pk=first.ticket_id).queue == desk.junk
     assert Ticket.objects.get(pk=second.ticket_id).queue == desk.info
+
+
+def test_a_follow_up_judged_spam_is_kept_but_reopens_and_answers_nothing(
+    desk, django_capture_on_commit_callbacks
+):
+    from helpline.actions.tickets import close_ticket
+    from helpline.models import StateType
+
+    _, ticket = received(
+        message(subject="Question", body=words()), django_capture_on_commit_callbacks
+    )
+    close_ticket(desk.agent, ticket.pk, note="Answered.")
+    outbox = OutboxMessage.objects.count()
+    raw = message(
+        subject=f"Re: [Ticket#{ticket.number}] Question",
+        body=words(),
+        top=(("X-Spam-Flag", "YES"), ("Received", BY_MX)),
+    )
+    delivered, same = received(raw, django_capture_on_commit_callbacks)
+
+    assert same.pk == ticket.pk
+    assert delivered.reason == "follow_up (spam, state kept)"
+    assert same.state_type == StateType.CLOSED
+    assert same.articles.filter(incoming=True).count() == 2
+    assert OutboxMessage.objects.count() == outbox

@@ -145,7 +145,8 @@ def write(reading: Reading) -> Result:
     classification, outcome = reading.classification, reading.outcome
     d = result.decisions
     if thread.ticket is not None:
-        follow_up(thread, parsed, raw, classification, result, snapshot)
+        spam = bool(outcome.sets.get("junk"))
+        follow_up(thread, parsed, raw, classification, result, snapshot, spam=spam)
     old = thread.untrusted or (thread.ticket if result.ticket is None else None)
     if result.ticket is None:
         plan = plan_ticket(

@@ -206,7 +206,11 @@ def follow_up(
     classification: Classification,
     result: Result,
     snapshot: Snapshot,
+    *,
+    spam: bool = False,
 ) -> None:
+    """Add the message to the ticket it follows up.  Mail judged spam (``spam``) is
+    kept like an out-of-office: it reopens nothing (docs/spam.md)."""
     assert thread.ticket is not None
     ticket = thread.ticket
     if not thread.locked:
@@ -243,6 +247,9 @@ def follow_up(
     if automatic:
         # An out-of-office or list copy is kept, but reopens nothing.
         result.outcome = "follow_up (automatic, state kept)"
+        return
+    if spam:
+        result.outcome = "follow_up (spam, state kept)"
         return
     if closed and option == FollowUpOption.REJECT:
         result.outcome = "rejected_follow_up"
