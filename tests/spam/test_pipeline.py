@@ -109,3 +109,38 @@ def test_a_filter_that_is_down_leaves_the_mail_unscored_and_processed(
     assert delivered.spam_score is None
     assert delivered.decisions["spam"]["unscored"].startswith("spamd:")
     assert delivered.decisions["auto_response"] == "reply"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_spamd_is_asked_before_the_batch_s_transaction_and_once(
+    filter_on, settings, monkeypatch
+):
+    """Waiting for the filter holds no lock: the worker asks spamd about a batch's
+    messages before it opens the batch's transaction (on SQLite, the write lock)."""
+    from django.db import connection
+
+    from helpline.mail.intake import receive
+    from helpline.mail.postmaster import process_batch
+
+    settings.HELPLINE_SPAM_CHECK = ["imap"]
+    desk = make_desk()
+    asked: list[bool] = []
+    real_check = spamd.check
+
+    def check(raw: bytes):  # the real filter, watched
+        asked.append(connection.in_atomic_block)
+        return real_check(raw)
+
+    monkeypatch.setattr(spamd, "check", check)
+    stored = [
+        receive(message(subject=f"Hello {i}", body=words()), transport="imap")[0]
+        for i in range(3)
+    ]
+    process_batch([m.pk for m in stored])
+
+    assert asked == [False, False, False]
+    for m in stored:
+        m.refresh_from_db()
+        assert m.status == InboundStatus.PROCESSED
+        assert m.spam_score is not None and m.decisions["spam"]["by"] == "spamd"
+        assert Ticket.objects.get(pk=m.ticket_id).queue == desk.info

@@ -27,7 +27,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 
 from helpline.actions.tickets_bulk import NewTicket
 from helpline.blobstore import BlobStoreUnavailable
-from helpline.mail import chain
+from helpline.mail import chain, spam
 from helpline.mail.chain import Reading
 from helpline.mail.parse import ParsedMessage
 from helpline.mail.snapshot import pinned
@@ -72,8 +72,9 @@ def process_batch(
     if not ids:
         return []
     try:
-        # One configuration for the batch, its messages and its after-commit hooks.
-        with pinned():
+        # One configuration for the batch, its messages and its after-commit hooks;
+        # the spam filter asked before the transaction begins (docs/spam.md).
+        with pinned(), spam.judged_first(ids):
             return _process_together(
                 ids, skip_locked=skip_locked, received=only_received
             )

@@ -8,9 +8,11 @@ goes.
   ``by`` host), with only trusted hops' ``Received`` lines above them: what the
   sender wrote stands below the first hop's line and is ignored.
 - Without such headers, the mail of the transports in ``HELPLINE_SPAM_CHECK`` is
-  checked by spamd.  A filter that is down or slow (``HELPLINE_SPAM_TIMEOUT``) leaves
-  the message unscored: it is processed as if there were no filter, and why is
-  recorded in its decisions.  Mail is never held back for the filter.
+  checked by spamd, before the batch's transaction begins (``judged_first``): a slow
+  filter then holds no lock (on SQLite, the database's write lock).  A filter that is
+  down or slow (``HELPLINE_SPAM_TIMEOUT``) leaves the message unscored: it is
+  processed as if there were no filter, and why is recorded in its decisions.  Mail
+  is never held back for the filter.
 - A new ticket judged spam goes to its routed queue's junk queue; spam gets no
   auto-response and tells no agent (``chain``, ``responses.notify``).
 """
@@ -19,6 +21,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
@@ -31,7 +36,7 @@ from helpline.mail.filters import Outcome, apply_filters
 from helpline.mail.parse import parse_message
 from helpline.mail.routing import route
 from helpline.mail.snapshot import Snapshot, current
-from helpline.models import InboundMessage, Queue, Ticket
+from helpline.models import InboundMessage, InboundStatus, Queue, Ticket
 from helpline.spam import spamd
 from helpline.spam.spamd import Verdict
 
@@ -131,10 +136,40 @@ def judge(message: InboundMessage, raw: bytes) -> tuple[Verdict | None, dict[str
     }
 
 
+Judged = tuple[Verdict | None, dict[str, Any]]
+# The verdicts ``judged_first`` obtained for the batch being processed, by message id.
+_judged: ContextVar[dict[int, Judged] | None] = ContextVar("spam_judged", default=None)
+
+
+@contextmanager
+def judged_first(ids: Sequence[int]) -> Iterator[None]:
+    """Ask spamd about these stored messages now, outside the transaction that will
+    process them, so that waiting for the filter holds no lock; ``apply`` takes the
+    verdicts from here.  Nothing to ask when no transport is checked."""
+    verdicts: dict[int, Judged] = {}
+    if settings.HELPLINE_SPAM_CHECK:
+        waiting = (
+            InboundMessage.objects.filter(pk__in=ids)
+            .exclude(status__in=(InboundStatus.PROCESSED, InboundStatus.REJECTED))
+            .select_related("raw")
+        )
+        for message in waiting:
+            if checks_transport(message.transport):
+                # A blob store that is down fails here as it would in the batch.
+                verdicts[message.pk] = judge(message, read_blob(message.raw))
+    token = _judged.set(verdicts)
+    try:
+        yield
+    finally:
+        _judged.reset(token)
+
+
 def apply(message: InboundMessage, raw: bytes, outcome: Outcome) -> dict[str, Any]:
-    """Judge the message: its score and symbols set on it (saved with its outcome),
-    and, when spam, ``outcome`` told to send it to junk without an auto-response."""
-    verdict, recorded = judge(message, raw)
+    """Judge the message (or take the verdict ``judged_first`` obtained): its score
+    and symbols set on it (saved with its outcome), and, when spam, ``outcome`` told
+    to send it to junk without an auto-response."""
+    early = (_judged.get() or {}).get(message.pk)
+    verdict, recorded = early if early is not None else judge(message, raw)
     if verdict is not None:
         message.spam_score = verdict.score
         message.spam_symbols = verdict.symbols
