@@ -39,6 +39,7 @@ class HistoryType(models.TextChoices):
     ANONYMISED = "anonymised", "anonymised"
     LEGAL_HOLD = "legal_hold", "legal hold set"
     LEGAL_HOLD_RELEASED = "legal_hold_released", "legal hold released"
+    SERVICE_LEVEL = "service_level", "service level set"
     # An event of the system the ticket was imported from that Helpline has no type
     # for (its data keeps the old type's name and text).
     IMPORTED = "imported", "imported event"
