@@ -243,9 +243,11 @@ def set_ticket_service_level(
     """Give one ticket its own service level (None: its queue's again); needs rw."""
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
-        TicketServiceLevel.objects.get_or_create(ticket=ticket)
-        TicketServiceLevel.objects.filter(ticket=ticket).update(service_level=level)
-        record(ticket, HistoryType.SERVICE_LEVEL, actor, new=str(level or ""))
+        row, _ = TicketServiceLevel.objects.get_or_create(ticket=ticket)
+        if row.service_level_id != (level.pk if level else None):
+            row.service_level = level
+            row.save(update_fields=["service_level"])
+            record(ticket, HistoryType.SERVICE_LEVEL, actor, new=str(level or ""))
         ids = [ticket.pk]
         transaction.on_commit(lambda: recompute(ids))
     return ticket

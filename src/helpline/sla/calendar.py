@@ -105,10 +105,18 @@ def _day_range(text: str) -> list[str]:
 
 
 def format_hours(hours: Mapping[str, Sequence[str]]) -> str:
-    """The stored form back as ``mon 09:00-17:00; ...`` (one day at a time)."""
-    return "; ".join(
-        f"{day} {','.join(hours[day])}" for day in DAY_NAMES if hours.get(day)
-    )
+    """The stored form back as ``mon-fri 09:00-17:00; sat 10:00-12:00`` (runs of
+    days with the same hours written as one range)."""
+    parts: list[str] = []
+    run: list[str] = []
+    for day in (*DAY_NAMES, ""):
+        if run and (not day or list(hours.get(day) or []) != list(hours[run[0]])):
+            days = run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}"
+            parts.append(f"{days} {','.join(hours[run[0]])}")
+            run = []
+        if day and hours.get(day):
+            run.append(day)
+    return "; ".join(parts)
 
 
 class Holidays:
