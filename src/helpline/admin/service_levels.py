@@ -12,13 +12,13 @@ from django.http import HttpRequest
 
 from helpline.actions import service_levels
 from helpline.actions.service_levels import UNSET, LevelChange
-from helpline.admin.base import ActionAdmin, actor_of
+from helpline.admin.base import ActionAdmin, ActionForm, actor_of
 from helpline.models import Calendar, Queue, ServiceLevel
 from helpline.sla.calendar import CalendarError, Holidays, format_hours, parse_hours
 from helpline.sla.calendar import time_zone as check_zone
 
 
-class CalendarForm(forms.ModelForm):
+class CalendarForm(ActionForm):
     hours_text = forms.CharField(
         label="Working hours",
         help_text="e.g. mon-fri 09:00-17:00; sat 10:00-13:00 (local time).",
@@ -85,7 +85,7 @@ class CalendarAdmin(ActionAdmin):
             self.delete_model(request, obj)
 
 
-class ServiceLevelForm(forms.ModelForm):
+class ServiceLevelForm(ActionForm):
     queues = forms.ModelMultipleChoiceField(
         queryset=Queue.objects.order_by("name"),
         required=False,

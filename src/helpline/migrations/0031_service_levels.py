@@ -74,6 +74,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
+                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='service_levels', to='helpline.calendar')),
                 ('first_response_minutes', models.PositiveIntegerField(blank=True, null=True)),
                 ('update_minutes', models.PositiveIntegerField(blank=True, null=True)),
                 ('solution_minutes', models.PositiveIntegerField(blank=True, null=True)),
@@ -90,6 +91,7 @@ class Migration(migrations.Migration):
             name='TicketServiceLevel',
             fields=[
                 ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='service_level_state', serialize=False, to='helpline.ticket')),
+                ('service_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.servicelevel')),
                 ('warned', models.JSONField(blank=True, default=list)),
                 ('escalated', models.JSONField(blank=True, default=list)),
                 ('alert_at', models.DateTimeField(blank=True, db_index=True, null=True)),
@@ -127,18 +129,8 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.AddField(
-            model_name='servicelevel',
-            name='calendar',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='service_levels', to='helpline.calendar'),
-        ),
-        migrations.AddField(
             model_name='queue',
             name='service_level',
             field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='queues', to='helpline.servicelevel'),
-        ),
-        migrations.AddField(
-            model_name='ticketservicelevel',
-            name='service_level',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.servicelevel'),
         ),
     ]

@@ -126,7 +126,7 @@ class Command(HelplineCommand):
             service_level__isnull=False
         ).values_list("name", "service_level_id"):
             queues.setdefault(level_id, []).append(name)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": level.name,
                 "calendar": level.calendar.name,
