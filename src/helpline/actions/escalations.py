@@ -207,8 +207,7 @@ def _recompute_batch(ids: list[int]) -> int:
                 calendar_of = levels[lid][1] if lid in levels else None
                 row.alert_at = _next_alert(row, dues, warning, calendar_of)
                 new_rows.append(row)
-        if dirty:
-            Ticket.objects.bulk_update(dirty, DUE_FIELDS)
+        _write_dues(dirty)
         if new_rows:
             TicketServiceLevel.objects.bulk_create(
                 new_rows,
@@ -217,6 +216,41 @@ def _recompute_batch(ids: list[int]) -> int:
                 update_fields=["alert_at"],
             )
     return len(dirty)
+
+
+def _write_dues(tickets: list[Ticket]) -> None:
+    """The due times of a batch in one UPDATE from a list of values.  Django's
+    ``bulk_update`` builds a CASE per row and column, which took 1.5 s of Python for
+    500 tickets (bench/sla.py); this takes milliseconds.  Only names from the model
+    are put into the SQL; every value is a parameter."""
+    if not tickets:
+        return
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    names = ["id", *DUE_FIELDS]
+    postgres = connection.vendor == "postgresql"
+    sets = ", ".join(
+        f"{quote(f)} = CAST(v.{quote(f)} AS timestamp with time zone)"
+        if postgres
+        else f"{quote(f)} = v.{quote(f)}"
+        for f in DUE_FIELDS
+    )
+    params: list[Any] = []
+    for ticket in tickets:
+        params.append(ticket.pk)
+        params.extend(
+            connection.ops.adapt_datetimefield_value(getattr(ticket, f))
+            for f in DUE_FIELDS
+        )
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    table = quote(Ticket._meta.db_table)
+    sql = (
+        f"WITH v ({', '.join(quote(n) for n in names)}) AS "  # noqa: S608
+        f"(VALUES {', '.join([row] * len(tickets))}) "
+        f"UPDATE {table} SET {sets} FROM v WHERE {table}.{quote('id')} = v.{quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _key(clock: ClockState) -> str:
@@ -335,6 +369,10 @@ def _notify(row: TicketServiceLevel, now: datetime) -> int:
             row.warned = [*row.warned, key]
             events.announce(events.Event.ESCALATION_WARNING, ticket.pk)
             sent += 1
+    # Periods that ended (answered, closed) are never due again: forget them.
+    current = {_key(clock) for clock in dues.clocks}
+    row.warned = [key for key in row.warned if key in current]
+    row.escalated = [key for key in row.escalated if key in current]
     row.alert_at = _next_alert(row, dues, level.warning_minutes, calendar)
     row.save(update_fields=["warned", "escalated", "alert_at"])
     return sent

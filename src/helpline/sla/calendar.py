@@ -15,6 +15,7 @@ not exist locally (02:30 on that day) is read with the offset before the change,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,21 @@ def format_hours(hours: Mapping[str, Sequence[str]]) -> str:
     return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=256)
+def public_holidays(country: str, subdivision: str, year: int) -> frozenset[date]:
+    """The ``holidays`` library's days of a country (and region) in a year; kept for
+    the life of the process (they change with the library's version only)."""
+    import holidays
+
+    try:
+        found = holidays.country_holidays(
+            country, subdiv=subdivision or None, years=year
+        )
+    except NotImplementedError as error:
+        raise CalendarError(str(error)) from None
+    return frozenset(found.keys())
+
+
 class Holidays:
     """Public holidays of a country (and region) from the ``holidays`` library, plus
     dates an admin added; the library's years are computed on first use."""
@@ -136,15 +152,7 @@ class Holidays:
     def _library(self, year: int) -> frozenset[date]:
         days = self._years.get(year)
         if days is None:
-            import holidays
-
-            try:
-                found = holidays.country_holidays(
-                    self.country, subdiv=self.subdivision or None, years=year
-                )
-            except NotImplementedError as error:
-                raise CalendarError(str(error)) from None
-            days = frozenset(found.keys())
+            days = public_holidays(self.country, self.subdivision, year)
             self._years[year] = days
         return days
 
