@@ -16,7 +16,9 @@ def _api_urls(settings):
     settings.ROOT_URLCONF = "tests.api.urls"
 
 
-def test_a_ticket_carries_its_due_times(desk, clock, django_capture_on_commit_callbacks):
+def test_a_ticket_carries_its_due_times(
+    desk, clock, django_capture_on_commit_callbacks
+):
     queue, alice = desk
     clock.set(BERLIN, "2026-03-02 09:00")
     with django_capture_on_commit_callbacks(execute=True):
