@@ -40,6 +40,7 @@ from helpline.models.responses import (
     TemplateType,
 )
 from helpline.models.search import CommonWord, IndexState
+from helpline.models.service_levels import Calendar, ServiceLevel, TicketServiceLevel
 from helpline.models.sessions import AgentSession
 from helpline.models.sso import IdpGroupMapping
 from helpline.models.tickets import (
@@ -67,6 +68,7 @@ __all__ = [
     "AutoResponseLog",
     "AutoResponseType",
     "Blob",
+    "Calendar",
     "CommonWord",
     "Customer",
     "FollowUpOption",
@@ -101,6 +103,7 @@ __all__ = [
     "RetentionAction",
     "Role",
     "Salutation",
+    "ServiceLevel",
     "SenderType",
     "Signature",
     "StateType",
@@ -112,6 +115,7 @@ __all__ = [
     "TicketCounter",
     "TicketLink",
     "TicketState",
+    "TicketServiceLevel",
     "TicketWatcher",
     "TokenScope",
     "TwoFactorPolicy",
