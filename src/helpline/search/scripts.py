@@ -73,9 +73,18 @@ _TOKEN = re.compile(f"([^\\W_{_LETTERS}]+)|({_RUN_PATTERN})")
 _RUN = re.compile(_RUN_PATTERN)
 
 
+# The first character of these blocks, and any after it: a cheaper test than ANY's
+# (one range, not seventeen), which text in Latin letters passes in a few
+# microseconds.
+_FROM_THAI = re.compile("[\u0e01-\U0010ffff]")
+
+
 def has_unspaced(text: str) -> bool:
     """Whether ``text`` has a character of a script cut into pairs."""
-    return not text.isascii() and ANY.search(text) is not None
+    if text.isascii():
+        return False
+    high = _FROM_THAI.search(text)
+    return high is not None and ANY.search(text, high.start()) is not None
 
 
 def _pairs(run: str) -> list[str]:
