@@ -231,3 +231,40 @@ def test_tickets_indexed_before_need_a_reindex(desk, alice, monkeypatch):
     assert numbers(alice, "照片") == []
     call_command("search", "reindex", stdout=io.StringIO(), stderr=io.StringIO())
     assert numbers(alice, "照片") == [made.number]
+
+
+# --- the benchmark's data: a word finds exactly the tickets that contain it -----------
+def test_on_seeded_cjk_data_a_word_finds_exactly_the_tickets_containing_it(db):
+    from helpline.actions.admin import get_agent
+    from helpline.models import Ticket
+    from helpline.search import indexer
+
+    call_command(
+        "bench",
+        "seed",
+        "--tickets",
+        "1500",
+        "--cjk",
+        "0.3",
+        "--workers",
+        "1",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    agent = get_agent("bench")
+    visible = list(Ticket.objects.visible_to(agent).values_list("pk", flat=True))
+    docs = indexer.collect_documents(visible)
+
+    def texts(doc):
+        yield doc.title
+        for a in doc.articles:
+            yield from (a.subject, a.body)
+
+    # Two characters (one pair), three, five (a phrase of pairs, on PostgreSQL
+    # perhaps of common pairs), Korean with a particle, a lone character.
+    for word in ("照片", "所有者", "ライセンス", "감사합니다", "写真", "申请", "龙"):
+        expected = {d.ticket_id for d in docs if any(word in t for t in texts(d))}
+        result = search_tickets(agent, word, archived=None, limit=1000)
+        assert expected, word  # the seed writes these words in some tickets
+        assert set(result.ticket_ids) == expected, word
+        assert (result.total, result.total_capped) == (len(expected), False)
