@@ -4,7 +4,7 @@
 
 Builds the index entries of ``--tickets`` documents of the benchmark's corpus
 (``helpline bench seed``'s text generator, no database) in this process, both ways
-in the same run, alternating (each first in turn), best of ``--runs``:
+in the same run, alternating (each first in turn), ``--runs`` times:
 
 - before: words split as before scripts.py (``[^\\W_]+`` of the folded text), and
   the SQLite rows without ``index_text``;
@@ -15,7 +15,8 @@ same time: the only work added is a scan for a character of those scripts in tex
 that is not plain ASCII.  For CJK mail (``--cjk``) it shows what the pairs cost.
 It prints milliseconds per 1,000 tickets for the PostgreSQL document
 (``postgres.tsvector_literal``), the SQLite row (``SqliteFts`` columns) alone and
-inserted into an FTS5 table in memory, and the ratio after/before.  Benchmarks are not tests: nothing here runs in the suite.
+inserted into an FTS5 table in memory, the best run of each way, and the ratio
+after/before of the best runs and the median of the runs' ratios.  Benchmarks are not tests: nothing here runs in the suite.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import random
 import re
 import sqlite3
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -126,9 +128,11 @@ def main() -> None:
         },
     }
     kind = f"{args.cjk:.0%} CJK" if args.cjk else "Latin only"
-    print(f"{args.tickets} tickets ({kind}), best of {args.runs}, ms per 1,000 tickets")
+    print(f"{args.tickets} tickets ({kind}), {args.runs} runs, ms per 1,000 tickets")
     for name, ways in cases.items():
-        best = {way: float("inf") for way in ways}
+        for run in ways.values():  # warm-up: the FTS5 table holds rows from now on
+            run()
+        spent: dict[str, list[float]] = {way: [] for way in ways}
         for n in range(args.runs):
             # Each first in turn, after a collection: neither inherits the other's
             # garbage in every run.
@@ -137,12 +141,16 @@ def main() -> None:
                 gc.collect()
                 start = time.perf_counter()
                 run()
-                spent = time.perf_counter() - start
-                best[way] = min(best[way], spent * 1000 / args.tickets * 1000)
-        ratio = best["after"] / best["before"]
+                took = time.perf_counter() - start
+                spent[way].append(took * 1000 / args.tickets * 1000)
+        best = {way: min(times) for way, times in spent.items()}
+        # The machine may be shared: the median of the runs' own ratios is the
+        # steadier figure when the best ones fall in quieter moments.
+        ratios = [a / b for a, b in zip(spent["after"], spent["before"], strict=True)]
         print(
-            f"{name:18} before {best['before']:7.1f}  after {best['after']:7.1f}"
-            f"  after/before {ratio:.3f}"
+            f"{name:16} before {best['before']:7.1f}  after {best['after']:7.1f}"
+            f"  after/before: best {best['after'] / best['before']:.3f},"
+            f" median of runs {statistics.median(ratios):.3f}"
         )
 
 
