@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from helpline.search import search_tickets
 from tests.api.conftest import client_for
@@ -24,6 +25,12 @@ HINT = '"File:" is not a search field, so "File:Lucia_3.jpg" was searched as tex
 @pytest.fixture(autouse=True)
 def _index(db):
     yield from search_index()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

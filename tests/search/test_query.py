@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -104,7 +104,13 @@ def test_colons_that_are_not_fields_stay_text():
     assert parse_query('"staet:open"').terms == [TextTerm(("staet", "open"))]
 
 
-def test_a_word_before_a_colon_that_is_no_field_is_text_with_a_hint():
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+def test_a_word_before_a_colon_that_is_no_field_is_text_with_a_hint(english):
     parsed = parse_query("File:Lucia_3.jpg queue:info-en")
     assert parsed.terms == [TextTerm(("file", "lucia", "3", "jpg"))]
     assert parsed.filters == [Filter("queue", "info-en")]
@@ -120,13 +126,22 @@ def test_a_word_before_a_colon_that_is_no_field_is_text_with_a_hint():
     assert parse_query("title:lynx state:open").hints == []
 
 
-def test_a_mistyped_field_is_text_and_the_hint_names_the_field():
+def test_a_mistyped_field_is_text_and_the_hint_names_the_field(english):
     parsed = parse_query("staet:open")
     assert parsed.terms == [TextTerm(("staet", "open"))]
     assert parsed.filters == []
     [hint] = parsed.hints
     assert hint.endswith("Did you mean state:?")
     assert "Did you mean" not in parse_query("File:x.jpg").hints[0]
+
+
+def test_the_hint_speaks_the_agents_language():
+    with translation.override("de"):
+        [hint] = parse_query("staet:open").hints
+    assert hint == (
+        "„staet:“ ist kein Suchfeld, daher wurde „staet:open“ als Text gesucht. "
+        "Meinten Sie state:?"
+    )
 
 
 def test_an_empty_query_matches_everything():
