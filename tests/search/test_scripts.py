@@ -27,6 +27,7 @@ CHINESE = "我们已经收到您的照片授权申请，谢谢您的耐心。"
 JAPANESE = "東京都に住んでいる写真家から、画像の使用許可をもらいました。"
 KOREAN = "서울에서 찍은 사진의 사용 허가를 요청합니다."
 THAI = "ขอบคุณสำหรับรูปภาพที่ส่งมาให้เรา"
+LAO = "ຂອບໃຈສຳລັບຮູບພາບທີ່ສົ່ງມາ"
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +128,7 @@ def test_text_of_other_scripts_gets_the_same_words_as_before(text):
         JAPANESE,
         KOREAN,
         THAI,
+        LAO,
         "Re: 写真の許可 (File:Lucia_3.jpg) — ありがとう!",
         "漢字𠮷野家、ｶﾀｶﾅ、々、〇〇株式会社",
     ],
@@ -156,8 +158,9 @@ def test_fts5_cuts_the_indexed_text_exactly_as_words_does(text):
         ),
         (KOREAN, ["사진", "허가", "서울", "요청"], ["부산", "사진기"]),
         (THAI, ["รูปภาพ", "ขอบคุณ", "ส่ง"], ["คอมพิวเตอร์"]),
+        (LAO, ["ຮູບພາບ", "ຂອບໃຈ"], ["ຄອມພິວເຕີ"]),
     ],
-    ids=["chinese", "japanese", "korean", "thai"],
+    ids=["chinese", "japanese", "korean", "thai", "lao"],
 )
 def test_a_word_inside_a_sentence_finds_the_ticket(
     desk, alice, body, found_by, not_found_by

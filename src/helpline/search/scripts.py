@@ -1,4 +1,4 @@
-"""Words of scripts written without spaces: Chinese, Japanese, Korean and Thai.
+"""Words of scripts written without spaces: Chinese, Japanese, Korean, Thai, Lao.
 
 A Chinese or Japanese sentence has no spaces, so splitting at what is not a letter
 leaves one "word" per sentence, and no search for a word inside it can match.  Such
@@ -13,8 +13,8 @@ cut the same way, without the last lone character: ``東京都`` is the phrase
 ``東京 京都``, which every text containing 東京都 has, inside a longer run or not.
 A single character is searched as a prefix (``京`` is ``京*``): every character of
 a text begins a token.  Korean has spaces between words but particles stick to them
-(``서울에서``, in Seoul), and is cut the same way; so is Thai, which has no spaces
-and whose vowel and tone marks are left out first (SQLite's FTS5 drops them anyway,
+(``서울에서``, in Seoul), and is cut the same way; so are Thai and Lao, which have
+no spaces and whose vowel and tone marks are left out first (SQLite's FTS5 drops them anyway,
 as Latin diacritics are dropped).  A dictionary segmenter (pythainlp for Thai, jieba
 or MeCab for the others) would give real words, but must cut a query exactly as it
 cut the text around it, which a word out of context does not promise; bigrams do.
@@ -48,7 +48,9 @@ _CJK_BLOCKS = (
     (0x1B000, 0x1B16F),  # Kana supplement and extensions
     (0x20000, 0x323AF),  # CJK extensions B to H
 )
-_THAI = (0x0E01, 0x0E5B)
+# Thai, and Lao beside it, written the same way: no spaces, vowel and tone marks
+# above and below the letters.
+_THAI = (0x0E01, 0x0EDF)
 
 
 def _class(blocks: tuple[tuple[int, int], ...]) -> str:
@@ -56,8 +58,8 @@ def _class(blocks: tuple[tuple[int, int], ...]) -> str:
 
 
 _LETTERS = _class((*_CJK_BLOCKS, _THAI))
-# Thai's vowel and tone marks (combining, so not letters for ``\w``): inside a run
-# of Thai they are dropped, not taken as a word break.
+# Thai's and Lao's vowel and tone marks (combining, so not letters for ``\w``):
+# inside a run they are dropped, not taken as a word break.
 _THAI_MARKS = "".join(
     chr(c)
     for c in range(_THAI[0], _THAI[1] + 1)
