@@ -271,3 +271,11 @@ def test_on_seeded_cjk_data_a_word_finds_exactly_the_tickets_containing_it(db):
         assert expected, word  # the seed writes these words in some tickets
         assert set(result.ticket_ids) == expected, word
         assert (result.total, result.total_capped) == (len(expected), False)
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "some"])
+def test_the_seed_refuses_a_share_outside_0_to_1(db, share):
+    from tests.cli import fails
+
+    error = fails("bench", "seed", "--tickets", "10", "--cjk", share)
+    assert "share from 0 to 1" in str(error)
