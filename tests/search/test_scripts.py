@@ -93,6 +93,25 @@ def test_thai_marks_are_dropped_inside_a_run_not_taken_as_breaks():
     assert words("ที่ส่ง") == ["ทส", "สง", "ง"]
 
 
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [
+        ("„Zitat“ – 5 € … \ue000 Zażółć", False),  # punctuation, separator, Latin
+        ("Tiếng Việt ᾅ", False),
+        ("東京", True),
+        ("ひらがな", True),
+        ("ｶﾀｶﾅ", True),
+        ("한국어", True),
+        ("ᄀ", True),
+        ("ไทย", True),
+        ("ລາວ", True),
+        ("\U00020b9f", True),  # CJK extension B
+    ],
+)
+def test_the_scripts_cut_into_pairs_are_recognised_and_no_others(text, cut):
+    assert scripts.has_unspaced(text) is cut
+
+
 def test_a_searched_word_leaves_out_the_last_lone_character():
     assert parse_query("東京都").terms == [TextTerm(("東京", "京都"))]
     # A lone character is a prefix: every character of a text begins a token.
