@@ -212,6 +212,12 @@ class TicketPage(Schema):
     total_capped: bool | None = Field(
         default=None, description="True when 'total' is a lower bound."
     )
+    hints: list[str] | None = Field(
+        default=None,
+        description="For full-text searches: how parts of 'q' were understood, "
+        "to show to the person who typed it (a 'word:' that is no field, such as "
+        "'File:', is searched as text).",
+    )
 
 
 class AttachmentIn(Input):
