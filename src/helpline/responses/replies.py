@@ -3,10 +3,17 @@
 The composed text (salutation + text + signature + the quoted original) is what the
 agent edits in the web interface; ``compose_reply`` builds it, ``send_email`` stores the
 outgoing article with the exact bytes and queues them in the outbox, in one transaction.
+
+What the agent sees is what is sent: ``mail_text`` is the one change made to a text
+before it goes out (line breaks made uniform, a last line break added, as every text
+part of a mail has one), and the form shows the text after it, so the form's text, the
+stored article and the mail's text part (with its line breaks as CRLF, as MIME writes
+them) are the same characters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +52,36 @@ class Draft:
     body: str
     in_reply_to: Article | None = None
     attachments: list[NewAttachment] = field(default_factory=list)
+    # Where in ``body`` the agent's own text goes (after the salutation): the web form
+    # puts the cursor there and inserts a template there if the agent has not clicked.
+    insert_at: int = 0
+
+
+# "On 2026-01-02 10:00, jane@example.net wrote:", the line before a quoted original.
+QUOTE_HEADER = re.compile(r"^On \d{4}-\d\d-\d\d \d\d:\d\d, .* wrote:$", re.M)
+
+
+def mail_text(text: str) -> str:
+    """``text`` as it is sent: line breaks as LF (CRLF on the wire) and a last one."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text
+
+
+def _assemble(
+    head: list[str], middle: list[str], tail: list[str]
+) -> tuple[str, int]:
+    """Salutation, the agent's text, then signature and quote, a blank line apart.
+
+    With no text yet, an empty paragraph is left between salutation and signature for
+    the agent to write in; return the body and where that text starts."""
+    before = "".join(p + "\n\n" for p in head if p)
+    text = "\n\n".join(p for p in middle if p)
+    after = "\n\n".join(p for p in tail if p)
+    if after and (text or before):
+        after = "\n\n" + after
+    return mail_text(before + text + after), len(before)
 
 
 def _emails(header_value: str) -> list[str]:
@@ -103,15 +140,13 @@ def compose_reply(
     context = Context(
         ticket=ticket, agent=actor, customer=ticket.customer, original=original
     )
-    parts = []
-    if ticket.queue.salutation and ticket.queue.salutation.valid:
-        parts.append(render(ticket.queue.salutation.text, context).strip())
+    head = [salutation_of(ticket.queue, context)]
+    middle = []
     if template is not None:
-        parts.append(render(template.text, context).strip())
+        middle.append(render(template.text, context).strip())
     if text.strip():
-        parts.append(text.strip())
-    if ticket.queue.signature and ticket.queue.signature.valid:
-        parts.append(render(ticket.queue.signature.text, context).strip())
+        middle.append(text.strip())
+    tail = [signature_of(ticket.queue, context)]
     to: list[str] = []
     cc: list[str] = []
     subject = build_subject(ticket.number, ticket.title, prefix="Re: ")
@@ -121,7 +156,8 @@ def compose_reply(
             cc = _emails(original.to_addr) + _emails(original.cc_addr)
         when = timezone.localtime(original.created).strftime("%Y-%m-%d %H:%M")
         quoted = render("{{ original.quote }}", context)
-        parts.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")
+        # The header line QUOTE_HEADER finds.
+        tail.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")
         subject = build_subject(
             ticket.number, original.subject or ticket.title, prefix="Re: "
         )
@@ -138,14 +174,53 @@ def compose_reply(
             NewAttachment(a.filename, a.content_type, read_blob(a.blob))
             for a in template.attachments.select_related("blob")
         ]
+    body, insert_at = _assemble(head, middle, tail)
     return Draft(
         to=to,
         cc=cc,
         subject=subject,
-        body="\n\n".join(p for p in parts if p),
+        body=body,
         in_reply_to=original,
         attachments=attachments,
+        insert_at=insert_at,
     )
+
+
+def salutation_of(queue: Queue, context: Context) -> str:
+    if queue.salutation and queue.salutation.valid:
+        return render(queue.salutation.text, context).strip()
+    return ""
+
+
+def signature_of(queue: Queue, context: Context) -> str:
+    if queue.signature and queue.signature.valid:
+        return render(queue.signature.text, context).strip()
+    return ""
+
+
+def template_text(
+    actor: Any, ticket: Ticket, original: Article | None, template: Template
+) -> str:
+    """A template's text alone, rendered for this reply (to insert at the cursor)."""
+    context = Context(
+        ticket=ticket, agent=actor, customer=ticket.customer, original=original
+    )
+    return render(template.text, context).strip()
+
+
+def compose_new_email(
+    actor: Any, queue: Queue, *, customer_name: str = "", text: str = ""
+) -> Draft:
+    """A new email ticket's text as the agent sees and sends it: the queue's
+    salutation, ``text`` and the queue's signature (no ticket exists yet)."""
+    from types import SimpleNamespace
+
+    customer = SimpleNamespace(name=customer_name.strip(), email="")
+    context = Context(agent=actor, customer=customer)
+    body, insert_at = _assemble(
+        [salutation_of(queue, context)], [text.strip()], [signature_of(queue, context)]
+    )
+    return Draft(to=[], cc=[], subject="", body=body, insert_at=insert_at)
 
 
 def do_send_email(
@@ -161,6 +236,9 @@ def do_send_email(
     """Store an outgoing email article and queue its exact bytes (ticket row-locked)."""
     if not draft.to:
         raise InvalidInput("An email needs at least one recipient.")
+    body = mail_text(draft.body)
+    if not body.strip():
+        raise InvalidInput("An email needs a text.")
     name, address = sender_of(
         ticket.queue, actor if sender_type == SenderType.AGENT else None
     )
@@ -174,7 +252,7 @@ def do_send_email(
             cc=draft.cc,
             bcc=bcc or [],
             subject=draft.subject,
-            body_text=draft.body,
+            body_text=body,
             in_reply_to=original.message_id if original else "",
             references=references,
             attachments=[
@@ -200,7 +278,7 @@ def do_send_email(
             cc_addr=", ".join(draft.cc),
             bcc_addr=", ".join(bcc or []),
             subject=draft.subject,
-            body_text=draft.body,
+            body_text=body,
             message_id=message_id,
             in_reply_to=original.message_id if original else "",
             references=" ".join([*references, original.message_id] if original else []),
@@ -318,8 +396,13 @@ def create_email_ticket(
     subject: str,
     text: str,
     customer_name: str = "",
+    as_shown: bool = False,
 ) -> tuple[Ticket, Article]:
-    """Open a ticket by writing to a customer (OTRS's "new email ticket")."""
+    """Open a ticket by writing to a customer (OTRS's "new email ticket").
+
+    ``as_shown``: ``text`` is the whole mail as the agent saw it (the web form shows
+    the queue's salutation and signature in it, ``compose_new_email``); otherwise the
+    salutation and signature are added around ``text``."""
     require_in_queue(actor, queue, Permission.CREATE)
     addresses = _emails(to)
     if not addresses:
@@ -337,7 +420,10 @@ def create_email_ticket(
         ticket = (
             Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
         )
-        draft = compose_reply(actor, ticket, None, text=text)
+        if as_shown:
+            draft = Draft(to=[], cc=[], subject="", body=text)
+        else:
+            draft = compose_reply(actor, ticket, None, text=text)
         draft.to = addresses
         draft.subject = build_subject(ticket.number, subject)
         article = do_send_email(actor, ticket, draft)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,13 +26,19 @@ from helpline.models import (
     Ticket,
 )
 from helpline.models.presence import PresenceAction
+from helpline.responses.render import Context
 from helpline.responses.replies import (
+    QUOTE_HEADER,
     Draft,
+    compose_new_email,
     compose_reply,
     create_email_ticket,
     forward,
     last_customer_article,
+    mail_text,
     reply,
+    signature_of,
+    template_text,
 )
 from helpline.web import forms, presence
 from helpline.web.views.decorators import AgentRequest, agent_view
@@ -73,28 +79,81 @@ def _template_files(template: Template | None) -> list[NewAttachment]:
     ]
 
 
+def _reply_form_initial(data: Any) -> dict[str, Any]:
+    return {
+        name: data.get(name, "")
+        for name in ("to", "cc", "subject", "next_state", "pending_until")
+    }
+
+
+def insert_template(body: str, text: str, signature: str) -> str:
+    """Without a cursor (no JavaScript): put a template's ``text`` after what the
+    agent wrote, before the signature (or the quote, or at the end), a paragraph of
+    its own."""
+    body = mail_text(body)
+    at = body.find(signature) if signature else -1
+    if at < 0:
+        quote = QUOTE_HEADER.search(body)
+        at = quote.start() if quote else len(body)
+    before, after = body[:at].rstrip("\n"), body[at:].lstrip("\n")
+    parts = [p for p in (before, text.strip("\n"), after) if p]
+    return mail_text("\n\n".join(parts))
+
+
 @agent_view
 def reply_view(request: AgentRequest, number: str) -> HttpResponse:
-    """Compose (salutation, template, signature, quote) and send a reply."""
+    """Compose (salutation, template, signature, quote) and send a reply.
+
+    Choosing a template never loses what was typed: with JavaScript the page fetches
+    the template (``reply_template_view``) and inserts it at the cursor; without, the
+    "Insert" and "Replace" buttons post the whole form, and it comes back with the
+    typed text and the template in it, unsent.
+    """
     agent = request.user
     ticket = access_ticket(agent, number=number, need=Permission.RW)
     params = request.POST if request.method == "POST" else request.GET
     original = _article(ticket, params.get("article"))
     templates, template = _template(ticket, params.get("template"))
     reply_all = params.get("all") == "1"
-    if request.method == "POST":
+    insert_at: int | None = None
+    use = request.POST.get("use_template") if request.method == "POST" else None
+    status = 200
+    if use in ("insert", "replace"):
+        _, picked = _template(ticket, request.POST.get("pick"))
+        initial = _reply_form_initial(request.POST)
+        body = request.POST.get("body", "")
+        if picked is not None:
+            template = picked
+            if use == "replace":
+                draft = compose_reply(
+                    agent, ticket, original, template=picked, reply_all=reply_all
+                )
+                body = draft.body
+            else:
+                context = Context(
+                    ticket=ticket,
+                    agent=agent,
+                    customer=ticket.customer,
+                    original=original,
+                )
+                body = insert_template(
+                    body,
+                    template_text(agent, ticket, original, picked),
+                    signature_of(ticket.queue, context),
+                )
+        form = forms.ReplyForm(initial={**initial, "body": mail_text(body)})
+    elif request.method == "POST":
         form = forms.ReplyForm(request.POST)
         if form.is_valid():
             done = _send_reply(request, ticket, form, original, template)
             if done is not None:
                 return done
             status = 409 if form.non_field_errors() else 200
-        else:
-            status = 200
     else:
         draft = compose_reply(
             agent, ticket, original, template=template, reply_all=reply_all
         )
+        insert_at = draft.insert_at
         if original is not None:  # the form quotes it
             read_audit.record(agent, ticket, ReadKind.ARTICLE, article_id=original.pk)
         form = forms.ReplyForm(
@@ -106,7 +165,8 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
             }
         )
         presence.mark(agent, ticket, PresenceAction.REPLYING)
-        status = 200
+    if insert_at is not None:
+        form.fields["body"].widget.attrs["data-insert-at"] = str(insert_at)
     context = {
         "ticket": ticket,
         "form": form,
@@ -118,6 +178,34 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         "presence_action": PresenceAction.REPLYING,
     }
     return render(request, "helpline/reply.html", context, status=status)
+
+
+@agent_view
+def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
+    """A template rendered for this reply, as JSON for the reply form's script:
+    ``text`` to insert at the cursor, ``body`` to replace the whole text with."""
+    agent = request.user
+    ticket = access_ticket(agent, number=number, need=Permission.RW)
+    original = _article(ticket, request.GET.get("article"))
+    _, template = _template(ticket, request.GET.get("template"))
+    if template is None:
+        raise NotFound(_("No such template for this ticket's queue."))
+    draft = compose_reply(
+        agent,
+        ticket,
+        original,
+        template=template,
+        reply_all=request.GET.get("all") == "1",
+    )
+    return JsonResponse(
+        {
+            "template": template.pk,
+            "text": template_text(agent, ticket, original, template),
+            "body": draft.body,
+            "insert_at": draft.insert_at,
+            "attachments": [a.filename for a in template.attachments.all()],
+        }
+    )
 
 
 def _send_reply(
