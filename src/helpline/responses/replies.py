@@ -69,9 +69,7 @@ def mail_text(text: str) -> str:
     return text
 
 
-def _assemble(
-    head: list[str], middle: list[str], tail: list[str]
-) -> tuple[str, int]:
+def _assemble(head: list[str], middle: list[str], tail: list[str]) -> tuple[str, int]:
     """Salutation, the agent's text, then signature and quote, a blank line apart.
 
     With no text yet, an empty paragraph is left between salutation and signature for

@@ -191,7 +191,18 @@ class NewEmailTicketForm(QueueChoiceForm):
         label=_("Customer name"), max_length=200, required=False
     )
     subject = forms.CharField(label=_("Subject"), max_length=255)
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 12}))
+    text = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 12}),
+        strip=False,
+        help_text=_(
+            "Sent exactly as shown, with the queue's salutation and signature; "
+            "“Show salutation and signature” fills them in for the queue and name."
+        ),
+    )
+    # Which queue and customer name the salutation and signature in ``text`` are for.
+    shown_queue = forms.CharField(required=False, widget=forms.HiddenInput)
+    shown_name = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
 
 
 class NewPhoneTicketForm(QueueChoiceForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from helpline.models import (
     Article,
     ArticleChannel,
     Permission,
+    Queue,
     ReadKind,
     Template,
     TemplateType,
@@ -37,6 +39,7 @@ from helpline.responses.replies import (
     last_customer_article,
     mail_text,
     reply,
+    salutation_of,
     signature_of,
     template_text,
 )
@@ -119,7 +122,7 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
     use = request.POST.get("use_template") if request.method == "POST" else None
     status = 200
     if use in ("insert", "replace"):
-        _, picked = _template(ticket, request.POST.get("pick"))
+        _offered, picked = _template(ticket, request.POST.get("pick"))
         initial = _reply_form_initial(request.POST)
         body = request.POST.get("body", "")
         if picked is not None:
@@ -187,7 +190,7 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
     agent = request.user
     ticket = access_ticket(agent, number=number, need=Permission.RW)
     original = _article(ticket, request.GET.get("article"))
-    _, template = _template(ticket, request.GET.get("template"))
+    _offered, template = _template(ticket, request.GET.get("template"))
     if template is None:
         raise NotFound(_("No such template for this ticket's queue."))
     draft = compose_reply(
@@ -339,32 +342,127 @@ def phone_view(request: AgentRequest, number: str) -> HttpResponse:
     )
 
 
+def _frame(agent: Any, queue: Queue | None, name: str) -> tuple[str, str]:
+    """The salutation and signature a new email from ``queue`` to ``name`` gets."""
+    if queue is None:
+        return "", ""
+    context = Context(agent=agent, customer=SimpleNamespace(name=name, email=""))
+    return salutation_of(queue, context), signature_of(queue, context)
+
+
+def _own_text(text: str, frame: tuple[str, str]) -> str:
+    """``text`` without the salutation and signature shown around it before."""
+    text = mail_text(text).strip("\n")
+    salutation, signature = frame
+    if salutation and text.startswith(salutation):
+        text = text[len(salutation) :]
+    if signature and text.endswith(signature):
+        text = text[: -len(signature)]
+    return text.strip("\n")
+
+
 @agent_view
 def new_email_ticket(request: AgentRequest) -> HttpResponse:
+    """Write to a customer, opening a ticket.  The text area holds the whole mail:
+    the queue's salutation and signature are in it, editable, and nothing is added
+    out of sight.  "Show salutation and signature" (and a send after the queue or
+    the name changed) puts the right ones in, keeping what was typed, unsent."""
     agent = request.user
-    form = forms.NewEmailTicketForm(
-        request.POST or None, queues=queues_with(agent, Permission.CREATE)
+    queues = queues_with(agent, Permission.CREATE)
+    data = request.POST if request.method == "POST" else None
+    if data is None:
+        queue = (
+            queues.order_by("name").filter(pk=_int(request.GET.get("queue"))).first()
+        )
+        queue = queue or (queues.first() if queues.count() == 1 else None)
+        draft = compose_new_email(agent, queue) if queue else None
+        form = forms.NewEmailTicketForm(
+            queues=queues,
+            initial={
+                "queue": queue.pk if queue else None,
+                "text": draft.body if draft else "",
+                "shown_queue": queue.pk if queue else "",
+                "shown_name": "",
+            },
+        )
+        if draft is not None:
+            form.fields["text"].widget.attrs["data-insert-at"] = str(draft.insert_at)
+        return _new_email_screen(request, form)
+    queue = queues.filter(pk=_int(data.get("queue"))).first()
+    name = data.get("customer_name", "").strip()
+    shown = _frame(
+        agent,
+        queues.filter(pk=_int(data.get("shown_queue"))).first(),
+        data.get("shown_name", "").strip(),
     )
+    wanted = _frame(agent, queue, name)
+    if data.get("prepare") or (queue is not None and wanted != shown):
+        draft = (
+            compose_new_email(
+                agent,
+                queue,
+                customer_name=name,
+                text=_own_text(data.get("text", ""), shown),
+            )
+            if queue
+            else None
+        )
+        changed = data.copy()
+        changed["text"] = draft.body if draft else data.get("text", "")
+        changed["shown_queue"] = str(queue.pk) if queue else ""
+        changed["shown_name"] = name
+        form = forms.NewEmailTicketForm(
+            queues=queues, initial={k: changed.get(k) for k in changed}
+        )
+        if not data.get("prepare"):
+            messages.info(
+                request,
+                _(
+                    "The salutation and signature now match the queue and the "
+                    "customer's name; check the text and send."
+                ),
+            )
+        return _new_email_screen(request, form)
+    form = forms.NewEmailTicketForm(data, queues=queues)
 
-    def perform(data: dict[str, Any]) -> str:
+    def perform(cleaned: dict[str, Any]) -> str:
         ticket, _article = create_email_ticket(
             agent,
-            queue=data["queue"],
-            to=", ".join(data["to"]),
-            subject=data["subject"],
-            text=data["text"],
-            customer_name=data["customer_name"],
+            queue=cleaned["queue"],
+            to=", ".join(cleaned["to"]),
+            subject=cleaned["subject"],
+            text=cleaned["text"],
+            customer_name=cleaned["customer_name"],
+            as_shown=True,
         )
         return reverse("zoom", args=[ticket.number])
 
+    return _new_email_screen(request, form, perform)
+
+
+def _int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _new_email_screen(
+    request: AgentRequest,
+    form: forms.NewEmailTicketForm,
+    perform: Any = None,
+) -> HttpResponse:
     return action_screen(
         request,
         None,
         form=form,
         title=_("New email ticket"),
         submit=_("Send and create ticket"),
-        perform=perform,
+        perform=perform or (lambda _data: None),
         success=_("The ticket was created; the email is queued for sending."),
+        extra={
+            "secondary": {
+                "name": "prepare",
+                "label": _("Show salutation and signature"),
+            }
+        },
     )
 
 
