@@ -6,13 +6,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from helpline.actions import read_audit
-from helpline.actions.access import access_ticket, queues_with
+from helpline.actions.access import access_ticket, may, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.actions.tickets import create_ticket, set_state
 from helpline.blobstore import read_blob
@@ -283,25 +284,36 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
 
 @agent_view
 def note_view(request: AgentRequest, number: str) -> HttpResponse:
+    """A note; an agent who may change the ticket can set its state in the same step
+    (both through their actions, in one transaction: both happen or neither)."""
     agent = request.user
     ticket = access_ticket(agent, number=number, need=Permission.NOTE)
+    with_state = may(agent, ticket, Permission.RW)
 
     def perform(data: dict[str, Any]) -> None:
-        add_article(
-            agent,
-            ticket.pk,
-            NewArticle(
-                channel=ArticleChannel.INTERNAL,
-                subject=data["subject"],
-                body_text=data["text"],
-                attachments=uploaded_files(request),
-            ),
-        )
+        with transaction.atomic():
+            add_article(
+                agent,
+                ticket.pk,
+                NewArticle(
+                    channel=ArticleChannel.INTERNAL,
+                    subject=data["subject"],
+                    body_text=data["text"],
+                    attachments=uploaded_files(request),
+                ),
+            )
+            if with_state and data.get("next_state"):
+                set_state(
+                    agent,
+                    ticket.pk,
+                    data["next_state"],
+                    pending_until=data["pending_until"],
+                )
 
     return action_screen(
         request,
         ticket,
-        form=forms.NoteForm(request.POST or None),
+        form=forms.NoteForm(request.POST or None, with_state=with_state),
         title=_("Add a note"),
         submit=_("Add note"),
         perform=perform,
