@@ -9,12 +9,23 @@
  *   - "Insert template" does the same; "Replace the whole text" replaces the text
  *     with salutation, template, signature and quote;
  *   - the hidden "template" field names the template used, whose attachments the
- *     reply carries.
+ *     reply carries;
+ *   - a text area with data-insert-at (reply, new email ticket) gets the focus with
+ *     the cursor there, after the salutation.
  * The insertion goes through the browser's editing command where there is one, so
  * Ctrl+Z takes it back.
  */
 (function () {
   "use strict";
+
+  // The agent writes at once, after the salutation (data-insert-at), in any form
+  // whose text area says where.
+  var slot = document.querySelector("textarea[data-insert-at]");
+  if (slot && !slot.hasAttribute("data-no-focus")) {
+    var at = parseInt(slot.getAttribute("data-insert-at"), 10) || 0;
+    slot.focus({ preventScroll: true });
+    slot.setSelectionRange(at, at);
+  }
 
   var form = document.getElementById("compose");
   var picker = form && form.querySelector(".template-picker");
