@@ -134,7 +134,7 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
                 )
                 body = draft.body
             else:
-                context = Context(
+                about = Context(
                     ticket=ticket,
                     agent=agent,
                     customer=ticket.customer,
@@ -143,7 +143,7 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
                 body = insert_template(
                     body,
                     template_text(agent, ticket, original, picked),
-                    signature_of(ticket.queue, context),
+                    signature_of(ticket.queue, about),
                 )
         form = forms.ReplyForm(initial={**initial, "body": mail_text(body)})
     elif request.method == "POST":
@@ -452,8 +452,9 @@ def new_email_ticket(request: AgentRequest) -> HttpResponse:
     return _new_email_screen(request, form, perform)
 
 
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+def _int(raw: str | None) -> int:
+    """A posted id, or 0 (which names nothing)."""
+    return int(raw) if raw and raw.isdigit() else 0
 
 
 def _new_email_screen(
