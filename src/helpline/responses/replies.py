@@ -235,8 +235,6 @@ def do_send_email(
     if not draft.to:
         raise InvalidInput("An email needs at least one recipient.")
     body = mail_text(draft.body)
-    if not body.strip():
-        raise InvalidInput("An email needs a text.")
     name, address = sender_of(
         ticket.queue, actor if sender_type == SenderType.AGENT else None
     )
