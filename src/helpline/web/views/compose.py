@@ -398,7 +398,9 @@ def new_email_ticket(request: AgentRequest) -> HttpResponse:
             },
         )
         if draft is not None:
-            form.fields["text"].widget.attrs["data-insert-at"] = str(draft.insert_at)
+            attrs = form.fields["text"].widget.attrs
+            attrs["data-insert-at"] = str(draft.insert_at)
+            attrs["data-no-focus"] = ""  # queue and recipient come first
         return _new_email_screen(request, form)
     queue = queues.filter(pk=_int(data.get("queue"))).first()
     name = data.get("customer_name", "").strip()

@@ -1,89 +1,82 @@
 /* Helpline composing: templates go in at the cursor without losing typed text.
  *
- * Progressive enhancement of the reply form (reply.html).  Without this script the
+ * Progressive enhancement of every form with a template picker (the reply, the note
+ * and the forward forms, also inside the zoom's dialog).  Without this script the
  * "Insert template" and "Replace the whole text" buttons post the whole form and the
- * server answers with the typed text and the template in it.  With it:
- *   - choosing a template in the picker fetches it rendered for this reply
- *     (data-template-url) and inserts it at the cursor, or where the agent's text
- *     goes (data-insert-at on the text area) if the agent has not clicked into it;
+ * server answers with the typed text and the template in it, unsent.  With it:
+ *   - choosing a template in the picker fetches it rendered for this ticket
+ *     (data-template-url) and inserts it at the cursor of the picker's text area
+ *     (data-target), or where the agent's text goes (data-insert-at on the text
+ *     area) if the agent has not clicked into it;
  *   - "Insert template" does the same; "Replace the whole text" replaces the text
- *     with salutation, template, signature and quote;
- *   - the hidden "template" field names the template used, whose attachments the
- *     reply carries;
- *   - a text area with data-insert-at (reply, new email ticket) gets the focus with
- *     the cursor there, after the salutation.
+ *     (a reply's with salutation, template, signature and quote);
+ *   - the hidden "template" field names the template used (a reply carries its
+ *     attachments);
+ *   - a text area with data-insert-at (and no data-no-focus) gets the focus with
+ *     the cursor there, after the salutation, when the page loads.
  * The insertion goes through the browser's editing command where there is one, so
  * Ctrl+Z takes it back.
  */
 (function () {
   "use strict";
 
-  // The agent writes at once, after the salutation (data-insert-at), in any form
-  // whose text area says where.
-  var slot = document.querySelector("textarea[data-insert-at]");
-  if (slot && !slot.hasAttribute("data-no-focus")) {
+  var CURSOR = "helplineCursor";
+
+  function focusSlot() {
+    var slot = document.querySelector("textarea[data-insert-at]:not([data-no-focus])");
+    if (!slot) return;
     var at = parseInt(slot.getAttribute("data-insert-at"), 10) || 0;
     slot.focus({ preventScroll: true });
     slot.setSelectionRange(at, at);
   }
 
-  var form = document.getElementById("compose");
-  var picker = form && form.querySelector(".template-picker");
-  var body = form && form.querySelector("textarea[name=body]");
-  if (!picker || !body) return;
-  var select = picker.querySelector("select[name=pick]");
-  var used = form.querySelector("input[name=template]");
-  var files = document.getElementById("template-files");
-  var start = parseInt(body.getAttribute("data-insert-at") || "", 10);
-  var cursor = isNaN(start) ? null : { start: start, end: start };
-
-  function remember() {
-    cursor = { start: body.selectionStart, end: body.selectionEnd };
+  function remember(area) {
+    area[CURSOR] = { start: area.selectionStart, end: area.selectionEnd };
   }
-  ["select", "keyup", "mouseup", "input", "blur"].forEach(function (name) {
-    body.addEventListener(name, remember);
+
+  ["select", "keyup", "mouseup", "input", "focusout"].forEach(function (name) {
+    document.addEventListener(name, function (e) {
+      if (e.target && e.target.tagName === "TEXTAREA") remember(e.target);
+    });
   });
 
-  function insert(text) {
-    var at = cursor || { start: body.value.length, end: body.value.length };
-    body.focus();
-    body.setSelectionRange(at.start, at.end);
+  function cursorOf(area) {
+    if (area[CURSOR]) return area[CURSOR];
+    var start = parseInt(area.getAttribute("data-insert-at") || "", 10);
+    if (!isNaN(start)) return { start: start, end: start };
+    return { start: area.value.length, end: area.value.length };
+  }
+
+  function edit(area, start, end, text) {
+    area.focus();
+    area.setSelectionRange(start, end);
     var done = false;
     try {
       done = document.execCommand("insertText", false, text);
     } catch (e) {
       done = false;
     }
-    if (!done || body.value.slice(at.start, at.start + text.length) !== text) {
-      body.setRangeText(text, at.start, at.end, "end");
+    if (!done || area.value.slice(start, start + text.length) !== text) {
+      area.setRangeText(text, start, end, "end");
     }
-    remember();
   }
 
-  function replaceAll(text, insertAt) {
-    body.focus();
-    body.select();
-    var done = false;
-    try {
-      done = document.execCommand("insertText", false, text);
-    } catch (e) {
-      done = false;
-    }
-    if (!done || body.value !== text) body.value = text;
-    body.setSelectionRange(insertAt, insertAt);
-    remember();
+  function pickerParts(picker) {
+    var form = picker.closest("form");
+    return {
+      form: form,
+      area: document.getElementById(picker.getAttribute("data-target")),
+      select: picker.querySelector("select[name=pick]"),
+      used: form && form.querySelector("input[name=template]"),
+      files: form && form.querySelector("[data-template-files]")
+    };
   }
 
-  function showFiles(names) {
-    if (!files) return;
-    files.querySelector("span").textContent = names.join(", ");
-    files.hidden = names.length === 0;
-  }
-
-  function use(mode) {
-    if (!select.value) return;
+  function use(picker, mode) {
+    var p = pickerParts(picker);
+    if (!p.area || !p.select || !p.select.value) return;
     var url = picker.getAttribute("data-template-url");
-    url += (url.indexOf("?") < 0 ? "?" : "&") + "template=" + encodeURIComponent(select.value);
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "template=" + encodeURIComponent(p.select.value);
     picker.setAttribute("aria-busy", "true");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -91,26 +84,47 @@
         return response.json();
       })
       .then(function (data) {
-        if (mode === "replace") replaceAll(data.body, data.insert_at);
-        else insert(data.text);
-        used.value = String(data.template);
-        showFiles(data.attachments);
+        if (mode === "replace") {
+          var whole = data.body !== undefined ? data.body : data.text;
+          edit(p.area, 0, p.area.value.length, whole);
+          var at = data.insert_at !== undefined ? data.insert_at : whole.length;
+          p.area.setSelectionRange(at, at);
+        } else {
+          var c = cursorOf(p.area);
+          edit(p.area, c.start, c.end, data.text);
+        }
+        remember(p.area);
+        if (p.used) p.used.value = String(data.template);
+        if (p.files) {
+          p.files.querySelector("span").textContent = data.attachments.join(", ");
+          p.files.hidden = data.attachments.length === 0;
+        }
       })
       .catch(function () {
         // Fall back to the server round trip, which keeps the typed text too.
         var button = picker.querySelector('button[value="' + mode + '"]');
-        if (button) form.requestSubmit(button);
+        if (button && p.form) p.form.requestSubmit(button);
       })
       .finally(function () {
         picker.removeAttribute("aria-busy");
       });
   }
 
-  select.addEventListener("change", function () { use("insert"); });
-  picker.querySelectorAll("button[name=use_template]").forEach(function (button) {
-    button.addEventListener("click", function (e) {
-      e.preventDefault();
-      use(button.value);
-    });
+  document.addEventListener("change", function (e) {
+    var picker = e.target.closest && e.target.closest(".template-picker");
+    if (picker && e.target.name === "pick") use(picker, "insert");
   });
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[name=use_template]");
+    var picker = button && button.closest(".template-picker");
+    if (!picker) return;
+    e.preventDefault();
+    use(picker, button.value);
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusSlot);
+  } else {
+    focusSlot();
+  }
 })();
