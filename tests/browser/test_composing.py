@@ -120,3 +120,19 @@ def test_the_reply_preview_equals_the_sent_mail_byte_for_byte(page, world, smtp_
     part = received.message.get_body(("plain",))
     # MIME writes line breaks as CRLF; every other byte is the preview's.
     assert part.get_payload(decode=True) == preview.replace("\n", "\r\n").encode()
+
+
+def test_a_note_template_in_the_zooms_dialog_keeps_the_typed_note(page, world):
+    ticket = deliver("Photo of the town hall", "May I use your photo?")
+    checked = Template.objects.create(
+        name="Licence checked", type="note", text="Licence checked."
+    )
+    checked.queues.add(world.info)
+    log_in(page, "alice", PASSWORD)
+    page.goto(f"/ticket/{ticket.number}/")
+    page.keyboard.press("n")  # the note opens in a dialog (htmx)
+    text = page.locator("#id_text")
+    text.fill("The uploader replied by phone. ")
+    page.select_option("#id_pick", label="Licence checked")
+    expect(text).to_have_value("The uploader replied by phone. Licence checked.")
+    assert page.url.endswith(f"/ticket/{ticket.number}/")  # still the zoom

@@ -277,3 +277,87 @@ QUOTE = "On 2026-01-02 10:00, jane@example.net wrote:\n> hi"
 )
 def test_without_a_cursor_a_template_goes_after_the_agents_text(body, expected):
     assert insert_template(body, "T.", SIG) == expected
+
+
+# --- note and forward templates --------------------------------------------------
+
+
+@pytest.fixture
+def note_and_forward_templates(world):
+    checked = Template.objects.create(
+        name="checked", type="note", text="Licence checked for {{ ticket.number }}."
+    )
+    checked.queues.add(world.info)
+    fwd = Template.objects.create(
+        name="to legal", type="forward", text="Legal, please look at this."
+    )
+    fwd.queues.add(world.info)
+    return checked, fwd
+
+
+def test_the_note_form_offers_note_templates_only(
+    alice, world, note_and_forward_templates
+):
+    response = alice.get(reverse("note", args=[world.ticket.number]))
+    assert [t.name for t in response.context["templates"]] == ["checked"]
+    response = alice.get(reverse("forward", args=[world.ticket.number]))
+    assert [t.name for t in response.context["templates"]] == ["to legal"]
+
+
+def test_a_note_template_without_javascript_keeps_the_typed_note(
+    alice, world, note_and_forward_templates
+):
+    checked, _ = note_and_forward_templates
+    url = reverse("note", args=[world.ticket.number])
+    response = alice.post(
+        url,
+        {
+            "subject": "Mine",
+            "text": "My own observation.",
+            "pick": checked.pk,
+            "use_template": "insert",
+        },
+    )
+    assert response.status_code == 200
+    assert textarea(response, "text") == (
+        f"My own observation.\n\nLicence checked for {world.ticket.number}.\n"
+    )
+    assert response.context["form"].initial["subject"] == "Mine"
+    assert not world.ticket.articles.filter(channel=ArticleChannel.INTERNAL).exists()
+
+
+def test_a_forward_template_replaces_on_request(
+    alice, world, note_and_forward_templates
+):
+    _, fwd = note_and_forward_templates
+    article = world.ticket.articles.first()
+    response = alice.post(
+        reverse("forward", args=[world.ticket.number]),
+        {
+            "article": article.pk,
+            "to": "legal@example.org",
+            "text": "old words",
+            "pick": fwd.pk,
+            "use_template": "replace",
+        },
+    )
+    assert textarea(response, "text") == "Legal, please look at this.\n"
+    assert response.context["form"].initial["to"] == "legal@example.org"
+    assert not OutboxMessage.objects.exists()
+
+
+def test_the_ticket_template_endpoint_checks_type_queue_and_access(
+    alice, client, world, note_and_forward_templates
+):
+    checked, fwd = note_and_forward_templates
+    url = reverse("ticket-template", args=[world.ticket.number])
+    answer = alice.get(url, {"type": "note", "template": checked.pk})
+    assert answer.json()["text"] == f"Licence checked for {world.ticket.number}."
+    assert alice.get(url, {"type": "forward", "template": fwd.pk}).status_code == 200
+    # A template of another type, an unknown type, another agent's ticket: 404.
+    assert alice.get(url, {"type": "note", "template": fwd.pk}).status_code == 404
+    assert alice.get(url, {"type": "answer", "template": fwd.pk}).status_code == 404
+    client.force_login(world.eve)
+    answer = client.get(url, {"type": "note", "template": checked.pk})
+    assert answer.status_code == 404
+    assert b"Licence" not in answer.content

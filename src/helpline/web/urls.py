@@ -109,6 +109,7 @@ urlpatterns = [
     # Writing
     path(T + "reply/", compose.reply_view, name="reply"),
     path(T + "reply/template/", compose.reply_template_view, name="reply-template"),
+    path(T + "template/", compose.ticket_template_view, name="ticket-template"),
     path(T + "forward/", compose.forward_view, name="forward"),
     path(T + "note/", compose.note_view, name="note"),
     path(T + "phone/", compose.phone_view, name="phone"),

@@ -104,6 +104,54 @@ def insert_template(body: str, text: str, signature: str) -> str:
     return mail_text("\n\n".join(parts))
 
 
+def _templates_of(ticket: Ticket, type_: str) -> list[Template]:
+    return list(
+        Template.objects.filter(queues=ticket.queue, type=type_, valid=True).order_by(
+            "name"
+        )
+    )
+
+
+def _posted_with_template(
+    request: AgentRequest,
+    ticket: Ticket,
+    templates: list[Template],
+    original: Article | None,
+) -> dict[str, Any] | None:
+    """A note or forward form posted with "Insert template" or "Replace the whole
+    text" (no JavaScript): what the form shows next, the typed text kept and the
+    template in it; ``None`` for any other request."""
+    use = request.POST.get("use_template") if request.method == "POST" else None
+    if use not in ("insert", "replace"):
+        return None
+    initial: dict[str, Any] = {
+        key: request.POST.get(key)
+        for key in request.POST
+        if key not in ("csrfmiddlewaretoken", "use_template", "pick")
+    }
+    picked = next((t for t in templates if str(t.pk) == request.POST.get("pick")), None)
+    if picked is not None:
+        text = template_text(request.user, ticket, original, picked)
+        typed = request.POST.get("text", "")
+        initial["text"] = (
+            mail_text(text) if use == "replace" else insert_template(typed, text, "")
+        )
+        initial["template"] = picked.pk
+    return initial
+
+
+def _picker(
+    ticket: Ticket, type_: str, templates: list[Template], original: Article | None
+) -> dict[str, Any]:
+    """What action_form.html needs to offer ``templates`` above the text."""
+    if not templates:
+        return {}
+    url = reverse("ticket-template", args=[ticket.number]) + f"?type={type_}"
+    if original is not None:
+        url += f"&article={original.pk}"
+    return {"templates": templates, "template_url": url, "template_target": "id_text"}
+
+
 @agent_view
 def reply_view(request: AgentRequest, number: str) -> HttpResponse:
     """Compose (salutation, template, signature, quote) and send a reply.
@@ -212,6 +260,41 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
     )
 
 
+TEMPLATE_NEEDS = {
+    TemplateType.NOTE: Permission.NOTE,
+    TemplateType.FORWARD: Permission.RW,
+}
+
+
+@agent_view
+def ticket_template_view(request: AgentRequest, number: str) -> HttpResponse:
+    """A note or forward template rendered for this ticket, as JSON (``text``), for
+    the note and forward forms' script; the permission is the form's own."""
+    type_ = request.GET.get("type", "")
+    if type_ not in TEMPLATE_NEEDS:
+        raise NotFound(_("No such template for this ticket's queue."))
+    agent = request.user
+    ticket = access_ticket(agent, number=number, need=TEMPLATE_NEEDS[type_])
+    original = _article(ticket, request.GET.get("article"))
+    template = next(
+        (
+            t
+            for t in _templates_of(ticket, type_)
+            if str(t.pk) == request.GET.get("template")
+        ),
+        None,
+    )
+    if template is None:
+        raise NotFound(_("No such template for this ticket's queue."))
+    return JsonResponse(
+        {
+            "template": template.pk,
+            "text": template_text(agent, ticket, original, template),
+            "attachments": [],
+        }
+    )
+
+
 def _send_reply(
     request: AgentRequest,
     ticket: Ticket,
@@ -270,15 +353,24 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
     def perform(data: dict[str, Any]) -> None:
         forward(agent, ticket.pk, original.pk, to=data["to"], text=data["text"])
 
+    templates = _templates_of(ticket, TemplateType.FORWARD)
+    again = _posted_with_template(request, ticket, templates, original)
     return action_screen(
         request,
         ticket,
-        form=forms.ForwardForm(request.POST or None),
+        form=(
+            forms.ForwardForm(initial=again)
+            if again is not None
+            else forms.ForwardForm(request.POST or None)
+        ),
         title=_("Forward “%(subject)s”") % {"subject": original.subject or "…"},
         submit=_("Forward"),
         perform=perform,
         success=_("The forward is queued for sending."),
-        extra={"hidden": {"article": original.pk}},
+        extra={
+            "hidden": {"article": original.pk},
+            **_picker(ticket, TemplateType.FORWARD, templates, original),
+        },
     )
 
 
@@ -310,15 +402,25 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
                     pending_until=data["pending_until"],
                 )
 
+    templates = _templates_of(ticket, TemplateType.NOTE)
+    original = last_customer_article(ticket)
+    again = _posted_with_template(request, ticket, templates, original)
     return action_screen(
         request,
         ticket,
-        form=forms.NoteForm(request.POST or None, with_state=with_state),
+        form=(
+            forms.NoteForm(initial=again, with_state=with_state)
+            if again is not None
+            else forms.NoteForm(request.POST or None, with_state=with_state)
+        ),
         title=_("Add a note"),
         submit=_("Add note"),
         perform=perform,
         success=_("The note was added."),
-        extra={"uploads": True},
+        extra={
+            "uploads": True,
+            **_picker(ticket, TemplateType.NOTE, templates, original),
+        },
     )
 
 
