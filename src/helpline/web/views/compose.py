@@ -260,7 +260,7 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
     )
 
 
-TEMPLATE_NEEDS = {
+TEMPLATE_NEEDS: dict[str, str] = {
     TemplateType.NOTE: Permission.NOTE,
     TemplateType.FORWARD: Permission.RW,
 }
