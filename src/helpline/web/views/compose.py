@@ -177,10 +177,13 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         if picked is not None:
             template = picked
             if use == "replace":
-                draft = compose_reply(
-                    agent, ticket, original, template=picked, reply_all=reply_all
-                )
-                body = draft.body
+                body = compose_reply(
+                    agent,
+                    ticket,
+                    original,
+                    text=template_text(agent, ticket, original, picked),
+                    reply_all=reply_all,
+                ).body
             else:
                 about = Context(
                     ticket=ticket,
@@ -242,17 +245,15 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
     _offered, template = _template(ticket, request.GET.get("template"))
     if template is None:
         raise NotFound(_("No such template for this ticket's queue."))
+    text = template_text(agent, ticket, original, template)
+    # The same body as with ``template=``, without reading its attachments' blobs.
     draft = compose_reply(
-        agent,
-        ticket,
-        original,
-        template=template,
-        reply_all=request.GET.get("all") == "1",
+        agent, ticket, original, text=text, reply_all=request.GET.get("all") == "1"
     )
     return JsonResponse(
         {
             "template": template.pk,
-            "text": template_text(agent, ticket, original, template),
+            "text": text,
             "body": draft.body,
             "insert_at": draft.insert_at,
             "attachments": [a.filename for a in template.attachments.all()],
