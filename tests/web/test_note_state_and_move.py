@@ -1,6 +1,6 @@
 """Two small things from the agent's day: a note that also sets the state, and moving
 a ticket without becoming its owner (unless the agent chooses to) at every entry
-point: the action, the move screen, bulk and the API."""
+point: the action, the move screen, bulk, the API and the command line."""
 
 from __future__ import annotations
 
@@ -122,6 +122,40 @@ def test_the_api_moves_without_taking_and_takes_with_lock(settings, world):
     response = api.patch(f"/tickets/{second.number}", {"queue": "Info", "lock": True})
     assert response.status_code == 200, response.content
     assert fresh(second).owner == world.alice
+
+
+def test_the_command_line_moves_without_taking_and_takes_on_request(world):
+    import json
+
+    from tests.cli import fails, run
+
+    first, second = in_raw(world, title="one"), in_raw(world, title="two")
+    out = run("ticket", "move", first.number, "--as", "alice", "--queue", "Info")
+    assert out.strip() == f"Ticket {first.number} moved to Info; owner: nobody."
+    assert fresh(first).owner_id is None
+    out = run(
+        "ticket",
+        "move",
+        second.number,
+        "--as",
+        "alice",
+        "--queue",
+        "Info",
+        "--take",
+        "--json",
+    )
+    assert json.loads(out) == {
+        "ticket": second.number,
+        "queue": "Info",
+        "owner": "alice",
+        "locked": True,
+    }
+    # Another agent's ticket is "not found", as everywhere on the command line.
+    error = fails(
+        "ticket", "move", world.hidden.number, "--as", "alice", "--queue", "Info"
+    )
+    assert "not found" in str(error).lower()
+    assert fresh(world.hidden).queue == world.secret
 
 
 # --- a note and the state in one step -----------------------------------------------
