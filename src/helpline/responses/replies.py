@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from helpline.actions.access import access_ticket, require_in_queue
@@ -41,6 +42,7 @@ from helpline.models import (
     Ticket,
 )
 from helpline.numbers import build_subject
+from helpline.responses.language import detect_language, in_language
 from helpline.responses.render import Context, render
 
 
@@ -116,13 +118,54 @@ def last_customer_article(ticket: Ticket) -> Article | None:
     )
 
 
+def offered_templates(queue: Queue, types: tuple[str, ...]) -> QuerySet[Template]:
+    """The templates a form offers in ``queue``: valid, of ``types``, assigned to the
+    queue, and not translations (a translation is used in place of its template)."""
+    return Template.objects.filter(
+        queues=queue, type__in=types, valid=True, translation_of__isnull=True
+    ).order_by("name")
+
+
+def find_template(
+    queue: Queue, types: tuple[str, ...], *, pk: Any = None, name: str | None = None
+) -> Template | None:
+    """An offered template, or a valid translation of one, by id or by name."""
+    if pk is not None:
+        if not str(pk).isdigit():
+            return None
+        named = Q(pk=int(pk))
+    else:
+        named = Q(name=name)
+    return (
+        Template.objects.filter(named, valid=True, type__in=types)
+        .filter(
+            Q(queues=queue, translation_of__isnull=True)
+            | Q(translation_of__queues=queue, translation_of__valid=True)
+        )
+        .first()
+    )
+
+
 def get_template(name: str, queue: Queue, *, types: tuple[str, ...]) -> Template:
-    template = Template.objects.filter(
-        name=name, valid=True, type__in=types, queues=queue
-    ).first()
+    template = find_template(queue, types, name=name)
     if template is None:
         raise NotFound(f"No template {name!r} for queue {queue.name}.")
     return template
+
+
+def template_languages(queue: Queue, types: tuple[str, ...]) -> list[str]:
+    """The languages the queue's templates of ``types`` are written in (one query)."""
+    return sorted(
+        set(
+            Template.objects.filter(valid=True, type__in=types)
+            .filter(
+                Q(queues=queue, translation_of__isnull=True)
+                | Q(translation_of__queues=queue)
+            )
+            .exclude(language="")
+            .values_list("language", flat=True)
+        )
+    )
 
 
 def compose_reply(
@@ -303,12 +346,15 @@ def reply(
     reply_all: bool = False,
     next_state: str | None = None,
     draft: Draft | None = None,
+    language: str | None = None,
 ) -> Article:
     """Answer a ticket by email as ``actor``: the last customer message by default.
 
     ``draft`` is a reply the agent edited (the web interface); without it the reply is
     composed from the queue's salutation, the template or ``text``, the signature and the
     quoted original.  ``next_state`` (e.g. "closed successful") is set afterwards.
+    The template is used in its translation into ``language``, by default the
+    language the answered message is written in (``language.detect_language``).
     """
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
@@ -330,6 +376,11 @@ def reply(
             )
             if tpl is None and not text.strip():
                 raise InvalidInput("A reply needs a text or a template.")
+            if tpl is not None and tpl.translation_of_id is None:
+                # A translation named on purpose stays; a template follows the language.
+                if language is None:
+                    language = detect_language(original.body_text if original else "")
+                tpl = in_language(tpl, language)
             draft = compose_reply(
                 actor, ticket, original, text=text, template=tpl, reply_all=reply_all
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from helpline.actions import read_audit
@@ -29,6 +31,7 @@ from helpline.models import (
     Ticket,
 )
 from helpline.models.presence import PresenceAction
+from helpline.responses.language import detect_language, in_language, primary
 from helpline.responses.render import Context
 from helpline.responses.replies import (
     QUOTE_HEADER,
@@ -36,12 +39,15 @@ from helpline.responses.replies import (
     compose_new_email,
     compose_reply,
     create_email_ticket,
+    find_template,
     forward,
     last_customer_article,
     mail_text,
+    offered_templates,
     reply,
     salutation_of,
     signature_of,
+    template_languages,
     template_text,
 )
 from helpline.web import forms, presence
@@ -65,13 +71,40 @@ def _article(ticket: Ticket, raw_id: str | None) -> Article | None:
 def _template(
     ticket: Ticket, raw_id: str | None
 ) -> tuple[list[Template], Template | None]:
-    templates = list(
-        Template.objects.filter(
-            queues=ticket.queue, type=TemplateType.ANSWER, valid=True
-        ).order_by("name")
-    )
-    chosen = next((t for t in templates if str(t.pk) == raw_id), None)
+    """The answer templates offered in the ticket's queue, and the one named by
+    ``raw_id`` (one of them or a translation of one), if any."""
+    types = (TemplateType.ANSWER,)
+    templates = list(offered_templates(ticket.queue, types))
+    chosen = find_template(ticket.queue, types, pk=raw_id) if raw_id else None
     return templates, chosen
+
+
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def _language(raw: str | None, original: Article | None) -> tuple[str, str]:
+    """(the language to use templates in, the one detected in ``original``): the
+    agent's choice ``raw`` if it is a language code, else the detected one."""
+    detected = detect_language(original.body_text) if original is not None else ""
+    chosen = (raw or "").strip()
+    return (chosen if LANGUAGE_CODE.match(chosen) else detected), detected
+
+
+def _translated(template: Template | None, language: str) -> Template | None:
+    """``template`` in ``language`` (a translation chosen by id stays as it is)."""
+    if template is None or template.translation_of_id is not None:
+        return template
+    found: Template = in_language(template, language)
+    return found
+
+
+def language_name(code: str) -> str:
+    for candidate in (code.lower().replace("_", "-"), primary(code)):
+        try:
+            return str(get_language_info(candidate)["name_translated"])
+        except KeyError:
+            continue
+    return code
 
 
 def _template_files(template: Template | None) -> list[NewAttachment]:
@@ -105,11 +138,7 @@ def insert_template(body: str, text: str, signature: str) -> str:
 
 
 def _templates_of(ticket: Ticket, type_: str) -> list[Template]:
-    return list(
-        Template.objects.filter(queues=ticket.queue, type=type_, valid=True).order_by(
-            "name"
-        )
-    )
+    return list(offered_templates(ticket.queue, (type_,)))
 
 
 def _posted_with_template(
@@ -166,12 +195,14 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     original = _article(ticket, params.get("article"))
     templates, template = _template(ticket, params.get("template"))
+    language, detected = _language(params.get("lang"), original)
     reply_all = params.get("all") == "1"
     insert_at: int | None = None
     use = request.POST.get("use_template") if request.method == "POST" else None
     status = 200
     if use in ("insert", "replace"):
         _offered, picked = _template(ticket, request.POST.get("pick"))
+        picked = _translated(picked, language)
         initial = _reply_form_initial(request.POST)
         body = request.POST.get("body", "")
         if picked is not None:
@@ -205,6 +236,7 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
                 return done
             status = 409 if form.non_field_errors() else 200
     else:
+        template = _translated(template, language)
         draft = compose_reply(
             agent, ticket, original, template=template, reply_all=reply_all
         )
@@ -228,6 +260,12 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         "original": original,
         "templates": templates,
         "template": template,
+        "languages": [
+            (code, language_name(code))
+            for code in template_languages(ticket.queue, (TemplateType.ANSWER,))
+        ],
+        "language": params.get("lang", ""),
+        "detected": language_name(detected) if detected else "",
         "reply_all": reply_all,
         "others": presence.others(agent, ticket),
         "presence_action": PresenceAction.REPLYING,
@@ -243,6 +281,7 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
     ticket = access_ticket(agent, number=number, need=Permission.RW)
     original = _article(ticket, request.GET.get("article"))
     _offered, template = _template(ticket, request.GET.get("template"))
+    template = _translated(template, _language(request.GET.get("lang"), original)[0])
     if template is None:
         raise NotFound(_("No such template for this ticket's queue."))
     text = template_text(agent, ticket, original, template)
@@ -256,6 +295,7 @@ def reply_template_view(request: AgentRequest, number: str) -> HttpResponse:
             "text": text,
             "body": draft.body,
             "insert_at": draft.insert_at,
+            "language": template.language,
             "attachments": [a.filename for a in template.attachments.all()],
         }
     )

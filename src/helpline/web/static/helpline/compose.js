@@ -4,7 +4,8 @@
  * and the forward forms, also inside the zoom's dialog).  Without this script the
  * "Insert template" and "Replace the whole text" buttons post the whole form and the
  * server answers with the typed text and the template in it, unsent.  With it:
- *   - choosing a template in the picker fetches it rendered for this ticket
+ *   - choosing a template in the picker fetches it rendered for this ticket, in
+ *     the language chosen beside it (select "lang"; empty: the customer's)
  *     (data-template-url) and inserts it at the cursor of the picker's text area
  *     (data-target), or where the agent's text goes (data-insert-at on the text
  *     area) if the agent has not clicked into it;
@@ -77,6 +78,8 @@
     if (!p.area || !p.select || !p.select.value) return;
     var url = picker.getAttribute("data-template-url");
     url += (url.indexOf("?") < 0 ? "?" : "&") + "template=" + encodeURIComponent(p.select.value);
+    var language = picker.querySelector("select[name=lang]");
+    if (language) url += "&lang=" + encodeURIComponent(language.value);
     picker.setAttribute("aria-busy", "true");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
