@@ -136,3 +136,16 @@ def test_a_note_template_in_the_zooms_dialog_keeps_the_typed_note(page, world):
     page.select_option("#id_pick", label="Licence checked")
     expect(text).to_have_value("The uploader replied by phone. Licence checked.")
     assert page.url.endswith(f"/ticket/{ticket.number}/")  # still the zoom
+
+
+def test_typing_after_opening_the_note_dialog_never_chooses_a_template(page, world):
+    ticket = deliver("Photo of the town hall", "May I use your photo?")
+    checked = Template.objects.create(name="Checked", type="note", text="Checked.")
+    checked.queues.add(world.info)
+    log_in(page, "alice", PASSWORD)
+    page.goto(f"/ticket/{ticket.number}/")
+    page.keyboard.press("n")
+    expect(page.locator("#id_subject")).to_be_focused()
+    page.keyboard.type("Called back")
+    expect(page.locator("#id_subject")).to_have_value("Called back")
+    assert page.locator("#id_pick").input_value() == ""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.db import transaction
+from django.forms import Form as DjangoForm
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -167,6 +168,18 @@ def _posted_with_template(
         )
         initial["template"] = picked.pk
     return initial
+
+
+FormT = TypeVar("FormT", bound=DjangoForm)
+
+
+def _focus_first(form: FormT) -> FormT:
+    """The form's first field takes the focus (in the zoom's dialog too), not the
+    template picker above it: typing must never choose a template."""
+    first = next(iter(form.fields.values()), None)
+    if first is not None:
+        first.widget.attrs["autofocus"] = True
+    return form
 
 
 def _picker(
@@ -399,7 +412,7 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
     return action_screen(
         request,
         ticket,
-        form=(
+        form=_focus_first(
             forms.ForwardForm(initial=again)
             if again is not None
             else forms.ForwardForm(request.POST or None)
@@ -449,7 +462,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
     return action_screen(
         request,
         ticket,
-        form=(
+        form=_focus_first(
             forms.NoteForm(initial=again, with_state=with_state)
             if again is not None
             else forms.NoteForm(request.POST or None, with_state=with_state)
