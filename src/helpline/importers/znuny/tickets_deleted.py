@@ -23,6 +23,7 @@ import logging
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import F
 
@@ -86,67 +87,66 @@ def gone(ctx: Context, kind: str, table: str) -> list[tuple[str, int | None]]:
 
 def import_deletions(ctx: Context) -> None:
     reason = f"deleted in Znuny (import source {ctx.source.name})"
-    with removing():
-        tickets = _tickets(ctx, reason)
-        _articles(ctx, reason, tickets)
-
-
-def _tickets(ctx: Context, reason: str) -> list[int]:
-    """Delete the tickets Znuny deleted; their Helpline ids (those kept under legal
-    hold too)."""
-    report = ctx.report["ticket"]
-    missing = gone(ctx, "ticket", "ticket")
-    ctx.mapping.forget("ticket", [key for key, target in missing if target is None])
-    pks = [target for _, target in missing if target is not None]
-    if not pks:
-        return pks
+    tickets = _missing(ctx, "ticket")
+    # Those of tickets Znuny deleted go with them (or stay with a ticket under
+    # legal hold, which is reported once).
+    articles = _articles_left(_missing(ctx, "article"), set(tickets))
     if ctx.dry_run:  # counted, not deleted
-        report.deleted += len(pks)
-        ctx.report["article"].deleted += Article.objects.filter(
-            ticket_id__in=pks
-        ).count()
-        return pks
+        ctx.report["ticket"].deleted += len(tickets)
+        ctx.report["article"].deleted += len(articles) + sum(
+            Article.objects.filter(ticket_id__in=part).count()
+            for part in _chunks(tickets)
+        )
+        return
+    if not tickets and not articles:
+        return
+    with removing():  # only when there is something to delete: it purges the index
+        if tickets:
+            _delete_tickets(ctx, tickets, reason)
+        if articles:
+            _delete_articles(ctx, articles, reason)
+
+
+def _missing(ctx: Context, kind: str) -> list[int]:
+    """The Helpline ids of what Znuny no longer has (``gone``); the records of rows
+    that were never brought across (a skipped ticket) are dropped."""
+    missing = gone(ctx, kind, kind)
+    ctx.mapping.forget(kind, [key for key, target in missing if target is None])
+    return [target for _, target in missing if target is not None]
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _articles_left(articles: list[int], tickets: set[int]) -> list[int]:
+    return [
+        pk
+        for part in _chunks(articles)
+        for pk, ticket in Article.objects.filter(pk__in=part).values_list(
+            "pk", "ticket_id"
+        )
+        if ticket not in tickets
+    ]
+
+
+def _delete_tickets(ctx: Context, pks: list[int], reason: str) -> None:
     ctx.say(f"deleting {len(pks)} ticket(s) deleted in Znuny")
     # Znuny keeps a ticket merged into a deleted one: so does Helpline.
-    Ticket.objects.filter(merged_into_id__in=pks).exclude(pk__in=pks).update(
-        merged_into=None, version=F("version") + 1
-    )
+    for part in _chunks(pks):
+        Ticket.objects.filter(merged_into_id__in=part).exclude(pk__in=pks).update(
+            merged_into=None, version=F("version") + 1
+        )
     outcome = delete_tickets(pks, actor=None, reason=reason)
-    report.deleted += len(outcome.deleted) + len(outcome.merged_parts)
+    ctx.report["ticket"].deleted += len(outcome.deleted) + len(outcome.merged_parts)
     for number in outcome.held:
         ctx.report.skip("ticket", number, "deleted in Znuny, kept: under legal hold")
-    for error in outcome.errors:
-        for number in error["tickets"]:
-            ctx.report.skip(
-                "ticket",
-                number,
-                f"deleted in Znuny, cannot be deleted: {error['error']}",
-            )
+    _errors(ctx, "ticket", outcome.errors)
     ctx.report["article"].deleted += outcome.articles
     ctx.report["attachment"].deleted += outcome.attachments
-    return pks
 
 
-def _articles(ctx: Context, reason: str, tickets: list[int]) -> None:
-    """Delete the articles Znuny deleted from tickets it kept."""
-    missing = gone(ctx, "article", "article")
-    ctx.mapping.forget("article", [key for key, target in missing if target is None])
-    # The articles of the tickets Znuny deleted are counted with them (or kept with
-    # a ticket under legal hold, which is reported once).
-    left = set(tickets)
-    pks = [
-        pk
-        for start in range(0, len(missing), CHUNK)
-        for pk, ticket in Article.objects.filter(
-            pk__in=[t for _, t in missing[start : start + CHUNK] if t is not None]
-        ).values_list("pk", "ticket_id")
-        if ticket not in left
-    ]
-    if not pks:
-        return
-    if ctx.dry_run:
-        ctx.report["article"].deleted += len(pks)
-        return
+def _delete_articles(ctx: Context, pks: list[int], reason: str) -> None:
     ctx.say(f"deleting {len(pks)} article(s) deleted in Znuny")
     outcome = delete_articles(pks, actor=None, reason=reason)
     ctx.report["article"].deleted += outcome.articles
@@ -155,10 +155,12 @@ def _articles(ctx: Context, reason: str, tickets: list[int]) -> None:
         ctx.report.skip(
             "article", number, "deleted in Znuny, kept: its ticket is under legal hold"
         )
-    for error in outcome.errors:
+    _errors(ctx, "article", outcome.errors)
+
+
+def _errors(ctx: Context, kind: str, errors: list[dict[str, Any]]) -> None:
+    for error in errors:
         for number in error["tickets"]:
             ctx.report.skip(
-                "article",
-                number,
-                f"deleted in Znuny, cannot be deleted: {error['error']}",
+                kind, number, f"deleted in Znuny, cannot be deleted: {error['error']}"
             )
