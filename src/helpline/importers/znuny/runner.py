@@ -134,7 +134,8 @@ def run(
 
     ``full`` reads every source row again even after an earlier run (rows already
     imported are still updated, never duplicated).  With ``dry_run`` everything is
-    read and mapped in one transaction that is rolled back: nothing is written.
+    read and mapped in transactions that are rolled back, none longer than a stretch
+    of the run (``_dry_run``): nothing is kept.
     """
     check_article_storage(source)  # before the marks: it may need a new snapshot
     previous_run = None if full else last_finished(source.name)

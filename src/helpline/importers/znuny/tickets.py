@@ -10,13 +10,19 @@ batch.  A re-run reads only the tickets changed since the last finished run (the
 Znuny writes a history row for every change, watchers and links included) and, of
 those, brings the articles and history rows not imported yet and makes the articles
 imported before what the source has now, a merge's moves included
-(``tickets_articles``).  The mapping rows a batch needs are looked up by its
+(``tickets_articles``), their raw mail and attachments too where Znuny wrote them
+anew (``art.Stale``, ``Batch._reread``).  What Znuny deleted is deleted by the next
+phase (``tickets_deleted``).  A ticket anonymised and an article redacted in Helpline
+keep what Helpline made of them.  The mapping rows a batch needs are looked up by its
 own keys and let go of after it (``state.PER_BATCH``): what a batch costs does not
 grow with what earlier batches or runs imported.
 
-Mapping kinds written here (notes/kinds.md): ``ticket`` (stamp: the source's
-``change_time``; cursor ``{"history": highest history id imported, "articles":
-newest change_time of its articles}``), ``article``,
+Mapping kinds written here: ``ticket`` (stamp: the source's ``change_time``; cursor
+``{"history": highest history id imported, "articles": newest change time of its
+articles' ``article`` and ``article_data_mime`` rows}``), ``article`` (stamp: its
+``article_data_mime.change_time``; cursor ``{"plain": its raw-mail row id,
+"files_max": its highest attachment row id, "files": how many}``: ``art.Stale``;
+``"admin"`` on an agent is ``org_permissions``'s),
 ``attachment`` (row id, or ``<article_id>/<filename>`` from the article directory),
 ``link`` (``<source>-<target>-<type name>`` of ``link_relation``).  History rows have
 no mapping rows of their own (the ticket's cursor); watchers are the source's current

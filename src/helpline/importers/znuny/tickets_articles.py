@@ -3,7 +3,8 @@ reads again.
 
 Znuny changes an article in place in two ways.  ``ArticleUpdate`` sets its
 visibility to the customer or its sender type (``article``), or a header or the body
-(``article_data_mime``: Znuny does it when it decrypts a PGP or S/MIME mail).
+(``article_data_mime``, with that row's change time: Znuny does it when it decrypts
+a PGP or S/MIME mail).
 ``TicketMerge`` moves every article of the merged ticket to the main ticket, with
 each history row that names one of them, ids unchanged (Kernel/System/Ticket.pm).
 
@@ -13,7 +14,8 @@ the source gives now and whatever differs is written, the ticket included.  An
 article that moved takes the history entries naming it along, as Znuny's merge
 does, and ``tickets_history.unimported`` keeps the history rows that came with it
 from being imported a second time.  What ends in Helpline is what a fresh import of
-the source gives.  Attachments and raw mail are not read again.
+the source gives.  Attachments and raw mail are read again only where Znuny wrote
+them anew (``articles.Stale``; ``tickets.Batch._reread``).
 """
 
 from __future__ import annotations
