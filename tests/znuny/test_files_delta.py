@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpline.models import Article, Attachment, HistoryEntry, HistoryType
+from helpline.models import Article, Attachment, HistoryEntry, HistoryType, Ticket
 from tests.znuny import sources
 from tests.znuny.test_tickets_delta import (
     assert_as_fresh,
@@ -175,3 +175,42 @@ def test_an_article_redacted_in_helpline_is_not_read_again(znuny_copy):
     assert HistoryEntry.objects.filter(
         article=article, type=HistoryType.REDACTED
     ).exists()
+
+
+RETITLE = """
+my $TicketObject = $Kernel::OM->Get('Kernel::System::Ticket');
+$TicketObject->TicketTitleUpdate(
+    Title => 'The customer, by name', TicketID => %d, UserID => 2,
+) or die;
+"""
+
+
+def test_a_ticket_anonymised_in_helpline_stays_anonymised(znuny_copy):
+    """A ticket anonymised in Helpline (retention) that Znuny then changes — a new
+    title, a new note, an article's body — is left as Helpline has it: no title,
+    article, body or history entry comes back, and the run says so."""
+    from helpline.actions.removal import ANONYMISED_TITLE, anonymise_tickets
+    from tests.znuny.test_tickets_delta import ADD_NOTE
+
+    ticket_id = candidates(znuny_copy, 1)[0]
+    run_import(znuny_copy)
+    pk = target("ticket", ticket_id)
+    anonymise_tickets([pk], actor=None, reason="retention")
+    before = (
+        Article.objects.filter(ticket_id=pk).count(),
+        HistoryEntry.objects.filter(ticket_id=pk).count(),
+    )
+    article_id = source_articles(znuny_copy, ticket_id)[0]
+    sources.perl(znuny_copy, RETITLE % ticket_id)
+    sources.perl(znuny_copy, ADD_NOTE % (ticket_id, ticket_id))
+    update_article(znuny_copy, ticket_id, article_id, "Body", "Words about someone.")
+
+    report = run_import(znuny_copy)
+
+    assert Ticket.objects.get(pk=pk).title == ANONYMISED_TITLE
+    assert (
+        Article.objects.filter(ticket_id=pk).count(),
+        HistoryEntry.objects.filter(ticket_id=pk).count(),
+    ) == before
+    assert not Article.objects.filter(ticket_id=pk).exclude(body_text="")
+    assert report["ticket"].reasons["anonymised in Helpline: not updated"] == 1
