@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from helpline.actions import read_audit
+from helpline.actions import mentions, read_audit
 from helpline.actions.access import access_ticket, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.actions.tickets import create_ticket, set_state
@@ -35,6 +35,7 @@ from helpline.responses.replies import (
     reply,
 )
 from helpline.web import forms, presence
+from helpline.web.views.agentday import not_notified_message
 from helpline.web.views.decorators import AgentRequest, agent_view
 from helpline.web.views.screens import action_screen, uploaded_files, zoom_url
 
@@ -196,7 +197,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
     ticket = access_ticket(agent, number=number, need=Permission.NOTE)
 
     def perform(data: dict[str, Any]) -> None:
-        add_article(
+        article = add_article(
             agent,
             ticket.pk,
             NewArticle(
@@ -206,6 +207,9 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
                 attachments=uploaded_files(request),
             ),
         )
+        hint = not_notified_message(mentions.outcome_of(article))
+        if hint:
+            messages.info(request, hint)
 
     return action_screen(
         request,
