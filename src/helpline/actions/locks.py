@@ -114,7 +114,7 @@ def set_owner(actor: Any, ticket_id: int, new_owner: Any) -> Ticket:
         old = ticket.owner
         ticket.owner = new_owner
         touch(ticket, "owner")
-        extra = {"reason": reason} if reason else {}
+        extra: dict[str, Any] = {"reason": reason} if reason else {}
         record(
             ticket,
             HistoryType.OWNER,

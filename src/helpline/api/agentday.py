@@ -56,8 +56,8 @@ def list_mentions(request: HttpRequest) -> Any:
         {
             "number": t.number,
             "title": t.title,
-            "mentioned_by": t.mentioned_by,  # type: ignore[attr-defined]
-            "mentioned_at": t.mentioned_at,  # type: ignore[attr-defined]
+            "mentioned_by": t.mentioned_by,
+            "mentioned_at": t.mentioned_at,
         }
         for t in rows
     ]

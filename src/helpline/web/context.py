@@ -64,12 +64,14 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         ),
         # The navigation's counts (web.nav_counts), where the template draws them.
         "nav_mentions": lambda: _for_agent(request, nav_counts.mention_count, 0),
-        "nav_searches": lambda: _for_agent(request, nav_counts.search_counts, []),
-        "share_groups": lambda: _for_agent(request, saved_searches.share_groups, []),
+        "nav_searches": lambda: _for_agent(request, nav_counts.search_counts, None),
+        "share_groups": lambda: _for_agent(request, saved_searches.share_groups, None),
     }
 
 
-def _for_agent(request: HttpRequest, count: Callable[[Any], T], default: T) -> T:
+def _for_agent(
+    request: HttpRequest, count: Callable[[Any], T], default: T | None
+) -> T | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return default

@@ -44,7 +44,7 @@ def _cached(key: str, compute: Callable[[], T]) -> T:
     if seconds > 0:
         cached = cache.get(key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
     value = compute()
     if seconds > 0:
         cache.set(key, value, seconds)

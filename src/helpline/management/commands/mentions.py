@@ -34,7 +34,7 @@ class Command(HelplineCommand):
             .select_related("by")
             .order_by("-created")
         )
-        data = [
+        data: list[dict[str, Any]] = [
             {
                 "number": tickets[m.ticket_id].number,
                 "title": tickets[m.ticket_id].title,

@@ -196,7 +196,8 @@ def _search_url() -> str:
 @agent_view
 def run_saved_search_view(request: AgentRequest, search_id: int) -> HttpResponse:
     row = saved_searches.get_saved_search(request.user, search_id)
-    return redirect(f"{_search_url()}?{urlencode({'q': row.query, 'saved': row.pk})}")
+    query = urlencode({"q": row.query, "saved": str(row.pk)})
+    return redirect(f"{_search_url()}?{query}")
 
 
 @require_POST
