@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -56,10 +56,11 @@ def mentions_view(request: AgentRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @agent_view
 def dismiss_mention_view(request: AgentRequest, number: str) -> HttpResponse:
     ticket = access_ticket(request.user, number=number)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     mentions.dismiss_mention(request.user, ticket.pk)
     messages.success(request, _("The mention was dismissed."))
     return redirect("mentions")
@@ -170,8 +171,8 @@ def saved_searches_view(request: AgentRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @agent_view
+@require_POST
 def save_search_view(request: AgentRequest) -> HttpResponse:
     """From the search page: keep its query under a name (personal or shared)."""
     try:
@@ -200,9 +201,11 @@ def run_saved_search_view(request: AgentRequest, search_id: int) -> HttpResponse
     return redirect(f"{_search_url()}?{query}")
 
 
-@require_POST
 @agent_view
 def edit_saved_search_view(request: AgentRequest, search_id: int) -> HttpResponse:
+    saved_searches.get_saved_search(request.user, search_id)  # 404 first
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         saved_searches.update_saved_search(
             request.user,
@@ -218,9 +221,11 @@ def edit_saved_search_view(request: AgentRequest, search_id: int) -> HttpRespons
     return redirect("saved-searches")
 
 
-@require_POST
 @agent_view
 def delete_saved_search_view(request: AgentRequest, search_id: int) -> HttpResponse:
+    saved_searches.get_saved_search(request.user, search_id)  # 404 first
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     saved_searches.delete_saved_search(request.user, search_id)
     messages.success(request, _("The saved search was deleted."))
     return redirect("saved-searches")
