@@ -7,7 +7,7 @@ as its saver).  Neither grows with the tickets:
 - the mentions: one count from the agent's mention rows, on every page (exact, so a
   mention leaves the count the moment the ticket is opened or dismissed);
 - the saved searches (drawn beside the overviews): one query for the searches and
-  one capped search for each of the first ``NAV_SEARCHES``, cached per agent for
+  a capped search (two statements) for each of the first ``NAV_SEARCHES``, cached per agent for
   ``HELPLINE_NAV_COUNTS_SECONDS`` (5; 0: always counted) like the queue counts;
   changing one's saved searches forgets the entry at once.
 """
