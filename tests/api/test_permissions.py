@@ -193,7 +193,7 @@ def test_an_outsider_never_lists_nor_finds_the_ticket(outsider_world, monkeypatc
     # Even a search backend that returned the ticket would not get it shown.
     fake = types.ModuleType("helpline.search")
     fake.search_tickets = lambda agent, q, **kw: types.SimpleNamespace(
-        ticket_ids=[secret.pk, own.pk], total=2, total_capped=False
+        ticket_ids=[secret.pk, own.pk], total=2, total_capped=False, hints=[]
     )
     monkeypatch.setitem(sys.modules, "helpline.search", fake)
     found = api.get("/tickets?q=minutes").json()["items"]

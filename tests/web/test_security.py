@@ -44,6 +44,11 @@ OWN_PAGES = {
     "two-factor-key-add",
     "two-factor-key-remove",
     "sessions",
+    # Mentions, out of office, saved searches (docs/web.md): the agent's own.
+    "mentions",
+    "out-of-office",
+    "saved-searches",
+    "saved-search-new",
     "password-change",
     *(
         "password-reset",
@@ -102,7 +107,8 @@ def fill(pattern: URLPattern, world) -> str:
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",
-        "run_id": 1,  # a privacy run: those pages are for holders of a right
+        "run_id": 1,
+        "search_id": 1,  # a saved search: none is visible (404), like a hidden one  # a privacy run: those pages are for holders of a right
         "prefix": "otrs/",  # legacy-link: its own tests are tests/web/test_legacy_links.py
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from helpline.actions.access import access_ticket
 from helpline.actions.history import entry, record_all, touch
+from helpline.actions.mentions import do_mention
 from helpline.blobstore import store_blob
 from helpline.errors import InvalidInput
 from helpline.models import (
@@ -172,7 +173,11 @@ def add_article(actor: Any, ticket_id: int, new: NewArticle) -> Article:
         ticket = access_ticket(
             actor, ticket_id, need=permission_for(new.channel), for_update=True
         )
-        return do_add_article(actor, ticket, new)
+        article = do_add_article(actor, ticket, new)
+        if new.channel == ArticleChannel.INTERNAL:
+            # "@login" in a note (actions.mentions; ``mentions.outcome_of(article)``).
+            do_mention(actor, ticket, article)
+        return article
 
 
 def add_note(actor: Any, ticket_id: int, text: str, *, subject: str = "") -> Article:

@@ -41,6 +41,8 @@ class Event(StrEnum):
     # Service levels (docs/service-levels.md): a clock nears its target, reached it.
     ESCALATION_WARNING = "escalation_warning"
     ESCALATION = "escalation"
+    # "@login" in a note (docs/web.md, "Mentions").
+    MENTION = "mention"
 
 
 class Announcement(Protocol):

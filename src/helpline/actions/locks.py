@@ -10,6 +10,7 @@ from django.utils import timezone
 from helpline.actions.access import access_ticket, may, may_in_queue, require
 from helpline.actions.events import Event, announce_on_commit
 from helpline.actions.history import record, touch
+from helpline.actions.out_of_office import assignee
 from helpline.errors import InvalidInput, TicketLocked
 from helpline.models import HistoryType, Permission, Ticket
 
@@ -106,17 +107,21 @@ def set_owner(actor: Any, ticket_id: int, new_owner: Any) -> Ticket:
                 f"{new_owner.get_username()} may not own tickets in {ticket.queue.name}"
                 " (that needs the 'owner' and 'ro' permissions on its group)."
             )
+        # Out of office: assigned by someone else, the substitute gets it.
+        new_owner, reason = assignee(actor, ticket, new_owner)
         if ticket.owner_id == new_owner.pk:
             return ticket
         old = ticket.owner
         ticket.owner = new_owner
         touch(ticket, "owner")
+        extra: dict[str, Any] = {"reason": reason} if reason else {}
         record(
             ticket,
             HistoryType.OWNER,
             actor,
             old=_name(old),
             new=new_owner.get_username(),
+            **extra,
         )
         announce_on_commit(Event.OWNER, ticket.pk, actor=actor)
         return ticket

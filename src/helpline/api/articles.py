@@ -15,7 +15,7 @@ from django.urls import reverse
 from ninja import Body, Query, Router, Status
 
 from helpline.actions import articles as article_actions
-from helpline.actions import read_audit, redaction
+from helpline.actions import mentions, read_audit, redaction
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.api.attachments import decode_attachments, download
@@ -182,6 +182,10 @@ def add_article(
     response["Location"] = reverse(
         "helpline-api:article", kwargs={"number": number, "article_id": article.pk}
     )
+    missed = mentions.outcome_of(article).not_notified
+    if missed:
+        # Mentions that notified nobody (docs/api.md, "Mentions"): neutral, by login.
+        response["Helpline-Mentions-Not-Notified"] = ", ".join(missed)
     return Status(201, _articles().get(pk=article.pk))
 
 

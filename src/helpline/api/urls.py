@@ -9,6 +9,7 @@ from ninja import NinjaAPI, Router
 from ninja.operation import Operation
 
 from helpline.api import (
+    agentday,
     articles,
     audit,
     history,
@@ -81,6 +82,7 @@ for module in (
     audit,
     privacy_export,
     spam,
+    agentday,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

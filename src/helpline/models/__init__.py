@@ -1,6 +1,7 @@
 """Helpline's data model: one module per aggregate, re-exported here."""
 
 from helpline.models.administration import AdminAuditEntry, AgentAccount
+from helpline.models.agentday import Mention, OutOfOffice, SavedSearch
 from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
@@ -56,6 +57,9 @@ from helpline.models.tickets import (
 from helpline.models.twofactor import TwoFactorPolicy, WebAuthnCredential
 
 __all__ = [
+    "Mention",
+    "OutOfOffice",
+    "SavedSearch",
     "AdminAuditEntry",
     "AgentAccount",
     "AgentProfile",

@@ -18,6 +18,8 @@ from django.db import transaction
 
 from helpline.actions.access import may
 from helpline.actions.events import Event
+from helpline.actions.mentions import mentioned_agents
+from helpline.actions.out_of_office import substitutes_for
 from helpline.mail import snapshot
 from helpline.mail.compose import Outgoing, build
 from helpline.mail.outbound import queue_message
@@ -38,6 +40,7 @@ TITLES = {
     Event.DELIVERY_FAILED: "Delivery failed",
     Event.ESCALATION_WARNING: "Escalation soon",
     Event.ESCALATION: "Escalated",
+    Event.MENTION: "You were mentioned",
 }
 
 
@@ -49,8 +52,12 @@ def _followers(ticket: Ticket) -> list[Any]:
     )
 
 
-def recipients_for(event: Event, ticket: Ticket) -> list[Any]:
+def recipients_for(
+    event: Event, ticket: Ticket, article: Article | None = None
+) -> list[Any]:
     """Who hears of ``event`` by default (before access and preference checks)."""
+    if event == Event.MENTION:
+        return mentioned_agents(article.pk) if article is not None else []
     if event in (Event.NEW_TICKET, Event.MOVED):
         return _followers(ticket)
     if event == Event.FOLLOW_UP:
@@ -79,8 +86,17 @@ def notify(
 ) -> list[str]:
     """Queue the notification; returns the addresses it went to."""
     people = (
-        list(recipients) if recipients is not None else recipients_for(event, ticket)
+        list(recipients)
+        if recipients is not None
+        else recipients_for(event, ticket, article)
     )
+    # Out of office: the substitute hears of it too (docs/web.md, "Out of office").
+    standing_in: dict[int, Any] = {}
+    direct = {p.pk for p in people}
+    for stand_in, away in substitutes_for(people):
+        if stand_in.pk not in direct:
+            standing_in.setdefault(stand_in.pk, away)
+            people.append(stand_in)
     off = dict(
         AgentProfile.objects.filter(user__in=[p.pk for p in people]).values_list(
             "user_id", "notifications_off"
@@ -98,12 +114,18 @@ def notify(
             continue
         if not may(agent, ticket, Permission.RO):
             continue
-        _send(event, ticket, agent, article)
+        _send(event, ticket, agent, article, standing_in.get(agent.pk))
         sent.append(agent.email)
     return sent
 
 
-def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> None:
+def _send(
+    event: Event,
+    ticket: Ticket,
+    agent: Any,
+    article: Article | None,
+    substitute_for: Any | None = None,
+) -> None:
     base = settings.HELPLINE_BASE_URL.rstrip("/")
     lines = [
         f"{TITLES[event]}: {ticket.title}",
@@ -114,6 +136,9 @@ def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> 
     ]
     if event in (Event.ESCALATION_WARNING, Event.ESCALATION) and ticket.escalation_at:
         lines.insert(4, f"Escalation time: {ticket.escalation_at:%Y-%m-%d %H:%M} UTC")
+    if substitute_for is not None:
+        away = substitute_for.get_username()
+        lines[1:1] = ["", f"You get this as substitute for {away} (out of office)."]
     if article is not None and article.body_text:
         excerpt = "\n".join(article.body_text.strip().splitlines()[:15])
         lines += ["", f"From: {article.from_addr}", "", excerpt]

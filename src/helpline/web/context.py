@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import privacy_rights
+from helpline.actions import privacy_rights, saved_searches
 from helpline.sso import oidc
 from helpline.sso.backends import password_login_mode
+from helpline.web import nav_counts
+
+T = TypeVar("T")
 
 # (keys, what they do): shown by "?" and in docs/web.md.  app.js implements them:
 # global keys there, ticket keys through data-key attributes on the zoom's buttons.
@@ -58,4 +62,17 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         "may_audit_reads": lambda: privacy_rights.may_audit(
             getattr(request, "user", None)
         ),
+        # The navigation's counts (web.nav_counts), where the template draws them.
+        "nav_mentions": lambda: _for_agent(request, nav_counts.mention_count, 0),
+        "nav_searches": lambda: _for_agent(request, nav_counts.search_counts, None),
+        "share_groups": lambda: _for_agent(request, saved_searches.share_groups, None),
     }
+
+
+def _for_agent(
+    request: HttpRequest, count: Callable[[Any], T], default: T | None
+) -> T | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return default
+    return count(user)

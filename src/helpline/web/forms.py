@@ -11,9 +11,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from helpline.actions.events import Event
+from helpline.actions.out_of_office import with_absence
 from helpline.models import (
     LinkType,
     Permission,
@@ -97,7 +100,7 @@ def agents_with(queue: Queue, perms: list[str]) -> QuerySet[Any]:
         helpline_roles__grants__group=queue.group,
         helpline_roles__grants__permission__in=perms,
     )
-    return (
+    return with_absence(
         get_user_model()
         .objects.filter(is_active=True)
         .filter(direct | by_role)
@@ -109,7 +112,13 @@ def agents_with(queue: Queue, perms: list[str]) -> QuerySet[Any]:
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         full = obj.get_full_name()
-        return f"{full} ({obj.username})" if full else obj.username
+        label = f"{full} ({obj.username})" if full else obj.username
+        away = getattr(obj, "away_until", None)
+        if away is not None:
+            # Out of office (actions.out_of_office): colleagues see it here.
+            until = date_format(localtime(away), "SHORT_DATETIME_FORMAT")
+            label += " — " + str(_("out of office until %(date)s") % {"date": until})
+        return label
 
 
 class StateMixin:

@@ -73,4 +73,5 @@ NOTIFICATION_NAMES = {
     "delivery_failed": _("An email could not be delivered"),
     "escalation_warning": _("A ticket of mine nears its service-level target"),
     "escalation": _("A ticket of mine reached its service-level target"),
+    "mention": _("I was @mentioned in a note"),
 }

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from helpline.api.urls import api
 from helpline.web.views import (
     agent_sessions,
+    agentday,
     audit,
     auth,
     bulk,
@@ -86,6 +87,35 @@ urlpatterns = [
     path("tickets/<slug:view>/", overviews.ticket_list, name="ticket-list"),
     path("search/", search.search, name="search"),
     path("search/advanced/", search.advanced_search, name="search-advanced"),
+    # Mentions, out of office, saved searches (docs/web.md)
+    path("mentions/", agentday.mentions_view, name="mentions"),
+    path(
+        "mentions/<str:number>/dismiss/",
+        agentday.dismiss_mention_view,
+        name="mention-dismiss",
+    ),
+    path(
+        "preferences/out-of-office/",
+        agentday.out_of_office_view,
+        name="out-of-office",
+    ),
+    path("searches/", agentday.saved_searches_view, name="saved-searches"),
+    path("searches/new/", agentday.save_search_view, name="saved-search-new"),
+    path(
+        "searches/<int:search_id>/",
+        agentday.run_saved_search_view,
+        name="saved-search-run",
+    ),
+    path(
+        "searches/<int:search_id>/edit/",
+        agentday.edit_saved_search_view,
+        name="saved-search-edit",
+    ),
+    path(
+        "searches/<int:search_id>/delete/",
+        agentday.delete_saved_search_view,
+        name="saved-search-delete",
+    ),
     path("bulk/", bulk.bulk_view, name="bulk"),
     path("new/email/", compose.new_email_ticket, name="new-email-ticket"),
     path("new/phone/", compose.new_phone_ticket, name="new-phone-ticket"),

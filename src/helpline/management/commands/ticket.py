@@ -13,9 +13,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Prefetch
 
-from helpline.actions import admin, read_audit
+from helpline.actions import admin, mentions, read_audit
 from helpline.actions.access import access_ticket
-from helpline.actions.articles import NewArticle
+from helpline.actions.articles import NewArticle, add_note
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
     TICKET_KEYS,
@@ -67,6 +67,7 @@ class Command(HelplineCommand):
         self._add_show(verbs)
         self._add_search(verbs)
         self._add_reply(verbs)
+        self._add_note(verbs)
         self._add_spam(verbs)
         self._add_move(verbs)
 
@@ -354,6 +355,50 @@ class Command(HelplineCommand):
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path} is not UTF-8 text.") from exc
+
+    # --- note -----------------------------------------------------------------------
+    def _add_note(self, verbs: Any) -> None:
+        note = verbs.add_parser(
+            "note",
+            help="Add an internal note; @login mentions notify those agents.",
+            description=(
+                "Add a note (needs 'note' on the queue). '@login' notifies that agent "
+                "and lists the ticket under its Mentions, if it may read the ticket; "
+                "logins that were not notified are named on standard error."
+            ),
+        )
+        note.add_argument("number", metavar="NUMBER")
+        self.add_as_agent(note)
+        note.add_argument("--subject", default="")
+        _add_body_options(note, "The text of the note.", required=True)
+        self.add_json_flag(note)
+        note.set_defaults(handler=self.note)
+
+    def note(self, options: dict[str, Any]) -> None:
+        agent = acting_agent(options["as_login"])
+        ticket = access_ticket(agent, number=options["number"])
+        text = options["body"] or ""
+        if options["body_file"]:
+            text = self._read_body(options["body_file"], options.get("stdin"))
+        article = add_note(agent, ticket.pk, text, subject=options["subject"])
+        outcome = mentions.outcome_of(article)
+        if options["json"]:
+            self.emit_json(
+                {
+                    "ticket": ticket.number,
+                    "article_id": article.pk,
+                    "mentioned": list(outcome.notified),
+                    "not_notified": list(outcome.not_notified),
+                }
+            )
+        else:
+            self.stdout.write(f"Note {article.pk} added to {ticket.number}.")
+        if outcome.not_notified:
+            self.stderr.write(
+                "Not notified: "
+                + ", ".join("@" + login for login in outcome.not_notified)
+                + ". Only agents who may read this ticket are notified of a mention."
+            )
 
     # --- reply ----------------------------------------------------------------------
     def reply(self, options: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
-from helpline.actions import read_audit
+from helpline.actions import mentions, read_audit
 from helpline.actions.access import access_ticket, may, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
 from helpline.actions.tickets import create_ticket, set_state
@@ -52,6 +52,7 @@ from helpline.responses.replies import (
     template_text,
 )
 from helpline.web import forms, presence
+from helpline.web.views.agentday import not_notified_message
 from helpline.web.views.decorators import AgentRequest, agent_view
 from helpline.web.views.screens import action_screen, uploaded_files, zoom_url
 
@@ -438,7 +439,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
 
     def perform(data: dict[str, Any]) -> None:
         with transaction.atomic():
-            add_article(
+            article = add_article(
                 agent,
                 ticket.pk,
                 NewArticle(
@@ -455,6 +456,9 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
                     data["next_state"],
                     pending_until=data["pending_until"],
                 )
+        hint = not_notified_message(mentions.outcome_of(article))
+        if hint:
+            messages.info(request, hint)
 
     templates = _templates_of(ticket, TemplateType.NOTE)
     original = last_customer_article(ticket)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import privacy_rights, read_audit, spam
+from helpline.actions import mentions, privacy_rights, read_audit, spam
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
@@ -154,6 +154,7 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
     agent = request.user
     ticket = access_ticket(agent, number=number)
     read_audit.record(agent, ticket, ReadKind.TICKET)
+    mentions.do_clear_mention(agent, ticket.pk)  # opened: it leaves "Mentions"
     presence.mark(agent, ticket, PresenceAction.VIEWING)
     visible = Ticket.objects.visible_to(agent)
     merges = present_merges(agent, ticket)

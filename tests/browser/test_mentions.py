@@ -1,0 +1,56 @@
+"""A mention in real Chromium: alice @mentions bob in a note, bob sees it under
+Mentions (with the count in the navigation), gets the notification, and the ticket
+leaves the list when he opens it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from helpline.models import OutboxMessage
+from tests.browser.conftest import log_in
+from tests.web import PASSWORD, build_world
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def world(server):
+    return build_world(passwords=True)
+
+
+def test_a_mention_notifies_and_shows_under_mentions(new_page, world):
+    alice = new_page()
+    log_in(alice, "alice", PASSWORD)
+    alice.goto(f"/ticket/{world.ticket.number}/")
+    alice.keyboard.press("n")
+    dialog = alice.locator("#action-dialog")
+    dialog.locator("#id_text").fill("@bob could you check the licence? and @eve")
+    dialog.get_by_role("button", name="Add note").click()
+    alice.wait_for_url(f"**/ticket/{world.ticket.number}/")
+    # eve may not read the ticket: a neutral hint, nothing more.
+    expect(alice.get_by_text("Not notified: @eve.")).to_be_visible()
+
+    outbox = [r for m in OutboxMessage.objects.all() for r in m.recipients]
+    assert outbox == ["bob@example.org"]
+
+    bob = new_page()
+    log_in(bob, "bob", PASSWORD)
+    mentions_link = bob.locator(".main-nav a.nav-mentions")
+    expect(mentions_link.locator(".count")).to_have_text("1")
+    mentions_link.click()
+    bob.wait_for_url("**/mentions/")
+    row = bob.locator("table.mentions tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(world.ticket.number)
+    expect(row).to_contain_text("alice")
+    row.get_by_role("link", name=world.ticket.number).click()
+    bob.wait_for_url(f"**/ticket/{world.ticket.number}/")
+    expect(bob.locator(".main-nav a.nav-mentions .count")).to_have_count(0)
+    bob.goto("/mentions/")
+    expect(bob.get_by_text("Nobody has mentioned you.")).to_be_visible()
+
+    eve = new_page()
+    log_in(eve, "eve", PASSWORD)
+    eve.goto("/mentions/")
+    expect(eve.get_by_text("Nobody has mentioned you.")).to_be_visible()
