@@ -74,3 +74,18 @@ def test_a_draft_survives_a_reload_and_a_new_login(page, new_page, world):
     expect(page.locator("[data-draft-restored]")).to_have_count(0)
     assert TYPED not in page.locator("#id_body").input_value()
     assert not ComposeDraft.objects.exists()
+
+
+def test_sending_the_reply_deletes_its_draft(page, world):
+    ticket = deliver("Photo of the town hall", "May I use your photo?")
+    log_in(page, "alice", PASSWORD)
+    page.goto(f"/ticket/{ticket.number}/reply/")
+    page.locator("#id_body").focus()
+    page.keyboard.type(TYPED)
+    expect(page.locator("[data-draft-status]")).to_contain_text("Draft saved at")
+    page.keyboard.type(" Sent at once.")  # a change not yet saved, then Send
+    page.locator("button.primary", has_text="Send").click()
+    page.wait_for_url(f"**/ticket/{ticket.number}/")
+    assert not ComposeDraft.objects.exists()
+    page.goto(f"/ticket/{ticket.number}/reply/")
+    expect(page.locator("[data-draft-restored]")).to_have_count(0)

@@ -6,8 +6,9 @@
  * and at once when the page is hidden (another tab, navigation, closing), with the
  * form's CSRF token.  The status next to "Save draft" says when it was saved, or
  * why not (too large, logged out, no longer allowed).  Submitting the form (Send,
- * Save draft, Discard draft) stops the saving: the server deletes the draft with
- * the sent message.  Without this script "Save draft" posts the form.
+ * Save draft, Discard draft) stops the saving, after a save on its way has
+ * arrived: the server deletes the draft with the sent message.  Without this
+ * script "Save draft" posts the form.
  */
 (function () {
   "use strict";
@@ -18,7 +19,7 @@
   function info(form) {
     var s = state.get(form);
     if (!s) {
-      s = { timer: null, dirty: false, stopped: false };
+      s = { timer: null, dirty: false, stopped: false, inflight: null, resubmit: false };
       state.set(form, s);
     }
     return s;
@@ -53,7 +54,7 @@
       kind: form.getAttribute("data-draft-kind"),
       fields: fieldsOf(form)
     });
-    fetch(form.getAttribute("data-draft-url"), {
+    s.inflight = fetch(form.getAttribute("data-draft-url"), {
       method: "POST",
       credentials: "same-origin",
       keepalive: !!leaving && body.length < 60000,
@@ -75,6 +76,9 @@
       .catch(function (error) {
         s.dirty = true;  // try again on the next change
         status(form, error.message, true);
+      })
+      .finally(function () {
+        s.inflight = null;
       });
   }
 
@@ -96,6 +100,16 @@
     var s = info(form);
     clearTimeout(s.timer);
     s.stopped = true;
+    if (s.inflight && !s.resubmit) {
+      // A save on its way could arrive after the send and bring the draft back:
+      // send once it has arrived.
+      e.preventDefault();
+      var submitter = e.submitter;
+      s.inflight.finally(function () {
+        s.resubmit = true;
+        if (submitter) form.requestSubmit(submitter); else form.requestSubmit();
+      });
+    }
   });
 
   function saveAll() {
