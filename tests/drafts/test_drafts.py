@@ -343,3 +343,14 @@ def test_the_endpoint_gives_back_the_agents_own_draft(client, world):
     assert client.get(url, {"kind": "reply"}).status_code == 404
     client.force_login(world.eve)
     assert client.get(url, {"kind": "reply"}).status_code == 404
+
+
+def test_a_restored_note_draft_keeps_its_template_chosen(client, world):
+    from helpline.models import Template
+
+    checked = Template.objects.create(name="Checked", type="note", text="Checked.")
+    checked.queues.add(world.info)
+    client.force_login(world.alice)
+    save(client, world.ticket, "note", text=MINE, template=str(checked.pk))
+    page = client.get(reverse("note", args=[world.ticket.number])).content.decode()
+    assert f'<option value="{checked.pk}" selected>Checked</option>' in page

@@ -173,6 +173,15 @@ def _posted_with_template(
     return initial
 
 
+def _restored(fields: dict[str, str]) -> dict[str, Any]:
+    """A note or forward draft as the form's initial values (the picker compares
+    the template's id as a number)."""
+    initial: dict[str, Any] = dict(fields)
+    if str(initial.get("template", "")).isdigit():
+        initial["template"] = int(initial["template"])
+    return initial
+
+
 FormT = TypeVar("FormT", bound=DjangoForm)
 
 
@@ -429,7 +438,7 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
     again = _posted_with_template(request, ticket, templates, original)
     saved = restore(agent, ticket, DraftKind.FORWARD, opening=request.method == "GET")
     if saved["draft"] is not None:
-        again = dict(saved["draft"].fields)
+        again = _restored(saved["draft"].fields)
     return action_screen(
         request,
         ticket,
@@ -484,7 +493,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
     again = _posted_with_template(request, ticket, templates, original)
     saved = restore(agent, ticket, DraftKind.NOTE, opening=request.method == "GET")
     if saved["draft"] is not None:
-        again = dict(saved["draft"].fields)
+        again = _restored(saved["draft"].fields)
     return action_screen(
         request,
         ticket,
