@@ -31,6 +31,7 @@ from huey.exceptions import RetryTask
 
 from helpline import leases
 from helpline.actions import (
+    drafts,
     erasure,
     escalations,
     periodic,
@@ -256,6 +257,14 @@ def purge_read_audit_job() -> int:
     statement, recorded as a privacy run (docs/data-protection.md)."""
     run = read_audit.purge_expired(settings.HELPLINE_READ_AUDIT_DAYS)
     return int(run.report.get("deleted", 0))
+
+
+@db_periodic_task(crontab(minute="47", hour="3"))
+@leased_once_per_slot("helpline-drafts-purge", 1440)
+def purge_drafts_job() -> int:
+    """Agents' drafts untouched for ``HELPLINE_DRAFT_DAYS`` deleted
+    (``actions.drafts``, docs/data-protection.md)."""
+    return drafts.purge_old_drafts(settings.HELPLINE_DRAFT_DAYS)
 
 
 @db_periodic_task(crontab(minute="23", hour="2"))

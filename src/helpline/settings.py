@@ -358,6 +358,10 @@ HELPLINE_READ_AUDIT_DAYS = _env_int("READ_AUDIT_DAYS", 730)
 # A subject-access export waits this many days for its one download, then its file
 # is deleted by the worker (docs/data-protection.md).
 HELPLINE_SUBJECT_ACCESS_EXPORT_DAYS = _env_int("SUBJECT_ACCESS_EXPORT_DAYS", 7)
+# An agent's unsent draft (reply, note, forward) untouched this many days is deleted
+# by the worker; a draft may hold at most this many bytes (docs/web.md "Drafts").
+HELPLINE_DRAFT_DAYS = _env_int("DRAFT_DAYS", 30)
+HELPLINE_DRAFT_MAX_BYTES = _env_int("DRAFT_MAX_BYTES", 1_000_000)
 
 # --- monitoring (docs/monitoring.md) ----------------------------------------------------
 # /healthz, /readyz and /metrics are answered by the first middleware, before sessions

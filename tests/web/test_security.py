@@ -28,6 +28,8 @@ OWN_PAGES = {
     "preferences",
     "new-email-ticket",
     "new-phone-ticket",
+    # The agent's own drafts (docs/web.md "Drafts"); another's draft id is a 404.
+    "my-drafts",
     "login",
     "logout",
     # Two-factor authentication (docs/authentication.md): the agent's own.
@@ -104,6 +106,7 @@ def fill(pattern: URLPattern, world) -> str:
         "queue_id": world.secret.pk,
         # privacy-export-download: refused without handle_personal_data, like the page
         "export_id": 1,
+        "draft_id": 1,  # discard-draft: the agent's own drafts only
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",

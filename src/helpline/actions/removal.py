@@ -54,6 +54,7 @@ from helpline.models import (
     Article,
     Attachment,
     AutoResponseLog,
+    ComposeDraft,
     Customer,
     HistoryEntry,
     HistoryType,
@@ -617,6 +618,7 @@ def _delete_batch(
     )._raw_delete(connection.alias)
     TicketWatcher.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     Presence.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
+    ComposeDraft.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     TicketServiceLevel.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     Ticket.objects.filter(pk__in=found)._raw_delete(connection.alias)
     reindex(found)
@@ -637,6 +639,8 @@ def _anonymise_batch(
         return outcome
     articles, article_rows, blobs = _drop_mail_and_files(found, outcome)
     articles.update(**BLANK_ARTICLE)
+    # Agents' unsent drafts quote and address the customer: they go too.
+    ComposeDraft.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     history = HistoryEntry.objects.filter(ticket_id__in=found)
     scrub_history(history)
     now = timezone.now()

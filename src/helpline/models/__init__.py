@@ -5,6 +5,7 @@ from helpline.models.agentday import Mention, OutOfOffice, SavedSearch
 from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
 from helpline.models.blobs import Blob
+from helpline.models.drafts import ComposeDraft, DraftKind
 from helpline.models.history import HistoryEntry, HistoryType
 from helpline.models.imports import ImportedObject, ImportRun, ImportRunStatus
 from helpline.models.jobs import JobLease, PeriodicRun
@@ -74,7 +75,9 @@ __all__ = [
     "Blob",
     "Calendar",
     "CommonWord",
+    "ComposeDraft",
     "Customer",
+    "DraftKind",
     "FollowUpOption",
     "Grant",
     "Group",

@@ -13,6 +13,7 @@ from helpline.web.views import (
     changes,
     collision,
     compose,
+    drafts,
     files,
     legacy,
     overviews,
@@ -125,6 +126,9 @@ urlpatterns = [
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),
+    path(T + "draft/", drafts.draft_view, name="draft"),
+    path("drafts/", drafts.my_drafts, name="my-drafts"),
+    path("drafts/<int:draft_id>/discard/", drafts.discard_mine, name="discard-draft"),
     path(T + "attachment/<int:attachment_id>/", files.attachment, name="attachment"),
     path(
         T + "attachment/<int:attachment_id>/image/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from helpline.actions import drafts
 from helpline.actions.access import access_ticket
 from helpline.replica import no_pin
 from helpline.web import presence
@@ -29,6 +30,7 @@ def presence_view(request: AgentRequest, number: str) -> HttpResponse:
     context = {
         "ticket": ticket,
         "others": presence.others(agent, ticket),
+        "drafters": drafts.drafters(agent, ticket),
         "changed": seen is not None and seen != ticket.version,
         "presence_action": action,
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),

@@ -18,12 +18,14 @@ from django.utils.translation import gettext as _
 from helpline.actions import mentions, read_audit
 from helpline.actions.access import access_ticket, may, queues_with
 from helpline.actions.articles import NewArticle, NewAttachment, add_article
+from helpline.actions.drafts import discard_draft, drafters
 from helpline.actions.tickets import create_ticket, set_state
 from helpline.blobstore import read_blob
 from helpline.errors import HelplineError, NotFound
 from helpline.models import (
     Article,
     ArticleChannel,
+    DraftKind,
     Permission,
     Queue,
     ReadKind,
@@ -54,6 +56,7 @@ from helpline.responses.replies import (
 from helpline.web import forms, presence
 from helpline.web.views.agentday import not_notified_message
 from helpline.web.views.decorators import AgentRequest, agent_view
+from helpline.web.views.drafts import restore
 from helpline.web.views.screens import action_screen, uploaded_files, zoom_url
 
 
@@ -171,6 +174,15 @@ def _posted_with_template(
     return initial
 
 
+def _restored(fields: dict[str, str]) -> dict[str, Any]:
+    """A note or forward draft as the form's initial values (the picker compares
+    the template's id as a number)."""
+    initial: dict[str, Any] = dict(fields)
+    if str(initial.get("template", "")).isdigit():
+        initial["template"] = int(initial["template"])
+    return initial
+
+
 FormT = TypeVar("FormT", bound=DjangoForm)
 
 
@@ -206,7 +218,13 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
     """
     agent = request.user
     ticket = access_ticket(agent, number=number, need=Permission.RW)
-    params = request.POST if request.method == "POST" else request.GET
+    params: Any = request.POST if request.method == "POST" else request.GET
+    saved = restore(agent, ticket, DraftKind.REPLY, opening=request.method == "GET")
+    if saved["draft"] is not None:  # the agent's draft: its article, template...
+        params = params.copy()
+        for key, value in saved["draft"].fields.items():
+            if key in ("article", "all", "template", "lang"):
+                params.setdefault(key, value)
     original = _article(ticket, params.get("article"))
     templates, template = _template(ticket, params.get("template"))
     language, detected = _language(params.get("lang"), original)
@@ -257,14 +275,17 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         insert_at = draft.insert_at
         if original is not None:  # the form quotes it
             read_audit.record(agent, ticket, ReadKind.ARTICLE, article_id=original.pk)
-        form = forms.ReplyForm(
-            initial={
-                "to": ", ".join(draft.to),
-                "cc": ", ".join(draft.cc),
-                "subject": draft.subject,
-                "body": draft.body,
-            }
-        )
+        initial = {
+            "to": ", ".join(draft.to),
+            "cc": ", ".join(draft.cc),
+            "subject": draft.subject,
+            "body": draft.body,
+        }
+        if saved["draft"] is not None:
+            initial.update(_reply_form_initial(saved["draft"].fields))
+            initial["body"] = saved["draft"].fields.get("body", "")
+            insert_at = None
+        form = forms.ReplyForm(initial=initial)
         presence.mark(agent, ticket, PresenceAction.REPLYING)
     if insert_at is not None:
         form.fields["body"].widget.attrs["data-insert-at"] = str(insert_at)
@@ -282,7 +303,9 @@ def reply_view(request: AgentRequest, number: str) -> HttpResponse:
         "detected": language_name(detected) if detected else "",
         "reply_all": reply_all,
         "others": presence.others(agent, ticket),
+        "drafters": drafters(agent, ticket),
         "presence_action": PresenceAction.REPLYING,
+        **saved,
     }
     return render(request, "helpline/reply.html", context, status=status)
 
@@ -369,12 +392,14 @@ def _send_reply(
             in_reply_to=original,
             attachments=_template_files(template) + uploaded_files(request),
         )
-        reply(
-            agent,
-            ticket.pk,
-            draft=draft,
-            next_state=None if pending else data["next_state"],
-        )
+        with transaction.atomic():  # sent, and the agent's draft gone, or neither
+            reply(
+                agent,
+                ticket.pk,
+                draft=draft,
+                next_state=None if pending else data["next_state"],
+            )
+            discard_draft(agent, ticket, DraftKind.REPLY)
     except HelplineError as exc:
         form.add_error(None, exc.message)
         return None
@@ -406,10 +431,15 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
         raise NotFound(_("This ticket has no article to forward."))
 
     def perform(data: dict[str, Any]) -> None:
-        forward(agent, ticket.pk, original.pk, to=data["to"], text=data["text"])
+        with transaction.atomic():
+            forward(agent, ticket.pk, original.pk, to=data["to"], text=data["text"])
+            discard_draft(agent, ticket, DraftKind.FORWARD)
 
     templates = _templates_of(ticket, TemplateType.FORWARD)
     again = _posted_with_template(request, ticket, templates, original)
+    saved = restore(agent, ticket, DraftKind.FORWARD, opening=request.method == "GET")
+    if saved["draft"] is not None:
+        again = _restored(saved["draft"].fields)
     return action_screen(
         request,
         ticket,
@@ -425,6 +455,7 @@ def forward_view(request: AgentRequest, number: str) -> HttpResponse:
         extra={
             "hidden": {"article": original.pk},
             **_picker(ticket, TemplateType.FORWARD, templates, original),
+            **saved,
         },
     )
 
@@ -456,6 +487,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
                     data["next_state"],
                     pending_until=data["pending_until"],
                 )
+            discard_draft(agent, ticket, DraftKind.NOTE)
         hint = not_notified_message(mentions.outcome_of(article))
         if hint:
             messages.info(request, hint)
@@ -463,6 +495,9 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
     templates = _templates_of(ticket, TemplateType.NOTE)
     original = last_customer_article(ticket)
     again = _posted_with_template(request, ticket, templates, original)
+    saved = restore(agent, ticket, DraftKind.NOTE, opening=request.method == "GET")
+    if saved["draft"] is not None:
+        again = _restored(saved["draft"].fields)
     return action_screen(
         request,
         ticket,
@@ -478,6 +513,7 @@ def note_view(request: AgentRequest, number: str) -> HttpResponse:
         extra={
             "uploads": True,
             **_picker(ticket, TemplateType.NOTE, templates, original),
+            **saved,
         },
     )
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import mentions, privacy_rights, read_audit, spam
+from helpline.actions import drafts, mentions, privacy_rights, read_audit, spam
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
     HIDDEN_TICKET,
@@ -196,6 +196,8 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
         # "Not spam" in a junk queue, "Spam" elsewhere (docs/spam.md).
         "in_junk": spam.is_junk(ticket.queue),
         "others": presence.others(agent, ticket),
+        # Who has an unsent draft (never its text; actions.drafts).
+        "drafters": drafts.drafters(agent, ticket),
         "presence_action": PresenceAction.VIEWING,
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),
         # Setting or releasing a legal hold (views.privacy).
