@@ -3,6 +3,14 @@
 from helpline.models.administration import AdminAuditEntry, AgentAccount
 from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
+from helpline.models.automation import (
+    AutomationEvent,
+    AutomationJob,
+    AutomationRun,
+    AutomationSend,
+    AutomationTicket,
+    RunStatus,
+)
 from helpline.models.blobs import Blob
 from helpline.models.history import HistoryEntry, HistoryType
 from helpline.models.imports import ImportedObject, ImportRun, ImportRunStatus
@@ -63,6 +71,11 @@ __all__ = [
     "Article",
     "ArticleChannel",
     "Attachment",
+    "AutomationEvent",
+    "AutomationJob",
+    "AutomationRun",
+    "AutomationSend",
+    "AutomationTicket",
     "AutoResponse",
     "AutoResponseLog",
     "AutoResponseType",
@@ -100,6 +113,7 @@ __all__ = [
     "ReadKind",
     "RetentionAction",
     "Role",
+    "RunStatus",
     "Salutation",
     "SenderType",
     "Signature",
