@@ -13,8 +13,8 @@ from django.http import HttpRequest
 from ninja import Body, Query, Router, Schema, Status
 from pydantic import Field
 
-from helpline.automation import definition, report, runner, triggers
 from helpline.api.schemas import Input, answers
+from helpline.automation import definition, report, runner, triggers
 from helpline.models import AutomationJob
 
 router = Router(tags=["automation"])
