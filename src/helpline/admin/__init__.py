@@ -33,5 +33,5 @@ for _model in (User, DjangoGroup):
         admin.site.unregister(_model)
 
 # The screens register themselves.
-from helpline.admin import agents, configuration, grid, mail, sso  # noqa: E402, F401
+from helpline.admin import agents, automation, configuration, grid, mail, sso  # noqa: E402, F401
 from helpline.admin import twofactor as _twofactor  # noqa: E402, F401, I001

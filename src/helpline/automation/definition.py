@@ -12,6 +12,7 @@ signing in, so its changes carry its name in each ticket's history.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,10 @@ from helpline.models import AutomationJob, Permission, Queue
 from helpline.search import parse_query
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+NAME_RULE = (
+    "1 to 80 lower-case letters, digits, '.', '_' or '-', starting with a letter or "
+    "digit."
+)
 ACCOUNT_PREFIX = "job:"
 MAX_DAYS = 100 * 366
 
@@ -144,14 +149,20 @@ def _summary(job: AutomationJob) -> dict[str, Any]:
     }
 
 
+def check_spec(actor: Any, job: AutomationJob, spec: JobSpec) -> None:
+    """Would ``spec`` be accepted for ``job`` (a new one: unsaved)?  Changes nothing
+    (the administration form shows the errors next to the fields)."""
+    require_admin(actor)
+    if job.pk is None and not NAME.match(job.name or ""):
+        raise InvalidInput(f"{job.name!r} is not a job name: {NAME_RULE}")
+    _apply(copy.copy(job), spec, actor)
+
+
 def create_job(actor: Any, name: str, spec: JobSpec) -> AutomationJob:
     """A new job and its account; ``InvalidInput`` for anything wrong in ``spec``."""
     require_admin(actor)
     if not NAME.match(name):
-        raise InvalidInput(
-            "A job's name is 1 to 80 lower-case letters, digits, '.', '_' or '-', "
-            f"starting with a letter or digit; not {name!r}."
-        )
+        raise InvalidInput(f"{name!r} is not a job name: {NAME_RULE}")
     if spec.actions is None or spec.queues is None:
         raise InvalidInput("A job needs its queues and its actions.")
     with transaction.atomic():
