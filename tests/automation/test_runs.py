@@ -46,3 +46,16 @@ def test_the_run_changes_exactly_the_tickets_the_preview_listed(settings):
     assert {e.actor.get_username() for e in entries} == {"job:tidy"}
     assert entries.count() == 7
     assert runner.preview(desk.boss, tidy).count == 0
+
+
+def test_batches_shrink_when_slow_and_grow_back_when_quick(settings):
+    settings.HELPLINE_AUTOMATION_BATCH = 100
+    settings.HELPLINE_AUTOMATION_BATCH_SECONDS = 0.3
+    pace = runner.Pace()
+    pace.took(1.2)  # four times too long
+    assert pace.size == 25
+    pace.took(0.05)
+    assert pace.size == 50
+    for _ in range(5):
+        pace.took(0.01)
+    assert pace.size == 100  # never above the most

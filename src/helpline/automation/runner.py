@@ -1,7 +1,8 @@
 """Previewing and running jobs.
 
 A run goes through the job's tickets (``selection.job_tickets``) in id order, a batch
-of ``batch_size()`` at a time.  Each batch is one short transaction: its tickets are
+at a time: at most ``batch_size()`` tickets, fewer when a batch took longer than
+``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short transaction: its tickets are
 row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
 over, and taken at the end of the run, when the run waits for the agent rather than
 the agent for the run) and checked again against the job's search under the lock;
@@ -21,6 +22,7 @@ database stops the run; the worker resumes it on its next pass (at most
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +49,8 @@ from helpline.models import (
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# What a batch's transaction should take at most (its row locks held so long).
+BATCH_SECONDS = 0.3
 KEEP_ERRORS = 100
 PREVIEW_LIMIT = 100
 # A run that stopped this many times is given up (its message says why).
@@ -229,22 +233,45 @@ def _tickets(ctx: steps.Context, run: AutomationRun) -> Any:
     )
 
 
-def _next_ids(ctx: steps.Context, run: AutomationRun) -> list[int]:
+def _next_ids(
+    ctx: steps.Context, run: AutomationRun, size: int | None = None
+) -> list[int]:
     return list(
         _tickets(ctx, run)
         .filter(pk__gt=run.cursor)
         .order_by("pk")
-        .values_list("pk", flat=True)[: batch_size()]
+        .values_list("pk", flat=True)[: size or batch_size()]
     )
+
+
+class Pace:
+    """The batch size that keeps a batch's transaction (its row locks) near
+    ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less, after a slow batch,
+    doubled after a quick one, never above ``batch_size()``."""
+
+    def __init__(self) -> None:
+        self.most = batch_size()
+        self.size = self.most
+        self.target = float(
+            getattr(settings, "HELPLINE_AUTOMATION_BATCH_SECONDS", BATCH_SECONDS)
+        )
+
+    def took(self, seconds: float) -> None:
+        if seconds > self.target:
+            self.size = max(1, int(self.size * self.target / seconds))
+        elif seconds < self.target / 2:
+            self.size = min(self.most, self.size * 2)
 
 
 def _change_all(ctx: steps.Context, run: AutomationRun) -> None:
     busy: list[int] = []
-    while ids := _next_ids(ctx, run):
+    pace = Pace()
+    while ids := _next_ids(ctx, run, pace.size):
+        started = time.monotonic()
         busy += _batch(ctx, run, ids, skip_locked=True)
-    size = batch_size()
-    for start in range(0, len(busy), size):
-        _batch(ctx, run, busy[start : start + size], skip_locked=False)
+        pace.took(time.monotonic() - started)
+    for start in range(0, len(busy), pace.size):
+        _batch(ctx, run, busy[start : start + pace.size], skip_locked=False)
 
 
 def _batch(
