@@ -2,11 +2,13 @@
 working at the same time feels of it (PostgreSQL).
 
     .venv/bin/python bench/automation.py --tickets 100000 [--database NAME] [--batch 100]
+        [--job-tickets 20000] [--seconds 20]
 
 The database (``--database``, else helpline_bench_automation_<tickets>, created and
 seeded with ``helpline bench seed`` unless it exists) is migrated; an administrator
 and an agent are added (the agent with rw and override_lock everywhere), and a job
-is defined over every ticket (``archived:any``, all queues) that sets priority 1.
+is defined over every ticket (``archived:any``, all queues; with ``--job-tickets N``
+the largest queues that hold at least N) that sets priority 1.
 Then, in fresh processes:
 
 - baseline: the agent changes the priority of random tickets (``set_priority``, one
@@ -161,12 +163,36 @@ class LockWatch(threading.Thread):
                 self.longest = max(self.longest, float(row[0]) if row else 0.0)
 
 
-def measure(name: str, batch: int, seconds: float) -> dict[str, Any]:
+def queues_for(tickets: int | None) -> list[str]:
+    """Every queue, or the fewest (largest first) that hold at least ``tickets``."""
+    from django.db.models import Count
+
+    from helpline.models import Queue
+
+    rows = list(
+        Queue.objects.annotate(n=Count("tickets"))
+        .order_by("-n")
+        .values_list("name", "n")
+    )
+    if tickets is None:
+        return [name for name, _ in rows]
+    chosen, total = [], 0
+    for name, n in rows:
+        if total >= tickets:
+            break
+        chosen.append(name)
+        total += n
+    return chosen
+
+
+def measure(
+    name: str, batch: int, seconds: float, job_tickets: int | None
+) -> dict[str, Any]:
     _setup()
     from django.conf import settings
 
     from helpline.automation import definition, runner
-    from helpline.models import Queue, Ticket
+    from helpline.models import Ticket
 
     settings.HELPLINE_AUTOMATION_BATCH = batch
     boss, _ = people()
@@ -184,7 +210,7 @@ def measure(name: str, batch: int, seconds: float) -> dict[str, Any]:
         "bench-all",
         definition.JobSpec(
             query="archived:any",
-            queues=list(Queue.objects.values_list("name", flat=True)),
+            queues=queues_for(job_tickets),
             actions=[{"do": "priority", "priority": 1}],
         ),
     )
@@ -236,6 +262,12 @@ def main() -> None:
     parser.add_argument("--database")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--job-tickets",
+        type=int,
+        help="The job covers the largest queues holding at least this many tickets "
+        "(default: every queue, every ticket).",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agent", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,7 +276,7 @@ def main() -> None:
         return
     name = args.database or f"helpline_bench_automation_{args.tickets}"
     if args.measure:
-        print(json.dumps(measure(name, args.batch, args.seconds)))
+        print(json.dumps(measure(name, args.batch, args.seconds, args.job_tickets)))
         return
     prepare(args.tickets, name)
     out = subprocess.run(
@@ -258,6 +290,7 @@ def main() -> None:
             str(args.batch),
             "--seconds",
             str(args.seconds),
+            *(["--job-tickets", str(args.job_tickets)] if args.job_tickets else []),
         ],
         env=environment(name),
         check=True,

@@ -103,8 +103,14 @@ class AutomationJobAdmin(admin.ModelAdmin):
     list_filter = ("valid", "trigger")
     search_fields = ("name", "comment")
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Any | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
         return type("BoundJobForm", (form,), {"actor_user": actor_of(request)})
 
     def save_model(

@@ -1,9 +1,9 @@
 """Previewing and running jobs.
 
 A run goes through the job's tickets (``selection.job_tickets``) in id order, a batch
-at a time: at most ``batch_size()`` tickets, fewer when a batch took longer than
-``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short transaction: its tickets are
-row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
+at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch took
+longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short
+transaction: its tickets are row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
 over, and taken at the end of the run, when the run waits for the agent rather than
 the agent for the run) and checked again against the job's search under the lock;
 each ticket's steps run in a savepoint of their own, and what was done to it is
@@ -48,9 +48,6 @@ from helpline.models import (
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
-# What a batch's transaction should take at most (its row locks held so long).
-BATCH_SECONDS = 0.3
 KEEP_ERRORS = 100
 PREVIEW_LIMIT = 100
 # A run that stopped this many times is given up (its message says why).
@@ -58,7 +55,7 @@ MAX_ATTEMPTS = 5
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "HELPLINE_AUTOMATION_BATCH", BATCH))
+    return max(1, int(settings.HELPLINE_AUTOMATION_BATCH))
 
 
 def _context(job: AutomationJob, run: AutomationRun | None = None) -> steps.Context:
@@ -252,9 +249,7 @@ class Pace:
     def __init__(self) -> None:
         self.most = batch_size()
         self.size = self.most
-        self.target = float(
-            getattr(settings, "HELPLINE_AUTOMATION_BATCH_SECONDS", BATCH_SECONDS)
-        )
+        self.target = float(settings.HELPLINE_AUTOMATION_BATCH_SECONDS)
 
     def took(self, seconds: float) -> None:
         if seconds > self.target:
