@@ -1,6 +1,7 @@
 """Queue view, zoom and search at 100,000 and 1,000,000 tickets on PostgreSQL.
 
     .venv/bin/python bench/scale.py --sizes 100000,1000000 [--requests 60]
+                                    [--cjk 0.1] [--prefix helpline_bench]
 
 For each size it creates a database of its own (helpline_bench_<size>, dropped and
 recreated; --reuse keeps one that is already seeded), seeds it with
@@ -19,7 +20,13 @@ each operation as the median and 95th percentile of --requests calls, as agent
 
 each through the Django test client against the real views, and the same work
 without the HTTP layer (``core``: the querysets and ``search_tickets`` the views
-call).  It prints every figure with its ratio to the baseline measured in the same
+call).  With ``--cjk SHARE`` that share of the tickets is seeded in Chinese, Japanese
+or Korean (``helpline bench seed --cjk``; the database is named
+``<prefix>_<size>_cjk<percent>``) and three searches more are timed: a CJK word of
+the seed's real words (one pair of characters, in a few percent of the tickets), a
+rare one (a made-up word of the tail) and a longer word (a phrase of pairs).
+``--prefix`` names the databases (another one than a colleague's on a shared
+server).  It prints every figure with its ratio to the baseline measured in the same
 run, and how the figures grow from the smallest size to the largest.  Benchmarks
 are not tests: nothing here runs in ``make test``.
 """
@@ -71,11 +78,15 @@ def seeded_count(name: str) -> int | None:
         return None
 
 
-def prepare(size: int, *, reuse: bool, workers: int) -> dict[str, Any]:
+def prepare(
+    size: int, *, reuse: bool, workers: int, cjk: float = 0.0, prefix: str = ""
+) -> dict[str, Any]:
     """A database with ``size`` tickets; the seconds it took to seed."""
     import psycopg
 
-    name = f"helpline_bench_{size}"
+    name = f"{prefix or 'helpline_bench'}_{size}"
+    if cjk:
+        name += f"_cjk{round(cjk * 100)}"
     env = environment(database_url(name))
     helpline = [sys.executable, "-m", "helpline.cli"]
     if reuse and seeded_count(name) == size:
@@ -87,17 +98,19 @@ def prepare(size: int, *, reuse: bool, workers: int) -> dict[str, Any]:
         conn.execute(f"CREATE DATABASE {name}")
     subprocess.run([*helpline, "migrate", "-v0"], env=env, check=True)
     started = time.perf_counter()
-    subprocess.run(
-        [*helpline, "bench", "seed", "--tickets", str(size), "--workers", str(workers)],
-        env=env,
-        check=True,
-    )
+    seed = ["bench", "seed", "--tickets", str(size), "--workers", str(workers)]
+    if cjk:
+        seed += ["--cjk", str(cjk)]
+    subprocess.run([*helpline, *seed], env=env, check=True)
     return {"database": name, "seed_seconds": time.perf_counter() - started}
 
 
-def measure_in_child(name: str, requests: int) -> dict[str, Any]:
+def measure_in_child(name: str, requests: int, cjk: float = 0.0) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--measure", "--requests", str(requests)]
+    if cjk:
+        command += ["--cjk", str(cjk)]
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", "--requests", str(requests)],
+        command,
         env=environment(database_url(name)),
         check=True,
         capture_output=True,
@@ -158,6 +171,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--cjk", type=float, default=0.0, metavar="SHARE")
+    parser.add_argument("--prefix", default="helpline_bench", metavar="NAME")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", metavar="FILE")
     parser.add_argument(
@@ -169,13 +184,22 @@ def main() -> None:
         print(report({int(size): r for size, r in saved.items()}))
         return
     if args.measure:
-        print(json.dumps(measure(args.requests)))
+        print(json.dumps(measure(args.requests, cjk=bool(args.cjk))))
         return
     results = {}
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"== {size:,} tickets", file=sys.stderr, flush=True)
-        info = prepare(size, reuse=args.reuse, workers=args.workers)
-        results[size] = {**info, **measure_in_child(info["database"], args.requests)}
+        info = prepare(
+            size,
+            reuse=args.reuse,
+            workers=args.workers,
+            cjk=args.cjk,
+            prefix=args.prefix,
+        )
+        results[size] = {
+            **info,
+            **measure_in_child(info["database"], args.requests, args.cjk),
+        }
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
     print(report(results))
@@ -222,7 +246,7 @@ def web_ready() -> None:
     web_settings(_SettingsOverride())
 
 
-def measure(requests: int) -> dict[str, Any]:
+def measure(requests: int, *, cjk: bool = False) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -240,7 +264,7 @@ def measure(requests: int) -> dict[str, Any]:
     client = Client()
     client.force_login(agent)
     visible = Ticket.objects.visible_to(agent)
-    words = query_words()
+    words = query_words(cjk=cjk)
     queues = list(queues_with(agent).order_by("name"))
     open_by_queue = dict(
         visible.open()
@@ -323,6 +347,10 @@ def measure(requests: int) -> dict[str, Any]:
         "search: phrase": [f'"{p}"' for p in words["phrases"]],
         "search: filtered": filtered,
     }
+    if cjk:
+        kinds["search: CJK word"] = words["cjk"]
+        kinds["search: CJK rare word"] = words["cjk_rare"]
+        kinds["search: CJK longer word"] = words["cjk_long"]
     matches = {}
     for label, queries in kinds.items():
         web, core = searches(queries)
@@ -339,19 +367,32 @@ def measure(requests: int) -> dict[str, Any]:
     }
 
 
-def query_words() -> dict[str, list[str]]:
+def query_words(*, cjk: bool = False) -> dict[str, list[str]]:
     """Words of the seeded corpus: needles (in 50 tickets at any size), rare ones
-    (~0.5% of tickets), common ones, and the phrases."""
+    (~0.5% of tickets), common ones, and the phrases; with ``cjk``, words of the
+    Chinese, Japanese and Korean tickets too."""
     from helpline.management.commands.bench import COLLOCATIONS, NEEDLES, Corpus
 
     corpus = Corpus(random.Random(1))  # noqa: S311 - the seed's vocabulary
     english = corpus.vocab["en"][0]
-    return {
+    words = {
         "needles": [f"{NEEDLES}{k}" for k in range(10)],
         "rare": english[2000:2010],
         "common": ["photo", "licence", "permission", "copyright", "commons"],
         "phrases": COLLOCATIONS,
     }
+    if cjk:
+        tails = [corpus.vocab[lang][0][2000:2004] for lang in ("zh", "ja", "ko")]
+        words["cjk"] = ["照片", "写真", "사진", "許可", "授权"]
+        words["cjk_rare"] = [w for tail in zip(*tails, strict=True) for w in tail]
+        words["cjk_long"] = [
+            "所有者",
+            "ライセンス",
+            "감사합니다",
+            "维基百科",
+            "アップロード",
+        ]
+    return words
 
 
 def _count() -> Any:

@@ -9,6 +9,18 @@ def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in German leaves German
+    active in the thread (LocaleMiddleware activates, nothing deactivates), and the
+    next test in the process would speak it."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def group(db):
     from tests.support import make_group

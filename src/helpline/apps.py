@@ -62,6 +62,11 @@ class HelplineConfig(AppConfig):
 
         withdrawal.connect()
 
+        # Escalation times follow every change of a ticket (docs/service-levels.md).
+        from helpline.actions import escalations
+
+        escalations.register()
+
         # The system checks (`helpline check` warns about data files others may read).
         import helpline.checks  # noqa: F401
 

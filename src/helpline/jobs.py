@@ -30,7 +30,14 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import RetryTask
 
 from helpline import leases
-from helpline.actions import erasure, periodic, read_audit, retention, sessions
+from helpline.actions import (
+    erasure,
+    escalations,
+    periodic,
+    read_audit,
+    retention,
+    sessions,
+)
 from helpline.mail import outbound
 from helpline.models import (
     InboundMessage,
@@ -201,6 +208,14 @@ def fetch_mail_accounts() -> int:
 @leased_once_per_slot("helpline-pending", 5)
 def pending_job() -> tuple[int, int]:
     return periodic.close_expired_pending(), periodic.send_pending_reminders()
+
+
+@db_periodic_task(crontab(minute="*"))
+@leased_once_per_slot("helpline-escalations", 1)
+def escalation_job() -> int:
+    """Agents warned before and told at escalation, each clock period once
+    (``actions.escalations``, docs/service-levels.md)."""
+    return escalations.send_escalation_notices()
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -31,7 +31,7 @@ class FakeSearch:
         )
         page = self.ids[offset : offset + limit]
         return types.SimpleNamespace(
-            ticket_ids=page, total=len(self.ids), total_capped=self.capped
+            ticket_ids=page, total=len(self.ids), total_capped=self.capped, hints=[]
         )
 
 

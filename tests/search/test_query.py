@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +29,9 @@ def test_words_are_folded_and_split_at_anything_but_letters_and_digits():
         "mail",
         "2026",
     ]
-    # Marks are removed from Latin letters only: ガ stays ガ, not カ.
-    assert words("ガス café") == ["ガス", "cafe"]
+    # Marks are removed from Latin letters only: ガ stays ガ, not カ (Japanese is
+    # cut into pairs of characters, the last alone: scripts.py).
+    assert words("ガス café") == ["ガス", "ス", "cafe"]
     # Decomposed input (e + combining acute) folds like composed input.
     assert words("cafe\u0301") == ["cafe"]
 
@@ -103,6 +104,46 @@ def test_colons_that_are_not_fields_stay_text():
     assert parse_query('"staet:open"').terms == [TextTerm(("staet", "open"))]
 
 
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+def test_a_word_before_a_colon_that_is_no_field_is_text_with_a_hint(english):
+    parsed = parse_query("File:Lucia_3.jpg queue:info-en")
+    assert parsed.terms == [TextTerm(("file", "lucia", "3", "jpg"))]
+    assert parsed.filters == [Filter("queue", "info-en")]
+    assert parsed.hints == [
+        '"File:" is not a search field, so "File:Lucia_3.jpg" was searched as text.'
+    ]
+    # Quoted, starred and negated as any text; a known field is no hint.
+    assert parse_query('File:"Lucia 3.jpg" -Category:Cats Image:Luc*').terms == [
+        TextTerm(("file", "lucia", "3", "jpg")),
+        TextTerm(("category", "cats"), negated=True),
+        TextTerm(("image", "luc"), prefix=True),
+    ]
+    assert parse_query("title:lynx state:open").hints == []
+
+
+def test_a_mistyped_field_is_text_and_the_hint_names_the_field(english):
+    parsed = parse_query("staet:open")
+    assert parsed.terms == [TextTerm(("staet", "open"))]
+    assert parsed.filters == []
+    [hint] = parsed.hints
+    assert hint.endswith("Did you mean state:?")
+    assert "Did you mean" not in parse_query("File:x.jpg").hints[0]
+
+
+def test_the_hint_speaks_the_agents_language():
+    with translation.override("de"):
+        [hint] = parse_query("staet:open").hints
+    assert hint == (
+        "„staet:“ ist kein Suchfeld, daher wurde „staet:open“ als Text gesucht. "
+        "Meinten Sie state:?"
+    )
+
+
 def test_an_empty_query_matches_everything():
     parsed = parse_query("   ")
     assert parsed.terms == [] and parsed.filters == []
@@ -127,7 +168,6 @@ def test_user_text_never_becomes_engine_syntax():
         "priority:high",
         "created:2026-13-01",
         "created:2026-02-01..2026-01-01",
-        "foo:bar",
         "archived:maybe",
         "-archived:any",
         "title:",

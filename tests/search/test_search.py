@@ -568,7 +568,6 @@ def test_the_number_of_queries_does_not_grow_with_the_matches(desk, alice, query
         ('"bank transfer', "not closed"),
         ("priority:7", "1 \\(very low\\) to 5"),
         ("created:last-week", "date like"),
-        ("colour:red", "Unknown field"),
         ("locked:perhaps", "yes|no"),
         ("queue:", "needs a value"),
         ("x*", "at least 2"),

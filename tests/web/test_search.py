@@ -6,7 +6,7 @@ the engine returns (results re-read through ``visible_to``, errors shown, paging
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
@@ -38,6 +38,7 @@ class Result:
     ticket_ids: list[int]
     total: int
     total_capped: bool = False
+    hints: list[str] = field(default_factory=list)
 
 
 class StandIn:

@@ -21,6 +21,9 @@ from typing import Any, Protocol
 from django.db import transaction
 
 on_ticket_changed: list[Callable[[int], object]] = []
+# Subscribers that take a transaction's changed tickets at once (after the
+# per-ticket ones): the service levels recompute them in a few queries, however many.
+on_tickets_changed: list[Callable[[list[int]], object]] = []
 
 
 class Event(StrEnum):
@@ -35,6 +38,9 @@ class Event(StrEnum):
     RESPONSIBLE = "responsible"
     PENDING_REMINDER = "pending_reminder"
     DELIVERY_FAILED = "delivery_failed"
+    # Service levels (docs/service-levels.md): a clock nears its target, reached it.
+    ESCALATION_WARNING = "escalation_warning"
+    ESCALATION = "escalation"
 
 
 class Announcement(Protocol):
@@ -84,7 +90,7 @@ _HANDLED_ATTR = "_helpline_changed_handled"
 
 
 def ticket_changed(ticket_id: int) -> None:
-    if not on_ticket_changed:
+    if not on_ticket_changed and not on_tickets_changed:
         return
     connection = transaction.get_connection()
     pending: set[int] | None = getattr(connection, _PENDING_ATTR, None)
@@ -108,6 +114,9 @@ def ticket_changed(ticket_id: int) -> None:
                 for subscriber in on_ticket_changed:
                     if tid not in done.get(subscriber, ()):
                         subscriber(tid)
+            for batch in on_tickets_changed:
+                if ids:
+                    batch(sorted(ids))
 
         setattr(connection, _FLUSH_ATTR, flush)
         transaction.on_commit(flush)

@@ -66,6 +66,7 @@ from helpline.models import (
     RetentionAction,
     Ticket,
     TicketLink,
+    TicketServiceLevel,
     TicketWatcher,
 )
 
@@ -616,6 +617,7 @@ def _delete_batch(
     )._raw_delete(connection.alias)
     TicketWatcher.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     Presence.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
+    TicketServiceLevel.objects.filter(ticket_id__in=found)._raw_delete(connection.alias)
     Ticket.objects.filter(pk__in=found)._raw_delete(connection.alias)
     reindex(found)
     outcome.customers = forget_customers(claim.customer_ids)

@@ -34,4 +34,5 @@ for _model in (User, DjangoGroup):
 
 # The screens register themselves.
 from helpline.admin import agents, automation, configuration, grid, mail, sso  # noqa: E402, F401
+from helpline.admin import service_levels as _service_levels  # noqa: E402, F401, I001
 from helpline.admin import twofactor as _twofactor  # noqa: E402, F401, I001

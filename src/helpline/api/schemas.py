@@ -162,6 +162,19 @@ class TicketOut(Schema):
         )
     )
     version: int = Field(description="Bumped by every change; the ETag.")
+    first_response_due: datetime | None = Field(
+        description=(
+            "When the first response is due under the ticket's service level; null: "
+            "no such target, met, or the clock stopped (docs/service-levels.md)."
+        )
+    )
+    update_due: datetime | None = Field(
+        description="When an answer to the customer's follow-up is due."
+    )
+    solution_due: datetime | None = Field(description="When the solution is due.")
+    escalation_at: datetime | None = Field(
+        description="The earliest of the due times: when the ticket escalates."
+    )
 
     @staticmethod
     def resolve_queue(obj: Any) -> str:
@@ -198,6 +211,12 @@ class TicketPage(Schema):
     )
     total_capped: bool | None = Field(
         default=None, description="True when 'total' is a lower bound."
+    )
+    hints: list[str] | None = Field(
+        default=None,
+        description="For full-text searches: how parts of 'q' were understood, "
+        "to show to the person who typed it (a 'word:' that is no field, such as "
+        "'File:', is searched as text).",
     )
 
 

@@ -150,6 +150,7 @@ def _search(agent: Any, q: str, f: TicketFilters) -> dict[str, Any]:
         "next_cursor": offset_cursor(end, scope) if more else None,
         "total": result.total,
         "total_capped": result.total_capped,
+        "hints": result.hints,
     }
 
 

@@ -48,6 +48,7 @@ from helpline.models.responses import (
     TemplateType,
 )
 from helpline.models.search import CommonWord, IndexState
+from helpline.models.service_levels import Calendar, ServiceLevel, TicketServiceLevel
 from helpline.models.sessions import AgentSession
 from helpline.models.sso import IdpGroupMapping
 from helpline.models.tickets import (
@@ -80,6 +81,7 @@ __all__ = [
     "AutoResponseLog",
     "AutoResponseType",
     "Blob",
+    "Calendar",
     "CommonWord",
     "Customer",
     "FollowUpOption",
@@ -115,6 +117,7 @@ __all__ = [
     "Role",
     "RunStatus",
     "Salutation",
+    "ServiceLevel",
     "SenderType",
     "Signature",
     "StateType",
@@ -126,6 +129,7 @@ __all__ = [
     "TicketCounter",
     "TicketLink",
     "TicketState",
+    "TicketServiceLevel",
     "TicketWatcher",
     "TokenScope",
     "TwoFactorPolicy",

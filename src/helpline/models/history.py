@@ -41,6 +41,7 @@ class HistoryType(models.TextChoices):
     LEGAL_HOLD_RELEASED = "legal_hold_released", "legal hold released"
     SPAM = "spam", "marked as spam"
     NOT_SPAM = "not_spam", "marked as not spam"
+    SERVICE_LEVEL = "service_level", "service level set"
     # An event of the system the ticket was imported from that Helpline has no type
     # for (its data keeps the old type's name and text).
     IMPORTED = "imported", "imported event"

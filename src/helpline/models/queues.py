@@ -98,6 +98,16 @@ class Queue(models.Model):
             "HELPLINE_JUNK_QUEUE."
         ),
     )
+    # The service level of the queue's tickets (docs/service-levels.md); set through
+    # ``actions.service_levels`` (its tickets' escalation times are recomputed).
+    service_level = models.ForeignKey(
+        "helpline.ServiceLevel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="queues",
+    )
     # The group that the search index entries of the queue's tickets name (on
     # PostgreSQL, to narrow searches to what an agent may read; search.md).  It
     # differs from ``group`` after the queue changed group, until a job has rebuilt

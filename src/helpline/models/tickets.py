@@ -145,6 +145,13 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Service levels (``actions.service_levels``, docs/service-levels.md): when each
+    # running clock reaches its target, and the earliest of them (the escalation
+    # time).  Empty: no target, met, or the clock stopped (pending, closed).
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    update_due = models.DateTimeField(null=True, blank=True)
+    solution_due = models.DateTimeField(null=True, blank=True)
+    escalation_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change: the ETag of the API and the collision check of the UI.
     version = models.PositiveIntegerField(default=1)
 
@@ -190,6 +197,13 @@ class Ticket(models.Model):
                 fields=["queue", "changed", "id"],
                 condition=models.Q(legal_hold=False, anonymised__isnull=True),
                 name="ticket_retention_junk",
+            ),
+            # The queue view sorted by escalation time (unlocked first, as
+            # QUEUE_ORDER): a page read in index order, like ticket_open_queue.
+            models.Index(
+                fields=["queue", "locked", "escalation_at", "id"],
+                condition=models.Q(state_type__in=StateType.open_types()),
+                name="ticket_open_escalation",
             ),
         ]
 

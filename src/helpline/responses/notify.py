@@ -36,6 +36,8 @@ TITLES = {
     Event.RESPONSIBLE: "You are now responsible",
     Event.PENDING_REMINDER: "Reminder reached",
     Event.DELIVERY_FAILED: "Delivery failed",
+    Event.ESCALATION_WARNING: "Escalation soon",
+    Event.ESCALATION: "Escalated",
 }
 
 
@@ -59,6 +61,10 @@ def recipients_for(event: Event, ticket: Ticket) -> list[Any]:
         return [ticket.owner] if ticket.owner else []
     if event == Event.RESPONSIBLE:
         return [ticket.responsible] if ticket.responsible else []
+    if event in (Event.ESCALATION_WARNING, Event.ESCALATION):
+        # Owner and responsible; a ticket nobody holds: the queue's followers.
+        held = [u for u in (ticket.owner, ticket.responsible) if u is not None]
+        return held or _followers(ticket)
     # Reminders and delivery failures: owner and responsible.
     return [u for u in (ticket.owner, ticket.responsible) if u is not None]
 
@@ -106,6 +112,8 @@ def _send(event: Event, ticket: Ticket, agent: Any, article: Article | None) -> 
         f"State: {ticket.state.name}   Priority: {ticket.priority}",
         f"Open it: {base}/ticket/{ticket.number}",
     ]
+    if event in (Event.ESCALATION_WARNING, Event.ESCALATION) and ticket.escalation_at:
+        lines.insert(4, f"Escalation time: {ticket.escalation_at:%Y-%m-%d %H:%M} UTC")
     if article is not None and article.body_text:
         excerpt = "\n".join(article.body_text.strip().splitlines()[:15])
         lines += ["", f"From: {article.from_addr}", "", excerpt]

@@ -25,7 +25,7 @@ page, so a word found in half of a million tickets is as quick as a rare one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import F, QuerySet, Value
@@ -69,6 +69,9 @@ class SearchResult:
     # True when total is a lower bound: more than TOTAL_CAP matched (total is
     # TOTAL_CAP), or counting a phrase stopped early (backend.capped_count).
     total_capped: bool
+    # How parts of the query were understood, for the person who typed it
+    # (``ParsedQuery.hints``: "File:" is not a field, searched as text).
+    hints: list[str] = field(default_factory=list)
 
 
 def filtered_tickets(
@@ -212,6 +215,7 @@ def search_tickets(
         ticket_ids=ids,
         total=min(total, TOTAL_CAP),
         total_capped=more or total > TOTAL_CAP,
+        hints=parsed.hints,
     )
 
 

@@ -4,25 +4,31 @@
 
 Free words must all match; ``"a phrase"`` matches adjacent words; ``prefix*`` matches
 words that start so; ``-term`` excludes; ``field:value`` filters (``FILTER_FIELDS``) or
-restricts a text term to one part of the ticket (``TEXT_FIELDS``).  docs/search.md is
-the reference for agents.
+restricts a text term to one part of the ticket (``TEXT_FIELDS``); any other
+``word:text`` is text (``File:Lucia_3.jpg``), with a hint (``ParsedQuery.hints``).
+docs/search.md is the reference for agents.
 
 Words are compared as ``words()`` splits and folds them: lower case, diacritics removed
 from Latin letters (so "Zażółć" is found as "zazołc" too), split at anything that is not
-a letter or a digit.  The PostgreSQL index is built with the same function; SQLite's
-FTS5 tokenizer (``unicode61 remove_diacritics 2``) does the same on its side.
+a letter or a digit; Chinese, Japanese, Korean and Thai as overlapping pairs of
+characters (``scripts``).  The PostgreSQL index is built with the same function;
+SQLite's FTS5 tokenizer (``unicode61 remove_diacritics 2``) does the same on its side,
+given those scripts already cut (``scripts.index_text``).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpline.errors import InvalidInput
+from helpline.search import scripts
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 32
@@ -83,8 +89,22 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The words of ``text`` as the search compares them (see the module docstring)."""
-    return _WORD.findall(fold(text))
+    """The words of ``text`` as the search compares them (see the module docstring);
+    runs of Chinese, Japanese, Korean or Thai as overlapping pairs of characters
+    (``scripts``)."""
+    folded = fold(text)
+    if scripts.has_unspaced(folded):
+        return scripts.text_tokens(folded)
+    return _WORD.findall(folded)
+
+
+def query_words(text: str) -> tuple[list[str], bool]:
+    """The words of a searched word or phrase, and whether the last is a prefix
+    (a lone Chinese, Japanese, Korean or Thai character: ``scripts.query_tokens``)."""
+    folded = fold(text)
+    if scripts.has_unspaced(folded):
+        return scripts.query_tokens(folded)
+    return _WORD.findall(folded), False
 
 
 # --- the parsed query -----------------------------------------------------------------
@@ -131,6 +151,9 @@ class ParsedQuery:
     filters: list[Filter] = field(default_factory=list)
     # ``archived:`` in the query: True, False, None (any), or UNSET (not given).
     archived: bool | None | _Unset = UNSET
+    # For the person who typed the query: how a part of it was understood when
+    # that may not be what was meant (``File:x.jpg`` searched as text).
+    hints: list[str] = field(default_factory=list)
 
     @property
     def positive_terms(self) -> list[TextTerm]:
@@ -244,11 +267,9 @@ def parse_query(query: str) -> ParsedQuery:
         elif raw.name in FILTER_FIELDS:
             parsed.filters.append(_filter(raw))
         else:
-            raise InvalidInput(
-                f"Unknown field {raw.name + ':'!r} in {raw.text!r}. Fields: "
-                f"{', '.join(TEXT_FIELDS + FILTER_FIELDS)}. To search for the text "
-                f'itself, put it in quotes: "{raw.text.lstrip("-")}".'
-            )
+            term = _unknown_field(raw, parsed.hints)
+            if term is not None:
+                parsed.terms.append(term)
     nothing = not (parsed.terms or parsed.filters) and isinstance(
         parsed.archived, _Unset
     )
@@ -260,20 +281,47 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
+def _unknown_field(raw: _Raw, hints: list[str]) -> TextTerm | None:
+    """``File:Lucia_3.jpg``: a word before a colon that names no field is text, as
+    typed, colon included (the way Wikimedia Commons names its files); the hint
+    says so, and which field a typo may have meant (``staet:open``)."""
+    typed = raw.text[1:] if raw.negated else raw.text
+    name = typed[: typed.index(":") + 1]
+    close = difflib.get_close_matches(
+        raw.name or "", TEXT_FIELDS + FILTER_FIELDS, n=1, cutoff=0.75
+    )
+    hint = _(
+        '"%(name)s" is not a search field, so "%(text)s" was searched as text.'
+    ) % {
+        "name": name,
+        "text": typed,
+    }
+    if close:
+        hint += " " + _("Did you mean %(field)s?") % {"field": close[0] + ":"}
+    hints.append(hint)
+    return _text_term(replace(raw, name=None, value=typed, quoted=False))
+
+
 def _text_term(raw: _Raw) -> TextTerm | None:
     value = raw.value[:-1] if raw.star and not raw.quoted else raw.value
-    tokens = tuple(words(value))
+    found, open_end = query_words(value)
+    tokens = tuple(found)
     if raw.name is not None and not raw.value:
         raise InvalidInput(f"{raw.name}: needs a value, as in {raw.name}:word.")
     if not tokens:
         if raw.name is not None or raw.star:
             raise InvalidInput(f"{raw.text!r} has no letters or digits to search for.")
         return None  # punctuation between words, a lone quote pair
-    if raw.star and len(tokens[-1]) < MIN_PREFIX:
+    if raw.star and not open_end and len(tokens[-1]) < MIN_PREFIX:
         raise InvalidInput(
             f"{raw.text!r}: a prefix needs at least {MIN_PREFIX} letters before the *."
         )
-    return TextTerm(tokens=tokens, prefix=raw.star, field=raw.name, negated=raw.negated)
+    return TextTerm(
+        tokens=tokens,
+        prefix=raw.star or open_end,
+        field=raw.name,
+        negated=raw.negated,
+    )
 
 
 def _archived(raw: _Raw) -> bool | None:

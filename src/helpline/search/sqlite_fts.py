@@ -8,6 +8,9 @@ names), each the text of all the ticket's articles.  One row per ticket makes "e
 word must match" a plain FTS5 AND even when the words are in different articles, and a
 field term (``title:word``) an FTS5 column filter.  The tokenizer is
 ``unicode61 remove_diacritics 2``: case and Latin diacritics are folded on both sides.
+Runs of Chinese, Japanese, Korean and Thai, which it would keep as one token each,
+are written as their pairs of characters separated by spaces (``scripts``), the
+tokens ``query.words`` makes of them.
 
 The table keeps its own copy of the text (not contentless: deleting a row of a
 contentless table needs the old text, which a merge has already moved elsewhere).
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 
 from helpline.search.base import SearchBackend, Sql, TicketDocument
 from helpline.search.query import TextTerm
+from helpline.search.scripts import index_text
 
 # Between the texts of two articles: a private-use character, which FTS5 takes as a
 # word (so a phrase cannot span two articles) and ``query.words`` never produces (so no
@@ -75,15 +79,17 @@ class SqliteFts(SearchBackend):
     def replace(
         self, ticket_ids: Sequence[int], docs: Sequence[TicketDocument]
     ) -> None:
+        # Chinese, Japanese, Korean and Thai go in as their pairs of characters
+        # (``scripts.index_text``); unicode61 splits the rest itself.
         rows = [
             (
                 doc.ticket_id,
-                doc.title,
-                doc.joined("subject", SEPARATOR),
-                doc.joined("body", SEPARATOR),
-                doc.joined("sender", SEPARATOR),
-                doc.joined("recipients", SEPARATOR),
-                doc.joined("attachments", SEPARATOR),
+                index_text(doc.title),
+                index_text(doc.joined("subject", SEPARATOR)),
+                index_text(doc.joined("body", SEPARATOR)),
+                index_text(doc.joined("sender", SEPARATOR)),
+                index_text(doc.joined("recipients", SEPARATOR)),
+                index_text(doc.joined("attachments", SEPARATOR)),
             )
             for doc in docs
         ]

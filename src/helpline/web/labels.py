@@ -71,4 +71,6 @@ NOTIFICATION_NAMES = {
     "responsible": _("I was made responsible"),
     "pending_reminder": _("A reminder of mine was reached"),
     "delivery_failed": _("An email could not be delivered"),
+    "escalation_warning": _("A ticket of mine nears its service-level target"),
+    "escalation": _("A ticket of mine reached its service-level target"),
 }

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +34,11 @@ SORTS: dict[str, tuple[str, ...]] = {
     "customer": ("customer__email",),
     "changed": ("changed",),
     "number": ("number",),
+    # Tickets without an escalation time last, both ways (docs/service-levels.md).
+    "escalation": ("escalation_at",),
 }
+# ?escalation=: the tickets that have an escalation time, or those past it.
+ESCALATION_FILTERS = ("any", "escalated")
 # OTRS's queue view: unlocked tickets first, then the most urgent, then the oldest.
 QUEUE_ORDER = ("locked", "-priority", "created", "id")
 ROW_RELATIONS = ("queue", "state", "owner", "customer")
@@ -141,12 +145,26 @@ def queue_counts(queue_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 
 def with_urls(rows: Iterable[Ticket]) -> list[Ticket]:
-    """The rows of a ticket table, each with its ``zoom_url`` (one ``reverse``)."""
+    """The rows of a ticket table, each with its ``zoom_url`` (one ``reverse``) and
+    whether it is past its escalation time (``escalated``)."""
     zoom_url = row_url("zoom")
+    now = timezone.now()
     listed = list(rows)
     for ticket in listed:
         ticket.zoom_url = zoom_url(ticket.number)  # type: ignore[attr-defined]
+        due = ticket.escalation_at
+        ticket.escalated = due is not None and due <= now  # type: ignore[attr-defined]
     return listed
+
+
+def filter_escalation(qs: QuerySet[Ticket], value: str) -> QuerySet[Ticket]:
+    """``?escalation=any``: tickets with an escalation time; ``escalated``: those
+    past it.  Anything else: unfiltered."""
+    if value == "any":
+        return qs.filter(escalation_at__isnull=False)
+    if value == "escalated":
+        return qs.filter(escalation_at__lte=timezone.now())
+    return qs
 
 
 def list_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -186,7 +204,7 @@ def dashboard_counts(agent: Any) -> dict[str, int]:
     """New, open, my locked, owned, responsible and reminders reached: three queries.
 
     Each count is the total of the ``ticket_list`` view of the same name (all of them
-    are open tickets).  There is no escalation count: Helpline has no escalation yet.
+    are open tickets).
 
     The visible tickets are exactly those of the readable queues (``visible_to``),
     counted by queue id from the queue-view index alone; the agent's own counts are
@@ -255,8 +273,17 @@ def apply_sorting(
 ) -> QuerySet[Ticket]:
     if not sorting.key:
         return qs.order_by(*default)
-    fields = SORTS[sorting.key]
-    if sorting.descending:
+    fields: tuple[Any, ...] = SORTS[sorting.key]
+    if sorting.key == "escalation":
+        # Ascending, this is the order of the ticket_open_escalation index
+        # (PostgreSQL puts NULLs last by default); SQLite is told so.
+        column = F("escalation_at")
+        fields = (
+            column.desc(nulls_last=True)
+            if sorting.descending
+            else column.asc(nulls_last=True),
+        )
+    elif sorting.descending:
         fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
     # Locked tickets stay below the unlocked ones in queue views (default[0]).
     lead = default[:1] if default and default[0] == "locked" else ()

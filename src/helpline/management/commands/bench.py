@@ -1,13 +1,16 @@
 """``helpline bench seed``: fill a database with many realistic tickets, fast.
 
     helpline bench seed --tickets 1000000 [--queues 50] [--seed 1] [--chunk 5000]
+                        [--cjk 0.1]
 
 For benchmarks only (bench/scale.py, bench/load.py), on a database of its own.
 Queues in five groups (some with sub-queues), each with a system address to send
 replies from, ~3 articles per ticket, 5% of tickets open, closed tickets older than
 a year archived, attachments on some articles sharing a few blobs,
 and text in seven languages drawn with Zipf frequencies from real words plus a long
-tail of made-up ones, so that a search finds a realistic number of tickets.  Rows
+tail of made-up ones, so that a search finds a realistic number of tickets; with
+``--cjk`` a share of the tickets in Chinese, Japanese or Korean as they are written
+(no spaces between the words of the first two).  Rows
 go in with COPY on PostgreSQL and ``bulk_create`` elsewhere, one transaction per
 chunk; the search index is written with each chunk (in bulk mode: on PostgreSQL the
 GIN index is built once at the end).  This bypasses the actions on purpose: it writes
@@ -16,6 +19,7 @@ millions of rows that no rule could change.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import multiprocessing
@@ -90,6 +94,15 @@ WORDS = {
     "ja": "写真 の ライセンス について 質問 です お願い します ありがとう ございます 画像 "
     "ファイル 著作権 許可 記事 ページ アップロード 作者 アカウント 削除 ヘルプ 出典 同意 "
     "ウェブサイト カメラ 所有者 使用 確認 返信 よろしく 東京 大阪 寄付",
+    # Written as these languages are (``--cjk``): Chinese and Japanese without spaces,
+    # Korean with a space after each word and its particle.
+    "zh": "的 我 您 是 了 在 和 有 这 请 谢谢 图片 照片 文件 许可 授权 版权 维基百科 "
+    "共享资源 上传 作者 问题 请求 账户 删除 帮助 来源 同意 网站 相机 所有者 使用 确认 "
+    "回复 你好 此致 敬礼 志愿者 我们 已经 收到 申请 需要 可以 邮件 捐款 退款 银行 转账",
+    "ko": "사진을 사진 파일 라이선스 허가를 저작권 문서 페이지 업로드 작성자 질문이 "
+    "요청합니다 계정 삭제 도움 출처 동의합니다 웹사이트 카메라 소유자 사용 확인 답장 "
+    "안녕하세요 감사합니다 부탁드립니다 위키백과 공용 제가 이 그 저는 있습니다 "
+    "없습니다 기부 환불 은행 송금",
 }
 SYLLABLES = {
     "en": "ka lo mer tin son ber vic ton ley ing ard wel ash rid fen hol",
@@ -99,7 +112,14 @@ SYLLABLES = {
     "es": "gar cía ro mez lla rra pue bla fer nán dez tor vil ces",
     "it": "ric cio bel lini fran ces chi mar tel lo ros sig gia",
     "ja": "かな さと やま もり たか はし みず きた いし すず",
+    "zh": "山 水 明 华 国 天 龙 云 海 金 林 江 春 光 新 安 德 文",
+    "ko": "가 나 다 라 마 바 사 아 자 차 카 타 파 하 민 준 서 연",
 }
+# Tickets in Chinese, Japanese and Korean (``--cjk``), each a third of them; the
+# first two without spaces between words (Japanese from the same words as the
+# queues' spaced Japanese), a comma or a full stop every few words.
+CJK_LANGUAGES = ("zh", "ja-written", "ko")
+UNSPACED = {"zh": ("，", "。"), "ja-written": ("、", "。")}
 LANGUAGES = ("en", "de", "fr", "pl", "es", "it", "ja")
 TAIL = 6000  # made-up words per language
 COLLOCATIONS = ["bank transfer", "free licence", "wikimedia commons"]
@@ -151,13 +171,28 @@ class Corpus:
                 1 / (r + 3) ** 1.05 for r in range(len(words))
             )
             self.vocab[lang] = (words, list(weights))
+        self.vocab["ja-written"] = self.vocab["ja"]
 
     def words(self, rng: random.Random, lang: str, count: int) -> str:
         words, weights = self.vocab[lang]
         chosen = rng.choices(words, cum_weights=weights, k=count)
         if lang == "en" and rng.random() < 0.05:
             chosen.insert(rng.randrange(count), COLLOCATIONS[count % 3])
-        return " ".join(chosen)
+        marks = UNSPACED.get(lang)
+        if marks is None:
+            return " ".join(chosen)
+        comma, stop = marks
+        text = []
+        for word in chosen:
+            text.append(word)
+            mark = rng.random()
+            text.append(comma if mark < 0.1 else stop if mark < 0.16 else "")
+        return "".join(text)
+
+
+def cjk_language(rng: random.Random) -> str:
+    """A language of ``CJK_LANGUAGES``, each as likely."""
+    return rng.choice(CJK_LANGUAGES)
 
 
 @dataclass
@@ -259,8 +294,13 @@ class Seeder:
     so the data depends on the seed only, not on the number of worker processes.
     """
 
-    def __init__(self, *, tickets: int, queues: int, seed: int, chunk: int) -> None:
+    def __init__(
+        self, *, tickets: int, queues: int, seed: int, chunk: int, cjk: float = 0.0
+    ) -> None:
         self.total = tickets
+        # The share of tickets written in Chinese, Japanese or Korean whatever their
+        # queue; none draws nothing more, so the data of a seed stays as it was.
+        self.cjk = cjk
         self.queue_count = queues
         self.chunk = chunk
         self.seed = seed
@@ -395,6 +435,8 @@ class Seeder:
             setup.queues, cum_weights=setup.queue_weights
         )[0]
         lang = queue_name.split("::")[0].rsplit("-", 1)[1]
+        if self.cjk and rng.random() < self.cjk:
+            lang = cjk_language(rng)
         state_name = rng.choices(*self.states)[0]
         state_id, state_type = setup.states[state_name]
         is_open = state_type != "closed"
@@ -575,6 +617,17 @@ def seed_database(seeder: Seeder, *, workers: int, progress: Progress) -> None:
     Loader().finish([Customer, Ticket, Article, Attachment, HistoryEntry])
 
 
+def share(text: str) -> float:
+    """A share from 0 to 1, for ``--cjk``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"takes a share from 0 to 1, not {text!r}")
+    return value
+
+
 class Command(HelplineCommand):
     help = "Fill an empty database with many realistic tickets (for benchmarks)."
 
@@ -597,6 +650,14 @@ class Command(HelplineCommand):
             metavar="N",
             help="Processes writing chunks (default: 2 on PostgreSQL, 1 on SQLite).",
         )
+        seed.add_argument(
+            "--cjk",
+            type=share,
+            default=0.0,
+            metavar="SHARE",
+            help="Share of tickets (0 to 1) written in Chinese, Japanese or Korean, "
+            "without spaces in the first two (default none).",
+        )
         seed.set_defaults(handler=self.seed)
 
     def seed(self, options: dict[str, Any]) -> None:
@@ -608,6 +669,7 @@ class Command(HelplineCommand):
             queues=options["queues"],
             seed=options["seed"],
             chunk=options["chunk"],
+            cjk=options["cjk"],
         )
         progress = Progress(
             self.stderr, options["tickets"], f"seed ({connection.vendor})"

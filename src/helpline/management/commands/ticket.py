@@ -440,10 +440,13 @@ class Command(HelplineCommand):
                 {
                     "total": result.total,
                     "total_capped": result.total_capped,
+                    "hints": result.hints,
                     "tickets": rows,
                 }
             )
             return
+        for hint in result.hints:  # beside the table, not in it
+            self.stderr.write(f"note: {hint}")
         self.emit_table(
             ["NUMBER", "QUEUE", "STATE", "PRIO", "TITLE"],
             [

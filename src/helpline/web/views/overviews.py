@@ -41,6 +41,8 @@ def dashboard(request: AgentRequest) -> HttpResponse:
 
 def _list_context(request: AgentRequest, qs, default: tuple[str, ...]) -> dict:
     sorting = listing.sorting_from(request)
+    escalation = request.GET.get("escalation", "")
+    qs = listing.filter_escalation(qs, escalation)
     page = listing.paginate(
         request, listing.apply_sorting(qs, sorting, default=default)
     )
@@ -53,6 +55,7 @@ def _list_context(request: AgentRequest, qs, default: tuple[str, ...]) -> dict:
         "total": page.paginator.count,
         "pages": page.paginator.num_pages,
         "rows": listing.with_urls(page.object_list),
+        "escalation": escalation if escalation in listing.ESCALATION_FILTERS else "",
     }
 
 

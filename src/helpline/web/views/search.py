@@ -151,6 +151,7 @@ def search(request: AgentRequest) -> HttpResponse:
             total=result.total,
             pages=pager.pages,
             capped=result.total_capped,
+            hints=result.hints,
         )
     return render(request, "helpline/search.html", context)
 

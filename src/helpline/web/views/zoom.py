@@ -199,6 +199,9 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
         "locked_by_other": ticket.locked and ticket.owner_id not in (None, agent.pk),
         # Setting or releasing a legal hold (views.privacy).
         "may_hold": privacy_rights.may_handle_personal_data(agent),
+        # Past its escalation time (docs/service-levels.md).
+        "escalated": ticket.escalation_at is not None
+        and ticket.escalation_at <= timezone.now(),
     }
     return render(request, "helpline/zoom.html", context)
 
