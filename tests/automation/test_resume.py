@@ -58,6 +58,7 @@ def _heal() -> None:
 
 def test_a_run_stopped_half_way_resumes_without_sending_twice(settings):
     settings.HELPLINE_AUTOMATION_BATCH = 3
+    settings.HELPLINE_AUTOMATION_BATCH_SECONDS = 3600  # batches of 3, however slow
     desk = make_desk()
     tickets = [ticket(desk.permissions, customer=f"c{i}@example.net") for i in range(8)]
     remind = job(
