@@ -165,6 +165,7 @@ class Command(HelplineCommand):
             AutomationJob.objects.select_related("owner", "actor")
             .prefetch_related("queues")
             .annotate(last_run=Max("runs__id"))
+            .order_by("name")
         )
         last = {
             run.job_id: run
