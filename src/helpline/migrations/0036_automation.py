@@ -138,6 +138,16 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "helpline_automation_run",
                 "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["status"], name="automation_run_status")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("slot__isnull", False)),
+                        fields=("job", "slot"),
+                        name="automation_run_slot",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
@@ -174,6 +184,11 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "helpline_automation_send",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("job", "ticket_id"), name="automation_send_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
@@ -211,34 +226,14 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "helpline_automation_ticket",
+                "indexes": [
+                    models.Index(fields=["job", "ticket_id"], name="automation_job_tk")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "ticket_id"), name="automation_ticket_once"
+                    )
+                ],
             },
-        ),
-        migrations.AddIndex(
-            model_name="automationrun",
-            index=models.Index(fields=["status"], name="automation_run_status"),
-        ),
-        migrations.AddConstraint(
-            model_name="automationrun",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("slot__isnull", False)),
-                fields=("job", "slot"),
-                name="automation_run_slot",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="automationsend",
-            constraint=models.UniqueConstraint(
-                fields=("job", "ticket_id"), name="automation_send_once"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="automationticket",
-            index=models.Index(fields=["job", "ticket_id"], name="automation_job_tk"),
-        ),
-        migrations.AddConstraint(
-            model_name="automationticket",
-            constraint=models.UniqueConstraint(
-                fields=("run", "ticket_id"), name="automation_ticket_once"
-            ),
         ),
     ]
