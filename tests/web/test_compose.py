@@ -223,16 +223,24 @@ def test_a_phone_call_is_recorded(alice_client, world):
 
 
 def test_new_email_ticket(alice_client, world):
-    response = alice_client.post(
-        reverse("new-email-ticket"),
-        {
-            "queue": world.info.pk,
-            "to": "Jane <jane@example.net>",
-            "customer_name": "Jane",
-            "subject": "Your upload",
-            "text": "Please send the licence.",
-        },
+    fields = {
+        "queue": world.info.pk,
+        "to": "Jane <jane@example.net>",
+        "customer_name": "Jane",
+        "subject": "Your upload",
+        "text": "Please send the licence.",
+    }
+    # The queue has a salutation and signature the agent has not seen: shown, unsent.
+    shown = alice_client.post(reverse("new-email-ticket"), fields)
+    assert shown.status_code == 200
+    assert not Ticket.objects.filter(title="Your upload").exists()
+    form = shown.context["form"]
+    fields.update(
+        text=form.initial["text"],
+        shown_queue=form.initial["shown_queue"],
+        shown_name=form.initial["shown_name"],
     )
+    response = alice_client.post(reverse("new-email-ticket"), fields)
     ticket = Ticket.objects.get(title="Your upload")
     assert response["Location"] == reverse("zoom", args=[ticket.number])
     assert OutboxMessage.objects.get().recipients == ["jane@example.net"]

@@ -56,7 +56,12 @@ PG_ADMIN = os.environ.get("PGADMIN", "postgres")
 ZUSER = "znuny"  # Znuny's system user and PostgreSQL role (make-znuny-db.sh)
 COPY_MARK = "helpline test copy of "
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+# The repository's sibling "shared" (a checkout beside it), or HELPLINE_SHARED_DIR
+# (a git worktree elsewhere).
+SHARED = Path(
+    os.environ.get("HELPLINE_SHARED_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared"
+)
 SCRIPT = SHARED / "znuny" / "make-znuny-db.sh"
 TARBALL = SHARED / "znuny" / "znuny-7.0.19.tar.gz"
 CORPUS = SHARED / "corpus"

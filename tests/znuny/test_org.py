@@ -418,9 +418,11 @@ def test_changes_made_in_znuny_come_across(znuny_copy):
         role__isnull=False, group__name="ops", permission="priority"
     ).exists()
     assert report["permission"].updated >= 2  # rows withdrawn
-    # Administrator rights are never taken away by the import.
-    assert ("admin", "rw") not in helpline_grants(User.objects.get(username="alice"))
-    assert User.objects.get(username="alice").is_superuser
+    # Administrator rights the import gave are taken away with Znuny's rw on admin.
+    alice = User.objects.get(username="alice")
+    assert ("admin", "rw") not in helpline_grants(alice)
+    assert not alice.is_superuser and not alice.is_staff
+    assert report["admin"].updated == 1
     # States: renamed (the same row), and a new one with its type.
     assert TicketState.objects.get(pk=waiting.pk).name == "waiting for customer"
     assert TicketState.objects.get(name="closed as spam").type == "closed"

@@ -178,10 +178,10 @@ def test_a_ticket_that_cannot_be_read_costs_only_itself(znuny_db, monkeypatch):
     bad = _ticket_with_articles(source, 45)  # in the second batch (read ahead)
     reading = tickets.art.read_articles
 
-    def read_articles(src, ticket_ids, known):
+    def read_articles(src, ticket_ids, *args):
         if bad in ticket_ids:
             raise OSError("the disk said no")
-        return reading(src, ticket_ids, known)
+        return reading(src, ticket_ids, *args)
 
     monkeypatch.setattr(tickets.art, "read_articles", read_articles)
     try:

@@ -656,3 +656,97 @@ def _anonymise_batch(
     outcome.anonymised, outcome.merged_parts = claim.roots, claim.parts
     outcome.articles = len(article_rows)
     return outcome
+
+
+# --- single articles ---------------------------------------------------------------------
+def delete_articles(
+    articles: Iterable[int], *, actor: Any | None, reason: str
+) -> Outcome:
+    """Delete these articles (ids) of tickets that stay, with what is part of them:
+    their attachments, raw mail, the mail in and out made of them, and the history
+    entries an import brought for them (Helpline's own entries naming one keep their
+    text and lose the link).  An article of a ticket under legal hold stays (its
+    ticket's number in ``held``).  A batch of tickets at a time, like the tickets;
+    ``changed`` lists the tickets that lost an article.  The import of a source
+    that deleted an article uses it (``importers.znuny``)."""
+    wanted = sorted({int(pk) for pk in articles})
+    by_ticket: dict[int, list[int]] = {}
+    for part in range(0, len(wanted), RELEASE_CHUNK):
+        for pk, ticket in Article.objects.filter(
+            pk__in=wanted[part : part + RELEASE_CHUNK]
+        ).values_list("pk", "ticket_id"):
+            by_ticket.setdefault(ticket, []).append(pk)
+    return in_batches(
+        by_ticket,
+        _delete_articles_batch,
+        actor=actor,
+        reason=reason,
+        run=None,
+        where=None,
+        articles=by_ticket,
+    )
+
+
+def _delete_articles_batch(
+    ids: list[int],
+    *,
+    actor: Any | None,
+    reason: str,
+    run: Any,
+    where: Q | None,
+    articles: dict[int, list[int]],
+) -> Outcome:
+    tickets = dict(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "legal_hold")
+    )
+    outcome = Outcome(
+        held=list(
+            Ticket.objects.filter(
+                pk__in=[pk for pk, hold in tickets.items() if hold]
+            ).values_list("number", flat=True)
+        )
+    )
+    found = [pk for pk, hold in tickets.items() if not hold]
+    pks = [a for t in found for a in articles.get(t, ())]
+    if not pks:
+        return outcome
+    rows = list(
+        Article.objects.filter(pk__in=pks, ticket_id__in=found).values_list(
+            "pk", "raw_id"
+        )
+    )
+    pks = [pk for pk, _ in rows]
+    outcome.messages, blobs = drop_mail(
+        OutboxMessage.objects.filter(article_id__in=pks),
+        InboundMessage.objects.filter(article_id__in=pks),
+    )
+    blobs.update(raw for _, raw in rows)
+    outcome.attachments, files = drop_attachments(
+        Attachment.objects.filter(article_id__in=pks)
+    )
+    blobs |= files
+    named = HistoryEntry.objects.filter(article_id__in=pks)
+    named.filter(data__has_key="znuny")._raw_delete(connection.alias)
+    named.update(article=None)
+    forget_imported(Q(kind="article", target_id__in=pks))
+    Article.objects.filter(pk__in=pks)._raw_delete(connection.alias)
+    gone = set(pks)
+    changed = sorted(t for t in found if gone & set(articles.get(t, ())))
+    Ticket.objects.filter(pk__in=changed).update(version=F("version") + 1)
+    reindex(changed)
+    outcome.blobs = release_blobs(blobs)
+    outcome.articles = len(pks)
+    outcome.changed = list(
+        Ticket.objects.filter(pk__in=changed).values_list("number", flat=True)
+    )
+    audit.info(
+        "%s: deleted %d article(s) of ticket(s) %s (%s)",
+        _name(actor),
+        len(pks),
+        " ".join(outcome.changed),
+        reason,
+    )
+    return outcome

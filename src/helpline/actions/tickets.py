@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from helpline.actions.access import access_ticket, require_in_queue
+from helpline.actions.access import access_ticket, may, require_in_queue
 from helpline.actions.articles import (
     NewArticle,
     article_entry,
@@ -18,7 +18,13 @@ from helpline.actions.articles import (
 from helpline.actions.customers import get_or_create_customer
 from helpline.actions.events import Event, announce_on_commit, ticket_changed
 from helpline.actions.history import entry, record, record_all, touch
-from helpline.actions.locks import claim, do_unlock, require_rw_and_claim
+from helpline.actions.locks import (
+    claim,
+    do_lock_to,
+    do_unlock,
+    ensure_not_locked_by_other,
+    require_rw_and_claim,
+)
 from helpline.actions.withdrawal import withdraw_lost_access
 from helpline.errors import InvalidInput, NotFound
 from helpline.models import (
@@ -332,8 +338,15 @@ def do_move(actor: Any | None, ticket: Ticket, queue: Queue) -> None:
     announce_on_commit(Event.MOVED, ticket.pk, actor=actor)
 
 
-def move_ticket(actor: Any, ticket_id: int, queue: Queue) -> Ticket:
-    """Move to another queue: ``move_into`` on both queues; the ticket is unlocked."""
+def move_ticket(
+    actor: Any, ticket_id: int, queue: Queue, *, take: bool = False
+) -> Ticket:
+    """Move to another queue: ``move_into`` on both queues; the ticket is unlocked.
+
+    Moving is triage, not taking the work: the owner stays who it was (unless the
+    new queue takes their access away).  ``take`` makes the mover the owner, with the
+    lock, which needs 'rw' on the new queue; all or nothing.
+    """
     if not queue.valid:
         raise InvalidInput(f"Queue {queue.name} is not valid.")
     require_in_queue(actor, queue, Permission.MOVE_INTO)
@@ -341,8 +354,15 @@ def move_ticket(actor: Any, ticket_id: int, queue: Queue) -> Ticket:
         ticket = access_ticket(
             actor, ticket_id, need=Permission.MOVE_INTO, for_update=True
         )
-        claim(actor, ticket)
+        ensure_not_locked_by_other(actor, ticket)
         do_move(actor, ticket, queue)
+        if take:
+            if not may(actor, ticket, Permission.RW):
+                raise InvalidInput(
+                    f"You cannot take ticket {ticket.number}: taking it needs 'rw' "
+                    f"on queue {queue.name}."
+                )
+            do_lock_to(actor, ticket, actor)
         return ticket
 
 

@@ -4,6 +4,7 @@ the administration log."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -282,10 +283,41 @@ class TemplateAttachmentInline(admin.TabularInline):
     can_delete = True
 
 
+class TemplateForm(PlaceholderTextForm):
+    """A translation names the template it translates: of the same type, not a
+    translation itself, and with a language (docs/web.md "Composing")."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        language = (data.get("language") or "").strip()
+        if language and not LANGUAGE_CODE.match(language):
+            self.add_error("language", "A language code such as en, de or pt-BR.")
+        data["language"] = language
+        base = data.get("translation_of")
+        if base is not None:
+            if not language:
+                self.add_error("language", "A translation needs its language.")
+            if base.translation_of_id is not None or (
+                self.instance.pk and base.pk == self.instance.pk
+            ):
+                self.add_error(
+                    "translation_of",
+                    "Translate the template itself, not a translation.",
+                )
+            if data.get("type") and base.type != data["type"]:
+                self.add_error(
+                    "translation_of", "A translation is of its template's type."
+                )
+        return data
+
+
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
 @admin.register(Template)
 class TemplateAdmin(ActionAdmin):
-    form = PlaceholderTextForm
-    list_display = ("name", "type", "valid")
+    form = TemplateForm
+    list_display = ("name", "type", "language", "translation_of", "valid")
     list_filter = ("type", "valid", "queues")
     search_fields = ("name", "text")
     filter_horizontal = ("queues",)

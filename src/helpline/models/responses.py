@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
+
+from helpline.models.fields import DefaultedCharField
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
 
 class Salutation(models.Model):
@@ -48,6 +55,26 @@ class Template(models.Model):
     )
     valid = models.BooleanField(default=True)
     comment = models.TextField(blank=True)
+    # A template in several languages: one template is offered (its queues, its
+    # name); its translations name it here, each with its language.  The reply uses
+    # the translation in the customer's language (docs/web.md "Composing").
+    language: models.CharField[str | Combinable, str] = DefaultedCharField(
+        max_length=16,
+        blank=True,
+        null=True,
+        db_default=models.Value(""),
+        help_text="Language code (en, de, pt-BR…); empty: not set.",
+    )
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        # A small table: no index (the migration adds no lock-taking CREATE INDEX).
+        db_index=False,
+        help_text="The template this one translates (it is offered in its place).",
+    )
 
     class Meta:
         db_table = "helpline_template"

@@ -2,9 +2,15 @@
 
 Deliberately tiny and safe: ``{{ name }}`` or ``{{ name:N }}`` where ``name`` is one of
 the registered placeholders below and ``N`` a number (characters for a subject, lines
-for a quoted body).  No expressions, no attribute access, no code: a text can only show
-what is listed here.  An unknown name is refused when the text is saved
-(``check_text``), instead of printing a dash as OTRS does.
+for a quoted body), optionally with a fallback: ``{{ name|default:"text" }}`` (literal
+text; a backslash escapes a quote or a backslash).  No expressions, no attribute
+access, no code: a text can only show what is listed here.  An unknown name is refused
+when the text is saved (``check_text``), instead of printing a dash as OTRS does.
+
+A placeholder with no value and no fallback is removed together with the punctuation
+that only stood around it (``_close_gap``; docs/web.md "Placeholders"): "Hello
+{{ customer.name }}," becomes "Hello,", "Ticket 1 ({{ customer.name }})" becomes
+"Ticket 1", and a line left without a letter or digit goes.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from django.utils import timezone
 
 from helpline.errors import InvalidInput
 
-PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*(?::\s*(\d{1,4})\s*)?\}\}")
+PLACEHOLDER = re.compile(
+    r"\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*(?::\s*(\d{1,4})\s*)?"
+    r'(?:\|\s*default\s*:\s*"((?:[^"\\\n]|\\["\\])*)"\s*)?\}\}'
+)
 # Anything that looks like a placeholder but is not well-formed.
 SUSPICIOUS = re.compile(r"\{\{.*?\}\}", re.S)
 
@@ -161,13 +170,101 @@ def check_text(text: str) -> None:
             raise InvalidInput(f"Malformed placeholder {m.group(0)!r}.")
 
 
+def _fallback(raw: str | None) -> str:
+    return re.sub(r"\\([\"\\])", r"\1", raw) if raw else ""
+
+
+# The punctuation of the rule for empty placeholders (docs/web.md "Placeholders").
+_PAIRS = {
+    "(": ")",
+    "[": "]",
+    "{": "}",
+    "<": ">",
+    '"': '"',
+    "'": "'",
+    "“": "”",
+    "„": "“",
+    "‘": "’",
+    "«": "»",
+    "»": "«",
+    "‹": "›",
+    "「": "」",
+}
+_SEPARATORS = ",;:"
+_CLOSING = ",.;:!?)]}>…"
+_SPACE = " \t"
+_ENDS = "\r\n"
+
+
+def _skip_space(line: str, pos: int) -> int:
+    while pos < len(line) and line[pos] in _SPACE:
+        pos += 1
+    return pos
+
+
+def _close_gap(out: str, line: str, pos: int) -> tuple[str, int]:
+    """Join the text before an empty placeholder (``out``, this line so far) with the
+    rest of the ``line`` after it (from ``pos``): drop the spaces around the gap, a pair
+    of brackets or quotes left empty, and a separator left dangling; return the new
+    ``out`` and where the rest of the line now starts."""
+
+    def at_start() -> bool:
+        return out.strip(_SPACE) == ""
+
+    if not at_start():
+        out = out.rstrip(_SPACE)
+    pos = _skip_space(line, pos)
+    while True:
+        nxt = line[pos] if pos < len(line) else ""
+        last = "" if at_start() else out[-1:]
+        if last and last in _PAIRS and nxt == _PAIRS[last]:
+            # "({{ x }})": the brackets go with it.
+            out = out[:-1]
+            if not at_start():
+                out = out.rstrip(_SPACE)
+            pos = _skip_space(line, pos + 1)
+            continue
+        if not last and nxt and nxt in _SEPARATORS:
+            # "{{ x }}, welcome": the line starts with "welcome".
+            pos = _skip_space(line, pos + 1)
+            continue
+        if last and last in _SEPARATORS and (nxt == "" or nxt in _ENDS + _CLOSING):
+            # "Thanks, {{ x }}." is "Thanks."; "Regards, {{ x }}" is "Regards".
+            out = out[:-1].rstrip(_SPACE)
+            continue
+        break
+    joined = at_start() or nxt == "" or nxt in _ENDS + _CLOSING or out[-1:] in _PAIRS
+    return out + ("" if joined else " "), pos
+
+
 def render(text: str, context: Context) -> str:
-    """Replace every placeholder; unknown ones (saved before a check) raise."""
+    """Replace every placeholder; unknown ones (saved before a check) raise.
+
+    A placeholder without a value shows its ``|default:"..."`` text; without one it is
+    removed with the punctuation around it (``_close_gap``), and a line it leaves with
+    no letter or digit is removed with its line break.
+    """
     check_text(text)
-
-    def replace(m: re.Match[str]) -> str:
-        _, getter = PLACEHOLDERS[m.group(1)]
-        n = int(m.group(2)) if m.group(2) else None
-        return getter(context, n)
-
-    return PLACEHOLDER.sub(replace, text)
+    done: list[str] = []
+    for line in text.splitlines(keepends=True):
+        out = ""
+        pos = 0
+        emptied = False
+        for m in PLACEHOLDER.finditer(line):
+            if m.start() < pos:
+                continue
+            out += line[pos : m.start()]
+            _, getter = PLACEHOLDERS[m.group(1)]
+            n = int(m.group(2)) if m.group(2) else None
+            value = getter(context, n) or _fallback(m.group(3))
+            if value.strip():
+                out += value
+                pos = m.end()
+            else:
+                emptied = True
+                out, pos = _close_gap(out, line, m.end())
+        out += line[pos:]
+        if emptied and not any(ch.isalnum() for ch in out):
+            continue  # the line held nothing but what was empty
+        done.append(out)
+    return "".join(done)

@@ -3,14 +3,22 @@
 The composed text (salutation + text + signature + the quoted original) is what the
 agent edits in the web interface; ``compose_reply`` builds it, ``send_email`` stores the
 outgoing article with the exact bytes and queues them in the outbox, in one transaction.
+
+What the agent sees is what is sent: ``mail_text`` is the one change made to a text
+before it goes out (line breaks made uniform, a last line break added, as every text
+part of a mail has one), and the form shows the text after it, so the form's text, the
+stored article and the mail's text part (with its line breaks as CRLF, as MIME writes
+them) are the same characters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from helpline.actions.access import access_ticket, require_in_queue
@@ -34,6 +42,7 @@ from helpline.models import (
     Ticket,
 )
 from helpline.numbers import build_subject
+from helpline.responses.language import detect_language, in_language
 from helpline.responses.render import Context, render
 
 
@@ -45,6 +54,34 @@ class Draft:
     body: str
     in_reply_to: Article | None = None
     attachments: list[NewAttachment] = field(default_factory=list)
+    # Where in ``body`` the agent's own text goes (after the salutation): the web form
+    # puts the cursor there and inserts a template there if the agent has not clicked.
+    insert_at: int = 0
+
+
+# "On 2026-01-02 10:00, jane@example.net wrote:", the line before a quoted original.
+QUOTE_HEADER = re.compile(r"^On \d{4}-\d\d-\d\d \d\d:\d\d, .* wrote:$", re.M)
+
+
+def mail_text(text: str) -> str:
+    """``text`` as it is sent: line breaks as LF (CRLF on the wire) and a last one."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text
+
+
+def _assemble(head: list[str], middle: list[str], tail: list[str]) -> tuple[str, int]:
+    """Salutation, the agent's text, then signature and quote, a blank line apart.
+
+    With no text yet, an empty paragraph is left between salutation and signature for
+    the agent to write in; return the body and where that text starts."""
+    before = "".join(p + "\n\n" for p in head if p)
+    text = "\n\n".join(p for p in middle if p)
+    after = "\n\n".join(p for p in tail if p)
+    if after and (text or before):
+        after = "\n\n" + after
+    return mail_text(before + text + after), len(before)
 
 
 def _emails(header_value: str) -> list[str]:
@@ -81,13 +118,54 @@ def last_customer_article(ticket: Ticket) -> Article | None:
     )
 
 
+def offered_templates(queue: Queue, types: tuple[str, ...]) -> QuerySet[Template]:
+    """The templates a form offers in ``queue``: valid, of ``types``, assigned to the
+    queue, and not translations (a translation is used in place of its template)."""
+    return Template.objects.filter(
+        queues=queue, type__in=types, valid=True, translation_of__isnull=True
+    ).order_by("name")
+
+
+def find_template(
+    queue: Queue, types: tuple[str, ...], *, pk: Any = None, name: str | None = None
+) -> Template | None:
+    """An offered template, or a valid translation of one, by id or by name."""
+    if pk is not None:
+        if not str(pk).isdigit():
+            return None
+        named = Q(pk=int(pk))
+    else:
+        named = Q(name=name)
+    return (
+        Template.objects.filter(named, valid=True, type__in=types)
+        .filter(
+            Q(queues=queue, translation_of__isnull=True)
+            | Q(translation_of__queues=queue, translation_of__valid=True)
+        )
+        .first()
+    )
+
+
 def get_template(name: str, queue: Queue, *, types: tuple[str, ...]) -> Template:
-    template = Template.objects.filter(
-        name=name, valid=True, type__in=types, queues=queue
-    ).first()
+    template = find_template(queue, types, name=name)
     if template is None:
         raise NotFound(f"No template {name!r} for queue {queue.name}.")
     return template
+
+
+def template_languages(queue: Queue, types: tuple[str, ...]) -> list[str]:
+    """The languages the queue's templates of ``types`` are written in (one query)."""
+    return sorted(
+        set(
+            Template.objects.filter(valid=True, type__in=types)
+            .filter(
+                Q(queues=queue, translation_of__isnull=True)
+                | Q(translation_of__queues=queue)
+            )
+            .exclude(language="")
+            .values_list("language", flat=True)
+        )
+    )
 
 
 def compose_reply(
@@ -103,15 +181,13 @@ def compose_reply(
     context = Context(
         ticket=ticket, agent=actor, customer=ticket.customer, original=original
     )
-    parts = []
-    if ticket.queue.salutation and ticket.queue.salutation.valid:
-        parts.append(render(ticket.queue.salutation.text, context).strip())
+    head = [salutation_of(ticket.queue, context)]
+    middle = []
     if template is not None:
-        parts.append(render(template.text, context).strip())
+        middle.append(render(template.text, context).strip())
     if text.strip():
-        parts.append(text.strip())
-    if ticket.queue.signature and ticket.queue.signature.valid:
-        parts.append(render(ticket.queue.signature.text, context).strip())
+        middle.append(text.strip())
+    tail = [signature_of(ticket.queue, context)]
     to: list[str] = []
     cc: list[str] = []
     subject = build_subject(ticket.number, ticket.title, prefix="Re: ")
@@ -121,7 +197,8 @@ def compose_reply(
             cc = _emails(original.to_addr) + _emails(original.cc_addr)
         when = timezone.localtime(original.created).strftime("%Y-%m-%d %H:%M")
         quoted = render("{{ original.quote }}", context)
-        parts.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")
+        # The header line QUOTE_HEADER finds.
+        tail.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")
         subject = build_subject(
             ticket.number, original.subject or ticket.title, prefix="Re: "
         )
@@ -138,14 +215,53 @@ def compose_reply(
             NewAttachment(a.filename, a.content_type, read_blob(a.blob))
             for a in template.attachments.select_related("blob")
         ]
+    body, insert_at = _assemble(head, middle, tail)
     return Draft(
         to=to,
         cc=cc,
         subject=subject,
-        body="\n\n".join(p for p in parts if p),
+        body=body,
         in_reply_to=original,
         attachments=attachments,
+        insert_at=insert_at,
     )
+
+
+def salutation_of(queue: Queue, context: Context) -> str:
+    if queue.salutation and queue.salutation.valid:
+        return render(queue.salutation.text, context).strip()
+    return ""
+
+
+def signature_of(queue: Queue, context: Context) -> str:
+    if queue.signature and queue.signature.valid:
+        return render(queue.signature.text, context).strip()
+    return ""
+
+
+def template_text(
+    actor: Any, ticket: Ticket, original: Article | None, template: Template
+) -> str:
+    """A template's text alone, rendered for this reply (to insert at the cursor)."""
+    context = Context(
+        ticket=ticket, agent=actor, customer=ticket.customer, original=original
+    )
+    return render(template.text, context).strip()
+
+
+def compose_new_email(
+    actor: Any, queue: Queue, *, customer_name: str = "", text: str = ""
+) -> Draft:
+    """A new email ticket's text as the agent sees and sends it: the queue's
+    salutation, ``text`` and the queue's signature (no ticket exists yet)."""
+    from types import SimpleNamespace
+
+    customer = SimpleNamespace(name=customer_name.strip(), email="")
+    context = Context(agent=actor, customer=customer)
+    body, insert_at = _assemble(
+        [salutation_of(queue, context)], [text.strip()], [signature_of(queue, context)]
+    )
+    return Draft(to=[], cc=[], subject="", body=body, insert_at=insert_at)
 
 
 def do_send_email(
@@ -161,6 +277,7 @@ def do_send_email(
     """Store an outgoing email article and queue its exact bytes (ticket row-locked)."""
     if not draft.to:
         raise InvalidInput("An email needs at least one recipient.")
+    body = mail_text(draft.body)
     name, address = sender_of(
         ticket.queue, actor if sender_type == SenderType.AGENT else None
     )
@@ -174,7 +291,7 @@ def do_send_email(
             cc=draft.cc,
             bcc=bcc or [],
             subject=draft.subject,
-            body_text=draft.body,
+            body_text=body,
             in_reply_to=original.message_id if original else "",
             references=references,
             attachments=[
@@ -200,7 +317,7 @@ def do_send_email(
             cc_addr=", ".join(draft.cc),
             bcc_addr=", ".join(bcc or []),
             subject=draft.subject,
-            body_text=draft.body,
+            body_text=body,
             message_id=message_id,
             in_reply_to=original.message_id if original else "",
             references=" ".join([*references, original.message_id] if original else []),
@@ -229,12 +346,15 @@ def reply(
     reply_all: bool = False,
     next_state: str | None = None,
     draft: Draft | None = None,
+    language: str | None = None,
 ) -> Article:
     """Answer a ticket by email as ``actor``: the last customer message by default.
 
     ``draft`` is a reply the agent edited (the web interface); without it the reply is
     composed from the queue's salutation, the template or ``text``, the signature and the
     quoted original.  ``next_state`` (e.g. "closed successful") is set afterwards.
+    The template is used in its translation into ``language``, by default the
+    language the answered message is written in (``language.detect_language``).
     """
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
@@ -256,6 +376,11 @@ def reply(
             )
             if tpl is None and not text.strip():
                 raise InvalidInput("A reply needs a text or a template.")
+            if tpl is not None and tpl.translation_of_id is None:
+                # A translation named on purpose stays; a template follows the language.
+                if language is None:
+                    language = detect_language(original.body_text if original else "")
+                tpl = in_language(tpl, language)
             draft = compose_reply(
                 actor, ticket, original, text=text, template=tpl, reply_all=reply_all
             )
@@ -318,8 +443,13 @@ def create_email_ticket(
     subject: str,
     text: str,
     customer_name: str = "",
+    as_shown: bool = False,
 ) -> tuple[Ticket, Article]:
-    """Open a ticket by writing to a customer (OTRS's "new email ticket")."""
+    """Open a ticket by writing to a customer (OTRS's "new email ticket").
+
+    ``as_shown``: ``text`` is the whole mail as the agent saw it (the web form shows
+    the queue's salutation and signature in it, ``compose_new_email``); otherwise the
+    salutation and signature are added around ``text``."""
     require_in_queue(actor, queue, Permission.CREATE)
     addresses = _emails(to)
     if not addresses:
@@ -337,7 +467,10 @@ def create_email_ticket(
         ticket = (
             Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
         )
-        draft = compose_reply(actor, ticket, None, text=text)
+        if as_shown:
+            draft = Draft(to=[], cc=[], subject="", body=text)
+        else:
+            draft = compose_reply(actor, ticket, None, text=text)
         draft.to = addresses
         draft.subject = build_subject(ticket.number, subject)
         article = do_send_email(actor, ticket, draft)

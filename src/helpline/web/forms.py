@@ -158,9 +158,23 @@ class ForwardForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(StateMixin, forms.Form):
+    """A note, and (for an agent who may change the ticket) its next state with it."""
+
     subject = forms.CharField(label=_("Subject"), max_length=998, required=False)
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 8}))
+    next_state = forms.ChoiceField(label=_("Next state"), required=False)
+    pending_until = PendingField()
+
+    def __init__(self, *args: Any, with_state: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_state:
+            del self.fields["next_state"]
+            del self.fields["pending_until"]
+            return
+        choice_field(self, "next_state").choices = [
+            ("", _("(unchanged)"))
+        ] + state_choices(settable_states().exclude(type=StateType.NEW))
 
 
 class PhoneForm(forms.Form):
@@ -191,7 +205,18 @@ class NewEmailTicketForm(QueueChoiceForm):
         label=_("Customer name"), max_length=200, required=False
     )
     subject = forms.CharField(label=_("Subject"), max_length=255)
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 12}))
+    text = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 12}),
+        strip=False,
+        help_text=_(
+            "Sent exactly as shown, with the queue's salutation and signature; "
+            "“Show salutation and signature” fills them in for the queue and name."
+        ),
+    )
+    # Which queue and customer name the salutation and signature in ``text`` are for.
+    shown_queue = forms.CharField(required=False, widget=forms.HiddenInput)
+    shown_name = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
 
 
 class NewPhoneTicketForm(QueueChoiceForm):
@@ -209,11 +234,17 @@ class NewPhoneTicketForm(QueueChoiceForm):
     )
 
 
+TAKE_HELP = _("Moving alone leaves the owner as it is.")
+
+
 class MoveForm(QueueChoiceForm):
     note = forms.CharField(
         label=_("Note (optional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    take = forms.BooleanField(
+        label=_("Take it: I become the owner"), required=False, help_text=TAKE_HELP
     )
 
 
@@ -351,6 +382,9 @@ class BulkForm(StateMixin, forms.Form):
     )
     queue = forms.ModelChoiceField(
         label=_("Queue"), queryset=Queue.objects.none(), required=False
+    )
+    take = forms.BooleanField(
+        label=_("Take them: I become the owner"), required=False, help_text=TAKE_HELP
     )
     state = forms.ChoiceField(label=_("State"), required=False)
     pending_until = PendingField()

@@ -108,6 +108,8 @@ urlpatterns = [
     path(T + "article/<int:article_id>/redact/", redaction.redact_view, name="redact"),
     # Writing
     path(T + "reply/", compose.reply_view, name="reply"),
+    path(T + "reply/template/", compose.reply_template_view, name="reply-template"),
+    path(T + "template/", compose.ticket_template_view, name="ticket-template"),
     path(T + "forward/", compose.forward_view, name="forward"),
     path(T + "note/", compose.note_view, name="note"),
     path(T + "phone/", compose.phone_view, name="phone"),

@@ -75,9 +75,37 @@ class SourceArticle:
     mime: dict[str, Any] = field(default_factory=dict)
     raw: bytes | None = None
     attachments: list[SourceAttachment] = field(default_factory=list)
+    # An imported article whose raw mail and attachments were read again (``Stale``):
+    # what they are now replaces what Helpline has.
+    reread: bool = False
+    # The highest ``article_data_mime_plain`` and ``article_data_mime_attachment``
+    # ids and the count of the latter (the article mapping's cursor: Znuny never
+    # updates those rows, it deletes and writes them anew).
+    files: dict[str, int] = field(default_factory=dict)
     # What could not be read from the article directory: (kind, key, reason), put in
     # the report by the batch that writes the article (read on the reading thread).
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def newest(*values: Any) -> Any:
+    """The latest of these source times (None left out)."""
+    found = [v for v in values if v is not None]
+    return max(found) if found else None
+
+
+def changed(article: SourceArticle) -> Any:
+    """The article's latest change in place: of its ``article`` row (visibility,
+    sender type, a move) or of its ``article_data_mime`` row (a header or the body:
+    ``ArticleUpdate``, the decryption of a PGP or S/MIME mail)."""
+    return newest(article.change_time, article.mime.get("mime_changed"))
+
+
+def stamp(article: SourceArticle) -> str:
+    """The article mapping's stamp: when its ``article_data_mime`` row last changed."""
+    value = article.mime.get("mime_changed")
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def fs_key(article_id: int, name: str) -> str:
@@ -102,7 +130,8 @@ ARTICLE_SQL = """
 SELECT a.id, a.ticket_id, a.is_visible_for_customer, a.create_time, a.create_by,
        a.change_time, cc.name AS channel, st.name AS sender,
        m.a_from, m.a_reply_to, m.a_to, m.a_cc, m.a_bcc, m.a_subject, m.a_message_id,
-       m.a_in_reply_to, m.a_references, m.a_body, m.content_path
+       m.a_in_reply_to, m.a_references, m.a_body, m.content_path,
+       m.create_time AS mime_created, m.change_time AS mime_changed
 FROM article a
 JOIN communication_channel cc ON cc.id = a.communication_channel_id
 JOIN article_sender_type st ON st.id = a.article_sender_type_id
@@ -119,18 +148,70 @@ class TicketArticles:
     # Not imported yet: with their raw mail and attachments.
     new: list[SourceArticle]
     # Imported by an earlier run: their ``article`` and ``article_data_mime`` rows
-    # only (what may have changed in place: the ticket, the visibility, the headers).
+    # (what may have changed in place: the ticket, the visibility, the headers), and
+    # the raw mail and attachments of those that ``Stale`` says changed.
     imported: list[SourceArticle]
+
+
+@dataclass
+class Recorded:
+    """What the article mapping says of an imported article."""
+
+    stamp: str = ""
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Stale:
+    """Which imported articles have their raw mail and attachments read again.
+
+    Znuny changes them only by deleting the rows (or files) and writing them anew
+    (``ArticleDeleteAttachment`` and ``ArticleWriteAttachment``, ``ArticleDeletePlain``
+    and ``ArticleWritePlain``: the decryption of a PGP or S/MIME mail does it, with
+    an ``ArticleUpdate`` of the body), so an article is read again when
+
+    - its ``article_data_mime.change_time`` is not the one imported (the mapping's
+      stamp), or
+    - the highest id or the count of its attachment rows, or the highest id of its
+      raw-mail row, is not the one imported (the mapping's cursor).
+
+    An article imported before the stamp was kept (stamp and cursor empty) is read
+    again when its ``article_data_mime`` row changed after it was written, or when
+    it has an attachment or raw-mail row newer than the last run's highest
+    (``marks``)."""
+
+    recorded: dict[int, Recorded]  # imported article id -> its mapping
+    marks: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, article: SourceArticle) -> bool:
+        entry = self.recorded.get(article.id)
+        if entry is None:
+            return False
+        if entry.stamp or entry.cursor:
+            return entry.stamp != stamp(article) or any(
+                int(entry.cursor.get(k, 0)) != v for k, v in article.files.items()
+            )
+        mime = article.mime
+        if mime.get("mime_changed") != mime.get("mime_created"):
+            return True
+        for key, mark in (("files_max", "attachment_id"), ("plain", "plain_id")):
+            if self.marks.get(mark) is not None and article.files.get(key, 0) > int(
+                self.marks[mark]
+            ):
+                return True
+        return False
 
 
 def read_articles(
     source: Source,
     ticket_ids: Sequence[int],
     known: Callable[[Sequence[int]], Collection[int]],
+    stale: Callable[[SourceArticle], bool] = lambda _article: False,
 ) -> TicketArticles:
     """The articles of these tickets (``known``: which of a list of article ids were
-    imported already), those not imported yet with their raw mail and attachments:
-    one query per table."""
+    imported already), those not imported yet with their raw mail and attachments,
+    and of the imported ones those ``stale`` names (``Stale``): one query per
+    table."""
     new: list[SourceArticle] = []
     imported: list[SourceArticle] = []
     for part in chunks(ticket_ids):
@@ -150,26 +231,62 @@ def read_articles(
                 mime=row,
             )
             (imported if article.id in done else new).append(article)
-    ids = [a.id for a in new]
+    _files(source, imported)
+    for article in imported:
+        article.reread = stale(article)
+    wanted = [*new, *(a for a in imported if a.reread)]
+    ids = [a.id for a in wanted]
     raws = _raw_from_db(source, ids)
     attachments = _attachments_from_db(source, ids)
-    for article in new:
-        article.raw = raws.get(article.id)
+    for article in wanted:
+        plain_id, article.raw = raws.get(article.id, (0, None))
         article.attachments = attachments.get(article.id, [])
+        rows = [int(x.key) for x in article.attachments if x.key.isdigit()]
+        article.files = {
+            "plain": plain_id,
+            "files_max": max(rows, default=0),
+            "files": len(rows),
+        }
         if source.article_dir is not None:
             _add_from_fs(source, article)
     return TicketArticles(new=new, imported=imported)
 
 
-def _raw_from_db(source: Source, ids: Sequence[int]) -> dict[int, bytes]:
-    raws: dict[int, bytes] = {}
+def _files(source: Source, articles: Sequence[SourceArticle]) -> None:
+    """Each article's ``files``: the highest raw-mail and attachment row ids and the
+    count of the latter, without their contents (one query per table and 500)."""
+    by_id = {a.id: a for a in articles}
+    for article in articles:
+        article.files = {"plain": 0, "files_max": 0, "files": 0}
+    ids = list(by_id)
+    for part in chunks(ids):
+        marks = placeholders(part)
+        for row in source.rows(
+            "SELECT article_id, MAX(id) AS top FROM article_data_mime_plain "  # noqa: S608
+            f"WHERE article_id IN ({marks}) GROUP BY article_id",
+            part,
+        ):
+            by_id[int(row["article_id"])].files["plain"] = int(row["top"])
+        for row in source.rows(
+            "SELECT article_id, MAX(id) AS top, COUNT(*) AS n "  # noqa: S608
+            "FROM article_data_mime_attachment "
+            f"WHERE article_id IN ({marks}) GROUP BY article_id",
+            part,
+        ):
+            files = by_id[int(row["article_id"])].files
+            files["files_max"], files["files"] = int(row["top"]), int(row["n"])
+
+
+def _raw_from_db(source: Source, ids: Sequence[int]) -> dict[int, tuple[int, bytes]]:
+    """Each article's raw mail (the last row, as Znuny reads it), with its row id."""
+    raws: dict[int, tuple[int, bytes]] = {}
     for part in chunks(ids):
         sql = (
-            "SELECT article_id, body FROM article_data_mime_plain "  # noqa: S608
+            "SELECT id, article_id, body FROM article_data_mime_plain "  # noqa: S608
             f"WHERE article_id IN ({placeholders(part)}) ORDER BY id"
         )
         for row in source.rows(sql, part):
-            raws[int(row["article_id"])] = source.blob(row["body"])
+            raws[int(row["article_id"])] = (int(row["id"]), source.blob(row["body"]))
     return raws
 
 

@@ -21,7 +21,8 @@ Other keys (added by Znuny packages, e.g. ``chat_observer``) are skipped and cou
 The grants of imported agents and roles on imported groups are made exactly what
 Znuny holds: a permission withdrawn in Znuny is withdrawn here.  ``rw`` on Znuny's
 group ``admin`` (directly or through a role) makes the agent a Helpline
-administrator; the import never takes administrator rights away.
+administrator, and a later run takes that away again when Znuny does (only from
+agents the import made administrators: ``_admins``).
 """
 
 from __future__ import annotations
@@ -184,26 +185,68 @@ def _admins(
     by_role: set[tuple[int, int, str]],
     groups: dict[str, int],
 ) -> None:
-    """``rw`` on Znuny's ``admin`` group: a Helpline administrator (never undone)."""
+    """``rw`` on Znuny's ``admin`` group: a Helpline administrator (``is_staff`` and
+    ``is_superuser``).  The agent mapping's cursor records ``"admin": true`` when the
+    import made an agent administrator; a later run withdraws exactly those when
+    Znuny no longer gives that ``rw``.  An agent who was administrator before the
+    import made it one (made so in Helpline, or by a run before this was recorded)
+    is never touched."""
+    kind = "admin"
     admin_group = ctx.source.scalar(
         "SELECT id FROM permission_groups WHERE name = %s", (ADMIN_GROUP,)
     )
     target = groups.get(str(admin_group))
-    if target is None:
-        return
-    admins = {who for who, group, perm in by_agent if group == target and perm == "rw"}
-    admin_roles = {
-        who for who, group, perm in by_role if group == target and perm == "rw"
-    }
-    if admin_roles:
-        admins |= set(
-            Role.members.through.objects.filter(role_id__in=admin_roles).values_list(
-                "user_id", flat=True
+    admins: set[int] = set()
+    if target is not None:
+        admins = {
+            who for who, group, perm in by_agent if group == target and perm == "rw"
+        }
+        admin_roles = {
+            who for who, group, perm in by_role if group == target and perm == "rw"
+        }
+        if admin_roles:
+            admins |= set(
+                Role.members.through.objects.filter(
+                    role_id__in=admin_roles
+                ).values_list("user_id", flat=True)
             )
-        )
-    User.objects.filter(pk__in=admins).exclude(is_staff=True, is_superuser=True).update(
-        is_staff=True, is_superuser=True
-    )
+    entries = {
+        e.target_id: (key, e)
+        for key, e in ctx.mapping.kind("agent").items()
+        if e.target_id is not None
+    }
+    users = {
+        pk: staff and superuser
+        for pk, staff, superuser in User.objects.filter(
+            pk__in=list(entries)
+        ).values_list("pk", "is_staff", "is_superuser")
+    }
+    report = ctx.report[kind]
+    grant, withdraw, remembered = [], [], []
+    for pk, (key, entry) in entries.items():
+        given = bool(entry.cursor.get("admin"))
+        is_admin = users.get(pk, False)
+        if pk in admins:
+            report.source += 1
+            if not is_admin:
+                grant.append(pk)
+                report.imported += 1
+            else:  # already (by the import, or made so in Helpline: then kept)
+                report.unchanged += 1
+                continue
+            if not given:
+                remembered.append(
+                    (key, pk, entry.stamp, {**entry.cursor, "admin": True}, "")
+                )
+        elif given:
+            if is_admin:
+                withdraw.append(pk)
+                report.updated += 1  # withdrawn here as in Znuny
+            cursor = {k: v for k, v in entry.cursor.items() if k != "admin"}
+            remembered.append((key, pk, entry.stamp, cursor, ""))
+    User.objects.filter(pk__in=grant).update(is_staff=True, is_superuser=True)
+    User.objects.filter(pk__in=withdraw).update(is_staff=False, is_superuser=False)
+    ctx.mapping.remember_many("agent", remembered)
 
 
 def _count(ctx: Context, kind: str, wanted: int, added: int, removed: int) -> None:

@@ -20,6 +20,7 @@ class KindReport:
     unchanged: int = 0  # existed, nothing to do
     skipped: int = 0
     problems: int = 0  # imported, but something in the row had to be mended
+    deleted: int = 0  # imported before, deleted in the source since: deleted here
     reasons: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
@@ -31,6 +32,7 @@ class KindReport:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "problems": self.problems,
+            "deleted": self.deleted,
             "reasons": dict(self.reasons.most_common()),
             "examples": self.examples[:MAX_REASONS_LISTED],
         }
@@ -66,12 +68,12 @@ class Report:
 
     def table(self) -> str:
         lines = [
-            f"{'kind':<22}{'source':>10}{'imported':>10}{'updated':>9}{'same':>9}{'skipped':>9}{'mended':>8}"
+            f"{'kind':<22}{'source':>10}{'imported':>10}{'updated':>9}{'same':>9}{'skipped':>9}{'mended':>8}{'deleted':>9}"
         ]
         for kind, rep in self.kinds.items():
             lines.append(
                 f"{kind:<22}{rep.source:>10}{rep.imported:>10}{rep.updated:>9}"
-                f"{rep.unchanged:>9}{rep.skipped:>9}{rep.problems:>8}"
+                f"{rep.unchanged:>9}{rep.skipped:>9}{rep.problems:>8}{rep.deleted:>9}"
             )
         reasons = [
             f"  {kind}: {reason} ({n})"

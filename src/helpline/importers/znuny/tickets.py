@@ -10,13 +10,19 @@ batch.  A re-run reads only the tickets changed since the last finished run (the
 Znuny writes a history row for every change, watchers and links included) and, of
 those, brings the articles and history rows not imported yet and makes the articles
 imported before what the source has now, a merge's moves included
-(``tickets_articles``).  The mapping rows a batch needs are looked up by its
+(``tickets_articles``), their raw mail and attachments too where Znuny wrote them
+anew (``art.Stale``, ``Batch._reread``).  What Znuny deleted is deleted by the next
+phase (``tickets_deleted``).  A ticket anonymised and an article redacted in Helpline
+keep what Helpline made of them.  The mapping rows a batch needs are looked up by its
 own keys and let go of after it (``state.PER_BATCH``): what a batch costs does not
 grow with what earlier batches or runs imported.
 
-Mapping kinds written here (notes/kinds.md): ``ticket`` (stamp: the source's
-``change_time``; cursor ``{"history": highest history id imported, "articles":
-newest change_time of its articles}``), ``article``,
+Mapping kinds written here: ``ticket`` (stamp: the source's ``change_time``; cursor
+``{"history": highest history id imported, "articles": newest change time of its
+articles' ``article`` and ``article_data_mime`` rows}``), ``article`` (stamp: its
+``article_data_mime.change_time``; cursor ``{"plain": its raw-mail row id,
+"files_max": its highest attachment row id, "files": how many}``: ``art.Stale``;
+``"admin"`` on an agent is ``org_permissions``'s),
 ``attachment`` (row id, or ``<article_id>/<filename>`` from the article directory),
 ``link`` (``<source>-<target>-<type name>`` of ``link_relation``).  History rows have
 no mapping rows of their own (the ticket's cursor); watchers are the source's current
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -46,11 +53,14 @@ from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
 from helpline.importers.znuny.source import Source
 from helpline.importers.znuny.tickets_copy import insert_history, insert_models
+from helpline.importers.znuny.tickets_deleted import import_deletions
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
     Article,
     Attachment,
     Customer,
+    HistoryEntry,
+    HistoryType,
     StateType,
     Ticket,
     TicketState,
@@ -127,6 +137,7 @@ def ticket_ids(ctx: Context) -> list[int]:
             (prev.get("history_id") or 0,),
         )
     )
+    fresh.update(_files_written(source, prev))
     # Skipped last time (their marks moved past them): tried again.
     fresh.update(int(tid) for tid in prev.get("retry_tickets") or ())
     touched = _articles_changed(source, since)
@@ -150,19 +161,49 @@ def ticket_ids(ctx: Context) -> list[int]:
 
 def _articles_changed(source: Source, since: datetime) -> dict[int, str]:
     """Tickets with an article changed at or after ``since``, with the newest such
-    change.  An article changed in place (ArticleUpdate of its visibility, a merge
-    moving it to another ticket) leaves its ticket's change_time alone but not its
-    own: such a ticket is read again unless its newest article change is the one
-    imported (the ticket mapping's cursor "articles").  One scan of ``article``,
-    whose rows are narrow (the headers and bodies are in ``article_data_mime``)."""
-    return {
-        int(r["ticket_id"]): _iso(r["changed"])
-        for r in source.rows(
-            "SELECT ticket_id, MAX(change_time) AS changed FROM article "
-            "WHERE change_time >= %s GROUP BY ticket_id",
-            (since,),
+    change.  An article changed in place leaves its ticket's change_time alone but
+    not its own: ``ArticleUpdate`` of its visibility or sender type and a merge
+    moving it set ``article.change_time``; ``ArticleUpdate`` of a header or the body
+    (and so the decryption of a PGP or S/MIME mail) sets
+    ``article_data_mime.change_time``.  Such a ticket is read again unless its
+    newest article change is the one imported (the ticket mapping's cursor
+    "articles").  One scan of ``article``, whose rows are narrow, and one of
+    ``article_data_mime`` (no index on its change time: the bodies of a large site
+    are most of what this reads, see docs/migrating-from-znuny.md#timings)."""
+    found: dict[int, Any] = {}
+    for sql in (
+        "SELECT ticket_id, MAX(change_time) AS changed FROM article "
+        "WHERE change_time >= %s GROUP BY ticket_id",
+        "SELECT a.ticket_id, MAX(m.change_time) AS changed FROM article_data_mime m "
+        "JOIN article a ON a.id = m.article_id WHERE m.change_time >= %s "
+        "GROUP BY a.ticket_id",
+    ):
+        for r in source.rows(sql, (since,)):
+            tid = int(r["ticket_id"])
+            found[tid] = art.newest(found.get(tid), r["changed"])
+    return {tid: _iso(when) for tid, when in found.items()}
+
+
+def _files_written(source: Source, previous: dict[str, Any]) -> set[int]:
+    """Tickets with an attachment or raw-mail row written since the last run (Znuny
+    never updates those rows: it deletes them and writes new ones, with new ids).
+    By id, on the primary keys; a run before these marks were kept gives none."""
+    found: set[int] = set()
+    for table, mark in (
+        ("article_data_mime_attachment", "attachment_id"),
+        ("article_data_mime_plain", "plain_id"),
+    ):
+        if previous.get(mark) is None:
+            continue
+        found.update(
+            int(r["ticket_id"])
+            for r in source.rows(
+                f"SELECT DISTINCT a.ticket_id FROM {table} x "  # noqa: S608 - constants
+                "JOIN article a ON a.id = x.article_id WHERE x.id > %s",
+                (previous[mark],),
+            )
         )
-    }
+    return found
 
 
 def import_tickets(ctx: Context) -> None:
@@ -175,7 +216,10 @@ def import_tickets(ctx: Context) -> None:
     ):
         ctx.report[kind].source = ctx.source.count(table)
     ctx.report["attachment"].source = _attachment_count(ctx)
-    states = dict(TicketState.objects.values_list("pk", "type"))
+    # A dry run's states are those its organisation phases left (rolled back since).
+    states = ctx.shared.get("states") or dict(
+        TicketState.objects.values_list("pk", "type")
+    )
     ctx.progress.start("tickets", len(ids))
     batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
     # The next batch is read from the source on a thread while this one is written
@@ -254,9 +298,9 @@ class Loaded:
     watchers: list[dict[str, Any]]
 
 
-def plan(ctx: Context, ids: Sequence[int]) -> set[int]:
+def plan(ctx: Context, ids: Sequence[int]) -> dict[int, art.Recorded]:
     """What a batch's reading needs from the mapping (main thread): which of its
-    tickets' articles were imported already."""
+    tickets' articles were imported already, with their stamps and cursors."""
     found = [
         int(r["id"])
         for part in art.chunks(ids)
@@ -266,14 +310,25 @@ def plan(ctx: Context, ids: Sequence[int]) -> set[int]:
         )
     ]
     ctx.mapping.load("article", found)
-    return {a for a in found if ctx.mapping.get("article", a) is not None}
+    return {
+        a: art.Recorded(entry.stamp, dict(entry.cursor))
+        for a in found
+        if (entry := ctx.mapping.get("article", a)) is not None
+    }
 
 
-def fetch(source: Source, ids: Sequence[int], known: set[int]) -> Loaded:
+def fetch(
+    source: Source,
+    ids: Sequence[int],
+    known: dict[int, art.Recorded],
+    marks: dict[str, Any] | None = None,
+) -> Loaded:
     """A batch's rows from the source alone (safe on the reading thread)."""
     return Loaded(
         rows=source.all(TICKET_SQL.format(art.placeholders(ids)), ids),
-        articles=art.read_articles(source, ids, lambda found: known),
+        articles=art.read_articles(
+            source, ids, lambda found: known, art.Stale(known, dict(marks or {}))
+        ),
         history=hist.read_history(source, ids),
         watchers=source.all(
             "SELECT ticket_id, user_id FROM ticket_watcher "  # noqa: S608
@@ -302,7 +357,7 @@ class Prefetch:
             log.warning("znuny: planning a batch failed: %s", exc)
             self.ctx.source.recover()
             return None
-        return self.pool.submit(fetch, self.ctx.source, ids, known)
+        return self.pool.submit(fetch, self.ctx.source, ids, known, self.ctx.previous)
 
 
 def _attachment_count(ctx: Context) -> int:
@@ -338,6 +393,8 @@ class Batch:
         self.articles: dict[int, int] = {}  # source article id -> Helpline pk
         # Tickets outside the batch whose articles it changed (they moved away).
         self.reindex: set[int] = set()
+        # Imported articles written again by the batch (counted once).
+        self.updated_articles: set[int] = set()
         self.retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
 
     # --- look-ups --------------------------------------------------------------------
@@ -358,12 +415,14 @@ class Batch:
         try:
             loaded = self.loaded
             if loaded is None:
-                loaded = fetch(self.source, ids, plan(self.ctx, ids))
+                loaded = fetch(self.source, ids, plan(self.ctx, ids), self.ctx.previous)
             self.mapping.load("ticket", ids)
             with transaction.atomic():
                 self._write(
                     loaded.rows, loaded.articles, loaded.history, loaded.watchers
                 )
+                if self.ctx.dry_run:  # each batch rolled back (``runner._dry_run``)
+                    transaction.set_rollback(True)
         except HelplineError:
             raise
         except Exception as exc:  # one bad row must not cost the run: one by one
@@ -410,6 +469,7 @@ class Batch:
         self._tickets(rows, first_from)
         self._articles(articles.new)
         self._imported_articles(articles.imported)  # before the history: moves it
+        self._reread(articles.imported)
         new_rows = self._unimported(history)
         self.mapping.load(
             "article", [row["article_id"] for row in new_rows if row["article_id"]]
@@ -446,9 +506,14 @@ class Batch:
         customers = self._customers(rows, first_from)
         new: list[tuple[int, Ticket]] = []
         changed: list[Ticket] = []
+        anonymised = self._anonymised(rows)
         for row in rows:
             tid = int(row["id"])
             entry = self.mapping.get("ticket", tid)
+            if entry is not None and entry.target_id in anonymised:
+                # Its content is gone on purpose: Znuny's must not come back.
+                self.report.skip("ticket", tid, "anonymised in Helpline: not updated")
+                continue
             fields = self._fields(row, customers.get(tid))
             if fields is None:
                 continue
@@ -476,6 +541,23 @@ class Batch:
                 changed, [*TICKET_FIELDS, "version"], batch_size=500
             )
             self.report["ticket"].updated += len(changed)
+
+    def _anonymised(self, rows: list[dict[str, Any]]) -> set[int]:
+        """Which of the batch's imported tickets were anonymised in Helpline
+        (retention, an erasure): a run leaves them and everything in them alone."""
+        pks = [
+            entry.target_id
+            for row in rows
+            if (entry := self.mapping.get("ticket", int(row["id"]))) is not None
+            and entry.target_id is not None
+        ]
+        if not pks:
+            return set()
+        return set(
+            Ticket.objects.filter(pk__in=pks, anonymised__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
 
     def _skip_taken_numbers(self, new: list[tuple[int, Ticket]]) -> None:
         numbers = [t.number for _, t in new]
@@ -610,25 +692,17 @@ class Batch:
         for source_article, row in zip(articles, rows, strict=True):
             self.articles[source_article.id] = row.pk
             for item in source_article.attachments:
-                blob = blobs[_sha(item.content)]
-                attachments.append(
-                    Attachment(
-                        article_id=row.pk,
-                        blob=blob,
-                        filename=item.filename[:255] or "unnamed",
-                        content_type=item.content_type[:255],
-                        content_id=item.content_id.strip("<>")[:255],
-                        inline=item.disposition == "inline",
-                        size=len(item.content),
-                    )
-                )
+                attachments.append(_attachment(row.pk, item, blobs))
                 keys.append(item.key)
         insert_models(attachments)
         # Articles not imported yet (read_articles) and their attachments, mapped in
         # the same transaction as the article: new keys, not looked up again.
         self.mapping.remember_many(
             "article",
-            [(a.id, row.pk, "", {}, "") for a, row in zip(articles, rows, strict=True)],
+            [
+                (a.id, row.pk, art.stamp(a), a.files, "")
+                for a, row in zip(articles, rows, strict=True)
+            ],
             fresh=True,
         )
         self.mapping.remember_many(
@@ -672,10 +746,131 @@ class Batch:
                     problem=lambda _kind, _key, _reason: None,
                 ),
             }
-        changes = ta.update_imported(wanted)
+        changes = ta.update_imported(wanted, keep=self._redacted(list(wanted)))
         self.report["article"].updated += changes.updated
+        self.updated_articles |= changes.pks
         self.report["history"].updated += changes.history_moved
         self.reindex.update(changes.tickets)
+
+    def _redacted(self, pks: list[int]) -> set[int]:
+        """Which of these imported articles were redacted in Helpline: their content
+        is not made Znuny's again (docs/data-protection.md)."""
+        found: set[int] = set()
+        for part in art.chunks(pks):
+            found.update(
+                HistoryEntry.objects.filter(
+                    type=HistoryType.REDACTED, article_id__in=part
+                ).values_list("article_id", flat=True)
+            )
+        return {pk for pk in found if pk is not None}
+
+    def _reread(self, articles: list[art.SourceArticle]) -> None:
+        """The imported articles whose raw mail and attachments were read again
+        (``art.Stale``): what differs from Helpline's is replaced (the attachments of
+        an article as a set; the HTML body with them), and every imported article's
+        mapping gets its stamp and cursor (``art.Stale``).  An article redacted in
+        Helpline is left as it is (docs/data-protection.md)."""
+        self.mapping.load("article", [a.id for a in articles])
+        mine = [
+            (a, pk)
+            for a in articles
+            if a.ticket_id in self.pks
+            and (pk := self.mapping.target("article", a.id)) is not None
+        ]
+        stale = {pk: a for a, pk in mine if a.reread}
+        redacted = self._redacted(list(stale)) if stale else set()
+        if redacted:
+            for pk in redacted:
+                self.report.skip(
+                    "article", stale.pop(pk).id, "redacted in Helpline: not read again"
+                )
+        if stale:
+            self._replace_files(stale)
+        self.mapping.remember_many(
+            "article",
+            [
+                (a.id, pk, art.stamp(a), a.files, "")
+                for a, pk in mine
+                if pk not in redacted
+            ],
+        )
+
+    def _replace_files(self, stale: dict[int, art.SourceArticle]) -> None:
+        from helpline.actions.removal import drop_attachments, release_blobs
+
+        current = {
+            pk: (raw, sha, html)
+            for pk, raw, sha, html in Article.objects.filter(
+                pk__in=list(stale)
+            ).values_list("pk", "raw_id", "raw__sha256", "body_html")
+        }
+        held: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in Attachment.objects.filter(article_id__in=list(stale)).values_list(
+            "article_id",
+            "filename",
+            "content_type",
+            "content_id",
+            "inline",
+            "blob__sha256",
+        ):
+            held[row[0]].append(row[1:])
+        blobs = art.store_blobs(
+            [a.raw for a in stale.values() if a.raw is not None]
+            + [x.content for a in stale.values() for x in a.attachments]
+        )
+        replace: list[int] = []
+        changed: list[Article] = []
+        gone: set[int] = set()
+        for pk, article in stale.items():
+            raw_id, raw_sha, html = current.get(pk, (None, None, ""))
+            wanted = sorted(_attachment_row(x) for x in article.attachments)
+            if wanted != sorted(held.get(pk, [])):
+                replace.append(pk)
+            new_sha = _sha(article.raw) if article.raw is not None else None
+            new_html = art.html_body(article)
+            if new_sha != raw_sha or new_html != html:
+                if new_sha != raw_sha:
+                    self.report["raw_mail"].updated += 1
+                    if raw_id:
+                        gone.add(raw_id)
+                changed.append(
+                    Article(
+                        pk=pk,
+                        raw=blobs[new_sha] if new_sha else None,
+                        body_html=new_html,
+                    )
+                )
+        if replace:
+            count, files = drop_attachments(
+                Attachment.objects.filter(article_id__in=replace)
+            )
+            gone |= files
+            fresh: list[Attachment] = []
+            keys: list[str] = []
+            for pk in replace:
+                for item in stale[pk].attachments:
+                    fresh.append(_attachment(pk, item, blobs))
+                    keys.append(item.key)
+            insert_models(fresh)
+            self.mapping.remember_many(
+                "attachment",
+                [(key, a.pk, "", {}, "") for key, a in zip(keys, fresh, strict=True)],
+            )
+            self.report["attachment"].updated += len(fresh)
+            self.report["attachment"].deleted += count
+        if changed:
+            Article.objects.bulk_update(changed, ["raw", "body_html"], batch_size=500)
+        if replace or changed:
+            touched = {
+                stale[pk].ticket_id for pk in {*replace, *(a.pk for a in changed)}
+            }
+            Ticket.objects.filter(pk__in=[self.pks[t] for t in touched]).update(
+                version=F("version") + 1
+            )
+            written = {*replace, *(a.pk for a in changed)}
+            self.report["article"].updated += len(written - self.updated_articles)
+            self.updated_articles |= written
+        release_blobs(gone)
 
     def _unimported(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The batch's history rows not imported yet (``hist.unimported``)."""
@@ -746,15 +941,16 @@ def _cursors(
 ) -> list[dict[str, Any]]:
     """Each ticket's cursor after its batch: ``history``, the highest history id
     imported (every row the batch read is imported now, by it or before), and
-    ``articles``, the newest ``change_time`` of its articles (``ticket_ids``)."""
+    ``articles``, the newest change time of its articles' ``article`` and
+    ``article_data_mime`` rows (``ticket_ids``)."""
     highest: dict[int, int] = {}
     for row in history:
         tid = int(row["ticket_id"])
         highest[tid] = max(highest.get(tid, 0), int(row["id"]))
     newest: dict[int, Any] = {}
     for article in [*articles.new, *articles.imported]:
-        if article.change_time is not None:
-            tid, when = article.ticket_id, article.change_time
+        if (when := art.changed(article)) is not None:
+            tid = article.ticket_id
             newest[tid] = max(newest.get(tid, when), when)
     cursors = []
     for row in rows:
@@ -765,6 +961,31 @@ def _cursors(
             cursor["articles"] = _iso(newest[tid])
         cursors.append(cursor)
     return cursors
+
+
+def _attachment(
+    article: int, item: art.SourceAttachment, blobs: dict[str, Any]
+) -> Attachment:
+    return Attachment(
+        article_id=article,
+        blob=blobs[_sha(item.content)],
+        size=len(item.content),
+        **dict(zip(ATTACHMENT_FIELDS, _attachment_row(item)[:4], strict=True)),
+    )
+
+
+ATTACHMENT_FIELDS = ("filename", "content_type", "content_id", "inline")
+
+
+def _attachment_row(item: art.SourceAttachment) -> tuple[Any, ...]:
+    """What Helpline keeps of an attachment: ``ATTACHMENT_FIELDS`` and its SHA-256."""
+    return (
+        item.filename[:255] or "unnamed",
+        item.content_type[:255],
+        item.content_id.strip("<>")[:255],
+        item.disposition == "inline",
+        _sha(item.content),
+    )
 
 
 def _sha(data: bytes) -> str:
@@ -784,4 +1005,8 @@ def _epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-PHASES: list[Phase] = [("tickets", import_tickets), ("links", import_links)]
+PHASES: list[Phase] = [
+    ("tickets", import_tickets),
+    ("deletions", import_deletions),
+    ("links", import_links),
+]

@@ -3,7 +3,8 @@ reads again.
 
 Znuny changes an article in place in two ways.  ``ArticleUpdate`` sets its
 visibility to the customer or its sender type (``article``), or a header or the body
-(``article_data_mime``: Znuny does it when it decrypts a PGP or S/MIME mail).
+(``article_data_mime``, with that row's change time: Znuny does it when it decrypts
+a PGP or S/MIME mail).
 ``TicketMerge`` moves every article of the merged ticket to the main ticket, with
 each history row that names one of them, ids unchanged (Kernel/System/Ticket.pm).
 
@@ -13,7 +14,8 @@ the source gives now and whatever differs is written, the ticket included.  An
 article that moved takes the history entries naming it along, as Znuny's merge
 does, and ``tickets_history.unimported`` keeps the history rows that came with it
 from being imported a second time.  What ends in Helpline is what a fresh import of
-the source gives.  Attachments and raw mail are not read again.
+the source gives.  Attachments and raw mail are read again only where Znuny wrote
+them anew (``articles.Stale``; ``tickets.Batch._reread``).
 """
 
 from __future__ import annotations
@@ -47,22 +49,41 @@ COMPARED = (
     "in_reply_to",
     "references",
 )
+# What an article redacted in Helpline keeps as Helpline has it (its content).
+CONTENT = frozenset(
+    {
+        "from_addr",
+        "to_addr",
+        "cc_addr",
+        "bcc_addr",
+        "reply_to",
+        "subject",
+        "body_text",
+        "message_id",
+        "in_reply_to",
+        "references",
+    }
+)
 _NAMES = {f.attname: f.name for f in Article._meta.concrete_fields}
 
 
 @dataclass
 class Changes:
     updated: int = 0  # articles written
+    pks: set[int] = field(default_factory=set)  # which
     history_moved: int = 0  # history entries that followed a moved article
     tickets: set[int] = field(default_factory=set)  # whose articles changed
 
 
-def update_imported(wanted: dict[int, dict[str, Any]]) -> Changes:
+def update_imported(
+    wanted: dict[int, dict[str, Any]], keep: set[int] | frozenset[int] = frozenset()
+) -> Changes:
     """Make Helpline's articles (pk -> the ``COMPARED`` values the source gives now)
     so: a query per 500 articles to read them, one to write those that differ; an
     article that moved takes its history entries along.  The tickets that gained or
     lost an article or had one changed get a new ``version`` (what the API's ETag
-    and the edit-collision check go by)."""
+    and the edit-collision check go by).  ``keep``: articles redacted in Helpline,
+    whose ``CONTENT`` stays as it is (they still move, and change visibility)."""
     changes = Changes()
     changed: list[Article] = []
     names: set[str] = set()
@@ -72,7 +93,12 @@ def update_imported(wanted: dict[int, dict[str, Any]]) -> Changes:
             *(_NAMES[a] for a in COMPARED)
         ):
             values = wanted[article.pk]
-            differ = [a for a in COMPARED if getattr(article, a) != values[a]]
+            differ = [
+                a
+                for a in COMPARED
+                if getattr(article, a) != values[a]
+                and not (article.pk in keep and a in CONTENT)
+            ]
             if not differ:
                 continue
             if "ticket_id" in differ:
@@ -87,6 +113,7 @@ def update_imported(wanted: dict[int, dict[str, Any]]) -> Changes:
         return changes
     Article.objects.bulk_update(changed, sorted(names), batch_size=500)
     changes.updated = len(changed)
+    changes.pks = {a.pk for a in changed}
     changes.history_moved = _move_history(moved)
     Ticket.objects.filter(pk__in=changes.tickets).update(version=F("version") + 1)
     return changes

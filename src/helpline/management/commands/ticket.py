@@ -1,4 +1,4 @@
-"""``helpline ticket``: create, list, show, search and answer tickets as an agent.
+"""``helpline ticket``: create, list, show, search, answer and move tickets as an agent.
 
 Every verb acts as the agent named by ``--as`` and sees exactly what that agent may see:
 a ticket the agent may not read is "not found", like a ticket that does not exist.
@@ -23,7 +23,7 @@ from helpline.actions.disclosure import (
     present_links,
     present_merges,
 )
-from helpline.actions.tickets import create_ticket
+from helpline.actions.tickets import create_ticket, move_ticket
 from helpline.management.base import (
     HelplineCommand,
     UsageError,
@@ -68,6 +68,7 @@ class Command(HelplineCommand):
         self._add_search(verbs)
         self._add_reply(verbs)
         self._add_spam(verbs)
+        self._add_move(verbs)
 
     def _add_create(self, verbs: Any) -> None:
         create = verbs.add_parser(
@@ -227,6 +228,28 @@ class Command(HelplineCommand):
         self.add_json_flag(reply)
         reply.set_defaults(handler=self.reply)
 
+    def _add_move(self, verbs: Any) -> None:
+        move = verbs.add_parser(
+            "move",
+            help="Move a ticket to another queue, as the web interface's move does.",
+            description=(
+                "Move the ticket into --queue. Needs 'move_into' on both queues; a "
+                "ticket locked by another agent is refused. The ticket is unlocked and "
+                "its owner stays as it was: --take makes you the owner, with the lock "
+                "(needs 'rw' on the new queue)."
+            ),
+        )
+        move.add_argument("number", metavar="NUMBER")
+        self.add_as_agent(move)
+        move.add_argument("--queue", required=True, help="The new queue's name.")
+        move.add_argument(
+            "--take",
+            action="store_true",
+            help="Become the ticket's owner (locked to you) as well.",
+        )
+        self.add_json_flag(move)
+        move.set_defaults(handler=self.move)
+
     # --- create ---------------------------------------------------------------------
     def _add_spam(self, verbs: Any) -> None:
         for verb, what in (
@@ -368,6 +391,27 @@ class Command(HelplineCommand):
         self.stdout.write(
             f"Reply to {article.to_addr}{cc} queued as outbox {data['outbox_id']} "
             f"(article {article.pk}, {article.message_id})."
+        )
+
+    # --- move -----------------------------------------------------------------------
+    def move(self, options: dict[str, Any]) -> None:
+        agent = acting_agent(options["as_login"])
+        ticket = access_ticket(agent, number=options["number"])
+        queue = admin.get_queue(options["queue"])
+        moved = move_ticket(agent, ticket.pk, queue, take=options["take"])
+        data = {
+            "ticket": moved.number,
+            "queue": queue.name,
+            "owner": _login(moved.owner),
+            "locked": moved.locked,
+        }
+        if options["json"]:
+            self.emit_json(data)
+            return
+        owner = data["owner"] or "nobody"
+        self.stdout.write(
+            f"Ticket {moved.number} moved to {queue.name}; owner: {owner}"
+            + (" (locked)." if moved.locked else ".")
         )
 
     # --- list -----------------------------------------------------------------------

@@ -51,7 +51,9 @@ def _operation(agent: Any, data: dict[str, Any]) -> Callable[[Ticket], object]:
     if action == "unlock":
         return lambda t: locks.unlock_ticket(agent, t.pk)
     if action == "move":
-        return lambda t: tickets.move_ticket(agent, t.pk, data["queue"])
+        return lambda t: tickets.move_ticket(
+            agent, t.pk, data["queue"], take=data["take"]
+        )
     if action == "state":
         return lambda t: tickets.set_state(
             agent, t.pk, data["state"], pending_until=data["pending_until"]

@@ -29,7 +29,7 @@ def move_view(request: AgentRequest, number: str) -> HttpResponse:
     queues = queues_with(agent, Permission.MOVE_INTO).exclude(pk=ticket.queue_id)
 
     def perform(data: dict[str, Any]) -> str | None:
-        tickets.move_ticket(agent, ticket.pk, data["queue"])
+        tickets.move_ticket(agent, ticket.pk, data["queue"], take=data["take"])
         if data["note"].strip():
             add_note(agent, ticket.pk, data["note"], subject=_("Moved"))
         # After a move the agent may no longer see the ticket: go to the queues then.
