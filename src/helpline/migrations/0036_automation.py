@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("helpline", "0033_merge_service_levels_spam"),
+        ("helpline", "0034_merge_composing"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
