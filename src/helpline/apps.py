@@ -23,6 +23,12 @@ class HelplineConfig(AppConfig):
         if deliver not in events.on_announce:
             events.on_announce.append(deliver)
 
+        # Automation jobs may trigger on what is announced (escalations).
+        from helpline.automation.triggers import record_announced
+
+        if record_announced not in events.on_announce:
+            events.on_announce.append(record_announced)
+
         # Redaction rewrites stored mail with the mail layer's parser.
         from helpline.actions import redaction_copies
         from helpline.mail import rewrite

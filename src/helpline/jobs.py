@@ -301,6 +301,28 @@ def enqueue_privacy_run(run_id: int) -> None:
     transaction.on_commit(lambda: privacy_run_job(run_id))
 
 
+@db_periodic_task(crontab(minute="*"))
+@leased_once_per_slot("helpline-automation", 1)
+def automation_job() -> int:
+    """Automation jobs (docs/automation.md): start the scheduled ones whose minute
+    it is and the event ones with new events; carry out queued runs, and resume
+    stopped ones."""
+    from helpline.automation.runner import work
+
+    return work()
+
+
+@db_task()
+def automation_run_job(run_id: int) -> str:
+    """Carry out a run someone asked for (the API); the minute job would too."""
+    from helpline.automation.runner import process_run
+
+    try:
+        return str(process_run(run_id).status)
+    except leases.LeaseBusy:
+        return "busy"
+
+
 @db_task()
 def subject_access_export_job(run_id: int) -> str:
     """Write a subject-access export asked for on the web or through the API."""

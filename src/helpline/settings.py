@@ -350,6 +350,10 @@ if not HELPLINE_REDIS_URL:
 # A periodic job's lease (helpline/leases.py): renewed every third of this while the
 # job runs; a dead worker's lease expires after it and the next run takes it over.
 HELPLINE_JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 60)
+# Automation jobs (docs/automation.md): tickets per batch at most, and the time a
+# batch's transaction (its row locks) should take; batches shrink to keep to it.
+HELPLINE_AUTOMATION_BATCH = _env_int("AUTOMATION_BATCH", 100)
+HELPLINE_AUTOMATION_BATCH_SECONDS = float(_env("AUTOMATION_BATCH_SECONDS", "0.3"))
 HELPLINE_FETCH_INTERVAL_MINUTES = _env_int("FETCH_INTERVAL_MINUTES", 2)
 HELPLINE_ARCHIVE_AFTER_DAYS = _env_int("ARCHIVE_AFTER_DAYS", 365)
 # The read audit is kept this many days, then purged by the worker

@@ -107,24 +107,30 @@ def set_owner(actor: Any, ticket_id: int, new_owner: Any) -> Ticket:
                 f"{new_owner.get_username()} may not own tickets in {ticket.queue.name}"
                 " (that needs the 'owner' and 'ro' permissions on its group)."
             )
-        # Out of office: assigned by someone else, the substitute gets it.
-        new_owner, reason = assignee(actor, ticket, new_owner)
-        if ticket.owner_id == new_owner.pk:
-            return ticket
-        old = ticket.owner
-        ticket.owner = new_owner
-        touch(ticket, "owner")
-        extra: dict[str, Any] = {"reason": reason} if reason else {}
-        record(
-            ticket,
-            HistoryType.OWNER,
-            actor,
-            old=_name(old),
-            new=new_owner.get_username(),
-            **extra,
-        )
-        announce_on_commit(Event.OWNER, ticket.pk, actor=actor)
+        do_set_owner(actor, ticket, new_owner)
         return ticket
+
+
+def do_set_owner(actor: Any | None, ticket: Ticket, new_owner: Any) -> None:
+    """Make ``new_owner`` the owner of the (row-locked) ticket; the caller checked
+    that they may own it.  Assigned by someone else (an agent or a job) to an agent
+    who is out of office, the ticket goes to the substitute, and the history says so."""
+    new_owner, reason = assignee(actor, ticket, new_owner)
+    if ticket.owner_id == new_owner.pk:
+        return
+    old = ticket.owner
+    ticket.owner = new_owner
+    touch(ticket, "owner")
+    extra: dict[str, Any] = {"reason": reason} if reason else {}
+    record(
+        ticket,
+        HistoryType.OWNER,
+        actor,
+        old=_name(old),
+        new=new_owner.get_username(),
+        **extra,
+    )
+    announce_on_commit(Event.OWNER, ticket.pk, actor=actor)
 
 
 def set_responsible(actor: Any, ticket_id: int, agent: Any | None) -> Ticket:
@@ -135,15 +141,21 @@ def set_responsible(actor: Any, ticket_id: int, agent: Any | None) -> Ticket:
             raise InvalidInput(
                 f"{agent.get_username()} cannot read queue {ticket.queue.name}."
             )
-        if ticket.responsible_id == (agent.pk if agent else None):
-            return ticket
-        old = ticket.responsible
-        ticket.responsible = agent
-        touch(ticket, "responsible")
-        record(ticket, HistoryType.RESPONSIBLE, actor, old=_name(old), new=_name(agent))
-        if agent is not None:
-            announce_on_commit(Event.RESPONSIBLE, ticket.pk, actor=actor)
+        do_set_responsible(actor, ticket, agent)
         return ticket
+
+
+def do_set_responsible(actor: Any | None, ticket: Ticket, agent: Any | None) -> None:
+    """Make ``agent`` responsible for the (row-locked) ticket; the caller checked
+    that they may read it."""
+    if ticket.responsible_id == (agent.pk if agent else None):
+        return
+    old = ticket.responsible
+    ticket.responsible = agent
+    touch(ticket, "responsible")
+    record(ticket, HistoryType.RESPONSIBLE, actor, old=_name(old), new=_name(agent))
+    if agent is not None:
+        announce_on_commit(Event.RESPONSIBLE, ticket.pk, actor=actor)
 
 
 def require_rw_and_claim(actor: Any | None, ticket: Ticket) -> None:

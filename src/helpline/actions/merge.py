@@ -229,20 +229,24 @@ def link_tickets(
     with transaction.atomic():
         ticket = access_ticket(actor, ticket_id, need=Permission.RW, for_update=True)
         other = access_ticket(actor, other_id, need=Permission.RO)
-        source, target = ticket, other
-        if type_ == LinkType.NORMAL and source.pk > target.pk:
-            source, target = target, source
-        link, created = TicketLink.objects.get_or_create(
-            source=source, target=target, type=type_, defaults={"created_by": actor}
-        )
-        if created:
-            record(
-                ticket, HistoryType.LINK_ADDED, actor, other=other.number, type=type_
-            )
-            record(
-                other, HistoryType.LINK_ADDED, actor, other=ticket.number, type=type_
-            )
-        return link
+        return do_link(actor, ticket, other, type_=type_)
+
+
+def do_link(
+    actor: Any | None, ticket: Ticket, other: Ticket, *, type_: str = LinkType.NORMAL
+) -> TicketLink:
+    """Link two tickets (``ticket`` row-locked; for parent_child the parent); the
+    caller checked the rights.  Linking twice is linking once."""
+    source, target = ticket, other
+    if type_ == LinkType.NORMAL and source.pk > target.pk:
+        source, target = target, source
+    link, created = TicketLink.objects.get_or_create(
+        source=source, target=target, type=type_, defaults={"created_by": actor}
+    )
+    if created:
+        record(ticket, HistoryType.LINK_ADDED, actor, other=other.number, type=type_)
+        record(other, HistoryType.LINK_ADDED, actor, other=ticket.number, type=type_)
+    return link
 
 
 def unlink_tickets(actor: Any, ticket_id: int, other_id: int) -> int:

@@ -283,12 +283,18 @@ def set_priority(actor: Any, ticket_id: int, priority: int) -> Ticket:
             actor, ticket_id, need=Permission.PRIORITY, for_update=True
         )
         claim(actor, ticket)
-        if ticket.priority != priority:
-            old = ticket.priority
-            ticket.priority = priority
-            touch(ticket, "priority")
-            record(ticket, HistoryType.PRIORITY, actor, old=old, new=priority)
+        do_set_priority(actor, ticket, priority)
         return ticket
+
+
+def do_set_priority(actor: Any | None, ticket: Ticket, priority: int) -> None:
+    """Set the priority of a (row-locked) ticket."""
+    _check_priority(priority)
+    if ticket.priority != priority:
+        old = ticket.priority
+        ticket.priority = priority
+        touch(ticket, "priority")
+        record(ticket, HistoryType.PRIORITY, actor, old=old, new=priority)
 
 
 def set_title(actor: Any, ticket_id: int, title: str) -> Ticket:

@@ -33,6 +33,6 @@ for _model in (User, DjangoGroup):
         admin.site.unregister(_model)
 
 # The screens register themselves.
-from helpline.admin import agents, configuration, grid, mail, sso  # noqa: E402, F401
+from helpline.admin import agents, automation, configuration, grid, mail, sso  # noqa: E402, F401
 from helpline.admin import service_levels as _service_levels  # noqa: E402, F401, I001
 from helpline.admin import twofactor as _twofactor  # noqa: E402, F401, I001

@@ -12,6 +12,7 @@ from helpline.api import (
     agentday,
     articles,
     audit,
+    automation,
     history,
     me,
     merge,
@@ -83,6 +84,7 @@ for module in (
     privacy_export,
     spam,
     agentday,
+    automation,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

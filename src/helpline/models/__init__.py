@@ -4,6 +4,14 @@ from helpline.models.administration import AdminAuditEntry, AgentAccount
 from helpline.models.agentday import Mention, OutOfOffice, SavedSearch
 from helpline.models.api_tokens import ApiToken, TokenScope
 from helpline.models.articles import Article, ArticleChannel, Attachment, SenderType
+from helpline.models.automation import (
+    AutomationEvent,
+    AutomationJob,
+    AutomationRun,
+    AutomationSend,
+    AutomationTicket,
+    RunStatus,
+)
 from helpline.models.blobs import Blob
 from helpline.models.drafts import ComposeDraft, DraftKind
 from helpline.models.history import HistoryEntry, HistoryType
@@ -69,6 +77,11 @@ __all__ = [
     "Article",
     "ArticleChannel",
     "Attachment",
+    "AutomationEvent",
+    "AutomationJob",
+    "AutomationRun",
+    "AutomationSend",
+    "AutomationTicket",
     "AutoResponse",
     "AutoResponseLog",
     "AutoResponseType",
@@ -109,6 +122,7 @@ __all__ = [
     "ReadKind",
     "RetentionAction",
     "Role",
+    "RunStatus",
     "Salutation",
     "ServiceLevel",
     "SenderType",

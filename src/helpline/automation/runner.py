@@ -1,0 +1,449 @@
+"""Previewing and running jobs.
+
+A run goes through the job's tickets (``selection.job_tickets``) in id order, a batch
+at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch took
+longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short
+transaction: its tickets are row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
+over, and taken at the end of the run, when the run waits for the agent rather than
+the agent for the run) and checked again against the job's search under the lock;
+each ticket's steps run in a savepoint of their own, and what was done to it is
+written (``AutomationTicket``, unique per run and ticket) in the same transaction, as
+is the run's progress (``AutomationRun.cursor``).  So a run that stops half-way — a
+killed worker, a database error — has committed whole batches only, and resumes
+after the last one, doing nothing twice; a mail to a customer is, besides, written
+at most once per job and ticket ever (``AutomationSend``).
+
+An error of the domain (a ticket that cannot be archived, a template not of the
+ticket's queue) costs that ticket only: it is recorded on the run.  An error of the
+database stops the run; the worker resumes it on its next pass (at most
+``MAX_ATTEMPTS`` times).  ``delete`` goes through ``actions.removal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from helpline import leases
+from helpline.actions import removal
+from helpline.actions.access import may, may_in_queue
+from helpline.automation import selection, steps, triggers
+from helpline.automation.definition import require_admin
+from helpline.errors import HelplineError, InvalidInput
+from helpline.models import (
+    AutomationJob,
+    AutomationRun,
+    AutomationTicket,
+    Permission,
+    RunStatus,
+    Ticket,
+)
+
+log = logging.getLogger(__name__)
+
+KEEP_ERRORS = 100
+PREVIEW_LIMIT = 100
+# A run that stopped this many times is given up (its message says why).
+MAX_ATTEMPTS = 5
+
+
+def batch_size() -> int:
+    return max(1, int(settings.HELPLINE_AUTOMATION_BATCH))
+
+
+def _context(job: AutomationJob, run: AutomationRun | None = None) -> steps.Context:
+    return steps.Context(
+        job=job,
+        owner=job.owner,
+        actor=job.actor,
+        queue_ids=frozenset(job.queues.values_list("pk", flat=True)),
+        run=run,
+    )
+
+
+# --- preview -----------------------------------------------------------------------
+@dataclass
+class PreviewTicket:
+    ticket_id: int
+    number: str
+    title: str
+    queue: str
+    would: list[str]
+
+
+@dataclass
+class Preview:
+    job: str
+    count: int
+    steps: list[str]
+    # The first ``limit`` in the order a run takes them, those the viewer may read.
+    tickets: list[PreviewTicket] = field(default_factory=list)
+    # Of those first ``limit``, the ones the viewer may not read (counted only).
+    hidden: int = 0
+    ticket_ids: list[int] = field(default_factory=list)
+
+
+def preview(
+    viewer: Any,
+    job: AutomationJob,
+    *,
+    limit: int = PREVIEW_LIMIT,
+    now: datetime | None = None,
+    all_ids: bool = False,
+) -> Preview:
+    """What a run now would do, changing nothing: how many tickets, the first
+    ``limit`` (id order) with what each step would do.  ``all_ids``: every id."""
+    require_admin(viewer)
+    ctx = _context(job)
+    tickets = selection.job_tickets(job, now=now, queue_ids=list(ctx.queue_ids))
+    ids = list(tickets.order_by("pk").values_list("pk", flat=True)) if all_ids else []
+    first = list(
+        tickets.select_related("queue", "state", "owner").order_by("pk")[:limit]
+    )
+    visible = set(
+        Ticket.objects.visible_to(viewer)
+        .filter(pk__in=[t.pk for t in first])
+        .values_list("pk", flat=True)
+    )
+    result = Preview(
+        job=job.name,
+        count=len(ids) if all_ids else tickets.count(),
+        steps=steps.describe_steps(job.actions),
+        ticket_ids=ids,
+    )
+    for ticket in first:
+        if ticket.pk not in visible:
+            result.hidden += 1
+            continue
+        result.tickets.append(
+            PreviewTicket(
+                ticket_id=ticket.pk,
+                number=ticket.number,
+                title=ticket.title,
+                queue=ticket.queue.name,
+                would=[_would(ctx, ticket, p) for p in job.actions],
+            )
+        )
+    return result
+
+
+def _would(ctx: steps.Context, ticket: Ticket, params: dict[str, Any]) -> str:
+    step = steps.STEPS[params["do"]]
+    if not may(ctx.owner, ticket, step.need):
+        return f"refused: {ctx.owner.get_username()} lacks '{step.need}' here"
+    return step.describe(params)
+
+
+# --- runs ----------------------------------------------------------------------------
+def start_run(
+    job: AutomationJob,
+    *,
+    trigger: str,
+    slot: datetime | None = None,
+    candidates: list[int] | None = None,
+) -> AutomationRun | None:
+    """A queued run; None when the slot was taken (another worker's run)."""
+    try:
+        with transaction.atomic():
+            return AutomationRun.objects.create(
+                job=job, trigger=trigger, slot=slot, candidates=candidates
+            )
+    except IntegrityError:
+        return None
+
+
+def queue_run(actor: Any, job: AutomationJob) -> AutomationRun:
+    """A run an administrator asked for, left to the worker (the API)."""
+    require_admin(actor)
+    if not job.valid:
+        raise InvalidInput(f"Job {job.name!r} is not valid.")
+    run = start_run(job, trigger=triggers.MANUAL)
+    assert run is not None
+    return run
+
+
+def run_now(actor: Any, job: AutomationJob) -> AutomationRun:
+    """Run ``job`` at once in this process (the CLI), as an administrator asked."""
+    require_admin(actor)
+    run = start_run(job, trigger=triggers.MANUAL)
+    assert run is not None
+    return process_run(run.pk)
+
+
+def process_run(run_id: int) -> AutomationRun:
+    """Carry out (or resume) a run; one process per job at a time (a lease).
+    ``leases.LeaseBusy`` when another process runs the job now."""
+    job_id = AutomationRun.objects.values_list("job_id", flat=True).get(pk=run_id)
+    with leases.held(f"automation-{job_id}", settings.HELPLINE_JOB_LEASE_SECONDS):
+        run = AutomationRun.objects.select_related("job__owner", "job__actor").get(
+            pk=run_id
+        )
+        if run.status in (RunStatus.DONE, RunStatus.FAILED):
+            return run
+        if run.status == RunStatus.RUNNING:
+            _attempt(run)
+        run.status, run.started = RunStatus.RUNNING, run.started or timezone.now()
+        run.save(update_fields=["status", "started", "message"])
+        job = run.job
+        if not job.valid or not (job.owner.is_active and job.owner.is_staff):
+            return _finish(
+                run,
+                RunStatus.FAILED,
+                f"{job.owner.get_username()} is no longer an active administrator"
+                if job.valid
+                else "the job is not valid",
+            )
+        ctx = _context(job, run)
+        if any(p["do"] == steps.DELETE for p in job.actions):
+            _delete_all(ctx, run)
+        else:
+            _change_all(ctx, run)
+        return _finish(run, RunStatus.DONE, run.message)
+
+
+def _attempt(run: AutomationRun) -> None:
+    """A run found running was stopped: count it, and give up after a few."""
+    attempts = run.message.count("resumed") + 1
+    if attempts >= MAX_ATTEMPTS:
+        run.message += " given up"
+        _finish(run, RunStatus.FAILED, run.message)
+        raise InvalidInput(f"Run {run.pk} stopped {MAX_ATTEMPTS} times; given up.")
+    run.message = (run.message + " resumed").strip()
+
+
+def _finish(run: AutomationRun, status: str, message: str) -> AutomationRun:
+    run.status, run.message, run.finished = status, message.strip(), timezone.now()
+    run.save(update_fields=["status", "message", "finished"])
+    return run
+
+
+def _tickets(ctx: steps.Context, run: AutomationRun) -> Any:
+    return selection.job_tickets(
+        ctx.job, candidates=run.candidates, queue_ids=list(ctx.queue_ids)
+    )
+
+
+def _next_ids(
+    ctx: steps.Context, run: AutomationRun, size: int | None = None
+) -> list[int]:
+    return list(
+        _tickets(ctx, run)
+        .filter(pk__gt=run.cursor)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: size or batch_size()]
+    )
+
+
+class Pace:
+    """The batch size that keeps a batch's transaction (its row locks) near
+    ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less, after a slow batch,
+    doubled after a quick one, never above ``batch_size()``."""
+
+    def __init__(self) -> None:
+        self.most = batch_size()
+        self.size = self.most
+        self.target = float(settings.HELPLINE_AUTOMATION_BATCH_SECONDS)
+
+    def took(self, seconds: float) -> None:
+        if seconds > self.target:
+            self.size = max(1, int(self.size * self.target / seconds))
+        elif seconds < self.target / 2:
+            self.size = min(self.most, self.size * 2)
+
+
+def _change_all(ctx: steps.Context, run: AutomationRun) -> None:
+    busy: list[int] = []
+    pace = Pace()
+    while ids := _next_ids(ctx, run, pace.size):
+        started = time.monotonic()
+        busy += _batch(ctx, run, ids, skip_locked=True)
+        pace.took(time.monotonic() - started)
+    for start in range(0, len(busy), pace.size):
+        _batch(ctx, run, busy[start : start + pace.size], skip_locked=False)
+
+
+def _batch(
+    ctx: steps.Context, run: AutomationRun, ids: list[int], *, skip_locked: bool
+) -> list[int]:
+    """One transaction: lock, re-check, change, record; the ids passed over."""
+    with transaction.atomic():
+        done_before = set(
+            AutomationTicket.objects.filter(run=run, ticket_id__in=ids).values_list(
+                "ticket_id", flat=True
+            )
+        )
+        todo = [pk for pk in ids if pk not in done_before]
+        locked = list(
+            _tickets(ctx, run)
+            .filter(pk__in=todo)
+            .select_for_update(skip_locked=skip_locked, of=("self",))
+            .select_related("queue", "state", "owner", "responsible", "customer")
+            .order_by("pk")
+        )
+        taken = {t.pk for t in locked}
+        records = [_one(ctx, run, ticket) for ticket in locked]
+        AutomationTicket.objects.bulk_create(records)
+        run.cursor = max(run.cursor, ids[-1])
+        run.matched += len(records)
+        run.changed += sum(1 for r in records if r.ok and r.done)
+        run.failed += sum(1 for r in records if not r.ok)
+        room = KEEP_ERRORS - len(run.errors)
+        run.errors += [
+            {"ticket": r.ticket_id, "error": r.done[-1]} for r in records if not r.ok
+        ][: max(room, 0)]
+        run.save(update_fields=["cursor", "matched", "changed", "failed", "errors"])
+    return [pk for pk in todo if pk not in taken] if skip_locked else []
+
+
+def _one(ctx: steps.Context, run: AutomationRun, ticket: Ticket) -> AutomationTicket:
+    """Every step on one ticket, in a savepoint: all or nothing for the ticket."""
+    done: list[str] = []
+    try:
+        with transaction.atomic():
+            for params in ctx.job.actions:
+                step = steps.STEPS[params["do"]]
+                if not may(ctx.owner, ticket, step.need):
+                    raise InvalidInput(
+                        f"{ctx.owner.get_username()} lacks '{step.need}' on queue "
+                        f"{ticket.queue.name}"
+                    )
+                outcome = step.apply(ctx, ticket, params)
+                if outcome:
+                    done.append(outcome)
+    except DatabaseError:
+        raise  # the database's trouble, not the ticket's: the run stops
+    except HelplineError as exc:
+        return _failed(ctx, run, ticket, exc.message)
+    except Exception as exc:  # a defect shown by one ticket must not stop the rest
+        log.exception("job %s failed on ticket %s", ctx.job.name, ticket.pk)
+        return _failed(ctx, run, ticket, removal.describe(exc))
+    return AutomationTicket(run=run, job=ctx.job, ticket_id=ticket.pk, done=done)
+
+
+def _failed(
+    ctx: steps.Context, run: AutomationRun, ticket: Ticket, error: str
+) -> AutomationTicket:
+    return AutomationTicket(
+        run=run, job=ctx.job, ticket_id=ticket.pk, ok=False, done=[error[:300]]
+    )
+
+
+def _delete_all(ctx: steps.Context, run: AutomationRun) -> None:
+    """Delete through ``actions.removal`` (its own transactions, its re-check of the
+    job's search under the lock), then record the batch."""
+    allowed = [
+        q.pk for q in ctx.job.queues.all() if may_in_queue(ctx.owner, q, Permission.RW)
+    ]
+    where = selection.condition_of(
+        ctx.job, candidates=run.candidates, queue_ids=allowed
+    )
+    while ids := _next_ids(ctx, run):
+        wanted = [
+            pk
+            for pk in Ticket.objects.filter(
+                pk__in=ids, queue_id__in=allowed
+            ).values_list("pk", flat=True)
+        ]
+        outcome = removal.delete_tickets(
+            wanted,
+            actor=ctx.actor,
+            reason=f"automation job {ctx.job.name}",
+            where=where,
+        )
+        with transaction.atomic():
+            left = set(Ticket.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            gone = [pk for pk in ids if pk not in left]
+            refused = [pk for pk in ids if pk in left and pk not in wanted]
+            AutomationTicket.objects.bulk_create(
+                [
+                    AutomationTicket(
+                        run=run, job=ctx.job, ticket_id=pk, done=["deleted"]
+                    )
+                    for pk in gone
+                ]
+                + [
+                    AutomationTicket(
+                        run=run,
+                        job=ctx.job,
+                        ticket_id=pk,
+                        ok=False,
+                        done=[f"{ctx.owner.get_username()} lacks 'rw' here"],
+                    )
+                    for pk in refused
+                ],
+                ignore_conflicts=True,
+            )
+            run.cursor = max(run.cursor, ids[-1])
+            run.matched += len(gone) + len(refused)
+            run.changed += len(gone)
+            run.failed += len(refused) + len(outcome.errors)
+            run.errors += [
+                {"ticket": None, "error": e["error"]} for e in outcome.errors
+            ][: max(KEEP_ERRORS - len(run.errors), 0)]
+            run.save(update_fields=["cursor", "matched", "changed", "failed", "errors"])
+
+
+# --- the worker's minute ---------------------------------------------------------------
+def due_runs(now: datetime | None = None) -> list[int]:
+    """Start the runs due now: scheduled jobs whose cron line matches this minute,
+    event jobs with new events.  Returns the runs to process (with the queued and
+    stopped ones of before)."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    for job in AutomationJob.objects.filter(valid=True).select_related("owner"):
+        if job.trigger == triggers.SCHEDULE:
+            try:
+                matches = triggers.cron(job.schedule)(timezone.localtime(minute))
+            except InvalidInput:
+                log.warning("job %s has a bad schedule %r", job.name, job.schedule)
+                continue
+            if matches:
+                start_run(job, trigger=triggers.SCHEDULE, slot=minute)
+        elif job.trigger in triggers.EVENTS:
+            _event_run(job, now)
+    return list(
+        AutomationRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _event_run(job: AutomationJob, now: datetime) -> None:
+    """The tickets of the job's new events, as a run, and the cursor moved past
+    them, in one transaction: events are neither lost nor taken twice."""
+    event = triggers.EVENTS[job.trigger]
+    with transaction.atomic():
+        locked = AutomationJob.objects.select_for_update().get(pk=job.pk)
+        cursor = locked.event_cursor
+        if cursor is None:
+            cursor = event.start()
+        tickets, after = event.source(cursor, now - triggers.EVENT_LAG)
+        if after != locked.event_cursor:
+            locked.event_cursor = after
+            locked.save(update_fields=["event_cursor"])
+        if tickets:
+            AutomationRun.objects.create(
+                job=job, trigger=job.trigger, candidates=tickets
+            )
+
+
+def work(now: datetime | None = None) -> int:
+    """The worker's minute: start what is due, process what waits; runs done."""
+    count = 0
+    for run_id in due_runs(now):
+        try:
+            process_run(run_id)
+        except leases.LeaseBusy:
+            continue  # another worker runs that job now
+        except (DatabaseError, InvalidInput):
+            log.exception("automation run %s stopped; resumed next time", run_id)
+            continue
+        count += 1
+    return count
