@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 from helpline.api.urls import api
 from helpline.web.views import (
+    administration,
     agent_sessions,
     audit,
     auth,
@@ -92,6 +93,18 @@ urlpatterns = [
     # Data protection (docs/data-protection.md): for holders of audit_reads only.
     path("audit/reads/", audit.reads, name="audit-reads"),
     path("audit/reads.csv", audit.reads_csv, name="audit-reads-csv"),
+    # Permissions at scale (docs/administration.md)
+    path("administration/permissions/", administration.index, name="admin-permissions"),
+    path(
+        "administration/permissions/group/<int:group_id>/",
+        administration.group_view,
+        name="admin-permissions-group",
+    ),
+    path(
+        "administration/permissions/agent/<int:agent_id>/",
+        administration.agent_page,
+        name="admin-permissions-agent",
+    ),
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),

@@ -1,0 +1,83 @@
+"""The permission screens in real Chromium: 500 agents changed in one save, and the
+screens usable at 400 px."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from helpline.actions import admin
+from helpline.models import AdminAuditEntry, Grant
+from tests.browser.conftest import log_in
+from tests.web import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def boss(server):
+    return admin.create_agent(
+        "boss", email="boss@example.org", password=PASSWORD, is_admin=True
+    )
+
+
+def test_five_hundred_agents_saved_in_one_go(page, boss):
+    group = admin.create_group("Support")
+    users = get_user_model()
+    users.objects.bulk_create(
+        [
+            users(username=f"agent{i:03}", email=f"agent{i:03}@example.org")
+            for i in range(500)
+        ]
+    )
+    log_in(page, "boss", PASSWORD)
+    page.click("text=Permissions")
+    page.fill("#f-q", "Support")
+    page.click("button:has-text('Find')")
+    page.click("a:has-text('Support')")
+    page.select_option("#f-per-page", "500")
+    page.fill("#f-q", "agent")
+    page.click("form[aria-label=Filters] button[type=submit]")
+    expect(page.locator("#grants-count")).to_contain_text("500")
+    page.click("button[data-column=ro]")
+    expect(page.locator("[data-pending]")).to_contain_text("500")
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        page.click("button[data-save]")
+    # One field with the changes (and the CSRF token), not a field per checkbox.
+    assert sorted(posted.value.post_data_json) == ["changes", "csrfmiddlewaretoken"]
+    expect(page.locator(".msg.success")).to_contain_text("500 changes")
+    assert Grant.objects.filter(group=group, permission="ro").count() == 500
+    assert (
+        AdminAuditEntry.objects.filter(action="granted", actor_name="boss").count()
+        == 500
+    )
+    # Taking them back is one save too.
+    page.click("button[data-column=ro]")
+    page.click("button[data-save]")
+    expect(page.locator(".msg.success")).to_contain_text("500 changes")
+    assert not Grant.objects.exists()
+
+
+def test_usable_at_400_px(new_page, boss):
+    group = admin.create_group("A group with a rather long name for a narrow screen")
+    alice = admin.create_agent("alice", email="alice@example.org")
+    page = new_page(viewport={"width": 400, "height": 800})
+    log_in(page, "boss", PASSWORD)
+    for url in (
+        "/administration/permissions/",
+        f"/administration/permissions/group/{group.pk}/",
+        f"/administration/permissions/agent/{alice.pk}/",
+    ):
+        page.goto(url)
+        # The page does not scroll sideways; the table scrolls inside its frame.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, (url, width)
+    page.goto(f"/administration/permissions/agent/{alice.pk}/")
+    box = page.locator(f"input[data-grant='a{alice.pk}:{group.pk}:ro']")
+    box.scroll_into_view_if_needed()
+    box.focus()
+    page.keyboard.press("Space")
+    page.click("button[data-save]")
+    expect(page.locator(".msg.success")).to_contain_text("1 change")
+    assert Grant.objects.filter(agent=alice, group=group, permission="ro").exists()
