@@ -81,3 +81,27 @@ def test_usable_at_400_px(new_page, boss):
     page.click("button[data-save]")
     expect(page.locator(".msg.success")).to_contain_text("1 change")
     assert Grant.objects.filter(agent=alice, group=group, permission="ro").exists()
+
+
+def test_a_coordinator_adds_a_member_and_cannot_touch_another_group(page, server):
+    ours, theirs = admin.create_group("Ours"), admin.create_group("Theirs")
+    lead = admin.create_agent("lead", email="lead@example.org", password=PASSWORD)
+    admin.grant(ours, ["manage"], agent=lead)
+    newbie = admin.create_agent("newbie", email="newbie@example.org")
+    log_in(page, "lead", PASSWORD)
+    page.click("header >> text=Permissions")
+    expect(page.locator("main")).not_to_contain_text("Theirs")
+    page.click("a:has-text('Ours')")
+    page.fill("#f-q", "newbie")
+    page.click("form[aria-label=Filters] button[type=submit]")
+    # A coordinator does not make coordinators.
+    expect(
+        page.locator(f"input[data-grant='a{newbie.pk}:{ours.pk}:manage']")
+    ).to_be_disabled()
+    page.check(f"input[data-grant='a{newbie.pk}:{ours.pk}:rw']")
+    page.click("button[data-save]")
+    expect(page.locator(".msg.success")).to_contain_text("1 change")
+    assert Grant.objects.filter(agent=newbie, group=ours, permission="rw").exists()
+    response = page.goto(f"/administration/permissions/group/{theirs.pk}/")
+    assert response.status == 403
+    assert not Grant.objects.filter(group=theirs).exists()

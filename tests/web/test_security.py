@@ -104,6 +104,10 @@ def fill(pattern: URLPattern, world) -> str:
         "token": "forged-token",
         "run_id": 1,  # a privacy run: those pages are for holders of a right
         "prefix": "otrs/",  # legacy-link: its own tests are tests/web/test_legacy_links.py
+        # The administration pages (tests/adminarea/): for administrators only.
+        "group_id": world.secret.group_id,
+        "agent_id": world.eve.pk,
+        "template_id": 1,
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

@@ -2,7 +2,9 @@
 many grants changed in one go (the administration screens and the API call these).
 
 Who may use them: an administrator who may add and delete grants (the same rule as
-the Django administration's permission grid).  Every change goes through
+the Django administration's permission grid) for every group, agent and role; a queue
+coordinator — who holds ``manage`` on a group — for the agents' grants on that group
+only, ``manage`` excepted (``require_change``).  Every change goes through
 ``bulk_change_grants``: one transaction, additions before removals (so exchanging
 ``ro`` for ``rw`` withdraws nothing in between), a line in the administration log per
 group and holder changed, and what the holders lost on tickets they may no longer read
@@ -62,6 +64,45 @@ def require_permission_admin(actor: Agent | None) -> None:
         )
 
 
+def managed_group_ids(actor: Agent | None) -> frozenset[int]:
+    """The valid groups on which ``actor`` holds ``manage`` (own grant or valid role;
+    ``rw`` does not imply it)."""
+    if actor is None or not actor.is_active or actor.pk is None:
+        return frozenset()
+    return frozenset(
+        Grant.objects.held_by(actor)
+        .filter(permission=Permission.MANAGE)
+        .values_list("group_id", flat=True)
+    )
+
+
+def may_administer(actor: Agent | None) -> bool:
+    """Shown the permission screens: administrators, and coordinators of a group."""
+    return is_permission_admin(actor) or bool(managed_group_ids(actor))
+
+
+def require_change(actor: Agent | None, changes: Iterable[Change]) -> None:
+    """May ``actor`` make every one of ``changes``?  An administrator may make any; a
+    coordinator only agents' grants, on groups it manages, and never ``manage``
+    (so that a coordinator cannot make more coordinators, or unmake another)."""
+    if is_permission_admin(actor):
+        return
+    managed = managed_group_ids(actor)
+    if not managed:
+        require_permission_admin(actor)
+    for c in changes:
+        if c.group_id not in managed:
+            raise PermissionDenied(
+                "You may change grants only on the groups you manage."
+            )
+        if c.kind != "a":
+            raise PermissionDenied("Only administrators change the grants of roles.")
+        if c.permission == Permission.MANAGE:
+            raise PermissionDenied(
+                "Only administrators give or take the 'manage' permission."
+            )
+
+
 def _implies(perms: set[str] | frozenset[str], need: str) -> bool:
     if need in Permission.explicit_only():
         return need in perms
@@ -114,7 +155,11 @@ class Page:
 
 
 def get_group_for(actor: Agent | None, group_id: int) -> Group:
-    require_permission_admin(actor)
+    """The group, if ``actor`` administers permissions or manages it."""
+    if not is_permission_admin(actor) and group_id not in managed_group_ids(actor):
+        if not may_administer(actor):
+            require_permission_admin(actor)
+        raise PermissionDenied("You may see the grants only of the groups you manage.")
     group = Group.objects.filter(pk=group_id).first()
     if group is None:
         raise NotFound("No such group.")
@@ -158,8 +203,15 @@ def group_holders(
 ) -> Page:
     """The agents (or roles) and what they hold on ``group``, filtered by name and by
     a permission held (directly, through a role, or implied by ``rw``), one page of
-    them.  Four queries whatever the page size."""
-    require_permission_admin(actor)
+    them.  Four queries whatever the page size.  A coordinator of the group sees
+    its agents (not roles)."""
+    if not is_permission_admin(actor):
+        if group.pk not in managed_group_ids(actor):
+            raise PermissionDenied(
+                "You may see the grants only of the groups you manage."
+            )
+        if kind != "agent":
+            raise PermissionDenied("Only administrators change the grants of roles.")
     if permission and permission not in PERMISSIONS:
         raise InvalidInput(f"Unknown permission {permission!r}.")
     query = query.strip()
@@ -356,7 +408,7 @@ def bulk_change_grants(actor: Agent | None, changes: list[Change]) -> Applied:
     """Apply ``changes`` as one change: checked, in one transaction, additions first,
     audited per group and holder.  Changes that are already so (adding a grant held,
     removing one not held) are left out and not counted."""
-    require_permission_admin(actor)
+    require_change(actor, changes)
     if not changes:
         return Applied(0, 0, [])
     groups = Group.objects.in_bulk({c.group_id for c in changes})

@@ -55,7 +55,7 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         "sso_name": settings.HELPLINE_OIDC_DISPLAY_NAME,
         "password_login": password_login_mode(),
         # Called by the template only where the navigation is drawn (one query).
-        "may_administer_permissions": lambda: permission_admin.is_permission_admin(
+        "may_administer_permissions": lambda: permission_admin.may_administer(
             getattr(request, "user", None)
         ),
         "may_audit_reads": lambda: privacy_rights.may_audit(

@@ -105,6 +105,12 @@ urlpatterns = [
         administration.agent_page,
         name="admin-permissions-agent",
     ),
+    path("administration/templates/", administration.templates, name="admin-templates"),
+    path(
+        "administration/templates/<int:template_id>/",
+        administration.template_edit,
+        name="admin-template",
+    ),
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),

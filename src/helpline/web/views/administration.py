@@ -16,11 +16,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from helpline.actions import permission_admin as pa
+from helpline.actions import queue_templates as qt
 from helpline.errors import InvalidInput
 from helpline.models import Group
+from helpline.responses.render import check_text
 from helpline.web.views.decorators import AgentRequest, agent_view
 
 AGENTS_PER_PAGE = 50
@@ -62,10 +66,16 @@ def _save(request: AgentRequest) -> HttpResponse:
 
 @agent_view
 def index(request: AgentRequest) -> HttpResponse:
-    pa.require_permission_admin(request.user)
+    """Administrators: every group and agent; a coordinator: the groups it manages."""
+    is_admin = pa.is_permission_admin(request.user)
+    if not is_admin and not pa.may_administer(request.user):
+        pa.require_permission_admin(request.user)
     query = request.GET.get("q", "").strip()
     groups = Group.objects.order_by("name")
     agents = get_user_model().objects.order_by("username")
+    if not is_admin:
+        groups = groups.filter(pk__in=pa.managed_group_ids(request.user), valid=True)
+        agents = agents.none()
     if query:
         groups = groups.filter(name__icontains=query)
         agents = agents.filter(
@@ -83,6 +93,8 @@ def index(request: AgentRequest) -> HttpResponse:
             "groups_more": groups.count() > 200,
             "agents": list(agents[:AGENTS_PER_PAGE]),
             "agents_more": agents.count() > AGENTS_PER_PAGE,
+            "is_admin": is_admin,
+            "may_edit_templates": qt.editable_templates(request.user).exists(),
         },
     )
 
@@ -101,7 +113,12 @@ def group_view(request: AgentRequest, group_id: int) -> HttpResponse:
         "perm": request.GET.get("perm", ""),
         "per_page": _int(request.GET.get("per_page"), 50),
     }
-    context: dict[str, Any] = {"group": group, "filters": filters, "page": None}
+    context: dict[str, Any] = {
+        "group": group,
+        "filters": filters,
+        "page": None,
+        "is_admin": pa.is_permission_admin(request.user),
+    }
     status = 200
     try:
         page = pa.group_holders(
@@ -152,4 +169,45 @@ def agent_page(request: AgentRequest, agent_id: int) -> HttpResponse:
             "rows": [(row.group, row.holder.cells()) for row in result.rows],
             "perms": pa.PERMISSIONS,
         },
+    )
+
+
+@agent_view
+def templates(request: AgentRequest) -> HttpResponse:
+    """The templates the agent may edit (a coordinator: its queues' ones)."""
+    if not pa.may_administer(request.user) and not qt.is_template_admin(request.user):
+        pa.require_permission_admin(request.user)
+    found = qt.editable_templates(request.user).prefetch_related("queues")
+    return render(
+        request,
+        "helpline/administration/templates.html",
+        {"templates": list(found[:500])},
+    )
+
+
+@agent_view
+def template_edit(request: AgentRequest, template_id: int) -> HttpResponse:
+    template = qt.get_template_for(request.user, template_id)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        subject = request.POST.get("subject", "")
+        text = request.POST.get("text", "")
+        try:
+            check_text(subject)
+            check_text(text)
+            qt.save_template_text(request.user, template.pk, subject=subject, text=text)
+        except InvalidInput as exc:
+            error, status = exc.message, 400
+            template.subject, template.text = subject, text
+        else:
+            messages.success(request, _("Template saved."))
+            return HttpResponseRedirect(reverse("admin-templates"))
+    elif request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "helpline/administration/template.html",
+        {"template": template, "error": error},
+        status=status,
     )

@@ -17,7 +17,9 @@
   form.addEventListener("change", show);
   form.querySelectorAll("button[data-column]").forEach((button) => {
     button.addEventListener("click", () => {
-      const column = boxes().filter((b) => b.closest("td").dataset.perm === button.dataset.column);
+      const column = boxes().filter(
+        (b) => !b.disabled && b.closest("td").dataset.perm === button.dataset.column,
+      );
       const all = column.every((b) => b.checked);
       column.forEach((b) => { b.checked = !all; });
       show();
