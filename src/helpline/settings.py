@@ -513,6 +513,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # A reset link works once, for this long.
 PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_MINUTES", 60) * 60
+# An invitation link (docs/administration.md) works once, for this many days.
+HELPLINE_INVITATION_DAYS = _env_int("INVITATION_DAYS", 7)
 # Reset requests counted per window of this many seconds, per address asked for and
 # per client; one over a limit is refused (the same answer for every address).
 HELPLINE_PASSWORD_RESET_WINDOW = _env_int("PASSWORD_RESET_WINDOW", 3600)

@@ -3,16 +3,20 @@ screens usable at 400 px."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from helpline.actions import admin
 from helpline.models import AdminAuditEntry, Grant
+from tests.auth_sessions import reset_mails, text_of
 from tests.browser.conftest import log_in
 from tests.web import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+NEW_PASSWORD = "a long new password for the invitee"
 
 
 @pytest.fixture
@@ -105,3 +109,34 @@ def test_a_coordinator_adds_a_member_and_cannot_touch_another_group(page, server
     response = page.goto(f"/administration/permissions/group/{theirs.pk}/")
     assert response.status == 403
     assert not Grant.objects.filter(group=theirs).exists()
+
+
+def test_an_invited_agent_sets_a_password_and_sees_exactly_its_queues(new_page, boss):
+    support, secret = admin.create_group("Support"), admin.create_group("Secret")
+    admin.create_queue("Info", group=support)
+    admin.create_queue("Hidden", group=secret)
+    page = new_page()
+    log_in(page, "boss", PASSWORD)
+    page.click("header >> text=Permissions")
+    page.click("text=Agents: invite, deactivate, last activity")
+    page.click("text=Invite an agent by email")
+    page.fill("#i-login", "newbie")
+    page.fill("#i-email", "newbie@example.org")
+    page.select_option(f"#i-g{support.pk}", "rw")
+    page.click("button:has-text('Invite')")
+    expect(page.locator(".msg.success")).to_contain_text("newbie is invited")
+    [raw] = reset_mails("newbie@example.org")
+    match = re.search(r"/invitation/[^/\s]+/", text_of(raw))
+    assert match is not None
+    invitee = new_page()
+    invitee.goto(match.group(0))
+    invitee.fill("#id_new_password1", NEW_PASSWORD)
+    invitee.fill("#id_new_password2", NEW_PASSWORD)
+    invitee.click("button[type=submit]")
+    invitee.wait_for_url("**/login/**")
+    log_in(invitee, "newbie", NEW_PASSWORD)
+    invitee.goto("/queues/")
+    expect(invitee.locator("main")).to_contain_text("Info")
+    expect(invitee.locator("main")).not_to_contain_text("Hidden")
+    # The link is spent.
+    assert invitee.goto(match.group(0)).status == 404

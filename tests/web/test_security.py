@@ -58,6 +58,7 @@ PUBLIC_PAGES = {
     "password-reset",
     "password-reset-complete",
     "password-reset-confirm",
+    "invitation",  # an invited agent's link (404 for a forged one)
     "sso-login",
     "sso-callback",
     # The second step with a security key, after the password (403 without it).

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from helpline.api.urls import api
 from helpline.web.views import (
     administration,
+    agent_admin,
     agent_sessions,
     audit,
     auth,
@@ -105,6 +106,16 @@ urlpatterns = [
         administration.agent_page,
         name="admin-permissions-agent",
     ),
+    path("administration/agents/", agent_admin.agents, name="admin-agents"),
+    path(
+        "administration/agents/invite/", agent_admin.invite, name="admin-agents-invite"
+    ),
+    path(
+        "administration/agents/<int:agent_id>/active/",
+        agent_admin.set_active,
+        name="admin-agent-active",
+    ),
+    path("invitation/<str:token>/", agent_admin.accept, name="invitation"),
     path("administration/templates/", administration.templates, name="admin-templates"),
     path(
         "administration/templates/<int:template_id>/",

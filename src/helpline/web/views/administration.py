@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from helpline.actions import agent_admin
 from helpline.actions import permission_admin as pa
 from helpline.actions import queue_templates as qt
 from helpline.errors import InvalidInput
@@ -168,6 +169,8 @@ def agent_page(request: AgentRequest, agent_id: int) -> HttpResponse:
             "result": result,
             "rows": [(row.group, row.holder.cells()) for row in result.rows],
             "perms": pa.PERMISSIONS,
+            "activity": agent_admin.last_activity(agent),
+            "may_manage_agents": agent_admin.may_manage_agents(request.user),
         },
     )
 
