@@ -21,7 +21,7 @@ from helpline.actions import admin as admin_actions
 from helpline.actions import permission_admin as pa
 from helpline.actions.withdrawal import Withdrawn
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
-from helpline.models import AgentSession, ApiToken
+from helpline.models import AgentProfile, AgentSession, ApiToken
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -141,3 +141,72 @@ def set_active(actor: Agent | None, agent_id: int, *, active: bool) -> list[With
     if agent is None:
         raise NotFound("No such agent.")
     return admin_actions.set_agent_active(actor, agent, active=active)
+
+
+# --- deactivating inactive agents (the optional worker job) ---------------------------
+
+
+@dataclass(frozen=True)
+class InactiveRound:
+    """What one round of ``inactive_round`` found: agents to warn now (the caller
+    mails them, then ``mark_warned``), agents deactivated, warnings withdrawn."""
+
+    to_warn: list[Any]
+    deactivated: list[str]
+    cleared: int
+
+
+def inactive_round(
+    *, months: int, grace_days: int, now: datetime.datetime | None = None
+) -> InactiveRound:
+    """Active agents (administrators excepted: nobody is locked out of the
+    configuration) without login or activity for ``months``: those not warned yet
+    are returned to be warned; those warned ``grace_days`` ago or longer and
+    inactive since are deactivated (audited, as by an administrator: sessions
+    end, what they held on tickets is withdrawn).  Warnings of agents active since
+    are cleared."""
+    now = now or timezone.now()
+    cutoff = inactive_cutoff(months, now=now)
+    agents = with_activity(
+        get_user_model().objects.filter(is_active=True, is_superuser=False)
+    ).annotate(
+        warned=Subquery(
+            AgentProfile.objects.filter(user=OuterRef("pk")).values(
+                "inactivity_warned"
+            )[:1]
+        )
+    )
+    cleared = AgentProfile.objects.filter(
+        user__in=[
+            a.pk
+            for a in agents.filter(warned__isnull=False)
+            if a.last_activity > a.warned
+        ]
+    ).update(inactivity_warned=None)
+    to_warn: list[Any] = []
+    deactivated: list[str] = []
+    for agent in agents.filter(last_activity__lt=cutoff).order_by("pk"):
+        warned = (
+            agent.warned
+            if agent.warned and agent.last_activity <= agent.warned
+            else None
+        )
+        if warned is None:
+            to_warn.append(agent)
+        elif warned <= now - datetime.timedelta(days=grace_days):
+            admin_actions.set_agent_active(None, agent, active=False)
+            admin_actions.record(
+                None,
+                "deactivated for inactivity",
+                agent,
+                object_type="agent",
+                after={"months": months, "warned": warned.isoformat()},
+            )
+            deactivated.append(agent.get_username())
+    return InactiveRound(to_warn, deactivated, cleared)
+
+
+def mark_warned(agent: Any, *, now: datetime.datetime | None = None) -> None:
+    AgentProfile.objects.update_or_create(
+        user=agent, defaults={"inactivity_warned": now or timezone.now()}
+    )

@@ -1,5 +1,7 @@
 """The ``manage`` permission (issue 18, docs/administration.md): a new choice of
-``Grant.permission`` and ``TwoFactorPolicy.permission``; no change in the database."""
+``Grant.permission`` and ``TwoFactorPolicy.permission`` (no change in the database),
+and when an agent was warned of its deactivation for inactivity (a nullable column of
+the small agent profile table)."""
 
 from django.db import migrations, models
 
@@ -11,6 +13,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="agentprofile",
+            name="inactivity_warned",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.AlterField(
             model_name='grant',
             name='permission',
