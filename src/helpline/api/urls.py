@@ -11,6 +11,7 @@ from ninja.operation import Operation
 from helpline.api import (
     articles,
     audit,
+    grants,
     history,
     me,
     merge,
@@ -81,6 +82,7 @@ for module in (
     audit,
     privacy_export,
     spam,
+    grants,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)
