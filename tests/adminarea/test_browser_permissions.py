@@ -72,6 +72,8 @@ def test_usable_at_400_px(new_page, boss):
         "/administration/permissions/",
         f"/administration/permissions/group/{group.pk}/",
         f"/administration/permissions/agent/{alice.pk}/",
+        "/administration/agents/",
+        "/administration/agents/invite/",
     ):
         page.goto(url)
         # The page does not scroll sideways; the table scrolls inside its frame.
