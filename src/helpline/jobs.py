@@ -267,6 +267,17 @@ def purge_drafts_job() -> int:
     return drafts.purge_old_drafts(settings.HELPLINE_DRAFT_DAYS)
 
 
+@db_periodic_task(crontab(minute="7", hour="4"))
+@leased_once_per_slot("helpline-inactive-agents", 1440)
+def inactive_agents_job() -> dict[str, int]:
+    """Agents without login or activity for HELPLINE_DEACTIVATE_INACTIVE_MONTHS
+    warned, then deactivated after the grace period; off by default
+    (``responses.inactivity``, docs/administration.md)."""
+    from helpline.responses import inactivity
+
+    return inactivity.run()
+
+
 @db_periodic_task(crontab(minute="23", hour="2"))
 @leased_once_per_slot(RETENTION_LEASE, 1440)
 def retention_job() -> dict[str, int]:

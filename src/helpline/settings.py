@@ -521,6 +521,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # A reset link works once, for this long.
 PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_MINUTES", 60) * 60
+# An invitation link (docs/administration.md) works once, for this many days.
+HELPLINE_INVITATION_DAYS = _env_int("INVITATION_DAYS", 7)
+# Deactivate agents without login or activity for this many months, after a warning
+# mail and a grace period (docs/administration.md); 0: never (the default).
+HELPLINE_DEACTIVATE_INACTIVE_MONTHS = _env_int("DEACTIVATE_INACTIVE_MONTHS", 0)
+HELPLINE_INACTIVE_GRACE_DAYS = _env_int("INACTIVE_GRACE_DAYS", 14)
 # Reset requests counted per window of this many seconds, per address asked for and
 # per client; one over a limit is refused (the same answer for every address).
 HELPLINE_PASSWORD_RESET_WINDOW = _env_int("PASSWORD_RESET_WINDOW", 3600)

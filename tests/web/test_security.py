@@ -65,6 +65,7 @@ PUBLIC_PAGES = {
     "password-reset",
     "password-reset-complete",
     "password-reset-confirm",
+    "invitation",  # an invited agent's link (404 for a forged one)
     "sso-login",
     "sso-callback",
     # The second step with a security key, after the password (403 without it).
@@ -113,6 +114,10 @@ def fill(pattern: URLPattern, world) -> str:
         "run_id": 1,
         "search_id": 1,  # a saved search: none is visible (404), like a hidden one  # a privacy run: those pages are for holders of a right
         "prefix": "otrs/",  # legacy-link: its own tests are tests/web/test_legacy_links.py
+        # The administration pages (tests/adminarea/): for administrators only.
+        "group_id": world.secret.group_id,
+        "agent_id": world.eve.pk,
+        "template_id": 1,
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

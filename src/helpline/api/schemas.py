@@ -56,6 +56,7 @@ PermissionName = Literal[
     "rw",
     "override_lock",
     "redact",
+    "manage",
 ]
 
 

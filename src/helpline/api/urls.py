@@ -13,6 +13,7 @@ from helpline.api import (
     articles,
     audit,
     automation,
+    grants,
     history,
     me,
     merge,
@@ -85,6 +86,7 @@ for module in (
     spam,
     agentday,
     automation,
+    grants,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('helpline', '0036_automation'),
-        ('helpline', '0041_merge_drafts'),
+        ("helpline", "0036_automation"),
+        ("helpline", "0041_merge_drafts"),
     ]
 
-    operations = [
-    ]
+    operations = []

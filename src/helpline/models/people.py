@@ -21,6 +21,9 @@ class AgentProfile(models.Model):
         choices=[("newest", "newest first"), ("oldest", "oldest first")],
         default="newest",
     )
+    # When the agent was warned that it would be deactivated for inactivity
+    # (docs/administration.md); cleared when it is active again.
+    inactivity_warned = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "helpline_agent_profile"

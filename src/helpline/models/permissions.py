@@ -20,7 +20,9 @@ class Permission(models.TextChoices):
     lock must mean something between agents who all have ``rw``, so taking over
     another agent's locked ticket is a right of its own, granted explicitly (typically
     to queue leads); removing content for good (an identity document sent by mistake)
-    is one too (docs/data-protection.md).
+    is one too (docs/data-protection.md).  ``manage`` makes a queue coordinator:
+    grant and withdraw the group's permissions to agents (all but ``manage``) and
+    edit the templates of its queues (docs/administration.md); it opens no ticket.
     """
 
     RO = "ro", "read only"
@@ -32,11 +34,12 @@ class Permission(models.TextChoices):
     RW = "rw", "read and write"
     OVERRIDE_LOCK = "override_lock", "override another agent's lock"
     REDACT = "redact", "redact content"
+    MANAGE = "manage", "manage the group's agents and templates"
 
     @classmethod
     def explicit_only(cls) -> frozenset[str]:
         """The permissions ``rw`` does not imply: only their own grant gives them."""
-        return frozenset({cls.OVERRIDE_LOCK.value, cls.REDACT.value})
+        return frozenset({cls.OVERRIDE_LOCK.value, cls.REDACT.value, cls.MANAGE.value})
 
 
 class Group(models.Model):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import privacy_rights, saved_searches
+from helpline.actions import permission_admin, privacy_rights, saved_searches
 from helpline.sso import oidc
 from helpline.sso.backends import password_login_mode
 from helpline.web import nav_counts
@@ -59,6 +59,9 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         "sso_name": settings.HELPLINE_OIDC_DISPLAY_NAME,
         "password_login": password_login_mode(),
         # Called by the template only where the navigation is drawn (one query).
+        "may_administer_permissions": lambda: permission_admin.may_administer(
+            getattr(request, "user", None)
+        ),
         "may_audit_reads": lambda: privacy_rights.may_audit(
             getattr(request, "user", None)
         ),

@@ -5,6 +5,8 @@ from django.urls import include, path, re_path
 
 from helpline.api.urls import api
 from helpline.web.views import (
+    administration,
+    agent_admin,
     agent_sessions,
     agentday,
     audit,
@@ -123,6 +125,34 @@ urlpatterns = [
     # Data protection (docs/data-protection.md): for holders of audit_reads only.
     path("audit/reads/", audit.reads, name="audit-reads"),
     path("audit/reads.csv", audit.reads_csv, name="audit-reads-csv"),
+    # Permissions at scale (docs/administration.md)
+    path("administration/permissions/", administration.index, name="admin-permissions"),
+    path(
+        "administration/permissions/group/<int:group_id>/",
+        administration.group_view,
+        name="admin-permissions-group",
+    ),
+    path(
+        "administration/permissions/agent/<int:agent_id>/",
+        administration.agent_page,
+        name="admin-permissions-agent",
+    ),
+    path("administration/agents/", agent_admin.agents, name="admin-agents"),
+    path(
+        "administration/agents/invite/", agent_admin.invite, name="admin-agents-invite"
+    ),
+    path(
+        "administration/agents/<int:agent_id>/active/",
+        agent_admin.set_active,
+        name="admin-agent-active",
+    ),
+    path("invitation/<str:token>/", agent_admin.accept, name="invitation"),
+    path("administration/templates/", administration.templates, name="admin-templates"),
+    path(
+        "administration/templates/<int:template_id>/",
+        administration.template_edit,
+        name="admin-template",
+    ),
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),

@@ -1,0 +1,84 @@
+"""The invitation mail (docs/administration.md): an agent invited, and told by mail
+through the outbox, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from helpline.actions import invitations
+from helpline.mail.compose import Outgoing, build
+from helpline.mail.outbound import queue_message
+
+
+def invitation_link(agent: Any) -> str:
+    path = reverse("invitation", args=[invitations.make_token(agent)])
+    return settings.HELPLINE_BASE_URL.rstrip("/") + path
+
+
+def invite(
+    actor: Any,
+    *,
+    login: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    grants: list[tuple[int, str]] | None = None,
+) -> Any:
+    """Create the agent (``invitations.invite_agent``) and queue its mail."""
+    with transaction.atomic():
+        agent = invitations.invite_agent(
+            actor,
+            login=login,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            grants=grants or [],
+        )
+        _queue(actor, agent)
+    return agent
+
+
+def _queue(actor: Any, agent: Any) -> None:
+    body = "\n".join(
+        [
+            _("Hello %(name)s,") % {"name": agent.get_full_name() or agent.username},
+            "",
+            _(
+                "%(who)s invited you to Helpline, with the login %(login)s. To "
+                "choose your password, open this link within %(days)d days; it "
+                "works once:"
+            )
+            % {
+                "who": actor.get_full_name() or actor.get_username(),
+                "login": agent.get_username(),
+                "days": invitations.days(),
+            },
+            "",
+            invitation_link(agent),
+        ]
+    )
+    sender = (
+        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
+    )
+    raw, message_id = build(
+        Outgoing(
+            from_addr=sender,
+            from_name="Helpline",
+            to=[agent.email],
+            subject=_("Your Helpline login"),
+            body_text=body + "\n",
+            auto_submitted="auto-generated",
+        )
+    )
+    queue_message(
+        raw,
+        message_id=message_id,
+        envelope_from=sender,
+        recipients=[agent.email],
+        article=None,
+    )
