@@ -35,6 +35,7 @@ from helpline.actions import (
     escalations,
     periodic,
     read_audit,
+    reports_aggregate,
     retention,
     sessions,
 )
@@ -216,6 +217,14 @@ def escalation_job() -> int:
     """Agents warned before and told at escalation, each clock period once
     (``actions.escalations``, docs/service-levels.md)."""
     return escalations.send_escalation_notices()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@leased_once_per_slot("helpline-reports", 5)
+def reports_job() -> int:
+    """The report aggregates brought up to date with the tickets changed since the
+    last run (``actions.reports_aggregate``, docs/reports.md)."""
+    return reports_aggregate.update_reports()
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -30,6 +30,7 @@ from helpline.models.privacy import (
     RetentionAction,
 )
 from helpline.models.queues import FollowUpOption, Queue, SystemAddress
+from helpline.models.reports import ReportCursor, ReportDay, ReportTicket
 from helpline.models.responses import (
     AutoResponse,
     AutoResponseType,
@@ -56,6 +57,9 @@ from helpline.models.tickets import (
 from helpline.models.twofactor import TwoFactorPolicy, WebAuthnCredential
 
 __all__ = [
+    "ReportCursor",
+    "ReportDay",
+    "ReportTicket",
     "AdminAuditEntry",
     "AgentAccount",
     "AgentProfile",

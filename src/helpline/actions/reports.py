@@ -1,0 +1,245 @@
+"""Reports of the queues an agent may read, per day, week or month, from the daily
+aggregates (``actions.reports_aggregate``; every figure defined in docs/reports.md).
+
+Every entry point (web page, CSV, API, report mail) asks ``build_report``: it
+narrows every question to the queues the agent may read, so no path shows a figure
+of another queue.  An agent's own figures are for that agent and the admins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import IntegerField, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from helpline.actions.access import readable_queue_ids
+from helpline.actions.reports_aggregate import AGE_EDGES
+from helpline.actions.reports_histogram import merge, percentile
+from helpline.errors import InvalidInput, NotFound, PermissionDenied
+from helpline.models import Group, Queue, ReportDay, StateType, Ticket
+
+UNITS = ("day", "week", "month")
+# The longest report asked for at once (a year of days is 366 periods).
+MAX_DAYS = 3 * 366
+
+
+class ReportNotFound(NotFound):
+    """No such queue, group or agent among those the agent may see."""
+
+
+@dataclasses.dataclass
+class Figures:
+    received: int = 0
+    answered: int = 0
+    closed: int = 0
+    first_response_median: float | None = None
+    first_response_p90: float | None = None
+    handling_median: float | None = None
+    handling_p90: float | None = None
+    # Open at the end of the period, by age bucket (AGE_EDGES); None for an agent.
+    backlog_ages: list[int] | None = None
+
+    @property
+    def backlog(self) -> int | None:
+        return None if self.backlog_ages is None else sum(self.backlog_ages)
+
+
+@dataclasses.dataclass
+class Period:
+    first: date
+    last: date
+    figures: Figures
+
+
+@dataclasses.dataclass
+class Report:
+    unit: str
+    start: date
+    end: date
+    title: str
+    queues: list[Queue]
+    periods: list[Period]
+    total: Figures
+    # Per queue over the whole range (only with more than one queue).
+    by_queue: list[tuple[Queue, Figures]]
+    # Open tickets whose escalation time has passed, now (None for an agent).
+    overdue_now: int | None
+
+
+def age_labels() -> list[str]:
+    labels = []
+    for low, high in zip(AGE_EDGES, [*AGE_EDGES[1:], None], strict=True):
+        labels.append(f"{low}–{high} d" if high is not None else f"≥ {low} d")
+    return labels
+
+
+def period_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next(first: date, unit: str) -> date:
+    if unit == "week":
+        return first + timedelta(days=7)
+    if unit == "month":
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first + timedelta(days=1)
+
+
+def periods_of(start: date, end: date, unit: str) -> list[tuple[date, date]]:
+    out = []
+    first = period_start(start, unit)
+    while first <= end:
+        nxt = _next(first, unit)
+        out.append((max(first, start), min(nxt - timedelta(days=1), end)))
+        first = nxt
+    return out
+
+
+def visible_report_queues(agent: Any) -> list[Queue]:
+    return list(Queue.objects.filter(pk__in=readable_queue_ids(agent)).order_by("name"))
+
+
+def _scope(
+    agent: Any, queue_id: int | None, group_id: int | None, agent_id: int | None
+) -> tuple[list[Queue], str]:
+    queues = visible_report_queues(agent)
+    title = "All queues you may read"
+    if queue_id is not None:
+        queues = [q for q in queues if q.pk == queue_id]
+        if not queues:
+            raise ReportNotFound("No such queue.")
+        title = queues[0].name
+    elif group_id is not None:
+        queues = [q for q in queues if q.group_id == group_id]
+        if not queues:
+            raise ReportNotFound("No such group.")
+        title = Group.objects.get(pk=group_id).name
+    if agent_id is not None:
+        if agent_id != agent.pk and not agent.is_superuser:
+            raise PermissionDenied("Only admins see the figures of other agents.")
+        from django.contrib.auth import get_user_model
+
+        who = get_user_model().objects.filter(pk=agent_id).first()
+        if who is None:
+            raise ReportNotFound("No such agent.")
+        title = f"{who.get_username()} · {title}"
+    return queues, title
+
+
+def _figures(rows: Iterable[dict[str, Any]], backlog: list[int] | None) -> Figures:
+    rows = list(rows)
+    first = merge(r["first_response_hist"] for r in rows)
+    handling = merge(r["handling_hist"] for r in rows)
+    return Figures(
+        received=sum(r["received"] for r in rows),
+        answered=sum(r["answered"] for r in rows),
+        closed=sum(r["closed"] for r in rows),
+        first_response_median=percentile(first, 0.5),
+        first_response_p90=percentile(first, 0.9),
+        handling_median=percentile(handling, 0.5),
+        handling_p90=percentile(handling, 0.9),
+        backlog_ages=backlog,
+    )
+
+
+def _backlog_before(queue_ids: list[int], start: date) -> list[int]:
+    """The backlog at the end of the day before ``start``: the sum of every delta
+    before it, summed by the database (one row per bucket)."""
+    sums = ReportDay.objects.filter(
+        agent_id=0, queue_id__in=queue_ids, day__lt=start
+    ).aggregate(
+        **{
+            f"b{i}": Sum(Cast(KT(f"backlog_delta__{i}"), IntegerField()))
+            for i in range(len(AGE_EDGES))
+        }
+    )
+    return [sums[f"b{i}"] or 0 for i in range(len(AGE_EDGES))]
+
+
+def build_report(
+    agent: Any,
+    *,
+    start: date,
+    end: date,
+    unit: str = "week",
+    queue_id: int | None = None,
+    group_id: int | None = None,
+    agent_id: int | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The figures of the queues the agent may read (one queue, one group's, or
+    all), or of one agent on those queues, per ``unit`` from ``start`` to ``end``."""
+    if unit not in UNITS:
+        raise InvalidInput(f"Unknown unit {unit!r}: day, week or month.")
+    if end < start:
+        raise InvalidInput("The report ends before it starts.")
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput(f"A report covers at most {MAX_DAYS} days.")
+    queues, title = _scope(agent, queue_id, group_id, agent_id)
+    queue_ids = [q.pk for q in queues]
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in ReportDay.objects.filter(
+            agent_id=agent_id or 0,
+            queue_id__in=queue_ids,
+            day__gte=start,
+            day__lte=end,
+        )
+        .order_by("day")
+        .values(
+            "day", "queue_id", "received", "answered", "closed",
+            "first_response_hist", "handling_hist", "backlog_delta",
+        )
+    ]  # fmt: skip
+    with_backlog = agent_id is None
+    running = _backlog_before(queue_ids, start) if with_backlog else []
+    periods = []
+    index = 0
+    for first, last in periods_of(start, end, unit):
+        stop = index
+        while stop < len(rows) and rows[stop]["day"] <= last:
+            stop += 1
+        chunk, index = rows[index:stop], stop
+        if with_backlog:
+            for row in chunk:
+                for key, value in row["backlog_delta"].items():
+                    running[int(key)] += value
+        periods.append(
+            Period(
+                first, last, _figures(chunk, list(running) if with_backlog else None)
+            )
+        )
+    by_queue: list[tuple[Queue, Figures]] = []
+    if len(queues) > 1:
+        per_queue: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            per_queue.setdefault(row["queue_id"], []).append(row)
+        by_queue = [(q, _figures(per_queue.get(q.pk, []), None)) for q in queues]
+    overdue = None
+    if with_backlog:
+        overdue = Ticket.objects.filter(
+            Q(queue_id__in=queue_ids),
+            state_type__in=StateType.open_types(),
+            escalation_at__lte=now or timezone.now(),
+        ).count()
+    return Report(
+        unit=unit,
+        start=start,
+        end=end,
+        title=title,
+        queues=queues,
+        periods=periods,
+        total=_figures(rows, periods[-1].figures.backlog_ages if periods else None),
+        by_queue=by_queue,
+        overdue_now=overdue,
+    )
