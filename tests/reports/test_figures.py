@@ -99,3 +99,15 @@ def test_percentile_nearest_rank():
 @pytest.mark.parametrize("seconds", [60, 61, 99.5, 3600, 86400 * 30, 86400 * 400])
 def test_bucket_bounds(seconds):
     assert abs(bucket_value(bucket_of(seconds)) - seconds) <= RELATIVE_ERROR * seconds
+
+
+def test_backlog_carried_from_before_the_report(desk):
+    """The backlog of a report that starts after the tickets arrived is the sum of
+    the days before it (summed by the database)."""
+    update_reports()
+    report = build_report(desk.root, start=WED, end=WED, unit="day", queue_id=desk.a.pk)
+    assert report.periods[0].figures.backlog_ages == [0, 2, 0, 0, 0]
+    later = build_report(
+        desk.root, start=date(2026, 4, 6), end=date(2026, 4, 6), unit="day"
+    )
+    assert later.periods[0].figures.backlog_ages == [0, 0, 0, 2, 0]  # 34, 35 days

@@ -19,7 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from helpline.actions.access import readable_queue_ids
-from helpline.actions.reports_aggregate import AGE_EDGES
+from helpline.actions.reports_aggregate import AGE_EDGES, age_key
 from helpline.actions.reports_histogram import merge, percentile
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
 from helpline.models import Group, Queue, ReportDay, StateType, Ticket
@@ -159,7 +159,7 @@ def _backlog_before(queue_ids: list[int], start: date) -> list[int]:
         agent_id=0, queue_id__in=queue_ids, day__lt=start
     ).aggregate(
         **{
-            f"b{i}": Sum(Cast(KT(f"backlog_delta__{i}"), IntegerField()))
+            f"b{i}": Sum(Cast(KT(f"backlog_delta__{age_key(i)}"), IntegerField()))
             for i in range(len(AGE_EDGES))
         }
     )
@@ -213,7 +213,7 @@ def build_report(
         if with_backlog:
             for row in chunk:
                 for key, value in row["backlog_delta"].items():
-                    running[int(key)] += value
+                    running[int(key.removeprefix("age"))] += value
         periods.append(
             Period(
                 first, last, _figures(chunk, list(running) if with_backlog else None)
@@ -243,3 +243,67 @@ def build_report(
         by_queue=by_queue,
         overdue_now=overdue,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicBacklog:
+    """One opted-in queue on the public page: its name and the count of its open
+    tickets by age (AGE_EDGES), nothing else."""
+
+    queue: str
+    ages: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.ages)
+
+
+def public_backlog(*, today: date | None = None) -> list[PublicBacklog]:
+    """The backlog of each queue that opted in (``Queue.public_backlog``) at the end
+    of today, from the aggregates; other queues are not read at all."""
+    today = today or timezone.localdate()
+    queues = dict(
+        Queue.objects.filter(public_backlog=True, valid=True).values_list("pk", "name")
+    )
+    if not queues:
+        return []
+    sums = {
+        row["queue_id"]: row
+        for row in ReportDay.objects.filter(
+            agent_id=0, queue_id__in=list(queues), day__lte=today
+        )
+        .values("queue_id")
+        .annotate(
+            **{
+                f"b{i}": Sum(Cast(KT(f"backlog_delta__{age_key(i)}"), IntegerField()))
+                for i in range(len(AGE_EDGES))
+            }
+        )
+    }
+    out = []
+    for pk, name in sorted(queues.items(), key=lambda item: item[1]):
+        row = sums.get(pk, {})
+        out.append(
+            PublicBacklog(name, [row.get(f"b{i}") or 0 for i in range(len(AGE_EDGES))])
+        )
+    return out
+
+
+def set_public_backlog(actor: Any | None, queue: Queue, *, public: bool) -> Queue:
+    """Show the queue on the public backlog page, or stop showing it (admins only;
+    ``actor`` None: the command line).  Written to the administration log."""
+    from helpline.actions import admin
+
+    if actor is not None and not (actor.is_active and actor.is_superuser):
+        raise PermissionDenied("Only admins decide which queues are public.")
+    before = bool(queue.public_backlog)
+    queue.public_backlog = public
+    queue.save(update_fields=["public_backlog"])
+    admin.record(
+        actor,
+        "public backlog on" if public else "public backlog off",
+        queue,
+        before={"public_backlog": before},
+        after={"public_backlog": public},
+    )
+    return queue

@@ -60,6 +60,12 @@ class Delta:
     backlog: Counter[str] = dataclasses.field(default_factory=Counter)
 
 
+def age_key(index: int) -> str:
+    """The key of an age bucket in ``backlog_delta``: not a bare number, which the
+    databases' JSON paths would read as an array index."""
+    return f"age{index}"
+
+
 def local_day(moment: datetime) -> date:
     return timezone.localtime(moment).date()
 
@@ -98,9 +104,9 @@ def contributions(facts: Facts, sign: int, into: dict[Key, Delta]) -> None:
             last = end if last is None else min(last, end)
         if last is not None and first >= last:
             continue
-        at(first).backlog[str(index)] += sign
+        at(first).backlog[age_key(index)] += sign
         if last is not None:
-            at(last).backlog[str(index)] -= sign
+            at(last).backlog[age_key(index)] -= sign
 
 
 def facts_of(ticket_ids: list[int]) -> dict[int, Facts]:

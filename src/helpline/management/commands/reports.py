@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from helpline.actions import reports_aggregate
-from helpline.management.base import HelplineCommand
+from helpline.actions import reports, reports_aggregate
+from helpline.management.base import HelplineCommand, UsageError
+from helpline.models import Queue
 
 
 class Command(HelplineCommand):
@@ -25,6 +26,13 @@ class Command(HelplineCommand):
         verbs.add_parser(
             "rebuild", help="Empty the aggregates and aggregate every ticket again."
         ).set_defaults(handler=self.rebuild)
+        public = verbs.add_parser(
+            "public",
+            help="Show a queue on the public backlog page (on) or stop (off).",
+        )
+        public.add_argument("queue", metavar="QUEUE")
+        public.add_argument("switch", choices=["on", "off"])
+        public.set_defaults(handler=self.public)
 
     def update(self, options: dict[str, Any]) -> None:
         count = reports_aggregate.update_reports()
@@ -33,3 +41,12 @@ class Command(HelplineCommand):
     def rebuild(self, options: dict[str, Any]) -> None:
         count = reports_aggregate.rebuild_reports()
         self.stdout.write(f"Aggregates rebuilt from {count} tickets.")
+
+    def public(self, options: dict[str, Any]) -> None:
+        queue = Queue.objects.filter(name=options["queue"]).first()
+        if queue is None:
+            raise UsageError(f"No queue named {options['queue']!r}.")
+        on = options["switch"] == "on"
+        reports.set_public_backlog(None, queue, public=on)
+        where = "shown on" if on else "not shown on"
+        self.stdout.write(f"Queue {queue.name!r} is {where} the public backlog page.")

@@ -1,0 +1,49 @@
+"""The public backlog page (docs/reports.md): for the queues that opted in, the
+count of open tickets by age; no login, no content, no names but the queue's.
+Cached for everyone alike, and each client's requests are counted in the shared
+counters (``helpline.counters``) like failed logins are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from helpline import counters
+from helpline.actions.reports import age_labels, public_backlog
+from helpline.web.middleware import allow_caching
+from helpline.web.throttle import client_address
+
+CACHE_KEY = "helpline:public-backlog"
+CACHE_SECONDS = 300
+WINDOW = 60
+
+
+@require_safe
+def backlog_page(request: HttpRequest) -> HttpResponse:
+    limit = getattr(settings, "HELPLINE_PUBLIC_BACKLOG_PER_MINUTE", 30)
+    key = f"public-backlog:{client_address(request)}"
+    if counters.hit(key, window=WINDOW) > limit:
+        response = HttpResponse(
+            _("Too many requests; try again in a minute."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(WINDOW)
+        return response
+    rows: Any = cache.get(CACHE_KEY)
+    if rows is None:
+        rows = public_backlog()
+        cache.set(CACHE_KEY, rows, CACHE_SECONDS)
+    response = render(
+        request,
+        "helpline/public_backlog.html",
+        {"rows": rows, "age_labels": age_labels()},
+    )
+    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return allow_caching(response)
