@@ -18,6 +18,7 @@ from helpline.api import (
     privacy_export,
     queues,
     redaction,
+    reports,
     spam,
     tickets,
 )
@@ -81,6 +82,7 @@ for module in (
     audit,
     privacy_export,
     spam,
+    reports,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

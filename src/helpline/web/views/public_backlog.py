@@ -26,7 +26,7 @@ WINDOW = 60
 
 @require_safe
 def backlog_page(request: HttpRequest) -> HttpResponse:
-    limit = getattr(settings, "HELPLINE_PUBLIC_BACKLOG_PER_MINUTE", 30)
+    limit = settings.HELPLINE_PUBLIC_BACKLOG_PER_MINUTE
     key = f"public-backlog:{client_address(request)}"
     if counters.hit(key, window=WINDOW) > limit:
         response = HttpResponse(
