@@ -48,6 +48,7 @@ from helpline.models import (
     PrivacyRun,
     PrivacyRunKind,
 )
+from helpline.responses import report_mail
 from helpline.responses.password_reset import send_reset_mail
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,14 @@ def reports_job() -> int:
     """The report aggregates brought up to date with the tickets changed since the
     last run (``actions.reports_aggregate``, docs/reports.md)."""
     return reports_aggregate.update_reports()
+
+
+@db_periodic_task(crontab(minute="7", hour="6"))
+@once_per_slot(60)
+def report_mail_job() -> int:
+    """Last week's report to each subscribed agent not mailed it yet: daily, so a
+    Monday the worker missed is made up (``responses.report_mail``)."""
+    return report_mail.send_weekly_reports()
 
 
 @db_periodic_task(crontab(minute="*/10"))

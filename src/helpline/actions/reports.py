@@ -22,7 +22,14 @@ from helpline.actions.access import readable_queue_ids
 from helpline.actions.reports_aggregate import AGE_EDGES, age_key
 from helpline.actions.reports_histogram import merge, percentile
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
-from helpline.models import Group, Queue, ReportDay, StateType, Ticket
+from helpline.models import (
+    AgentProfile,
+    Group,
+    Queue,
+    ReportDay,
+    StateType,
+    Ticket,
+)
 
 UNITS = ("day", "week", "month")
 # The longest report asked for at once (a year of days is 366 periods).
@@ -307,3 +314,17 @@ def set_public_backlog(actor: Any | None, queue: Queue, *, public: bool) -> Queu
         after={"public_backlog": public},
     )
     return queue
+
+
+def set_report_mail(actor: Any, agent: Any, *, subscribed: bool) -> None:
+    """Subscribe ``agent`` to the weekly report mail or end it: the agent itself,
+    or an admin (``actor`` None: the command line)."""
+    if actor is not None and actor.pk != agent.pk and not actor.is_superuser:
+        raise PermissionDenied("Only admins change another agent's report mail.")
+    profile, _ = AgentProfile.objects.get_or_create(user=agent)
+    profile.report_mail = subscribed
+    profile.save(update_fields=["report_mail"])
+
+
+def report_mail_subscribed(agent: Any) -> bool:
+    return AgentProfile.objects.filter(user=agent, report_mail=True).exists()

@@ -147,6 +147,7 @@ urlpatterns = [
     ),
     path("reports/", reports.reports, name="reports"),
     path("reports/csv/", reports.reports_csv, name="reports-csv"),
+    path("reports/mail/", reports.report_mail, name="report-mail"),
     path("public/backlog/", public_backlog.backlog_page, name="public-backlog"),
     # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
     re_path(

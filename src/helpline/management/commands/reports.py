@@ -33,6 +33,12 @@ class Command(HelplineCommand):
         public.add_argument("queue", metavar="QUEUE")
         public.add_argument("switch", choices=["on", "off"])
         public.set_defaults(handler=self.public)
+        mail = verbs.add_parser(
+            "mail", help="Send an agent last week's report every Monday (on) or stop."
+        )
+        mail.add_argument("login", metavar="LOGIN")
+        mail.add_argument("switch", choices=["on", "off"])
+        mail.set_defaults(handler=self.mail)
 
     def update(self, options: dict[str, Any]) -> None:
         count = reports_aggregate.update_reports()
@@ -50,3 +56,14 @@ class Command(HelplineCommand):
         reports.set_public_backlog(None, queue, public=on)
         where = "shown on" if on else "not shown on"
         self.stdout.write(f"Queue {queue.name!r} is {where} the public backlog page.")
+
+    def mail(self, options: dict[str, Any]) -> None:
+        from django.contrib.auth import get_user_model
+
+        agent = get_user_model().objects.filter(username=options["login"]).first()
+        if agent is None:
+            raise UsageError(f"No agent {options['login']!r}.")
+        on = options["switch"] == "on"
+        reports.set_report_mail(None, agent, subscribed=on)
+        state = "gets" if on else "no longer gets"
+        self.stdout.write(f"{agent.get_username()} {state} the weekly report mail.")

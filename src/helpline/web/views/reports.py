@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +23,8 @@ from helpline.actions.reports import (
     Report,
     age_labels,
     build_report,
+    report_mail_subscribed,
+    set_report_mail,
     visible_report_queues,
 )
 from helpline.errors import InvalidInput
@@ -194,6 +197,7 @@ def reports(request: AgentRequest) -> HttpResponse:
         "total": _row(_("Total"), report.total),
         "by_queue": [_row(q.name, f) for q, f in report.by_queue],
         "query": request.GET.urlencode(),
+        "subscribed": report_mail_subscribed(request.user),
     }
     return render(request, "helpline/reports.html", context)
 
@@ -230,3 +234,19 @@ def reports_csv(request: AgentRequest) -> HttpResponse:
             ]
         )  # fmt: skip
     return response
+
+
+@agent_view
+def report_mail(request: AgentRequest) -> HttpResponse:
+    """Subscribe to the weekly report mail, or end it (POST)."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    on = request.POST.get("subscribe") == "1"
+    set_report_mail(request.user, request.user, subscribed=on)
+    messages.success(
+        request,
+        _("You will get this report by mail every Monday.")
+        if on
+        else _("You will no longer get the report by mail."),
+    )
+    return redirect("reports")
