@@ -9,7 +9,6 @@ of another queue.  An agent's own figures are for that agent and the admins.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,8 @@ from django.utils import timezone
 
 from helpline.actions.access import readable_queue_ids
 from helpline.actions.reports_aggregate import AGE_EDGES, age_key
-from helpline.actions.reports_histogram import merge, percentile
+from helpline.actions.reports_histogram import percentile
+from helpline.actions.reports_sums import Sums, sums
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
 from helpline.models import (
     AgentProfile,
@@ -143,19 +143,16 @@ def _scope(
     return queues, title
 
 
-def _figures(rows: Iterable[dict[str, Any]], backlog: list[int] | None) -> Figures:
-    rows = list(rows)
-    first = merge(r["first_response_hist"] for r in rows)
-    handling = merge(r["handling_hist"] for r in rows)
+def _figures(these: Sums, backlog: list[int] | None) -> Figures:
     return Figures(
-        received=sum(r["received"] for r in rows),
-        answered=sum(r["answered"] for r in rows),
-        closed=sum(r["closed"] for r in rows),
-        first_response_median=percentile(first, 0.5),
-        first_response_p90=percentile(first, 0.9),
-        handling_median=percentile(handling, 0.5),
-        handling_p90=percentile(handling, 0.9),
-        backlog_ages=backlog,
+        received=these.received,
+        answered=these.answered,
+        closed=these.closed,
+        first_response_median=percentile(these.first_response, 0.5),
+        first_response_p90=percentile(these.first_response, 0.9),
+        handling_median=percentile(these.handling, 0.5),
+        handling_p90=percentile(these.handling, 0.9),
+        backlog_ages=None if backlog is None else list(backlog),
     )
 
 
@@ -194,44 +191,30 @@ def build_report(
         raise InvalidInput(f"A report covers at most {MAX_DAYS} days.")
     queues, title = _scope(agent, queue_id, group_id, agent_id)
     queue_ids = [q.pk for q in queues]
-    rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in ReportDay.objects.filter(
-            agent_id=agent_id or 0,
-            queue_id__in=queue_ids,
-            day__gte=start,
-            day__lte=end,
-        )
-        .order_by("day")
-        .values(
-            "day", "queue_id", "received", "answered", "closed",
-            "first_response_hist", "handling_hist", "backlog_delta",
-        )
-    ]  # fmt: skip
+    per_period = sums(
+        agent_id=agent_id or 0, queue_ids=queue_ids, start=start, end=end, by=unit
+    )
     with_backlog = agent_id is None
     running = _backlog_before(queue_ids, start) if with_backlog else []
     periods = []
-    index = 0
+    total = Sums()
     for first, last in periods_of(start, end, unit):
-        stop = index
-        while stop < len(rows) and rows[stop]["day"] <= last:
-            stop += 1
-        chunk, index = rows[index:stop], stop
-        if with_backlog:
-            for row in chunk:
-                for key, value in row["backlog_delta"].items():
-                    running[int(key.removeprefix("age"))] += value
+        these = per_period.get(period_start(first, unit), Sums())
+        total.add(these)
+        running = [a + b for a, b in zip(running, these.backlog, strict=False)]
         periods.append(
-            Period(
-                first, last, _figures(chunk, list(running) if with_backlog else None)
-            )
+            Period(first, last, _figures(these, running if with_backlog else None))
         )
     by_queue: list[tuple[Queue, Figures]] = []
     if len(queues) > 1:
-        per_queue: dict[int, list[dict[str, Any]]] = {}
-        for row in rows:
-            per_queue.setdefault(row["queue_id"], []).append(row)
-        by_queue = [(q, _figures(per_queue.get(q.pk, []), None)) for q in queues]
+        per_queue = sums(
+            agent_id=agent_id or 0,
+            queue_ids=queue_ids,
+            start=start,
+            end=end,
+            by="queue",
+        )
+        by_queue = [(q, _figures(per_queue.get(q.pk, Sums()), None)) for q in queues]
     overdue = None
     if with_backlog:
         overdue = Ticket.objects.filter(
@@ -246,7 +229,7 @@ def build_report(
         title=title,
         queues=queues,
         periods=periods,
-        total=_figures(rows, periods[-1].figures.backlog_ages if periods else None),
+        total=_figures(total, running if with_backlog else None),
         by_queue=by_queue,
         overdue_now=overdue,
     )
