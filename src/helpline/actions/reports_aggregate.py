@@ -216,13 +216,12 @@ def _apply(deltas: dict[Key, Delta]) -> None:
             empty.append(row.pk)
         else:
             changed.append(row)
-    fields = [
-        "received", "answered", "closed", "first_response_hist", "handling_hist",
-        "backlog_delta",
-    ]  # fmt: skip
-    ReportDay.objects.bulk_update(changed, fields)
-    ReportDay.objects.bulk_create(created)
-    ReportDay.objects.filter(pk__in=empty).delete()
+    # Changed rows are replaced (deleted and written again, in this transaction,
+    # under the row locks taken above): far cheaper than an UPDATE per row.
+    ReportDay.objects.filter(pk__in=empty + [row.pk for row in changed]).delete()
+    for row in changed:
+        row.pk = None
+    ReportDay.objects.bulk_create(changed + created, batch_size=1000)
 
 
 def aggregate_tickets(ticket_ids: list[int]) -> int:
@@ -246,12 +245,16 @@ def aggregate_tickets(ticket_ids: list[int]) -> int:
 
 
 def _save_facts(facts: dict[int, Facts], old: dict[int, Facts]) -> None:
-    rows = [
-        ReportTicket(ticket_id=pk, **dataclasses.asdict(f)) for pk, f in facts.items()
-    ]
-    fields = [f.name for f in dataclasses.fields(Facts)]
-    ReportTicket.objects.bulk_update([r for r in rows if r.ticket_id in old], fields)
-    ReportTicket.objects.bulk_create([r for r in rows if r.ticket_id not in old])
+    ReportTicket.objects.filter(
+        ticket_id__in=[pk for pk in facts if pk in old]
+    ).delete()
+    ReportTicket.objects.bulk_create(
+        [
+            ReportTicket(ticket_id=pk, **dataclasses.asdict(f))
+            for pk, f in facts.items()
+        ],
+        batch_size=1000,
+    )
 
 
 def _changed_pages(since: datetime | None) -> Iterable[list[tuple[int, datetime]]]:
