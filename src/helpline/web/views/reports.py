@@ -196,7 +196,7 @@ def reports(request: AgentRequest) -> HttpResponse:
         "rows": [_row(_label(p.first, report.unit), p.figures) for p in report.periods],
         "total": _row(_("Total"), report.total),
         "by_queue": [_row(q.name, f) for q, f in report.by_queue],
-        "query": request.GET.urlencode(),
+        "csv_query": request.GET.urlencode(),
         "subscribed": report_mail_subscribed(request.user),
     }
     return render(request, "helpline/reports.html", context)
