@@ -160,3 +160,14 @@ def test_only_admins_make_a_queue_public(aggregated):
     aggregated.b.refresh_from_db()
     assert aggregated.b.public_backlog is True
     assert AdminAuditEntry.objects.filter(action="public backlog on").exists()
+
+
+def test_opting_out_takes_the_queue_off_at_once(
+    client, aggregated, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        set_public_backlog(aggregated.root, aggregated.a, public=True)
+    assert "Queue A" in client.get(reverse("public-backlog")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_public_backlog(aggregated.root, aggregated.a, public=False)
+    assert "Queue A" not in client.get(reverse("public-backlog")).content.decode()

@@ -12,6 +12,8 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import IntegerField, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -248,6 +250,20 @@ class PublicBacklog:
         return sum(self.ages)
 
 
+PUBLIC_CACHE_KEY = "helpline:public-backlog"
+PUBLIC_CACHE_SECONDS = 300
+
+
+def cached_public_backlog() -> list[PublicBacklog]:
+    """``public_backlog`` as everyone sees it: computed at most every 5 minutes, and
+    afresh after a queue opted in or out."""
+    rows: list[PublicBacklog] | None = cache.get(PUBLIC_CACHE_KEY)
+    if rows is None:
+        rows = public_backlog()
+        cache.set(PUBLIC_CACHE_KEY, rows, PUBLIC_CACHE_SECONDS)
+    return rows
+
+
 def public_backlog(*, today: date | None = None) -> list[PublicBacklog]:
     """The backlog of each queue that opted in (``Queue.public_backlog``) at the end
     of today, from the aggregates; other queues are not read at all."""
@@ -296,6 +312,7 @@ def set_public_backlog(actor: Any | None, queue: Queue, *, public: bool) -> Queu
         before={"public_backlog": before},
         after={"public_backlog": public},
     )
+    transaction.on_commit(lambda: cache.delete(PUBLIC_CACHE_KEY))
     return queue
 
 

@@ -5,22 +5,21 @@ counters (``helpline.counters``) like failed logins are."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from helpline import counters
-from helpline.actions.reports import age_labels, public_backlog
+from helpline.actions.reports import (
+    PUBLIC_CACHE_SECONDS,
+    age_labels,
+    cached_public_backlog,
+)
 from helpline.web.middleware import allow_caching
 from helpline.web.throttle import client_address
 
-CACHE_KEY = "helpline:public-backlog"
-CACHE_SECONDS = 300
 WINDOW = 60
 
 
@@ -36,14 +35,11 @@ def backlog_page(request: HttpRequest) -> HttpResponse:
         )
         response["Retry-After"] = str(WINDOW)
         return response
-    rows: Any = cache.get(CACHE_KEY)
-    if rows is None:
-        rows = public_backlog()
-        cache.set(CACHE_KEY, rows, CACHE_SECONDS)
+    rows = cached_public_backlog()
     response = render(
         request,
         "helpline/public_backlog.html",
         {"rows": rows, "age_labels": age_labels()},
     )
-    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    response["Cache-Control"] = f"public, max-age={PUBLIC_CACHE_SECONDS}"
     return allow_caching(response)
