@@ -62,9 +62,6 @@ def figures(repeat: int, keep: bool) -> dict[str, object]:
     started = time.perf_counter()
     aggregated = 0 if keep else reports_aggregate.rebuild_reports()
     rebuild_s = time.perf_counter() - started
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics for the planner
-            cursor.execute("ANALYZE helpline_report_day")
     started = time.perf_counter()
     reports_aggregate.update_reports()
     update_s = time.perf_counter() - started

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -300,4 +300,10 @@ def rebuild_reports() -> int:
         ReportCursor.objects.update_or_create(
             pk=1, defaults={"changed": None, "ticket_id": 0}
         )
-    return update_reports()
+    count = update_reports()
+    if connection.vendor == "postgresql":
+        # Fresh statistics: before autovacuum analyses the refilled table, the
+        # planner guesses a handful of rows for thousands (docs/performance.md).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE helpline_report_day")
+    return count
