@@ -45,6 +45,12 @@ OWN_PAGES = {
     "two-factor-key-remove",
     "sessions",
     "password-change",
+    # Reports (docs/reports.md): figures of the agent's own queues only (their
+    # permission tests: tests/reports/); the public backlog names no ticket.
+    "reports",
+    "reports-csv",
+    "report-mail",
+    "public-backlog",
     *(
         "password-reset",
         "password-reset-complete",
@@ -63,6 +69,8 @@ PUBLIC_PAGES = {
     # The second step with a security key, after the password (403 without it).
     "login-key-options",
     "login-key",
+    # Counts of the queues that opted in, for anyone (docs/reports.md).
+    "public-backlog",
 }
 
 
