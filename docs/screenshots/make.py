@@ -1,10 +1,12 @@
-"""Take the screenshots of the agent interface: docs/screenshots/queue.png and zoom.png.
+"""Take the screenshots of the agent interface: docs/screenshots/queue.png, zoom.png
+and report.png.
 
     .venv/bin/python docs/screenshots/make.py
 
 Builds the demo organisation (``helpline.demo``) plus a few more tickets in a fresh
 temporary data directory, serves Helpline on a free local port, and photographs the
-queue view and a ticket zoom with Debian's Chromium (``apt-get install chromium``)
+queue view, a ticket zoom and a report (twelve weeks of made-up closed tickets in
+info-en, aggregated as the worker would) with Debian's Chromium (``apt-get install chromium``)
 through Playwright.  Nothing outside the temporary directory and this folder changes.
 """
 
@@ -157,6 +159,51 @@ def seed() -> str:
     return zoom.number
 
 
+def seed_report_history() -> None:
+    """Twelve weeks of tickets in info-en, answered and closed by alice at made-up
+    but steady times (a fixed random seed), then the report aggregates."""
+    import random
+
+    from django.contrib.auth import get_user_model
+
+    from helpline.actions import articles, tickets
+    from helpline.actions.articles import NewArticle
+    from helpline.actions.reports_aggregate import update_reports
+    from helpline.actions.tickets import do_create_ticket
+    from helpline.models import ArticleChannel, Queue, SenderType
+
+    rng = random.Random(18)  # noqa: S311 - made-up figures, not secrets
+    queue = Queue.objects.get(name="info-en")
+    alice = get_user_model().objects.get(username="alice")
+    for day in range(84, 1, -1):
+        for _ in range(rng.randint(1, 4 + (84 - day) // 12)):
+            received = day * 1440 - rng.randint(8 * 60, 20 * 60)
+            answered = received - int(rng.expovariate(1 / (6 * 60))) - 5
+            closed = answered - int(rng.expovariate(1 / (30 * 60))) - 30
+            with at(received):
+                ticket, _ = do_create_ticket(
+                    None,
+                    queue=queue,
+                    title="A question about an article",
+                    customer_email=f"reader{rng.randint(1, 500)}@example.net",
+                    article=NewArticle(
+                        channel=ArticleChannel.EMAIL,
+                        sender_type=SenderType.CUSTOMER,
+                        body_text="Hello, I have a question.",
+                        incoming=True,
+                    ),
+                )
+            with at(max(answered, 1)):
+                articles.add_article(
+                    alice,
+                    ticket.pk,
+                    NewArticle(channel=ArticleChannel.PHONE, body_text="Answered."),
+                )
+            with at(max(closed, 0)):
+                tickets.close_ticket(alice, ticket.pk, note="Answered.")
+    update_reports()
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -171,6 +218,7 @@ def main() -> int:
     with override_settings(**web_settings()):
         call_command("migrate", verbosity=0)
         number = seed()
+        seed_report_history()
         httpd = make_server(
             "127.0.0.1",
             0,
@@ -199,9 +247,11 @@ def main() -> int:
             page.screenshot(path=str(HERE / "queue.png"))
             page.goto(f"/ticket/{number}/")
             page.screenshot(path=str(HERE / "zoom.png"))
+            page.goto("/reports/?unit=week")
+            page.screenshot(path=str(HERE / "report.png"), full_page=True)
             browser.close()
         httpd.shutdown()
-    print(f"wrote {HERE / 'queue.png'} and {HERE / 'zoom.png'}")
+    print(f"wrote queue.png, zoom.png and report.png in {HERE}")
     return 0
 
 

@@ -36,6 +36,7 @@ from helpline.actions import (
     escalations,
     periodic,
     read_audit,
+    reports_aggregate,
     retention,
     sessions,
 )
@@ -48,6 +49,7 @@ from helpline.models import (
     PrivacyRun,
     PrivacyRunKind,
 )
+from helpline.responses import report_mail
 from helpline.responses.password_reset import send_reset_mail
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,22 @@ def escalation_job() -> int:
     """Agents warned before and told at escalation, each clock period once
     (``actions.escalations``, docs/service-levels.md)."""
     return escalations.send_escalation_notices()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@leased_once_per_slot("helpline-reports", 5)
+def reports_job() -> int:
+    """The report aggregates brought up to date with the tickets changed since the
+    last run (``actions.reports_aggregate``, docs/reports.md)."""
+    return reports_aggregate.update_reports()
+
+
+@db_periodic_task(crontab(minute="7", hour="6"))
+@once_per_slot(60)
+def report_mail_job() -> int:
+    """Last week's report to each subscribed agent not mailed it yet: daily, so a
+    Monday the worker missed is made up (``responses.report_mail``)."""
+    return report_mail.send_weekly_reports()
 
 
 @db_periodic_task(crontab(minute="*/10"))

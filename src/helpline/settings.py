@@ -328,6 +328,8 @@ HELPLINE_LOGIN_FAILURES_PER_LOGIN_AND_CLIENT = _env_int(
 HELPLINE_LOGIN_FAILURES_PER_LOGIN = _env_int("LOGIN_FAILURES_PER_LOGIN", 20)
 HELPLINE_LOGIN_FAILURES_PER_CLIENT = _env_int("LOGIN_FAILURES_PER_CLIENT", 20)
 HELPLINE_LOGIN_FAILURES_TOTAL = _env_int("LOGIN_FAILURES_TOTAL", 300)
+# Requests a minute per client address to the public backlog page (docs/reports.md).
+HELPLINE_PUBLIC_BACKLOG_PER_MINUTE = _env_int("PUBLIC_BACKLOG_PER_MINUTE", 30)
 
 # Background jobs (Huey): SQLite storage in the data dir, or Redis for several machines.
 HELPLINE_REDIS_URL = _env("REDIS_URL")

@@ -52,6 +52,12 @@ OWN_PAGES = {
     "saved-searches",
     "saved-search-new",
     "password-change",
+    # Reports (docs/reports.md): figures of the agent's own queues only (their
+    # permission tests: tests/reports/); the public backlog names no ticket.
+    "reports",
+    "reports-csv",
+    "report-mail",
+    "public-backlog",
     *(
         "password-reset",
         "password-reset-complete",
@@ -71,6 +77,8 @@ PUBLIC_PAGES = {
     # The second step with a security key, after the password (403 without it).
     "login-key-options",
     "login-key",
+    # Counts of the queues that opted in, for anyone (docs/reports.md).
+    "public-backlog",
 }
 
 
@@ -111,8 +119,8 @@ def fill(pattern: URLPattern, world) -> str:
         "view": "open",
         "uidb64": "MQ",
         "token": "forged-token",
-        "run_id": 1,
-        "search_id": 1,  # a saved search: none is visible (404), like a hidden one  # a privacy run: those pages are for holders of a right
+        "run_id": 1,  # a privacy run: those pages are for holders of a right
+        "search_id": 1,  # a saved search: none is visible (404), like a hidden one
         "prefix": "otrs/",  # legacy-link: its own tests are tests/web/test_legacy_links.py
         # The administration pages (tests/adminarea/): for administrators only.
         "group_id": world.secret.group_id,

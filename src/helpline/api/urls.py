@@ -21,6 +21,7 @@ from helpline.api import (
     privacy_export,
     queues,
     redaction,
+    reports,
     spam,
     tickets,
 )
@@ -87,6 +88,7 @@ for module in (
     agentday,
     automation,
     grants,
+    reports,
 ):
     api.add_router("", module.router)
 api.add_router("", unknown)

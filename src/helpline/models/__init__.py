@@ -40,6 +40,7 @@ from helpline.models.privacy import (
     RetentionAction,
 )
 from helpline.models.queues import FollowUpOption, Queue, SystemAddress
+from helpline.models.reports import ReportCursor, ReportDay, ReportTicket
 from helpline.models.responses import (
     AutoResponse,
     AutoResponseType,
@@ -69,6 +70,9 @@ __all__ = [
     "Mention",
     "OutOfOffice",
     "SavedSearch",
+    "ReportCursor",
+    "ReportDay",
+    "ReportTicket",
     "AdminAuditEntry",
     "AgentAccount",
     "AgentProfile",

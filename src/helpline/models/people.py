@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+
+from helpline.models.fields import DefaultedBooleanField
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
 
 class AgentProfile(models.Model):
@@ -24,6 +31,13 @@ class AgentProfile(models.Model):
     # When the agent was warned that it would be deactivated for inactivity
     # (docs/administration.md); cleared when it is active again.
     inactivity_warned = models.DateTimeField(null=True, blank=True)
+
+    # The weekly report mail (docs/reports.md): subscribed, and the Monday of the
+    # week whose mail went out last (so a second run in a week sends nothing).
+    report_mail: models.BooleanField[bool | Combinable, bool] = DefaultedBooleanField(
+        null=True, db_default=models.Value(False)
+    )
+    report_mail_week = models.DateField(null=True, blank=True)
 
     class Meta:
         db_table = "helpline_agent_profile"

@@ -98,6 +98,15 @@ class Queue(models.Model):
             "HELPLINE_JUNK_QUEUE."
         ),
     )
+    # Counts and ages of the queue's open tickets on the public backlog page, for
+    # anyone (docs/reports.md); off: the page does not name the queue at all.
+    public_backlog: models.BooleanField[bool | Combinable, bool] = (
+        DefaultedBooleanField(
+            null=True,
+            db_default=models.Value(False),
+            help_text="Show counts and ages of open tickets on the public backlog page.",
+        )
+    )
     # The service level of the queue's tickets (docs/service-levels.md); set through
     # ``actions.service_levels`` (its tickets' escalation times are recomputed).
     service_level = models.ForeignKey(

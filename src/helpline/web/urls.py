@@ -23,8 +23,10 @@ from helpline.web.views import (
     preferences,
     privacy,
     privacy_export,
+    public_backlog,
     redaction,
     relations,
+    reports,
     search,
     sso,
     twofactor,
@@ -209,6 +211,10 @@ urlpatterns = [
         privacy_export.export_download,
         name="privacy-export-download",
     ),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/csv/", reports.reports_csv, name="reports-csv"),
+    path("reports/mail/", reports.report_mail, name="report-mail"),
+    path("public/backlog/", public_backlog.backlog_page, name="public-backlog"),
     # Old agent links of the replaced system (HELPLINE_LEGACY_URL_PREFIXES).
     re_path(
         r"^(?P<prefix>(?:[\w.-]+/)*)index\.pl$", legacy.legacy_link, name="legacy-link"
