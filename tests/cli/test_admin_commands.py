@@ -308,7 +308,7 @@ def test_an_unknown_permission_is_a_usage_error_listing_the_valid_ones(group):
     assert error.returncode == 2
     assert str(error) == (
         "Unknown permission 'write'; the permissions are: ro, move_into, create, "
-        "note, owner, priority, rw, override_lock, redact."
+        "note, owner, priority, rw, override_lock, redact, manage."
     )
     assert not Grant.objects.exists()
     assert fails("revoke", "--agent", "dora", "--group", "Support", "x").returncode == 2

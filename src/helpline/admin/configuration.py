@@ -88,14 +88,9 @@ class QueueAdmin(ActionAdmin):
     def formfield_for_dbfield(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
-        # The columns are nullable only to be added without a table rewrite; they
-        # are never null: a checkbox and a plain choice, not "Unknown / Yes / No".
-        if db_field.name == "junk":
-            return forms.BooleanField(
-                required=False,
-                label=db_field.verbose_name,
-                help_text=db_field.help_text,
-            )
+        # The column is nullable only to be added without a table rewrite; it is
+        # never null: a plain choice, not one with an empty entry (the booleans'
+        # checkboxes come from DefaultedBooleanField).
         if db_field.name == "retention_action":
             return forms.ChoiceField(
                 choices=db_field.choices, label=db_field.verbose_name, initial="delete"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.db import models
 
 
@@ -22,7 +23,12 @@ class _KnownDatabaseDefault:
 
 
 class DefaultedBooleanField(_KnownDatabaseDefault, models.BooleanField):
-    pass
+    """Never null, so a form shows a checkbox, not "Unknown / Yes / No"."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", forms.BooleanField)
+        kwargs.setdefault("initial", self.get_default())
+        return super().formfield(**kwargs)
 
 
 class DefaultedCharField(_KnownDatabaseDefault, models.CharField):
