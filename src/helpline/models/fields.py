@@ -25,7 +25,7 @@ class _KnownDatabaseDefault:
 class DefaultedBooleanField(_KnownDatabaseDefault, models.BooleanField):
     """Never null, so a form shows a checkbox, not "Unknown / Yes / No"."""
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("form_class", forms.BooleanField)
         kwargs.setdefault("initial", self.get_default())
         return super().formfield(**kwargs)
