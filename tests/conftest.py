@@ -2,6 +2,16 @@ from __future__ import annotations
 
 import pytest
 
+# The browser fixtures, registered here once for every directory (why only here:
+# tests/browser/fixtures.py).
+from tests.browser.fixtures import (  # noqa: E402, F401
+    _web_settings_for_live_server,
+    chromium,
+    new_page,
+    page,
+    server,
+)
+
 
 @pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):

@@ -7,14 +7,6 @@ import pytest
 from helpline.actions import admin, articles, tickets
 from helpline.actions.articles import NewArticle
 from helpline.models import ArticleChannel, Permission
-
-# The browser tests' fixtures, for test_browser.py.
-from tests.browser.conftest import (  # noqa: F401
-    _web_settings_for_live_server,
-    chromium,
-    new_page,
-    server,
-)
 from tests.support import make_agent, make_group, make_queue, make_ticket
 
 

@@ -7,14 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpline.models import Ticket
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures
-    _web_settings_for_live_server,
-    chromium,
-    log_in,
-    new_page,
-    page,
-    server,
-)
+from tests.browser.conftest import log_in
 from tests.support import make_queue
 from tests.web import PASSWORD, build_world, email_ticket
 
