@@ -26,8 +26,10 @@ def test_a_mention_notifies_and_shows_under_mentions(new_page, world):
     alice.keyboard.press("n")
     dialog = alice.locator("#action-dialog")
     dialog.locator("#id_text").fill("@bob could you check the licence? and @eve")
-    dialog.get_by_role("button", name="Add note").click()
-    alice.wait_for_url(f"**/ticket/{world.ticket.number}/")
+    # The dialog is on the zoom, whose URL the answer's redirect comes back to:
+    # wait for that navigation itself, not for a URL the page already has.
+    with alice.expect_navigation(url=f"**/ticket/{world.ticket.number}/"):
+        dialog.get_by_role("button", name="Add note").click()
     # eve may not read the ticket: a neutral hint, nothing more.
     expect(alice.get_by_text("Not notified: @eve.")).to_be_visible()
 
