@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -14,1316 +15,476 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Blob",
+            name='Blob',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("sha256", models.CharField(max_length=64, unique=True)),
-                ("size", models.BigIntegerField()),
-                ("created", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('sha256', models.CharField(max_length=64, unique=True)),
+                ('size', models.BigIntegerField()),
+                ('created', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "db_table": "helpline_blob",
+                'db_table': 'helpline_blob',
             },
         ),
         migrations.CreateModel(
-            name="Customer",
+            name='Customer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("email", models.CharField(max_length=320, unique=True)),
-                ("name", models.CharField(blank=True, max_length=200)),
-                ("created", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('email', models.CharField(max_length=320, unique=True)),
+                ('name', models.CharField(blank=True, max_length=200)),
+                ('created', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "db_table": "helpline_customer",
-                "ordering": ["email"],
+                'db_table': 'helpline_customer',
+                'ordering': ['email'],
             },
         ),
         migrations.CreateModel(
-            name="Group",
+            name='Group',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("comment", models.TextField(blank=True)),
-                ("valid", models.BooleanField(default=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('comment', models.TextField(blank=True)),
+                ('valid', models.BooleanField(default=True)),
             ],
             options={
-                "db_table": "helpline_group",
-                "ordering": ["name"],
+                'db_table': 'helpline_group',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="PostmasterFilter",
+            name='PostmasterFilter',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("order", models.IntegerField(default=0)),
-                ("matches", models.JSONField(default=list)),
-                ("sets", models.JSONField(default=dict)),
-                (
-                    "stop",
-                    models.BooleanField(
-                        default=False, help_text="Stop after this filter matched."
-                    ),
-                ),
-                ("valid", models.BooleanField(default=True)),
-                ("comment", models.TextField(blank=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('order', models.IntegerField(default=0)),
+                ('matches', models.JSONField(default=list)),
+                ('sets', models.JSONField(default=dict)),
+                ('stop', models.BooleanField(default=False, help_text='Stop after this filter matched.')),
+                ('valid', models.BooleanField(default=True)),
+                ('comment', models.TextField(blank=True)),
             ],
             options={
-                "db_table": "helpline_postmaster_filter",
-                "ordering": ["order", "name"],
+                'db_table': 'helpline_postmaster_filter',
+                'ordering': ['order', 'name'],
             },
         ),
         migrations.CreateModel(
-            name="Salutation",
+            name='Salutation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("text", models.TextField()),
-                ("valid", models.BooleanField(default=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('text', models.TextField()),
+                ('valid', models.BooleanField(default=True)),
             ],
             options={
-                "db_table": "helpline_salutation",
+                'db_table': 'helpline_salutation',
             },
         ),
         migrations.CreateModel(
-            name="Signature",
+            name='Signature',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("text", models.TextField()),
-                ("valid", models.BooleanField(default=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('text', models.TextField()),
+                ('valid', models.BooleanField(default=True)),
             ],
             options={
-                "db_table": "helpline_signature",
+                'db_table': 'helpline_signature',
             },
         ),
         migrations.CreateModel(
-            name="TicketCounter",
+            name='TicketCounter',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("key", models.CharField(max_length=20, unique=True)),
-                ("value", models.BigIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=20, unique=True)),
+                ('value', models.BigIntegerField(default=0)),
             ],
             options={
-                "db_table": "helpline_ticket_counter",
+                'db_table': 'helpline_ticket_counter',
             },
         ),
         migrations.CreateModel(
-            name="AutoResponseLog",
+            name='AutoResponseLog',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("address", models.CharField(max_length=320)),
-                ("day", models.DateField()),
-                ("count", models.PositiveIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('address', models.CharField(max_length=320)),
+                ('day', models.DateField()),
+                ('count', models.PositiveIntegerField(default=0)),
             ],
             options={
-                "db_table": "helpline_auto_response_log",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("address", "day"), name="autoresp_log_unique"
-                    )
-                ],
+                'db_table': 'helpline_auto_response_log',
+                'constraints': [models.UniqueConstraint(fields=('address', 'day'), name='autoresp_log_unique')],
             },
         ),
         migrations.CreateModel(
-            name="Queue",
+            name='Queue',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                (
-                    "follow_up",
-                    models.CharField(
-                        choices=[
-                            ("possible", "possible (reopen the ticket)"),
-                            (
-                                "reject",
-                                "reject (store, answer with the reject response)",
-                            ),
-                            ("new_ticket", "new ticket"),
-                        ],
-                        default="possible",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "follow_up_lock",
-                    models.BooleanField(
-                        default=False,
-                        help_text="A follow-up that reopens a closed ticket locks it to its last owner.",
-                    ),
-                ),
-                (
-                    "trust_subject_number",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Accept a ticket number in the subject from a sender who has never taken part in the ticket. Off: such mail opens a new ticket linked to the old one.",
-                    ),
-                ),
-                (
-                    "unlock_timeout",
-                    models.PositiveIntegerField(
-                        default=0,
-                        help_text="Minutes after which a locked ticket is unlocked; 0 = never.",
-                    ),
-                ),
-                ("comment", models.TextField(blank=True)),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "group",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="queues",
-                        to="helpline.group",
-                    ),
-                ),
-                (
-                    "salutation",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="helpline.salutation",
-                    ),
-                ),
-                (
-                    "signature",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="helpline.signature",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('follow_up', models.CharField(choices=[('possible', 'possible (reopen the ticket)'), ('reject', 'reject (store, answer with the reject response)'), ('new_ticket', 'new ticket')], default='possible', max_length=20)),
+                ('follow_up_lock', models.BooleanField(default=False, help_text='A follow-up that reopens a closed ticket locks it to its last owner.')),
+                ('trust_subject_number', models.BooleanField(default=False, help_text='Accept a ticket number in the subject from a sender who has never taken part in the ticket. Off: such mail opens a new ticket linked to the old one.')),
+                ('unlock_timeout', models.PositiveIntegerField(default=0, help_text='Minutes after which a locked ticket is unlocked; 0 = never.')),
+                ('comment', models.TextField(blank=True)),
+                ('valid', models.BooleanField(default=True)),
+                ('group', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='queues', to='helpline.group')),
+                ('salutation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='helpline.salutation')),
+                ('signature', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='helpline.signature')),
             ],
             options={
-                "db_table": "helpline_queue",
-                "ordering": ["name"],
+                'db_table': 'helpline_queue',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="MailAccount",
+            name='MailAccount',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                (
-                    "protocol",
-                    models.CharField(
-                        choices=[
-                            ("imap", "IMAP"),
-                            ("imaps", "IMAPS"),
-                            ("imap_starttls", "IMAP + STARTTLS"),
-                            ("pop3", "POP3"),
-                            ("pop3s", "POP3S"),
-                            ("pop3_starttls", "POP3 + STARTTLS"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("host", models.CharField(max_length=255)),
-                ("port", models.PositiveIntegerField(blank=True, null=True)),
-                ("username", models.CharField(max_length=255)),
-                ("password", models.CharField(max_length=255)),
-                ("folder", models.CharField(default="INBOX", max_length=255)),
-                ("move_to", models.CharField(blank=True, max_length=255)),
-                ("trust_headers", models.BooleanField(default=False)),
-                ("verify_tls", models.BooleanField(default=True)),
-                ("valid", models.BooleanField(default=True)),
-                ("last_fetch", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.TextField(blank=True)),
-                (
-                    "queue",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Deliver everything here; empty = route by recipient.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="helpline.queue",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('protocol', models.CharField(choices=[('imap', 'IMAP'), ('imaps', 'IMAPS'), ('imap_starttls', 'IMAP + STARTTLS'), ('pop3', 'POP3'), ('pop3s', 'POP3S'), ('pop3_starttls', 'POP3 + STARTTLS')], max_length=20)),
+                ('host', models.CharField(max_length=255)),
+                ('port', models.PositiveIntegerField(blank=True, null=True)),
+                ('username', models.CharField(max_length=255)),
+                ('password', models.CharField(max_length=255)),
+                ('folder', models.CharField(default='INBOX', max_length=255)),
+                ('move_to', models.CharField(blank=True, max_length=255)),
+                ('trust_headers', models.BooleanField(default=False)),
+                ('verify_tls', models.BooleanField(default=True)),
+                ('valid', models.BooleanField(default=True)),
+                ('last_fetch', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.TextField(blank=True)),
+                ('queue', models.ForeignKey(blank=True, help_text='Deliver everything here; empty = route by recipient.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.queue')),
             ],
             options={
-                "db_table": "helpline_mail_account",
-                "ordering": ["name"],
+                'db_table': 'helpline_mail_account',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="AutoResponse",
+            name='AutoResponse',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("reply", "auto reply (new ticket)"),
-                            (
-                                "reject",
-                                "auto reject (follow-up to a closed ticket, rejected)",
-                            ),
-                            ("follow_up", "auto follow up"),
-                            (
-                                "reply_new_ticket",
-                                "auto reply/new ticket (old one closed)",
-                            ),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("subject", models.CharField(max_length=255)),
-                ("text", models.TextField()),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "queues",
-                    models.ManyToManyField(
-                        blank=True, related_name="auto_responses", to="helpline.queue"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('type', models.CharField(choices=[('reply', 'auto reply (new ticket)'), ('reject', 'auto reject (follow-up to a closed ticket, rejected)'), ('follow_up', 'auto follow up'), ('reply_new_ticket', 'auto reply/new ticket (old one closed)')], max_length=20)),
+                ('subject', models.CharField(max_length=255)),
+                ('text', models.TextField()),
+                ('valid', models.BooleanField(default=True)),
+                ('queues', models.ManyToManyField(blank=True, related_name='auto_responses', to='helpline.queue')),
             ],
             options={
-                "db_table": "helpline_auto_response",
+                'db_table': 'helpline_auto_response',
             },
         ),
         migrations.CreateModel(
-            name="AgentProfile",
+            name='AgentProfile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("language", models.CharField(default="en", max_length=10)),
-                ("notifications_off", models.JSONField(blank=True, default=list)),
-                (
-                    "article_order",
-                    models.CharField(
-                        choices=[
-                            ("newest", "newest first"),
-                            ("oldest", "oldest first"),
-                        ],
-                        default="newest",
-                        max_length=6,
-                    ),
-                ),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="agent_profile",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "followed_queues",
-                    models.ManyToManyField(
-                        blank=True, related_name="followers", to="helpline.queue"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('language', models.CharField(default='en', max_length=10)),
+                ('notifications_off', models.JSONField(blank=True, default=list)),
+                ('article_order', models.CharField(choices=[('newest', 'newest first'), ('oldest', 'oldest first')], default='newest', max_length=6)),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agent_profile', to=settings.AUTH_USER_MODEL)),
+                ('followed_queues', models.ManyToManyField(blank=True, related_name='followers', to='helpline.queue')),
             ],
             options={
-                "db_table": "helpline_agent_profile",
+                'db_table': 'helpline_agent_profile',
             },
         ),
         migrations.CreateModel(
-            name="Role",
+            name='Role',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("comment", models.TextField(blank=True)),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "members",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="helpline_roles",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('comment', models.TextField(blank=True)),
+                ('valid', models.BooleanField(default=True)),
+                ('members', models.ManyToManyField(blank=True, related_name='helpline_roles', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "db_table": "helpline_role",
-                "ordering": ["name"],
+                'db_table': 'helpline_role',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="SystemAddress",
+            name='SystemAddress',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("email", models.EmailField(max_length=254, unique=True)),
-                ("display_name", models.CharField(blank=True, max_length=200)),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "queue",
-                    models.ForeignKey(
-                        help_text="Mail to this address opens tickets in this queue.",
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="addresses",
-                        to="helpline.queue",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('email', models.EmailField(max_length=254, unique=True)),
+                ('display_name', models.CharField(blank=True, max_length=200)),
+                ('valid', models.BooleanField(default=True)),
+                ('queue', models.ForeignKey(help_text='Mail to this address opens tickets in this queue.', on_delete=django.db.models.deletion.PROTECT, related_name='addresses', to='helpline.queue')),
             ],
             options={
-                "verbose_name_plural": "system addresses",
-                "db_table": "helpline_system_address",
-                "ordering": ["email"],
+                'verbose_name_plural': 'system addresses',
+                'db_table': 'helpline_system_address',
+                'ordering': ['email'],
             },
         ),
         migrations.AddField(
-            model_name="queue",
-            name="system_address",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="Sender of outgoing mail from this queue.",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to="helpline.systemaddress",
-            ),
+            model_name='queue',
+            name='system_address',
+            field=models.ForeignKey(blank=True, help_text='Sender of outgoing mail from this queue.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.systemaddress'),
         ),
         migrations.CreateModel(
-            name="Template",
+            name='Template',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("answer", "answer"),
-                            ("create", "create"),
-                            ("forward", "forward"),
-                            ("note", "note"),
-                            ("phone", "phone call"),
-                            ("email", "new email"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("subject", models.CharField(blank=True, max_length=255)),
-                ("text", models.TextField()),
-                ("valid", models.BooleanField(default=True)),
-                ("comment", models.TextField(blank=True)),
-                (
-                    "attachments",
-                    models.ManyToManyField(
-                        blank=True, related_name="+", to="helpline.blob"
-                    ),
-                ),
-                (
-                    "queues",
-                    models.ManyToManyField(
-                        blank=True, related_name="templates", to="helpline.queue"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('type', models.CharField(choices=[('answer', 'answer'), ('create', 'create'), ('forward', 'forward'), ('note', 'note'), ('phone', 'phone call'), ('email', 'new email')], max_length=20)),
+                ('subject', models.CharField(blank=True, max_length=255)),
+                ('text', models.TextField()),
+                ('valid', models.BooleanField(default=True)),
+                ('comment', models.TextField(blank=True)),
+                ('attachments', models.ManyToManyField(blank=True, related_name='+', to='helpline.blob')),
+                ('queues', models.ManyToManyField(blank=True, related_name='templates', to='helpline.queue')),
             ],
             options={
-                "db_table": "helpline_template",
-                "ordering": ["name"],
+                'db_table': 'helpline_template',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="Ticket",
+            name='Ticket',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("number", models.CharField(max_length=40, unique=True)),
-                ("title", models.CharField(max_length=255)),
-                (
-                    "state_type",
-                    models.CharField(
-                        choices=[
-                            ("new", "new"),
-                            ("open", "open"),
-                            ("pending_reminder", "pending reminder"),
-                            ("pending_auto", "pending auto"),
-                            ("closed", "closed"),
-                            ("merged", "merged"),
-                            ("removed", "removed"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "priority",
-                    models.PositiveSmallIntegerField(
-                        choices=[
-                            (1, "1 very low"),
-                            (2, "2 low"),
-                            (3, "3 normal"),
-                            (4, "4 high"),
-                            (5, "5 very high"),
-                        ],
-                        default=3,
-                    ),
-                ),
-                ("locked", models.BooleanField(default=False)),
-                ("pending_until", models.DateTimeField(blank=True, null=True)),
-                ("created", models.DateTimeField()),
-                ("changed", models.DateTimeField()),
-                ("closed_at", models.DateTimeField(blank=True, null=True)),
-                ("archived", models.BooleanField(default=False)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="tickets",
-                        to="helpline.customer",
-                    ),
-                ),
-                (
-                    "merged_into",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.ticket",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="owned_tickets",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "queue",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="tickets",
-                        to="helpline.queue",
-                    ),
-                ),
-                (
-                    "responsible",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="responsible_tickets",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(max_length=40, unique=True)),
+                ('title', models.CharField(max_length=255)),
+                ('state_type', models.CharField(choices=[('new', 'new'), ('open', 'open'), ('pending_reminder', 'pending reminder'), ('pending_auto', 'pending auto'), ('closed', 'closed'), ('merged', 'merged'), ('removed', 'removed')], max_length=20)),
+                ('priority', models.PositiveSmallIntegerField(choices=[(1, '1 very low'), (2, '2 low'), (3, '3 normal'), (4, '4 high'), (5, '5 very high')], default=3)),
+                ('locked', models.BooleanField(default=False)),
+                ('pending_until', models.DateTimeField(blank=True, null=True)),
+                ('created', models.DateTimeField()),
+                ('changed', models.DateTimeField()),
+                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ('archived', models.BooleanField(default=False)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='helpline.customer')),
+                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.ticket')),
+                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owned_tickets', to=settings.AUTH_USER_MODEL)),
+                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='helpline.queue')),
+                ('responsible', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='responsible_tickets', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "db_table": "helpline_ticket",
+                'db_table': 'helpline_ticket',
             },
         ),
         migrations.CreateModel(
-            name="Article",
+            name='Article',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "email"),
-                            ("phone", "phone"),
-                            ("internal", "internal note"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "sender_type",
-                    models.CharField(
-                        choices=[
-                            ("agent", "agent"),
-                            ("customer", "customer"),
-                            ("system", "system"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("visible_to_customer", models.BooleanField(default=False)),
-                (
-                    "incoming",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Received by Helpline (as opposed to written in it).",
-                    ),
-                ),
-                ("created", models.DateTimeField()),
-                ("from_addr", models.TextField(blank=True)),
-                ("to_addr", models.TextField(blank=True)),
-                ("cc_addr", models.TextField(blank=True)),
-                ("bcc_addr", models.TextField(blank=True)),
-                ("reply_to", models.TextField(blank=True)),
-                ("subject", models.CharField(blank=True, max_length=998)),
-                ("body_text", models.TextField(blank=True)),
-                (
-                    "body_html",
-                    models.TextField(blank=True, help_text="Sanitised HTML, or empty."),
-                ),
-                (
-                    "message_id",
-                    models.CharField(blank=True, db_index=True, max_length=998),
-                ),
-                ("in_reply_to", models.TextField(blank=True)),
-                ("references", models.TextField(blank=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "raw",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.blob",
-                    ),
-                ),
-                (
-                    "merged_from",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.ticket",
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="articles",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.CharField(choices=[('email', 'email'), ('phone', 'phone'), ('internal', 'internal note')], max_length=10)),
+                ('sender_type', models.CharField(choices=[('agent', 'agent'), ('customer', 'customer'), ('system', 'system')], max_length=10)),
+                ('visible_to_customer', models.BooleanField(default=False)),
+                ('incoming', models.BooleanField(default=False, help_text='Received by Helpline (as opposed to written in it).')),
+                ('created', models.DateTimeField()),
+                ('from_addr', models.TextField(blank=True)),
+                ('to_addr', models.TextField(blank=True)),
+                ('cc_addr', models.TextField(blank=True)),
+                ('bcc_addr', models.TextField(blank=True)),
+                ('reply_to', models.TextField(blank=True)),
+                ('subject', models.CharField(blank=True, max_length=998)),
+                ('body_text', models.TextField(blank=True)),
+                ('body_html', models.TextField(blank=True, help_text='Sanitised HTML, or empty.')),
+                ('message_id', models.CharField(blank=True, db_index=True, max_length=998)),
+                ('in_reply_to', models.TextField(blank=True)),
+                ('references', models.TextField(blank=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('raw', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.blob')),
+                ('merged_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.ticket')),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_article",
+                'db_table': 'helpline_article',
             },
         ),
         migrations.CreateModel(
-            name="TicketLink",
+            name='TicketLink',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("normal", "normal"),
-                            ("parent_child", "parent / child"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="helpline.ticket",
-                    ),
-                ),
-                (
-                    "target",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('type', models.CharField(choices=[('normal', 'normal'), ('parent_child', 'parent / child')], max_length=20)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='helpline.ticket')),
+                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_ticket_link",
+                'db_table': 'helpline_ticket_link',
             },
         ),
         migrations.CreateModel(
-            name="TicketState",
+            name='TicketState',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=100, unique=True)),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("new", "new"),
-                            ("open", "open"),
-                            ("pending_reminder", "pending reminder"),
-                            ("pending_auto", "pending auto"),
-                            ("closed", "closed"),
-                            ("merged", "merged"),
-                            ("removed", "removed"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("comment", models.TextField(blank=True)),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "next_state",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.ticketstate",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, unique=True)),
+                ('type', models.CharField(choices=[('new', 'new'), ('open', 'open'), ('pending_reminder', 'pending reminder'), ('pending_auto', 'pending auto'), ('closed', 'closed'), ('merged', 'merged'), ('removed', 'removed')], max_length=20)),
+                ('comment', models.TextField(blank=True)),
+                ('valid', models.BooleanField(default=True)),
+                ('next_state', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.ticketstate')),
             ],
             options={
-                "db_table": "helpline_ticket_state",
-                "ordering": ["name"],
+                'db_table': 'helpline_ticket_state',
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="ticket",
-            name="state",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="helpline.ticketstate",
-            ),
+            model_name='ticket',
+            name='state',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.ticketstate'),
         ),
         migrations.CreateModel(
-            name="TicketWatcher",
+            name='TicketWatcher',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="watching",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="watchers",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watching', to=settings.AUTH_USER_MODEL)),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watchers', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_ticket_watcher",
+                'db_table': 'helpline_ticket_watcher',
             },
         ),
         migrations.CreateModel(
-            name="Attachment",
+            name='Attachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("filename", models.CharField(max_length=255)),
-                ("content_type", models.CharField(max_length=255)),
-                ("content_id", models.CharField(blank=True, max_length=255)),
-                ("inline", models.BooleanField(default=False)),
-                ("size", models.BigIntegerField()),
-                (
-                    "article",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="helpline.article",
-                    ),
-                ),
-                (
-                    "blob",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.blob",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('filename', models.CharField(max_length=255)),
+                ('content_type', models.CharField(max_length=255)),
+                ('content_id', models.CharField(blank=True, max_length=255)),
+                ('inline', models.BooleanField(default=False)),
+                ('size', models.BigIntegerField()),
+                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='helpline.article')),
+                ('blob', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.blob')),
             ],
             options={
-                "db_table": "helpline_attachment",
-                "indexes": [
-                    models.Index(
-                        fields=["filename"], name="helpline_at_filenam_924e50_idx"
-                    )
-                ],
+                'db_table': 'helpline_attachment',
+                'indexes': [models.Index(fields=['filename'], name='helpline_at_filenam_924e50_idx')],
             },
         ),
         migrations.CreateModel(
-            name="OutboxMessage",
+            name='OutboxMessage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("message_id", models.CharField(db_index=True, max_length=998)),
-                ("envelope_from", models.CharField(max_length=320)),
-                ("recipients", models.JSONField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "queued"),
-                            ("sending", "being sent"),
-                            ("sent", "sent"),
-                            ("failed", "failed"),
-                        ],
-                        default="queued",
-                        max_length=10,
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt", models.DateTimeField()),
-                ("claimed_until", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.TextField(blank=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("sent", models.DateTimeField(blank=True, null=True)),
-                (
-                    "article",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="outbox",
-                        to="helpline.article",
-                    ),
-                ),
-                (
-                    "raw",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.blob",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('message_id', models.CharField(db_index=True, max_length=998)),
+                ('envelope_from', models.CharField(max_length=320)),
+                ('recipients', models.JSONField()),
+                ('status', models.CharField(choices=[('queued', 'queued'), ('sending', 'being sent'), ('sent', 'sent'), ('failed', 'failed')], default='queued', max_length=10)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('next_attempt', models.DateTimeField()),
+                ('claimed_until', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.TextField(blank=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('sent', models.DateTimeField(blank=True, null=True)),
+                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='helpline.article')),
+                ('raw', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.blob')),
             ],
             options={
-                "db_table": "helpline_outbox",
-                "indexes": [
-                    models.Index(fields=["status", "next_attempt"], name="outbox_due")
-                ],
+                'db_table': 'helpline_outbox',
+                'indexes': [models.Index(fields=['status', 'next_attempt'], name='outbox_due')],
             },
         ),
         migrations.CreateModel(
-            name="Grant",
+            name='Grant',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "permission",
-                    models.CharField(
-                        choices=[
-                            ("ro", "read only"),
-                            ("move_into", "move into"),
-                            ("create", "create"),
-                            ("note", "add notes"),
-                            ("owner", "be owner"),
-                            ("priority", "change priority"),
-                            ("rw", "read and write"),
-                            ("override_lock", "override another agent's lock"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="helpline_grants",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "group",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="grants",
-                        to="helpline.group",
-                    ),
-                ),
-                (
-                    "role",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="grants",
-                        to="helpline.role",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('permission', models.CharField(choices=[('ro', 'read only'), ('move_into', 'move into'), ('create', 'create'), ('note', 'add notes'), ('owner', 'be owner'), ('priority', 'change priority'), ('rw', 'read and write'), ('override_lock', "override another agent's lock")], max_length=20)),
+                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='helpline_grants', to=settings.AUTH_USER_MODEL)),
+                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='helpline.group')),
+                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='helpline.role')),
             ],
             options={
-                "db_table": "helpline_grant",
-                "indexes": [
-                    models.Index(
-                        fields=["agent", "permission"],
-                        name="helpline_gr_agent_i_468107_idx",
-                    )
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("agent__isnull", False), ("role__isnull", True)),
-                            models.Q(("agent__isnull", True), ("role__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="grant_agent_xor_role",
-                    ),
-                    models.UniqueConstraint(
-                        condition=models.Q(("agent__isnull", False)),
-                        fields=("group", "agent", "permission"),
-                        name="grant_unique_agent",
-                    ),
-                    models.UniqueConstraint(
-                        condition=models.Q(("role__isnull", False)),
-                        fields=("group", "role", "permission"),
-                        name="grant_unique_role",
-                    ),
-                ],
+                'db_table': 'helpline_grant',
+                'indexes': [models.Index(fields=['agent', 'permission'], name='helpline_gr_agent_i_468107_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('agent__isnull', False), ('role__isnull', True)), models.Q(('agent__isnull', True), ('role__isnull', False)), _connector='OR'), name='grant_agent_xor_role'), models.UniqueConstraint(condition=models.Q(('agent__isnull', False)), fields=('group', 'agent', 'permission'), name='grant_unique_agent'), models.UniqueConstraint(condition=models.Q(('role__isnull', False)), fields=('group', 'role', 'permission'), name='grant_unique_role')],
             },
         ),
         migrations.CreateModel(
-            name="InboundMessage",
+            name='InboundMessage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("sha256", models.CharField(max_length=64, unique=True)),
-                (
-                    "message_id",
-                    models.CharField(blank=True, db_index=True, max_length=998),
-                ),
-                ("transport", models.CharField(max_length=20)),
-                ("envelope_recipients", models.JSONField(blank=True, default=list)),
-                (
-                    "trust_headers",
-                    models.BooleanField(
-                        default=False,
-                        help_text="X-Helpline-* control headers are obeyed.",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("received", "received, not yet processed"),
-                            ("processed", "processed"),
-                            ("quarantined", "quarantined (processing failed)"),
-                            ("rejected", "rejected (ignored by a filter or duplicate)"),
-                        ],
-                        default="received",
-                        max_length=20,
-                    ),
-                ),
-                ("reason", models.TextField(blank=True)),
-                ("decisions", models.JSONField(blank=True, default=dict)),
-                (
-                    "error",
-                    models.TextField(
-                        blank=True, help_text="Traceback of the last failure."
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("received", models.DateTimeField(auto_now_add=True)),
-                ("processed", models.DateTimeField(blank=True, null=True)),
-                (
-                    "article",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="helpline.article",
-                    ),
-                ),
-                (
-                    "raw",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.blob",
-                    ),
-                ),
-                (
-                    "queue_hint",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="A queue the transport was told to deliver to.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="helpline.queue",
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('sha256', models.CharField(max_length=64, unique=True)),
+                ('message_id', models.CharField(blank=True, db_index=True, max_length=998)),
+                ('transport', models.CharField(max_length=20)),
+                ('envelope_recipients', models.JSONField(blank=True, default=list)),
+                ('trust_headers', models.BooleanField(default=False, help_text='X-Helpline-* control headers are obeyed.')),
+                ('status', models.CharField(choices=[('received', 'received, not yet processed'), ('processed', 'processed'), ('quarantined', 'quarantined (processing failed)'), ('rejected', 'rejected (ignored by a filter or duplicate)')], default='received', max_length=20)),
+                ('reason', models.TextField(blank=True)),
+                ('decisions', models.JSONField(blank=True, default=dict)),
+                ('error', models.TextField(blank=True, help_text='Traceback of the last failure.')),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('received', models.DateTimeField(auto_now_add=True)),
+                ('processed', models.DateTimeField(blank=True, null=True)),
+                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.article')),
+                ('raw', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.blob')),
+                ('queue_hint', models.ForeignKey(blank=True, help_text='A queue the transport was told to deliver to.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.queue')),
+                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_inbound_message",
-                "indexes": [
-                    models.Index(fields=["status", "received"], name="inbound_status")
-                ],
+                'db_table': 'helpline_inbound_message',
+                'indexes': [models.Index(fields=['status', 'received'], name='inbound_status')],
             },
         ),
         migrations.CreateModel(
-            name="HistoryEntry",
+            name='HistoryEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("created", "ticket created"),
-                            ("article", "article added"),
-                            ("follow_up", "follow-up received"),
-                            ("moved", "moved"),
-                            ("locked", "locked"),
-                            ("unlocked", "unlocked"),
-                            ("owner", "owner set"),
-                            ("responsible", "responsible set"),
-                            ("priority", "priority set"),
-                            ("state", "state set"),
-                            ("pending_time", "pending time set"),
-                            ("title", "title set"),
-                            ("customer", "customer set"),
-                            ("merged", "merged"),
-                            ("unmerged", "merge undone"),
-                            ("split", "split"),
-                            ("link_added", "link added"),
-                            ("link_removed", "link removed"),
-                            ("archived", "archived"),
-                            ("unarchived", "unarchived"),
-                            ("watch", "watch started"),
-                            ("unwatch", "watch ended"),
-                            ("email_sent", "email queued"),
-                            ("auto_response", "auto-response queued"),
-                            ("delivery_failed", "delivery failed"),
-                            ("bounce", "bounced"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("created", models.DateTimeField()),
-                ("data", models.JSONField(blank=True, default=dict)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "article",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="helpline.article",
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="history",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('type', models.CharField(choices=[('created', 'ticket created'), ('article', 'article added'), ('follow_up', 'follow-up received'), ('moved', 'moved'), ('locked', 'locked'), ('unlocked', 'unlocked'), ('owner', 'owner set'), ('responsible', 'responsible set'), ('priority', 'priority set'), ('state', 'state set'), ('pending_time', 'pending time set'), ('title', 'title set'), ('customer', 'customer set'), ('merged', 'merged'), ('unmerged', 'merge undone'), ('split', 'split'), ('link_added', 'link added'), ('link_removed', 'link removed'), ('archived', 'archived'), ('unarchived', 'unarchived'), ('watch', 'watch started'), ('unwatch', 'watch ended'), ('email_sent', 'email queued'), ('auto_response', 'auto-response queued'), ('delivery_failed', 'delivery failed'), ('bounce', 'bounced')], max_length=30)),
+                ('created', models.DateTimeField()),
+                ('data', models.JSONField(blank=True, default=dict)),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='helpline.article')),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='history', to='helpline.ticket')),
             ],
             options={
-                "verbose_name_plural": "history entries",
-                "db_table": "helpline_history",
-                "indexes": [
-                    models.Index(
-                        fields=["ticket", "created", "id"], name="history_ticket"
-                    )
-                ],
+                'verbose_name_plural': 'history entries',
+                'db_table': 'helpline_history',
+                'indexes': [models.Index(fields=['ticket', 'created', 'id'], name='history_ticket')],
             },
         ),
         migrations.AddIndex(
-            model_name="article",
-            index=models.Index(
-                fields=["ticket", "created", "id"], name="article_ticket"
-            ),
+            model_name='article',
+            index=models.Index(fields=['ticket', 'created', 'id'], name='article_ticket'),
         ),
         migrations.AddIndex(
-            model_name="ticketlink",
-            index=models.Index(
-                fields=["target"], name="helpline_ti_target__e3583f_idx"
-            ),
+            model_name='ticketlink',
+            index=models.Index(fields=['target'], name='helpline_ti_target__e3583f_idx'),
         ),
         migrations.AddConstraint(
-            model_name="ticketlink",
-            constraint=models.UniqueConstraint(
-                fields=("source", "target", "type"), name="ticket_link_unique"
-            ),
+            model_name='ticketlink',
+            constraint=models.UniqueConstraint(fields=('source', 'target', 'type'), name='ticket_link_unique'),
         ),
         migrations.AddConstraint(
-            model_name="ticketlink",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("source", models.F("target")), _negated=True),
-                name="ticket_link_not_self",
-            ),
+            model_name='ticketlink',
+            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='ticket_link_not_self'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(
-                fields=["queue", "state_type", "locked", "-priority", "created"],
-                name="ticket_queue_view",
-            ),
+            model_name='ticket',
+            index=models.Index(fields=['queue', 'state_type', 'locked', '-priority', 'created'], name='ticket_queue_view'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(fields=["owner", "state_type"], name="ticket_owner"),
+            model_name='ticket',
+            index=models.Index(fields=['owner', 'state_type'], name='ticket_owner'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(
-                fields=["responsible", "state_type"], name="ticket_resp"
-            ),
+            model_name='ticket',
+            index=models.Index(fields=['responsible', 'state_type'], name='ticket_resp'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(fields=["customer", "-created"], name="ticket_customer"),
+            model_name='ticket',
+            index=models.Index(fields=['customer', '-created'], name='ticket_customer'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(
-                fields=["state_type", "pending_until"], name="ticket_pending"
-            ),
+            model_name='ticket',
+            index=models.Index(fields=['state_type', 'pending_until'], name='ticket_pending'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(
-                fields=["archived", "state_type", "closed_at"], name="ticket_arch"
-            ),
+            model_name='ticket',
+            index=models.Index(fields=['archived', 'state_type', 'closed_at'], name='ticket_arch'),
         ),
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(fields=["-changed"], name="ticket_changed"),
+            model_name='ticket',
+            index=models.Index(fields=['-changed'], name='ticket_changed'),
         ),
         migrations.AddConstraint(
-            model_name="ticketwatcher",
-            constraint=models.UniqueConstraint(
-                fields=("ticket", "agent"), name="watcher_unique"
-            ),
+            model_name='ticketwatcher',
+            constraint=models.UniqueConstraint(fields=('ticket', 'agent'), name='watcher_unique'),
         ),
     ]

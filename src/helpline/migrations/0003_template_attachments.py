@@ -5,53 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0002_default_states"),
+        ('helpline', '0002_default_states'),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name="template",
-            name="attachments",
+            model_name='template',
+            name='attachments',
         ),
         migrations.CreateModel(
-            name="TemplateAttachment",
+            name='TemplateAttachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("filename", models.CharField(max_length=255)),
-                (
-                    "content_type",
-                    models.CharField(
-                        default="application/octet-stream", max_length=255
-                    ),
-                ),
-                (
-                    "blob",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="helpline.blob",
-                    ),
-                ),
-                (
-                    "template",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="helpline.template",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('filename', models.CharField(max_length=255)),
+                ('content_type', models.CharField(default='application/octet-stream', max_length=255)),
+                ('blob', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='helpline.blob')),
+                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='helpline.template')),
             ],
             options={
-                "db_table": "helpline_template_attachment",
+                'db_table': 'helpline_template_attachment',
             },
         ),
     ]

@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0003_template_attachments"),
+        ('helpline', '0003_template_attachments'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="ticket",
-            name="locked_at",
+            model_name='ticket',
+            name='locked_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="ticket",
-            name="reminded_at",
+            model_name='ticket',
+            name='reminded_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0004_lock_and_reminder_times"),
+        ('helpline', '0004_lock_and_reminder_times'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="blob",
-            name="data",
+            model_name='blob',
+            name='data',
             field=models.BinaryField(blank=True, null=True),
         ),
     ]

@@ -6,48 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0005_inline_blobs"),
+        ('helpline', '0005_inline_blobs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ApiToken",
+            name='ApiToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=100)),
-                (
-                    "prefix",
-                    models.CharField(
-                        help_text="The token's first characters.", max_length=16
-                    ),
-                ),
-                ("token_hash", models.CharField(max_length=64, unique=True)),
-                ("created", models.DateTimeField()),
-                ("expires", models.DateTimeField(blank=True, null=True)),
-                ("last_used", models.DateTimeField(blank=True, null=True)),
-                ("revoked", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100)),
+                ('prefix', models.CharField(help_text="The token's first characters.", max_length=16)),
+                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('created', models.DateTimeField()),
+                ('expires', models.DateTimeField(blank=True, null=True)),
+                ('last_used', models.DateTimeField(blank=True, null=True)),
+                ('revoked', models.DateTimeField(blank=True, null=True)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "db_table": "helpline_api_token",
-                "ordering": ["agent", "created", "id"],
+                'db_table': 'helpline_api_token',
+                'ordering': ['agent', 'created', 'id'],
             },
         ),
     ]

@@ -6,60 +6,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0006_api_tokens"),
+        ('helpline', '0006_api_tokens'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Presence",
+            name='Presence',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "action",
-                    models.CharField(
-                        choices=[("viewing", "viewing"), ("replying", "replying")],
-                        default="viewing",
-                        max_length=10,
-                    ),
-                ),
-                ("last_seen", models.DateTimeField()),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="presence",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(choices=[('viewing', 'viewing'), ('replying', 'replying')], default='viewing', max_length=10)),
+                ('last_seen', models.DateTimeField()),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presence', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_presence",
-                "indexes": [
-                    models.Index(fields=["ticket", "last_seen"], name="presence_ticket")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("agent", "ticket"), name="presence_unique"
-                    )
-                ],
+                'db_table': 'helpline_presence',
+                'indexes': [models.Index(fields=['ticket', 'last_seen'], name='presence_ticket')],
+                'constraints': [models.UniqueConstraint(fields=('agent', 'ticket'), name='presence_unique')],
             },
         ),
     ]

@@ -4,35 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0008_search"),
+        ('helpline', '0008_search'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PeriodicRun",
+            name='PeriodicRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("job", models.CharField(max_length=100)),
-                ("slot", models.DateTimeField()),
-                ("started", models.DateTimeField(auto_now_add=True)),
-                ("worker", models.CharField(blank=True, max_length=200)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('job', models.CharField(max_length=100)),
+                ('slot', models.DateTimeField()),
+                ('started', models.DateTimeField(auto_now_add=True)),
+                ('worker', models.CharField(blank=True, max_length=200)),
             ],
             options={
-                "db_table": "helpline_periodic_run",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("job", "slot"), name="periodic_run_unique"
-                    )
-                ],
+                'db_table': 'helpline_periodic_run',
+                'constraints': [models.UniqueConstraint(fields=('job', 'slot'), name='periodic_run_unique')],
             },
         ),
     ]

@@ -16,7 +16,9 @@ COVERING = (
     "CREATE INDEX ticket_changed_id ON helpline_ticket (changed DESC, id DESC) "
     "INCLUDE (queue_id, archived, owner_id, responsible_id, title_words)"
 )
-PLAIN = "CREATE INDEX ticket_changed_id ON helpline_ticket (changed DESC, id DESC)"
+PLAIN = (
+    "CREATE INDEX ticket_changed_id ON helpline_ticket (changed DESC, id DESC)"
+)
 
 
 def create(apps, schema_editor):

@@ -5,23 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0012_search_live"),
+        ('helpline', '0012_search_live'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="ticket",
-            index=models.Index(
-                condition=models.Q(
-                    (
-                        "state_type__in",
-                        ["new", "open", "pending_reminder", "pending_auto"],
-                    )
-                ),
-                fields=["queue", "locked", "-priority", "created", "id"],
-                name="ticket_open_queue",
-            ),
+            model_name='ticket',
+            index=models.Index(condition=models.Q(('state_type__in', ['new', 'open', 'pending_reminder', 'pending_auto'])), fields=['queue', 'locked', '-priority', 'created', 'id'], name='ticket_open_queue'),
         ),
     ]

@@ -4,23 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0013_ticket_open_queue"),
+        ('helpline', '0013_ticket_open_queue'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CommonWord",
+            name='CommonWord',
             fields=[
-                (
-                    "word",
-                    models.CharField(max_length=64, primary_key=True, serialize=False),
-                ),
-                ("share", models.FloatField()),
-                ("ready", models.BooleanField(default=False)),
+                ('word', models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ('share', models.FloatField()),
+                ('ready', models.BooleanField(default=False)),
             ],
             options={
-                "ordering": ("-share", "word"),
+                'ordering': ('-share', 'word'),
             },
         ),
     ]

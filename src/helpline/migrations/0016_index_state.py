@@ -36,8 +36,6 @@ POSTGRES_TRIGGER = [
     EXECUTE FUNCTION helpline_queue_regrouped()
     """,
 ]
-
-
 def add_trigger(apps, schema_editor):
     # PostgreSQL only, whose searches narrow by group (SQLite's do not; and its
     # schema editor rebuilds a table to alter it, dropping its triggers).

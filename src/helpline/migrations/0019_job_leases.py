@@ -4,30 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0018_admin_audit"),
+        ('helpline', '0018_admin_audit'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="JobLease",
+            name='JobLease',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=100, unique=True)),
-                ("holder", models.CharField(max_length=200)),
-                ("acquired", models.DateTimeField()),
-                ("expires", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, unique=True)),
+                ('holder', models.CharField(max_length=200)),
+                ('acquired', models.DateTimeField()),
+                ('expires', models.DateTimeField()),
             ],
             options={
-                "db_table": "helpline_job_lease",
+                'db_table': 'helpline_job_lease',
             },
         ),
     ]

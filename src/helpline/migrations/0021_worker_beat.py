@@ -4,35 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0020_gin_pending_lists"),
+        ('helpline', '0020_gin_pending_lists'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="WorkerBeat",
+            name='WorkerBeat',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("started", models.DateTimeField()),
-                ("beat", models.DateTimeField()),
-                ("jobs_done", models.PositiveBigIntegerField(default=0)),
-                ("jobs_failed", models.PositiveBigIntegerField(default=0)),
-                ("last_failure", models.TextField(blank=True)),
-                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
-                ("stopped", models.BooleanField(default=False)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('started', models.DateTimeField()),
+                ('beat', models.DateTimeField()),
+                ('jobs_done', models.PositiveBigIntegerField(default=0)),
+                ('jobs_failed', models.PositiveBigIntegerField(default=0)),
+                ('last_failure', models.TextField(blank=True)),
+                ('last_failure_at', models.DateTimeField(blank=True, null=True)),
+                ('stopped', models.BooleanField(default=False)),
             ],
             options={
-                "db_table": "helpline_worker_beat",
-                "indexes": [models.Index(fields=["beat"], name="worker_beat_beat")],
+                'db_table': 'helpline_worker_beat',
+                'indexes': [models.Index(fields=['beat'], name='worker_beat_beat')],
             },
         ),
     ]

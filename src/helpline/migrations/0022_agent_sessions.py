@@ -6,58 +6,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0021_worker_beat"),
+        ('helpline', '0021_worker_beat'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="apitoken",
-            name="scope",
-            field=models.CharField(
-                blank=True,
-                choices=[("read", "read"), ("write", "write")],
-                max_length=5,
-                null=True,
-            ),
+            model_name='apitoken',
+            name='scope',
+            field=models.CharField(blank=True, choices=[('read', 'read'), ('write', 'write')], max_length=5, null=True),
         ),
         migrations.CreateModel(
-            name="AgentSession",
+            name='AgentSession',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("key_hash", models.CharField(max_length=64, unique=True)),
-                (
-                    "user_agent",
-                    models.CharField(blank=True, default="", max_length=200),
-                ),
-                ("ip", models.CharField(blank=True, default="", max_length=64)),
-                ("created", models.DateTimeField()),
-                ("last_seen", models.DateTimeField()),
-                ("ended", models.DateTimeField(blank=True, null=True)),
-                ("end_reason", models.CharField(blank=True, default="", max_length=40)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key_hash', models.CharField(max_length=64, unique=True)),
+                ('user_agent', models.CharField(blank=True, default='', max_length=200)),
+                ('ip', models.CharField(blank=True, default='', max_length=64)),
+                ('created', models.DateTimeField()),
+                ('last_seen', models.DateTimeField()),
+                ('ended', models.DateTimeField(blank=True, null=True)),
+                ('end_reason', models.CharField(blank=True, default='', max_length=40)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "db_table": "helpline_agent_session",
-                "indexes": [
-                    models.Index(fields=["agent", "ended"], name="agent_session_agent")
-                ],
+                'db_table': 'helpline_agent_session',
+                'indexes': [models.Index(fields=['agent', 'ended'], name='agent_session_agent')],
             },
         ),
     ]

@@ -5,42 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0022_agent_sessions"),
+        ('helpline', '0022_agent_sessions'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="IdpGroupMapping",
+            name='IdpGroupMapping',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("idp_group", models.CharField(max_length=200)),
-                (
-                    "role",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="idp_groups",
-                        to="helpline.role",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('idp_group', models.CharField(max_length=200)),
+                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idp_groups', to='helpline.role')),
             ],
             options={
-                "verbose_name": "identity-provider group mapping",
-                "db_table": "helpline_idp_group_mapping",
-                "ordering": ["idp_group", "role__name"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("idp_group", "role"), name="idp_group_mapping_unique"
-                    )
-                ],
+                'verbose_name': 'identity-provider group mapping',
+                'db_table': 'helpline_idp_group_mapping',
+                'ordering': ['idp_group', 'role__name'],
+                'constraints': [models.UniqueConstraint(fields=('idp_group', 'role'), name='idp_group_mapping_unique')],
             },
         ),
     ]

@@ -5,100 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0023_oidc_group_mappings"),
+        ('helpline', '0023_oidc_group_mappings'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="TwoFactorPolicy",
+            name='TwoFactorPolicy',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("valid", models.BooleanField(default=True)),
-                (
-                    "permission",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("ro", "read only"),
-                            ("move_into", "move into"),
-                            ("create", "create"),
-                            ("note", "add notes"),
-                            ("owner", "be owner"),
-                            ("priority", "change priority"),
-                            ("rw", "read and write"),
-                            ("override_lock", "override another agent's lock"),
-                        ],
-                        help_text="With a group: only those holding this permission (blank: any).",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "administrators",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Everyone who may open the administration screens.",
-                    ),
-                ),
-                (
-                    "group",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="helpline.group",
-                    ),
-                ),
-                (
-                    "role",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="helpline.role",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('valid', models.BooleanField(default=True)),
+                ('permission', models.CharField(blank=True, choices=[('ro', 'read only'), ('move_into', 'move into'), ('create', 'create'), ('note', 'add notes'), ('owner', 'be owner'), ('priority', 'change priority'), ('rw', 'read and write'), ('override_lock', "override another agent's lock")], help_text='With a group: only those holding this permission (blank: any).', max_length=20)),
+                ('administrators', models.BooleanField(default=False, help_text='Everyone who may open the administration screens.')),
+                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='helpline.group')),
+                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='helpline.role')),
             ],
             options={
-                "verbose_name": "two-factor policy",
-                "verbose_name_plural": "two-factor policies",
-                "db_table": "helpline_two_factor_policy",
-                "ordering": ["name"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(
-                                ("administrators", False),
-                                ("group__isnull", True),
-                                ("role__isnull", False),
-                            ),
-                            models.Q(
-                                ("administrators", False),
-                                ("group__isnull", False),
-                                ("role__isnull", True),
-                            ),
-                            models.Q(
-                                ("administrators", True),
-                                ("group__isnull", True),
-                                ("role__isnull", True),
-                            ),
-                            _connector="OR",
-                        ),
-                        name="two_factor_policy_one_target",
-                        violation_error_message="A policy names exactly one of: a role, a group, or the administrators.",
-                    )
-                ],
+                'verbose_name': 'two-factor policy',
+                'verbose_name_plural': 'two-factor policies',
+                'db_table': 'helpline_two_factor_policy',
+                'ordering': ['name'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('administrators', False), ('group__isnull', True), ('role__isnull', False)), models.Q(('administrators', False), ('group__isnull', False), ('role__isnull', True)), models.Q(('administrators', True), ('group__isnull', True), ('role__isnull', True)), _connector='OR'), name='two_factor_policy_one_target', violation_error_message='A policy names exactly one of: a role, a group, or the administrators.')],
             },
         ),
     ]

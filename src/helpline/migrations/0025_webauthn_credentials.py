@@ -6,43 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0024_two_factor_policy"),
+        ('helpline', '0024_two_factor_policy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="WebAuthnCredential",
+            name='WebAuthnCredential',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("name", models.CharField(max_length=100)),
-                ("credential_id", models.CharField(max_length=1400, unique=True)),
-                ("public_key", models.BinaryField()),
-                ("sign_count", models.PositiveBigIntegerField(default=0)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("last_used", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100)),
+                ('credential_id', models.CharField(max_length=1400, unique=True)),
+                ('public_key', models.BinaryField()),
+                ('sign_count', models.PositiveBigIntegerField(default=0)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('last_used', models.DateTimeField(blank=True, null=True)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "security key",
-                "db_table": "helpline_webauthn_credential",
-                "ordering": ["created", "pk"],
+                'verbose_name': 'security key',
+                'db_table': 'helpline_webauthn_credential',
+                'ordering': ['created', 'pk'],
             },
         ),
     ]

@@ -4,88 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0025_webauthn_credentials"),
+        ('helpline', '0025_webauthn_credentials'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ImportRun",
+            name='ImportRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("source", models.CharField(max_length=100)),
-                ("started", models.DateTimeField()),
-                ("finished", models.DateTimeField(blank=True, null=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("running", "running"),
-                            ("done", "done"),
-                            ("failed", "failed"),
-                            ("partial", "some phases only"),
-                        ],
-                        default="running",
-                        max_length=10,
-                    ),
-                ),
-                ("options", models.JSONField(blank=True, default=dict)),
-                ("marks", models.JSONField(blank=True, default=dict)),
-                ("report", models.JSONField(blank=True, default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(max_length=100)),
+                ('started', models.DateTimeField()),
+                ('finished', models.DateTimeField(blank=True, null=True)),
+                ('status', models.CharField(choices=[('running', 'running'), ('done', 'done'), ('failed', 'failed'), ('partial', 'some phases only')], default='running', max_length=10)),
+                ('options', models.JSONField(blank=True, default=dict)),
+                ('marks', models.JSONField(blank=True, default=dict)),
+                ('report', models.JSONField(blank=True, default=dict)),
             ],
             options={
-                "db_table": "helpline_import_run",
-                "ordering": ["-started"],
+                'db_table': 'helpline_import_run',
+                'ordering': ['-started'],
             },
         ),
         migrations.CreateModel(
-            name="ImportedObject",
+            name='ImportedObject',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "source",
-                    models.CharField(
-                        help_text="The name of the source system (e.g. znuny).",
-                        max_length=100,
-                    ),
-                ),
-                ("kind", models.CharField(max_length=40)),
-                ("source_id", models.CharField(max_length=200)),
-                ("target_id", models.BigIntegerField(blank=True, null=True)),
-                ("stamp", models.CharField(blank=True, max_length=100)),
-                ("cursor", models.JSONField(blank=True, default=dict)),
-                ("note", models.CharField(blank=True, max_length=300)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(help_text='The name of the source system (e.g. znuny).', max_length=100)),
+                ('kind', models.CharField(max_length=40)),
+                ('source_id', models.CharField(max_length=200)),
+                ('target_id', models.BigIntegerField(blank=True, null=True)),
+                ('stamp', models.CharField(blank=True, max_length=100)),
+                ('cursor', models.JSONField(blank=True, default=dict)),
+                ('note', models.CharField(blank=True, max_length=300)),
             ],
             options={
-                "db_table": "helpline_imported_object",
-                "indexes": [
-                    models.Index(
-                        fields=["source", "kind", "target_id"],
-                        name="imported_object_target",
-                    )
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("source", "kind", "source_id"),
-                        name="imported_object_key",
-                    )
-                ],
+                'db_table': 'helpline_imported_object',
+                'indexes': [models.Index(fields=['source', 'kind', 'target_id'], name='imported_object_target')],
+                'constraints': [models.UniqueConstraint(fields=('source', 'kind', 'source_id'), name='imported_object_key')],
             },
         ),
     ]

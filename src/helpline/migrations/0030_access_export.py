@@ -4,23 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0029_retention"),
+        ('helpline', '0029_retention'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="privacyrun",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("retention", "retention"),
-                    ("erasure", "erasure of a person"),
-                    ("redaction", "redaction"),
-                    ("audit_purge", "read audit purge"),
-                    ("export", "subject-access export"),
-                ],
-                max_length=20,
-            ),
+            model_name='privacyrun',
+            name='kind',
+            field=models.CharField(choices=[('retention', 'retention'), ('erasure', 'erasure of a person'), ('redaction', 'redaction'), ('audit_purge', 'read audit purge'), ('export', 'subject-access export')], max_length=20),
         ),
     ]

@@ -6,66 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("helpline", "0034_merge_composing"),
+        ('helpline', '0034_merge_composing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ComposeDraft",
+            name='ComposeDraft',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("reply", "reply"),
-                            ("note", "note"),
-                            ("forward", "forward"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("fields", models.JSONField(default=dict)),
-                ("created", models.DateTimeField()),
-                ("updated", models.DateTimeField()),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "ticket",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="drafts",
-                        to="helpline.ticket",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('reply', 'reply'), ('note', 'note'), ('forward', 'forward')], max_length=10)),
+                ('fields', models.JSONField(default=dict)),
+                ('created', models.DateTimeField()),
+                ('updated', models.DateTimeField()),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='helpline.ticket')),
             ],
             options={
-                "db_table": "helpline_compose_draft",
-                "indexes": [
-                    models.Index(fields=["ticket"], name="compose_draft_ticket"),
-                    models.Index(fields=["updated"], name="compose_draft_updated"),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("agent", "ticket", "kind"), name="compose_draft_unique"
-                    )
-                ],
+                'db_table': 'helpline_compose_draft',
+                'indexes': [models.Index(fields=['ticket'], name='compose_draft_ticket'), models.Index(fields=['updated'], name='compose_draft_updated')],
+                'constraints': [models.UniqueConstraint(fields=('agent', 'ticket', 'kind'), name='compose_draft_unique')],
             },
         ),
     ]
