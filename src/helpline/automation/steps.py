@@ -41,8 +41,6 @@ from helpline.actions.tickets import (
     get_state,
 )
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
-from helpline.mail.compose import Outgoing, build
-from helpline.mail.outbound import queue_message
 from helpline.models import (
     AutomationSend,
     LinkType,
@@ -56,6 +54,7 @@ from helpline.models import (
     Ticket,
 )
 from helpline.numbers import build_subject
+from helpline.responses.agent_mail import mail_agent
 from helpline.responses.replies import (
     compose_reply,
     do_send_email,
@@ -397,9 +396,6 @@ def _apply_notify(ctx: Context, ticket: Ticket, params: dict[str, Any]) -> str |
     """Mail the agents named: never one who may not read the ticket."""
     sent = []
     base = settings.HELPLINE_BASE_URL.rstrip("/")
-    sender = (
-        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
-    )
     for agent in _recipients(ticket, params["to"]):
         if not agent.is_active or not agent.email:
             continue
@@ -410,22 +406,10 @@ def _apply_notify(ctx: Context, ticket: Ticket, params: dict[str, Any]) -> str |
             f"State: {ticket.state.name}   Priority: {ticket.priority}\n"
             f"Open it: {base}/ticket/{ticket.number}\n"
         )
-        raw, message_id = build(
-            Outgoing(
-                from_addr=sender,
-                from_name="Helpline",
-                to=[agent.email],
-                subject=build_subject(ticket.number, f"{ctx.job.name}: {ticket.title}"),
-                body_text=body,
-                auto_submitted="auto-generated",
-            )
-        )
-        queue_message(
-            raw,
-            message_id=message_id,
-            envelope_from=sender,
-            recipients=[agent.email],
-            article=None,
+        mail_agent(
+            agent,
+            build_subject(ticket.number, f"{ctx.job.name}: {ticket.title}"),
+            body,
             ticket_id=ticket.pk,
         )
         sent.append(agent.get_username())

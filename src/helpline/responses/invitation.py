@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from helpline.actions import invitations
-from helpline.mail.compose import Outgoing, build
-from helpline.mail.outbound import queue_message
+from helpline.responses.agent_mail import mail_agent
 
 
 def invitation_link(agent: Any) -> str:
@@ -62,23 +61,4 @@ def _queue(actor: Any, agent: Any) -> None:
             invitation_link(agent),
         ]
     )
-    sender = (
-        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
-    )
-    raw, message_id = build(
-        Outgoing(
-            from_addr=sender,
-            from_name="Helpline",
-            to=[agent.email],
-            subject=_("Your Helpline login"),
-            body_text=body + "\n",
-            auto_submitted="auto-generated",
-        )
-    )
-    queue_message(
-        raw,
-        message_id=message_id,
-        envelope_from=sender,
-        recipients=[agent.email],
-        article=None,
-    )
+    mail_agent(agent, _("Your Helpline login"), body + "\n")

@@ -21,10 +21,9 @@ from helpline.actions.events import Event
 from helpline.actions.mentions import mentioned_agents
 from helpline.actions.out_of_office import substitutes_for
 from helpline.mail import snapshot
-from helpline.mail.compose import Outgoing, build
-from helpline.mail.outbound import queue_message
 from helpline.models import AgentProfile, Article, Permission, Ticket
 from helpline.numbers import build_subject
+from helpline.responses.agent_mail import mail_agent
 
 log = logging.getLogger(__name__)
 
@@ -142,25 +141,10 @@ def _send(
     if article is not None and article.body_text:
         excerpt = "\n".join(article.body_text.strip().splitlines()[:15])
         lines += ["", f"From: {article.from_addr}", "", excerpt]
-    sender = (
-        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
-    )
-    raw, message_id = build(
-        Outgoing(
-            from_addr=sender,
-            from_name="Helpline",
-            to=[agent.email],
-            subject=build_subject(ticket.number, f"{TITLES[event]}: {ticket.title}"),
-            body_text="\n".join(lines) + "\n",
-            auto_submitted="auto-generated",
-        )
-    )
-    queue_message(
-        raw,
-        message_id=message_id,
-        envelope_from=sender,
-        recipients=[agent.email],
-        article=None,
+    mail_agent(
+        agent,
+        build_subject(ticket.number, f"{TITLES[event]}: {ticket.title}"),
+        "\n".join(lines) + "\n",
         ticket_id=ticket.pk,
     )
 

@@ -21,9 +21,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from helpline.mail.compose import Outgoing, build
-from helpline.mail.outbound import queue_message
 from helpline.models import AgentProfile
+from helpline.responses.agent_mail import mail_agent
 
 audit = logging.getLogger("helpline.audit")
 
@@ -79,23 +78,4 @@ def _queue(agent: Any) -> None:
                 _("If you did not ask for this, ignore this mail: nothing changes."),
             ]
         )
-    sender = (
-        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
-    )
-    raw, message_id = build(
-        Outgoing(
-            from_addr=sender,
-            from_name="Helpline",
-            to=[agent.email],
-            subject=subject,
-            body_text=body + "\n",
-            auto_submitted="auto-generated",
-        )
-    )
-    queue_message(
-        raw,
-        message_id=message_id,
-        envelope_from=sender,
-        recipients=[agent.email],
-        article=None,
-    )
+    mail_agent(agent, subject, body + "\n")

@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 
 from helpline.actions.reports import Figures, build_report
 from helpline.errors import PermissionDenied
-from helpline.mail.compose import Outgoing, build
-from helpline.mail.outbound import queue_message
 from helpline.models import AgentProfile
+from helpline.responses.agent_mail import mail_agent
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +74,6 @@ def send_weekly_reports(*, today: date | None = None) -> int:
     the number queued."""
     today = today or timezone.localdate()
     monday = today - timedelta(days=today.weekday() + 7)
-    sender = (
-        settings.HELPLINE_NOTIFY_FROM or f"helpline@{settings.HELPLINE_MAIL_DOMAIN}"
-    )
     due = list(
         AgentProfile.objects.filter(report_mail=True, user__is_active=True)
         .exclude(report_mail_week__gte=monday)
@@ -102,23 +98,7 @@ def send_weekly_reports(*, today: date | None = None) -> int:
                     subject, body = report_text(agent, monday)
                 except PermissionDenied:  # pragma: no cover - own figures only
                     continue
-            raw, message_id = build(
-                Outgoing(
-                    from_addr=sender,
-                    from_name="Helpline",
-                    to=[agent.email],
-                    subject=subject,
-                    body_text=body,
-                    auto_submitted="auto-generated",
-                )
-            )
-            queue_message(
-                raw,
-                message_id=message_id,
-                envelope_from=sender,
-                recipients=[agent.email],
-                article=None,
-            )
+            mail_agent(agent, subject, body)
             profile.report_mail_week = monday
             profile.save(update_fields=["report_mail_week"])
             sent += 1
