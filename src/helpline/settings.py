@@ -247,7 +247,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "helpline.monitoring.console.ConsoleHandler"}},
     "root": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
 }
 
