@@ -249,9 +249,7 @@ def test_a_shared_search_counts_in_the_nav_only_what_the_viewer_may_read(
 
 
 @pytest.mark.django_db
-def test_the_nav_query_count_is_bounded_whatever_the_number_of_searches(
-    team, settings
-):
+def test_the_nav_query_count_is_bounded_whatever_the_number_of_searches(team, settings):
     settings.HELPLINE_NAV_COUNTS_SECONDS = 0
     for i in range(nav_counts.NAV_SEARCHES):
         saved_searches.create_saved_search(team.bob, name=f"s{i:02}", query="x")

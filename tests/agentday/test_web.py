@@ -89,9 +89,7 @@ def test_all_mentions_can_be_marked_as_done_at_once(client, world):
     assert "2 mentions were marked as done." in page
     assert _mention_count(page) is None
     # alice's own mention is hers: untouched.
-    assert list(Mention.objects.values_list("agent__username", flat=True)) == [
-        "alice"
-    ]
+    assert list(Mention.objects.values_list("agent__username", flat=True)) == ["alice"]
 
 
 def test_a_deactivated_agent_keeps_no_mention_in_list_or_count(world):

@@ -161,9 +161,7 @@ def test_bulk_reply_with_a_template_answers_each_customer_on_its_own(
     assert response.context["failed"] == 3
 
     def replies_of(ticket):
-        return list(
-            Article.objects.filter(ticket=ticket, sender_type=SenderType.AGENT)
-        )
+        return list(Article.objects.filter(ticket=ticket, sender_type=SenderType.AGENT))
 
     (first,) = replies_of(world.ticket)
     (second,) = replies_of(zoe)
