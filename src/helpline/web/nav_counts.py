@@ -52,7 +52,8 @@ def search_counts(agent: Any) -> list[NavSearch]:
     counts are cached under the searches' ids, names and queries and the groups
     the agent may read, so a cached count made under other permissions, or of a
     changed search, is never shown.  At most ``NAV_SEARCHES`` searches are
-    counted, however many the agent has: 1 query cached, 1 + 2 per search not.
+    counted, however many the agent has: 1 query cached, otherwise 1 + a capped
+    search each (2 statements; 4 for words on PostgreSQL).
     """
     rows = list(saved_searches.visible_saved_searches(agent)[:NAV_SEARCHES])
     signature = (
