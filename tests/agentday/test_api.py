@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpline.actions import admin, saved_searches
+from helpline.actions.articles import add_note
 from helpline.models import Mention, OutOfOffice, Permission, SavedSearch
 from helpline.search import indexer
 from tests.api.conftest import client_for, queries_for
@@ -34,6 +35,40 @@ def test_a_note_through_the_api_mentions_and_names_the_missed_ones(team):
     ]
     assert bob.delete(f"/me/mentions/{ticket.number}").status_code == 204
     assert bob.get("/me/mentions").json() == []
+
+
+@pytest.mark.django_db
+def test_reading_the_ticket_through_the_api_marks_the_mention_seen(team):
+    ticket = make_ticket(team.queue)
+    add_note(team.alice, ticket.pk, "@bob look")
+    bob = client_for(team.bob)
+    assert [m["number"] for m in bob.get("/me/mentions").json()] == [ticket.number]
+    assert bob.get(f"/tickets/{ticket.number}").status_code == 200
+    assert bob.get("/me/mentions").json() == []
+
+
+@pytest.mark.django_db
+def test_all_mentions_are_marked_done_through_the_api(team):
+    for title in ("one", "two"):
+        add_note(team.alice, make_ticket(team.queue, title=title).pk, "@bob look")
+    bob = client_for(team.bob)
+    assert len(bob.get("/me/mentions").json()) == 2
+    response = bob.delete("/me/mentions")
+    assert response.status_code == 200
+    assert response.json() == {"dismissed": 2}
+    assert bob.get("/me/mentions").json() == []
+    assert bob.delete("/me/mentions").json() == {"dismissed": 0}
+
+
+@pytest.mark.django_db
+def test_a_mention_leaves_the_api_list_when_access_is_withdrawn(team):
+    from helpline.models import Grant
+
+    ticket = make_ticket(team.queue)
+    add_note(team.alice, ticket.pk, "@bob look")
+    Grant.objects.filter(agent=team.bob).delete()
+    assert client_for(team.bob).get("/me/mentions").json() == []
+    assert Mention.objects.filter(agent=team.bob).count() == 1  # kept, not shown
 
 
 @pytest.mark.django_db

@@ -42,6 +42,27 @@ def test_a_note_from_the_cli_mentions_like_the_web(team):
     assert run("mentions", "list", "--as", "bob").strip() == "No mentions."
 
 
+def test_showing_the_ticket_on_the_cli_marks_the_mention_seen(team):
+    ticket = make_ticket(team.queue)
+    run("ticket", "note", ticket.number, "--as", "alice", "--body", "@bob see")
+    assert Mention.objects.filter(agent=team.bob).count() == 1
+    run("ticket", "show", ticket.number, "--as", "alice")  # not alice's mention
+    assert Mention.objects.filter(agent=team.bob).count() == 1
+    run("ticket", "show", ticket.number, "--as", "bob")
+    assert Mention.objects.filter(agent=team.bob).count() == 0
+
+
+def test_all_mentions_are_marked_done_from_the_cli(team):
+    for title in ("one", "two"):
+        ticket = make_ticket(team.queue, title=title)
+        run("ticket", "note", ticket.number, "--as", "alice", "--body", "@bob see")
+    assert "2 mention(s) marked as done." in run(
+        "mentions", "dismiss", "--all", "--as", "bob"
+    )
+    assert run("mentions", "list", "--as", "bob").strip() == "No mentions."
+    assert "NUMBER or --all" in str(fails("mentions", "dismiss", "--as", "bob"))
+
+
 def test_a_note_on_a_hidden_ticket_is_not_found(team):
     ticket = make_ticket(team.secret)
     error = fails("ticket", "note", ticket.number, "--as", "bob", "--body", "@alice")

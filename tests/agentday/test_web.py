@@ -74,6 +74,34 @@ def test_a_mention_can_be_dismissed_without_opening(client, world):
     assert Mention.objects.count() == 0
 
 
+def test_all_mentions_can_be_marked_as_done_at_once(client, world):
+    from tests.support import make_ticket
+
+    add_note(world.alice, world.ticket.pk, "@bob look at this")
+    add_note(world.alice, make_ticket(world.info).pk, "@bob and this")
+    add_note(world.bob, world.ticket.pk, "@alice yours")
+    client.force_login(world.bob)
+    listing = client.get(reverse("mentions")).content.decode()
+    assert reverse("mentions-dismiss-all") in listing
+    assert client.get(reverse("mentions-dismiss-all")).status_code == 405
+    response = client.post(reverse("mentions-dismiss-all"), follow=True)
+    page = response.content.decode()
+    assert "2 mentions were marked as done." in page
+    assert _mention_count(page) is None
+    # alice's own mention is hers: untouched.
+    assert list(Mention.objects.values_list("agent__username", flat=True)) == ["alice"]
+
+
+def test_a_deactivated_agent_keeps_no_mention_in_list_or_count(world):
+    from helpline.web import nav_counts
+
+    add_note(world.alice, world.ticket.pk, "@bob look at this")
+    assert nav_counts.mention_count(world.bob) == 1
+    bob = type(world.bob).objects.get(pk=world.bob.pk)
+    bob.is_active = False
+    assert nav_counts.mention_count(bob) == 0
+
+
 def test_other_agents_see_nothing_of_a_mention(client, world):
     add_note(world.alice, world.ticket.pk, "@bob look at this")
     client.force_login(world.eve)

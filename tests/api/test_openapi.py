@@ -45,7 +45,7 @@ def test_every_operation_documents_its_errors_and_needs_authentication():
         for path, methods in schema["paths"].items()
         for method, op in methods.items()
     ]
-    assert len(operations) == 46
+    assert len(operations) == 47
     for path, method, op in operations:
         where = f"{method.upper()} {path}"
         assert {"401", "422", "429"} <= set(op["responses"]), where

@@ -56,3 +56,26 @@ def test_a_mention_notifies_and_shows_under_mentions(new_page, world):
     log_in(eve, "eve", PASSWORD)
     eve.goto("/mentions/")
     expect(eve.get_by_text("Nobody has mentioned you.")).to_be_visible()
+
+
+def test_all_mentions_are_marked_done_on_a_narrow_screen(new_page, world, tmp_path):
+    """At 400 px, without JavaScript: "Mark all as done" empties the list and the
+    count; the button is on screen, not cut off."""
+    from helpline.actions.articles import add_note
+    from tests.web import email_ticket
+
+    add_note(world.alice, world.ticket.pk, "@bob one")
+    add_note(world.alice, email_ticket(world.info, title="Other").pk, "@bob two")
+    bob = new_page(viewport={"width": 400, "height": 800}, java_script_enabled=False)
+    log_in(bob, "bob", PASSWORD)
+    bob.goto("/mentions/")
+    expect(bob.locator("table.mentions tbody tr")).to_have_count(2)
+    button = bob.get_by_role("button", name="Mark all as done")
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+    bob.screenshot(path="/tmp/mentions-400.png")
+    button.click()
+    bob.wait_for_url("**/mentions/")
+    expect(bob.get_by_text("2 mentions were marked as done.")).to_be_visible()
+    expect(bob.get_by_text("Nobody has mentioned you.")).to_be_visible()
+    expect(bob.locator(".main-nav a.nav-mentions .count")).to_have_count(0)

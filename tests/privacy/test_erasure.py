@@ -186,3 +186,41 @@ def test_deleting_the_persons_tickets_and_keeping_held_ones(org):
     assert Customer.objects.filter(email="jane.roe@example.net").exists()
     assert traces.find(["Zorbly", "Schnitzelbrot"], searcher=org.agent) == []
     assert PrivacyRun.objects.get(pk=run.pk).subject.startswith("sha256:")
+
+
+def test_drafts_that_name_the_person_go_and_others_stay(org):
+    """Unsent drafts: those on her own ticket go with it, those elsewhere that
+    name her (a reply addressed to her, a note with her name) are deleted, as are
+    the drafts of an agent account with her address; a draft that does not name
+    her and one on a ticket under legal hold stay."""
+    from helpline.actions import admin, drafts
+    from helpline.models import ComposeDraft
+
+    own, other, carol, _ = world(org)
+    dpo = holder(reads=org.info.group)
+    held = receive(mail(sender="Hal <hal@example.com>", subject="Court", body="x"))
+    legal_hold.set_legal_hold(dpo, held.pk, reason="Proceedings 4 O 17/25")
+    colleague = admin.create_agent("jroe", email="Jane.Roe@example.net")
+
+    def save(agent, ticket, kind, **fields):
+        return drafts.do_save_draft(agent, ticket, kind=kind, fields=fields).pk
+
+    gone = [
+        save(org.agent, own, "reply", to="jane.roe@example.net", body="Dear Jane"),
+        save(org.agent, other, "reply", to="jane.roe@example.net", body="Hi"),
+        save(org.agent, carol, "note", text="Jane Roe phoned about this."),
+        save(colleague, carol, "reply", to="carol@example.com", body="Hello Carol"),
+    ]
+    kept = [
+        save(org.agent, carol, "reply", to="carol@example.com", body="Hello Carol"),
+        save(org.agent, held, "note", text="Jane Roe is a witness."),
+    ]
+
+    run = erasure.request_erasure(dpo, "jane.roe@example.net")
+    erasure.run_erasure(run.pk)
+    run.refresh_from_db()
+
+    assert run.status == "done", run.errors
+    assert sorted(ComposeDraft.objects.values_list("pk", flat=True)) == sorted(kept)
+    # The own ticket's draft went with the ticket, the three others here.
+    assert run.report["drafts"] == len(gone) - 1

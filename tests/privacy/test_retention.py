@@ -177,3 +177,27 @@ def test_the_sqlite_file_itself_keeps_no_removed_words(org):
         data = file.read_bytes().lower()
         assert b"glorbnax-9931" not in data, file
         assert b"plumbusdoc" not in data, file
+
+
+@pytest.mark.parametrize("action", ["delete", "anonymise"])
+def test_retention_takes_the_agents_drafts_of_the_ticket(org, action):
+    from helpline.actions import drafts
+    from helpline.models import ComposeDraft
+
+    keep_for(org.info, 30, action)
+    ticket = answered_and_closed(
+        org.agent,
+        mail(sender="Jane Roe <jane.roe@example.net>", subject="Lamp", body="Hi"),
+        answer="Noted.",
+    )
+    other = receive(mail(sender="bob@example.org", subject="Open one", body="Hi"))
+    drafts.do_save_draft(
+        org.agent, ticket, kind="note", fields={"text": "Snorfblat about Jane"}
+    )
+    kept = drafts.do_save_draft(org.agent, other, kind="note", fields={"text": "x"})
+
+    run = retention.run_retention(now=later(31))
+
+    assert run.status == "done", run.errors
+    assert list(ComposeDraft.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert traces.find(["Snorfblat"], searcher=org.agent) == []

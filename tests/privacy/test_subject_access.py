@@ -219,6 +219,7 @@ def test_tickets_json_describes_every_ticket_message_and_file(world):
         "messages": 3,
         "attachments": 3,
         "hidden_messages_left_out": 1,
+        "drafts": 0,  # Jane is no agent here
     }
     own, copied = data["tickets"]
     assert (own["number"], own["role"], own["title"]) == (
@@ -508,3 +509,42 @@ def test_hostile_names_stay_inside_their_folder_and_markup_stays_text(world):
     html = archive.read("summary.html").decode()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_agents_export_has_its_own_drafts_and_nothing_of_the_ticket(world, org):
+    """The agent's own unsent reply and note, with the agent's words only (no
+    quoted customer message, no recipients); a colleague's draft is not there; a
+    customer's export has no drafts file."""
+    from helpline.actions import drafts
+
+    drafts.do_save_draft(
+        world.agent,
+        world.own,
+        kind="reply",
+        fields={
+            "to": JANE,
+            "subject": "Re: Broken lamp",
+            "body": "Dear Jane, a new lamp is on its way.\n\n"
+            "On 2026-01-02 10:00, jane.roe@example.net wrote:\n> Quorblex 4711",
+        },
+    )
+    drafts.do_save_draft(
+        world.agent, world.copied, kind="note", fields={"text": "Ask about Wobbel."}
+    )
+    colleague = make_agent("colleague")
+    drafts.do_save_draft(
+        colleague, world.own, kind="note", fields={"text": "Colleague's Fnord."}
+    )
+    archive = export_of(world, world.agent.email.upper())
+    data = json.loads(archive.read("drafts.json"))
+    assert [(d["ticket"], d["kind"], d["text"]) for d in data["drafts"]] == [
+        (world.own.number, "reply", "Dear Jane, a new lamp is on its way."),
+        (world.copied.number, "note", "Ask about Wobbel."),
+    ]
+    assert all(d["created"] and d["updated"] for d in data["drafts"])
+    everything = b"".join(entries(archive).values())
+    for absent in (b"Quorblex", b"Fnord", JANE.encode()):
+        assert absent not in everything
+    assert json.loads(archive.read("tickets.json"))["totals"]["drafts"] == 2
+    assert b"drafts.json" in archive.read("README.txt")
+    assert "drafts.json" not in export(world).namelist()

@@ -110,3 +110,71 @@ def test_hidden_tickets_in_a_bulk_request_are_left_alone(alice_client, world):
     run(alice_client, [world.ticket, world.hidden], action="priority", priority=1)
     assert Ticket.objects.get(pk=world.hidden.pk).priority == 3
     assert Ticket.objects.get(pk=world.ticket.pk).priority == 1
+
+
+def test_bulk_reply_with_a_template_answers_each_customer_on_its_own(
+    alice_client, world
+):
+    """One reply per ticket, rendered for its own customer and ticket; a ticket
+    alice may only read, one locked by bob and one whose queue does not offer the
+    template are each reported and left without a reply."""
+    from helpline.actions import admin
+    from helpline.models import (
+        Article,
+        OutboxMessage,
+        Permission,
+        SenderType,
+        Template,
+        TemplateType,
+    )
+    from tests.support import make_group, make_queue
+
+    readonly = make_queue("Read only", group=make_group("Readers"))
+    admin.grant(readonly.group, [Permission.RO], agent=world.alice)
+    template = Template.objects.create(
+        name="thanks",
+        type=TemplateType.ANSWER,
+        text="Thanks {{ customer.email }}, about “{{ ticket.title }}”.",
+    )
+    template.queues.add(world.info, readonly)
+    zoe = email_ticket(world.info, title="Zoe's photo", customer="zoe@example.org")
+    read_only = email_ticket(readonly, title="Only read", customer="r@example.org")
+    elsewhere = email_ticket(world.sub, title="Sub question", customer="s@example.org")
+    locks.lock_ticket(world.bob, world.third.pk)
+
+    screen = alice_client.get(reverse("bulk"), {"ids": [world.ticket.pk, zoe.pk]})
+    assert ("thanks", "thanks") in screen.context["form"].fields["template"].choices
+
+    response = run(
+        alice_client,
+        [world.ticket, zoe, read_only, elsewhere, world.third],
+        action="reply",
+        template="thanks",
+    )
+    assert response.status_code == 200
+    outcomes = {o.ticket.pk: o for o in response.context["outcomes"]}
+    assert outcomes[world.ticket.pk].ok and outcomes[zoe.pk].ok
+    assert "customer@example.net" in outcomes[world.ticket.pk].message
+    assert "'rw'" in outcomes[read_only.pk].message
+    assert "No template 'thanks'" in outcomes[elsewhere.pk].message
+    assert "locked by bob" in outcomes[world.third.pk].message
+    assert response.context["failed"] == 3
+
+    def replies_of(ticket):
+        return list(Article.objects.filter(ticket=ticket, sender_type=SenderType.AGENT))
+
+    (first,) = replies_of(world.ticket)
+    (second,) = replies_of(zoe)
+    assert "Thanks customer@example.net, about “Question about an article”." in (
+        first.body_text
+    )
+    assert "Thanks zoe@example.org, about “Zoe's photo”." in second.body_text
+    assert "zoe@example.org" not in first.body_text
+    assert [replies_of(t) for t in (read_only, elsewhere, world.third)] == [[], [], []]
+    sent = sorted(r for m in OutboxMessage.objects.all() for r in m.recipients)
+    assert sent == ["customer@example.net", "zoe@example.org"]
+
+
+def test_bulk_reply_needs_a_template(alice_client, world):
+    response = run(alice_client, [world.ticket], action="reply")
+    assert "template" in response.context["form"].errors

@@ -9,12 +9,18 @@ ticket (``own_text``).  Sending deletes the draft in the sending transaction
 (``discard_draft`` inside it); removing the ticket deletes its drafts
 (``actions.removal``); the worker purges drafts untouched for
 ``HELPLINE_DRAFT_DAYS`` (``purge_old_drafts``).
+
+Drafts are personal data (docs/data-protection.md, "Drafts"): the agent's own
+drafts are part of a subject-access export of the agent's address
+(``drafts_for_export``); an erasure of an address deletes the drafts that name it
+and those of an agent with that address (``drop_drafts_of_person``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -256,3 +262,56 @@ def purge_old_drafts(days: int | None = None, *, batch: int = PURGE_BATCH) -> in
         deleted += count
         if count < batch:
             return deleted
+
+
+# Drafts read per statement when an erasure looks for the person in them.
+ERASURE_PAGE = 1000
+
+
+def drafts_for_export(address: str) -> list[dict[str, Any]]:
+    """The unsent drafts of the agent accounts with ``address``, for that person's
+    subject-access export, oldest first (one query): the ticket's number, the
+    kind of form, when it was begun and last saved, and the agent's own text
+    (``own_text``).  Not the quoted message, the recipients or the subject: those
+    are the ticket's and its customer's, not the agent's."""
+    rows = (
+        ComposeDraft.objects.filter(agent__email__iexact=address)
+        .select_related("ticket")
+        .only("kind", "created", "updated", "fields", "ticket__number")
+        .order_by("created", "id")
+    )
+    return [
+        {
+            "ticket": draft.ticket.number,
+            "kind": draft.kind,
+            "created": draft.created,
+            "updated": draft.updated,
+            "text": own_text(draft),
+        }
+        for draft in rows
+    ]
+
+
+def drop_drafts_of_person(address: str, names: Callable[[str], bool]) -> int:
+    """An erasure of ``address``: delete the drafts of agent accounts with that
+    address, and every draft whose fields (recipients, subject, text) name the
+    person (``names``: the erasure's test for the address and the display names),
+    on any ticket not under legal hold (left as it is).  Reads the drafts a
+    page at a time (they live ``HELPLINE_DRAFT_DAYS`` at most); the number
+    deleted."""
+    free = ComposeDraft.objects.exclude(ticket__legal_hold=True)
+    doomed = set(free.filter(agent__email__iexact=address).values_list("pk", flat=True))
+    last = 0
+    while page := list(
+        free.filter(pk__gt=last)
+        .order_by("pk")
+        .values_list("pk", "fields")[:ERASURE_PAGE]
+    ):
+        last = page[-1][0]
+        doomed.update(
+            pk
+            for pk, fields in page
+            if any(names(str(value)) for value in (fields or {}).values())
+        )
+    deleted, _kinds = ComposeDraft.objects.filter(pk__in=doomed).delete()
+    return deleted

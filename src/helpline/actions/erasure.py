@@ -14,6 +14,9 @@ For an address (compared as canonical addresses, so in any case):
   notifications about the ticket that name the person removed;
 - received messages that belong to no ticket (quarantined, ignored) and mention the
   address are deleted; so is the count of automatic answers sent to it;
+- agents' unsent drafts that name the person (recipients, subject or text: the
+  address or a display name), on any ticket, are deleted, and so are the drafts of
+  an agent account with that address (``actions.drafts``);
 - the customer rows with the address are anonymised (once no ticket refers to them);
 - a ticket under legal hold is left as it is, and listed.
 
@@ -39,7 +42,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from helpline.actions import privacy_rights, privacy_runs, removal
+from helpline.actions import drafts, privacy_rights, privacy_runs, removal
 from helpline.actions.customers import customer_address
 from helpline.actions.erasure_others import erase_in_others
 from helpline.actions.erasure_text import Rewriter
@@ -277,6 +280,9 @@ def _erase(found: Found, actor: Any, run: PrivacyRun) -> dict[str, Any]:
         rewriter=rewriter,
     )
     inbound = _drop_unattached(found.inbound)
+    # Unsent drafts naming the person (addressed to them, quoting them) on any
+    # ticket, and an agent's own drafts of that address (docs/data-protection.md).
+    dropped = drafts.drop_drafts_of_person(found.address, rewriter.mentions)
     logs, _ = AutoResponseLog.objects.filter(address__iexact=found.address).delete()
     customers = removal.forget_customers(found.customer_ids)
     run.errors.extend([*own.errors, *others.errors])
@@ -297,6 +303,7 @@ def _erase(found: Found, actor: Any, run: PrivacyRun) -> dict[str, Any]:
         "blobs": own.blobs + others.blobs + inbound[1],
         "inbound": inbound[0],
         "auto_response_logs": logs,
+        "drafts": dropped,
         "customers": own.customers + customers,
     }
 

@@ -8,7 +8,8 @@ mentioned agent nor tells the writer who exists or who may read what.
 
 A mention is recognised where ``@`` starts a word: not inside an e-mail address
 (``foo@login.org``) and not in quoted lines (``> ...``, the quoted mail a note may
-carry).  The row lives until the agent opens the ticket or dismisses it.
+carry).  The row lives until the agent reads the ticket (``mark_seen``: the web zoom, the
+API's ticket, ``helpline ticket show``) or dismisses it ("Done", one or all).
 """
 
 from __future__ import annotations
@@ -118,14 +119,25 @@ def mentioned_tickets(agent: Any) -> QuerySet[Ticket]:
     )
 
 
-def do_clear_mention(agent: Any, ticket_id: int) -> bool:
-    """The agent opened the ticket: it leaves "Mentions" (one query; no check, the
-    row is the agent's own)."""
-    deleted, _ = Mention.objects.filter(agent=agent, ticket_id=ticket_id).delete()
+def mark_seen(agent: Any, ticket: Ticket) -> bool:
+    """The agent read ``ticket`` (already checked by the caller's ``access_ticket``):
+    it leaves "Mentions".  Every path that shows a ticket's content calls it: the
+    web zoom, ``GET /api/v1/tickets/{number}`` and ``helpline ticket show``.  One
+    query; no check of its own, the row is the agent's."""
+    deleted, _ = Mention.objects.filter(agent=agent, ticket_id=ticket.pk).delete()
     return bool(deleted)
 
 
 def dismiss_mention(agent: Any, ticket_id: int) -> bool:
-    """The agent dismisses a mention without opening the ticket."""
-    access_ticket(agent, ticket_id, need=Permission.RO)
-    return do_clear_mention(agent, ticket_id)
+    """ "Done": the agent takes a ticket off its Mentions without opening it (the
+    ticket checked first: one the agent may not read is "not found")."""
+    ticket = access_ticket(agent, ticket_id, need=Permission.RO)
+    return mark_seen(agent, ticket)
+
+
+def dismiss_all_mentions(agent: Any) -> int:
+    """ "All done": every mention of the agent goes, those on tickets it may no
+    longer read too (they were not listed; were access given back they would
+    have come back).  One statement; the number of rows deleted."""
+    deleted, _ = Mention.objects.filter(agent=agent).delete()
+    return deleted

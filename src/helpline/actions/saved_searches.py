@@ -86,7 +86,13 @@ def share_groups(agent: Any) -> list[Group]:
 
 
 def visible_saved_searches(agent: Any) -> QuerySet[SavedSearch]:
-    """The agent's own searches and those shared with groups it may read."""
+    """The agent's own searches and those shared with groups it may read *now*: an
+    agent whose grant on the group (its own or a role's) is withdrawn, whose role
+    or group is switched off, or who is deactivated, no longer sees the group's
+    shared searches (in the navigation, the list, the API), and running one is
+    "not found" (``get_saved_search``)."""
+    if not agent.is_active:
+        return SavedSearch.objects.none()
     return SavedSearch.objects.filter(
         Q(owner=agent) | Q(group_id__in=readable_group_ids(agent))
     ).select_related("group", "owner")
@@ -175,6 +181,20 @@ def count_matches(agent: Any, row: SavedSearch) -> tuple[int, bool]:
     except InvalidInput:
         return 0, False
     return result.total, result.total_capped
+
+
+def reading_signature(agent: Any) -> tuple[int, ...]:
+    """The groups the agent may read, as the navigation's cached counts are keyed
+    (``web.nav_counts``): a grant withdrawn or given changes it, so no count made
+    under other permissions is shown (the permissions are cached on the agent for
+    the request, so usually no query)."""
+    return tuple(
+        sorted(
+            gid
+            for gid, perms in group_permissions(agent).items()
+            if perms & {Permission.RO, Permission.RW}
+        )
+    )
 
 
 def _forget_counts(agent: Any) -> None:

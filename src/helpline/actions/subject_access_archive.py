@@ -105,6 +105,8 @@ class Totals:
     attachments: int = 0
     # Articles hidden from the customer that were left out (internal notes ...).
     left_out: int = 0
+    # The unsent drafts of an agent account with the address (drafts.json).
+    drafts: int = 0
 
 
 class BlobReader:
@@ -365,6 +367,18 @@ class Archive:
             "attachments": files,
         }
 
+    def add_drafts(self, drafts: list[dict[str, Any]]) -> None:
+        """drafts.json: an agent's own unsent drafts (none: no file)."""
+        if not drafts:
+            return
+        rows = [
+            {**d, "created": _iso(d["created"]), "updated": _iso(d["updated"])}
+            for d in drafts
+        ]
+        data = json.dumps({"drafts": rows}, ensure_ascii=False, indent=1)
+        self._write_bytes("drafts.json", self.started, data.encode() + b"\n")
+        self.totals.drafts = len(rows)
+
     # -- zip entries -----------------------------------------------------------------
     def _info(self, name: str, moment: datetime) -> zipfile.ZipInfo:
         local = timezone.localtime(moment).replace(tzinfo=None)
@@ -425,6 +439,7 @@ class Archive:
             "messages": self.totals.articles,
             "attachments": self.totals.attachments,
             "hidden_messages_left_out": self.totals.left_out,
+            "drafts": self.totals.drafts,
         }
 
     def close(self) -> Totals:

@@ -13,6 +13,9 @@
   (a forward to a third party).  A message the person sent or received is never
   hidden, whatever its ticket.
 
+An agent's own unsent drafts are included when the address is an agent
+account's (``drafts.drafts_for_export``: the agent's own text, not the ticket's).
+
 ``write_export`` writes them through ``subject_access_archive``, recording a read of
 kind ``export`` of each ticket; ``subject_access`` runs it for the entry points.
 """
@@ -28,7 +31,7 @@ from typing import Any, BinaryIO
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from helpline.actions import read_audit
+from helpline.actions import drafts, read_audit
 from helpline.actions.customers import customer_address
 from helpline.actions.subject_access_archive import (
     Archive,
@@ -216,6 +219,8 @@ def write_export(
             for part in parts:
                 archive.add(part, reader)
                 read_audit.record(actor, part.ticket, ReadKind.EXPORT)
+        # An agent's address: its own unsent drafts (docs/data-protection.md).
+        archive.add_drafts(drafts.drafts_for_export(address))
         return archive.close()
     except BaseException:
         archive.discard()

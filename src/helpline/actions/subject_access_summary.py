@@ -180,5 +180,11 @@ def readme() -> str:
                 "Blind copy (Bcc) recipients are never shown. Of tickets of other "
                 "people, only the messages you sent or received are included."
             ),
+            _(
+                "drafts.json is there only if the address is that of an agent of "
+                "this helpdesk with unsent drafts: for each, the ticket number, the "
+                "kind (reply, note, forward), when it was begun and last saved, and "
+                "the text the agent wrote, without the quoted message."
+            ),
         ]
     )

@@ -66,13 +66,27 @@ def list_mentions(request: HttpRequest) -> Any:
 @router.delete(
     "/me/mentions/{number}",
     response=answers({204: None}, 404),
-    summary="Dismiss a mention",
+    summary="Mark a mention as done (dismiss it)",
 )
 def dismiss_mention(request: HttpRequest, number: TicketNumber) -> Any:
     agent = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(agent, number=number)
     mentions.dismiss_mention(agent, ticket.pk)
     return Status(204, None)
+
+
+class DismissedOut(Schema):
+    dismissed: int = Field(description="Mentions taken off your list.")
+
+
+@router.delete(
+    "/me/mentions",
+    response=answers({200: DismissedOut}),
+    summary="Mark all your mentions as done",
+)
+def dismiss_all_mentions(request: HttpRequest) -> Any:
+    agent = request.auth  # type: ignore[attr-defined]
+    return {"dismissed": mentions.dismiss_all_mentions(agent)}
 
 
 class OutOfOfficeIn(Input):

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Status
 
-from helpline.actions import admin, locks, read_audit, tickets
+from helpline.actions import admin, locks, mentions, read_audit, tickets
 from helpline.actions.access import access_ticket
 from helpline.actions.articles import NewArticle
 from helpline.actions.disclosure import merged_into_numbers
@@ -225,6 +225,7 @@ def get_ticket(
     agent = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(agent, number=number)
     read_audit.record(agent, ticket, ReadKind.TICKET)
+    mentions.mark_seen(agent, ticket)  # read: it leaves the agent's mentions
     set_etag(response, ticket)
     return ticket
 

@@ -126,6 +126,26 @@ def offered_templates(queue: Queue, types: tuple[str, ...]) -> QuerySet[Template
     ).order_by("name")
 
 
+def answer_template_names(queue_ids: set[int]) -> list[str]:
+    """The names of the answer templates offered in any of these queues (one
+    query): the choices of the bulk action "Reply with template"."""
+    return sorted(
+        set(
+            offered_templates_in(queue_ids, (TemplateType.ANSWER,)).values_list(
+                "name", flat=True
+            )
+        )
+    )
+
+
+def offered_templates_in(
+    queue_ids: set[int], types: tuple[str, ...]
+) -> QuerySet[Template]:
+    return Template.objects.filter(
+        queues__in=queue_ids, type__in=types, valid=True, translation_of__isnull=True
+    ).distinct()
+
+
 def find_template(
     queue: Queue, types: tuple[str, ...], *, pk: Any = None, name: str | None = None
 ) -> Template | None:

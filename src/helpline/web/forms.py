@@ -380,6 +380,7 @@ BULK_ACTIONS = [
     ("owner", _("Set owner")),
     ("merge", _("Merge into one ticket")),
     ("close", _("Close with a note")),
+    ("reply", _("Reply with template: one reply to each ticket's customer")),
     ("spam", _("Spam: to the junk queue, learned as spam")),
     ("not_spam", _("Not spam: back from the junk queue, learned as ham")),
 ]
@@ -415,6 +416,14 @@ class BulkForm(StateMixin, forms.Form):
     note = forms.CharField(
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+    template = forms.ChoiceField(
+        label=_("Answer template"),
+        required=False,
+        help_text=_(
+            "Rendered for each ticket's own customer and ticket; a ticket whose "
+            "queue does not offer it is left alone and reported."
+        ),
+    )
 
     REQUIRED = {
         "move": "queue",
@@ -423,11 +432,21 @@ class BulkForm(StateMixin, forms.Form):
         "owner": "owner",
         "merge": "target",
         "close": "note",
+        "reply": "template",
     }
 
-    def __init__(self, *args: Any, queues: QuerySet[Queue], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        queues: QuerySet[Queue],
+        templates: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         model_field(self, "queue").queryset = queues.order_by("name")
+        choice_field(self, "template").choices = [("", "—")] + [
+            (name, name) for name in templates or []
+        ]
         choice_field(self, "state").choices = [("", "—")] + state_choices(
             settable_states(*StateType.open_types())
         )

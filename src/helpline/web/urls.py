@@ -95,6 +95,11 @@ urlpatterns = [
     # Mentions, out of office, saved searches (docs/web.md)
     path("mentions/", agentday.mentions_view, name="mentions"),
     path(
+        "mentions/dismiss/",
+        agentday.dismiss_all_mentions_view,
+        name="mentions-dismiss-all",
+    ),
+    path(
         "mentions/<str:number>/dismiss/",
         agentday.dismiss_mention_view,
         name="mention-dismiss",

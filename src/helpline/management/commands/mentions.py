@@ -1,10 +1,11 @@
-"""``helpline mentions``: the tickets an agent was @mentioned on; dismiss one."""
+"""``helpline mentions``: the tickets an agent was @mentioned on; mark one or all
+as done (dismiss)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from helpline.actions import mentions
 from helpline.actions.access import access_ticket
@@ -21,8 +22,13 @@ class Command(HelplineCommand):
         self.add_as_agent(listing)
         self.add_json_flag(listing)
         listing.set_defaults(handler=self.list_mentions)
-        dismiss = verbs.add_parser("dismiss", help="Take a ticket off your Mentions.")
-        dismiss.add_argument("number", metavar="NUMBER")
+        dismiss = verbs.add_parser(
+            "dismiss", help="Mark a mention as done (--all: every one)."
+        )
+        dismiss.add_argument("number", metavar="NUMBER", nargs="?")
+        dismiss.add_argument(
+            "--all", action="store_true", help="Mark all your mentions as done."
+        )
         self.add_as_agent(dismiss)
         dismiss.set_defaults(handler=self.dismiss)
 
@@ -62,6 +68,12 @@ class Command(HelplineCommand):
 
     def dismiss(self, options: dict[str, Any]) -> None:
         agent = acting_agent(options["as_login"])
+        if options["all"] == bool(options["number"]):
+            raise CommandError("Give a ticket NUMBER or --all, not both.")
+        if options["all"]:
+            count = mentions.dismiss_all_mentions(agent)
+            self.stdout.write(f"{count} mention(s) marked as done.")
+            return
         ticket = access_ticket(agent, number=options["number"])
         if mentions.dismiss_mention(agent, ticket.pk):
             self.stdout.write(f"Mention of {ticket.number} dismissed.")

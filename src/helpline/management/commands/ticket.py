@@ -502,6 +502,7 @@ class Command(HelplineCommand):
         read_audit.record(
             agent, ticket, ReadKind.TICKET, channel="cli", client=self.read_client()
         )
+        mentions.mark_seen(agent, ticket)  # read: it leaves the agent's mentions
         if options["json"]:
             self.emit_json(data)
         else:

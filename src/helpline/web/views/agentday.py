@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from helpline.actions import mentions, out_of_office, saved_searches
@@ -63,6 +63,23 @@ def dismiss_mention_view(request: AgentRequest, number: str) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     mentions.dismiss_mention(request.user, ticket.pk)
     messages.success(request, _("The mention was dismissed."))
+    return redirect("mentions")
+
+
+@agent_view
+@require_POST
+def dismiss_all_mentions_view(request: AgentRequest) -> HttpResponse:
+    """ "Mark all as done": the whole list at once."""
+    count = mentions.dismiss_all_mentions(request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d mention was marked as done.",
+            "%(n)d mentions were marked as done.",
+            count,
+        )
+        % {"n": count},
+    )
     return redirect("mentions")
 
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from helpline.actions import locks, merge, spam, tickets
 from helpline.actions.access import access_ticket, queues_with
 from helpline.errors import HelplineError, InvalidInput
-from helpline.models import Permission, Ticket
+from helpline.models import Article, Permission, Ticket
+from helpline.responses import replies
 from helpline.web import forms
 from helpline.web.views.changes import spam_said
 from helpline.web.views.decorators import AgentRequest, agent_view
@@ -78,6 +79,11 @@ def _operation(agent: Any, data: dict[str, Any]) -> Callable[[Ticket], object]:
             return merge.merge_tickets(agent, t.pk, target.pk)
 
         return merge_one
+    if action == "reply":
+        name = data["template"]
+        # Each ticket checked (rw), composed for its own customer and ticket, and
+        # sent on its own: one that fails leaves the others alone.
+        return lambda t: _replied(replies.reply(agent, t.pk, template=name))
     if action == "spam":
         return lambda t: spam_said(spam.mark_spam(agent, t.pk))
     if action == "not_spam":
@@ -87,6 +93,10 @@ def _operation(agent: Any, data: dict[str, Any]) -> Callable[[Ticket], object]:
             agent, t.pk, note=data["note"], state_name=data["close_state"]
         )
     raise InvalidInput(_("Unknown bulk action."))
+
+
+def _replied(article: Article) -> str:
+    return _("reply queued to %(to)s") % {"to": article.to_addr}
 
 
 def run_bulk(agent: Any, selected: list[Ticket], data: dict[str, Any]) -> list[Outcome]:
@@ -111,6 +121,7 @@ def bulk_view(request: AgentRequest) -> HttpResponse:
     form = forms.BulkForm(
         request.POST or None,
         queues=queues_with(agent, Permission.MOVE_INTO),
+        templates=replies.answer_template_names({t.queue_id for t in selected}),
         # A list's "Spam" / "Not spam" button (or key) names the action.
         initial={"action": params.get("action", "")},
     )

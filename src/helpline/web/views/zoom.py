@@ -154,7 +154,7 @@ def zoom(request: AgentRequest, number: str) -> HttpResponse:
     agent = request.user
     ticket = access_ticket(agent, number=number)
     read_audit.record(agent, ticket, ReadKind.TICKET)
-    mentions.do_clear_mention(agent, ticket.pk)  # opened: it leaves "Mentions"
+    mentions.mark_seen(agent, ticket)  # read: it leaves "Mentions"
     presence.mark(agent, ticket, PresenceAction.VIEWING)
     visible = Ticket.objects.visible_to(agent)
     merges = present_merges(agent, ticket)
