@@ -622,3 +622,13 @@ def test_the_state_pages(boss_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         listing = boss_client.get(reverse("admin-states")).content.decode()
     assert "parked" in listing
+
+
+def test_the_screens_speak_german(boss_client, settings):
+    boss_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    page = boss_client.get(reverse("admin-mail")).content.decode()
+    assert "Mail und Status" in page and "Postmaster-Filter" in page
+    response = boss_client.post(
+        reverse("admin-state-new"), {"name": "", "type": "open", "valid": "on"}
+    )
+    assert "Ein Status braucht einen Namen." in response.content.decode()

@@ -178,11 +178,13 @@ def build_matches(
 def _check_name(model: Any, value: str, key: str) -> None:
     if CAPTURE in value:  # filled in from the message: known only then
         return
-    if not model.objects.filter(name=value, valid=True).exists():
+    if model.objects.filter(name=value, valid=True).exists():
+        return
+    if key == "queue":
         raise InvalidInput(
-            _("There is no valid %(what)s named %(name)s.")
-            % {"what": _("queue") if key == "queue" else _("state"), "name": value}
+            _("There is no valid queue named %(name)s.") % {"name": value}
         )
+    raise InvalidInput(_("There is no valid state named %(name)s.") % {"name": value})
 
 
 def build_sets(
