@@ -312,7 +312,10 @@ def form(name="Spam", rows=None, texts=None, **kw):
         rows=rows
         if rows is not None
         else [fa.Condition("X-Spam-Flag", "contains", "YES")],
-        texts={**{k: "" for k in fa.SETTABLE}, **(texts if texts is not None else {"queue": "Junk"})},
+        texts={
+            **{k: "" for k in fa.SETTABLE},
+            **(texts if texts is not None else {"queue": "Junk"}),
+        },
         **kw,
     )
 

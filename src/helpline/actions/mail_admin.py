@@ -97,7 +97,7 @@ def save_address(
     if not valid:
         check_address_deactivation(target)
     target.valid = valid
-    return admin.save_system_address(  # type: ignore[no-any-return]
+    return admin.save_system_address(
         actor, target, changed=["email", "display_name", "queue", "valid"]
     )
 

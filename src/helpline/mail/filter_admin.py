@@ -265,7 +265,7 @@ def save_filter(
     target.matches, target.sets = matches, sets
     target.stop, target.valid, target.comment = form.stop, form.valid, form.comment
     with transaction.atomic():
-        return admin.save_configuration(  # type: ignore[no-any-return]
+        return admin.save_configuration(
             actor,
             target,
             changed=["name", "order", "matches", "sets", "stop", "valid", "comment"],
