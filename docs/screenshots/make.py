@@ -1,13 +1,15 @@
 """Take the screenshots of the agent interface: docs/screenshots/queue.png, zoom.png
-and report.png.
+and report.png, and of the administration: admin-index.png, admin-mail-account.png
+and admin-filter.png.
 
     .venv/bin/python docs/screenshots/make.py
 
 Builds the demo organisation (``helpline.demo``) plus a few more tickets in a fresh
 temporary data directory, serves Helpline on a free local port, and photographs the
 queue view, a ticket zoom and a report (twelve weeks of made-up closed tickets in
-info-en, aggregated as the worker would) with Debian's Chromium (``apt-get install chromium``)
-through Playwright.  Nothing outside the temporary directory and this folder changes.
+info-en, aggregated as the worker would), then, as the demo administrator, the
+administration's "Mail and states" index, a mail account and a postmaster filter,
+with Debian's Chromium (``apt-get install chromium``) through Playwright.  Nothing outside the temporary directory and this folder changes.
 """
 
 from __future__ import annotations
@@ -53,8 +55,11 @@ def web_settings() -> dict:
     csp = "helpline.web.middleware.ContentSecurityPolicyMiddleware"
     if csp not in settings.MIDDLEWARE:
         changes["MIDDLEWARE"] = [settings.MIDDLEWARE[0], csp, *settings.MIDDLEWARE[1:]]
-    templates = [dict(settings.TEMPLATES[0])]
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], WEB / "templates"]
+    # Every engine: the queue view's rows are Jinja2 (helpline.web.jinja); keeping
+    # only the first engine once made the queue page answer 500.
+    templates = [dict(engine) for engine in settings.TEMPLATES]
+    if WEB / "templates" not in templates[0]["DIRS"]:
+        templates[0]["DIRS"] = [*templates[0]["DIRS"], WEB / "templates"]
     options = dict(templates[0]["OPTIONS"])
     processors = list(options["context_processors"])
     if "helpline.web.context.helpline" not in processors:
@@ -204,6 +209,50 @@ def seed_report_history() -> None:
     update_reports()
 
 
+def seed_mail_admin() -> tuple[int, int]:
+    """A mail account and a postmaster filter for the administration's pictures;
+    returns their ids."""
+    from django.contrib.auth import get_user_model
+
+    from helpline.actions import mail_admin
+    from helpline.actions.mail_admin import AccountSettings
+    from helpline.mail import filter_admin
+    from helpline.models import Queue
+
+    boss = get_user_model().objects.get(username="admin")
+    info = Queue.objects.get(name="info-en")
+    account = mail_admin.save_account(
+        boss,
+        None,
+        AccountSettings(
+            name="info-en mailbox",
+            protocol="imaps",
+            host="imap.example.org",
+            username="info-en",
+            password="not-a-real-password",  # noqa: S106 - nothing connects
+            move_to="Helpline/Done",
+            queue=info,
+        ),
+    )
+    texts = {key: "" for key in filter_admin.SETTABLE}
+    texts.update(queue="info-en", priority="2", no_auto_response="yes")
+    flt = filter_admin.save_filter(
+        boss,
+        None,
+        filter_admin.FilterForm(
+            name="Newsletters to info-en, quietly",
+            order=10,
+            rows=[
+                filter_admin.Condition("List-Id", "contains", "newsletter"),
+                filter_admin.Condition("From", "not_regex", r"@wikimedia\.org$"),
+            ],
+            texts=texts,
+            comment="Mailing lists need no auto-response.",
+        ),
+    )
+    return account.pk, flt.pk
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -219,6 +268,7 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         number = seed()
         seed_report_history()
+        account_id, filter_id = seed_mail_admin()
         httpd = make_server(
             "127.0.0.1",
             0,
@@ -243,15 +293,46 @@ def main() -> int:
             page.fill("#id_password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/")
-            page.goto(f"/queues/{queue_id}/")
+            response = page.goto(f"/queues/{queue_id}/")
+            if response is None or response.status != 200:
+                print(
+                    f"the queue page answered {response and response.status}",
+                    file=sys.stderr,
+                )
+                return 1
             page.screenshot(path=str(HERE / "queue.png"))
             page.goto(f"/ticket/{number}/")
             page.screenshot(path=str(HERE / "zoom.png"))
             page.goto("/reports/?unit=week")
             page.screenshot(path=str(HERE / "report.png"), full_page=True)
+            page.context.clear_cookies()
+            page.goto("/login/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/")
+            for url, name in (
+                ("/administration/mail/", "admin-index.png"),
+                (
+                    f"/administration/mail-accounts/{account_id}/",
+                    "admin-mail-account.png",
+                ),
+                (f"/administration/filters/{filter_id}/", "admin-filter.png"),
+            ):
+                response = page.goto(url)
+                if response is None or response.status != 200:
+                    print(
+                        f"{url} answered {response and response.status}",
+                        file=sys.stderr,
+                    )
+                    return 1
+                page.screenshot(path=str(HERE / name), full_page=True)
             browser.close()
         httpd.shutdown()
-    print(f"wrote queue.png, zoom.png and report.png in {HERE}")
+    print(
+        "wrote queue.png, zoom.png, report.png, admin-index.png, "
+        f"admin-mail-account.png and admin-filter.png in {HERE}"
+    )
     return 0
 
 

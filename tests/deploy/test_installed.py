@@ -500,9 +500,9 @@ def test_a_static_file_is_served(site):
     )
 
 
-def test_the_first_admin_logs_in_and_opens_the_permission_grid(site):
+def test_the_first_admin_logs_in_and_opens_the_permission_screen(site):
     """A POST through the proxy passes the CSRF check (the origin is https://HOST),
-    and the administration's own template, shipped in the wheel, renders."""
+    and the permission screen's template, shipped in the wheel, renders."""
     response, _ = site.request("GET", "/login/")
     csrf = SimpleCookie(response.getheader("Set-Cookie"))["csrftoken"].value
     response, body = site.request(
@@ -531,8 +531,14 @@ def test_the_first_admin_logs_in_and_opens_the_permission_grid(site):
     response, body = site.request(
         "GET", "/admin/helpline/permissions/", headers={"Cookie": session}
     )
+    # The retired grid leads to the permission screen, whose template renders.
+    assert response.status == 302, body[:2000]
+    assert response.getheader("Location") == "/administration/permissions/"
+    response, body = site.request(
+        "GET", "/administration/permissions/", headers={"Cookie": session}
+    )
     assert response.status == 200, body[:2000]
-    assert b"<table" in body
+    assert b'role="search"' in body
 
 
 # --- mail in: the listener and the worker ----------------------------------------------

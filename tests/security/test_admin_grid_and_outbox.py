@@ -50,8 +50,8 @@ def test_outbox_last_error_shows_foreign_recipients(client):
 
 def test_staff_without_rights_cannot_edit_the_permission_grid(client):
     """docs/web.md: staff other than superusers exist (given handle_unrouted_mail on
-    purpose).  Every model screen checks Django's model permissions; the permission
-    grid checks only is_staff, so such staff grant themselves any queue."""
+    purpose).  The old grid checked only is_staff, so such staff granted themselves
+    any queue; its address now leads to the permission screen, which refuses them."""
     group = make_group("Secret")
     make_queue("Secret", group=group)
     staff = make_agent("staff")
@@ -62,3 +62,7 @@ def test_staff_without_rights_cannot_edit_the_permission_grid(client):
     assert client.get(reverse("admin:helpline_group_changelist")).status_code == 403
     response = client.post(url, {"grant": [f"a{staff.pk}:{group.pk}:rw"]})
     assert not Grant.objects.filter(agent=staff).exists(), response.status_code
+    screen = reverse("admin-permissions-group", args=[group.pk])
+    response = client.post(screen, {"changes": f"+a{staff.pk}:{group.pk}:rw"})
+    assert response.status_code == 403
+    assert not Grant.objects.filter(agent=staff).exists()

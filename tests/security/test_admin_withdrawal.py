@@ -42,17 +42,14 @@ def setup():
     return group, queue, alice, boss, ticket, other, client
 
 
-def _grid_keys(agent, group, perms):
-    return [f"a{agent.pk}:{group.pk}:{p}" for p in perms]
-
-
-def test_grid_upgrading_ro_to_rw_keeps_what_the_agent_holds(setup):
-    """Giving alice rw instead of ro in the permission grid never leaves her
-    without read access, yet the grid revokes ro before it grants rw."""
+def test_permission_screen_upgrading_ro_to_rw_keeps_what_the_agent_holds(setup):
+    """Giving alice rw instead of ro on the permission screen (which replaced the
+    grid) never leaves her without read access: additions are made before
+    removals."""
     group, queue, alice, boss, ticket, other, client = setup
-    url = reverse("admin:helpline_permission_grid")
-    wanted = _grid_keys(alice, group, [Permission.RW, Permission.OWNER])
-    response = client.post(url, {"grant": wanted})
+    url = reverse("admin-permissions-group", args=[group.pk])
+    changes = f"+a{alice.pk}:{group.pk}:rw -a{alice.pk}:{group.pk}:ro"
+    response = client.post(url, {"changes": changes})
     assert response.status_code == 302
     assert set(
         Grant.objects.filter(agent=alice).values_list("permission", flat=True)

@@ -58,6 +58,11 @@ def fill(pattern: URLPattern, world) -> str:
         "group_id": world.secret.group_id,
         "agent_id": world.eve.pk,
         "template_id": 1,
+        # Mail and states (site administrators only).
+        "address_id": 1,
+        "account_id": 1,
+        "filter_id": 1,
+        "state_id": 1,
         "prefix": "otrs/",  # legacy-link (a redirect, or the not-found page)
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))

@@ -126,6 +126,11 @@ def fill(pattern: URLPattern, world) -> str:
         "group_id": world.secret.group_id,
         "agent_id": world.eve.pk,
         "template_id": 1,
+        # Mail and states (site administrators only).
+        "address_id": 1,
+        "account_id": 1,
+        "filter_id": 1,
+        "state_id": 1,
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

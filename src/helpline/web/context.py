@@ -9,7 +9,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from helpline.actions import permission_admin, privacy_rights, saved_searches
+from helpline.actions import (
+    mail_admin,
+    permission_admin,
+    privacy_rights,
+    saved_searches,
+)
 from helpline.sso import oidc
 from helpline.sso.backends import password_login_mode
 from helpline.web import nav_counts
@@ -61,6 +66,10 @@ def helpline(request: HttpRequest) -> dict[str, Any]:
         # Called by the template only where the navigation is drawn (one query).
         "may_administer_permissions": lambda: permission_admin.may_administer(
             getattr(request, "user", None)
+        ),
+        # Mail and states (adminmail): system addresses, mail accounts, filters, states.
+        "may_administer_mail": lambda: bool(
+            mail_admin.screens_for(getattr(request, "user", None))
         ),
         "may_audit_reads": lambda: privacy_rights.may_audit(
             getattr(request, "user", None)

@@ -17,7 +17,9 @@ from helpline.web.views import (
     compose,
     drafts,
     files,
+    filter_admin,
     legacy,
+    mail_admin,
     overviews,
     password_reset,
     preferences,
@@ -160,6 +162,49 @@ urlpatterns = [
         administration.template_edit,
         name="admin-template",
     ),
+    # --- Mail and states (adminmail; docs/administration.md) ---------------------------
+    path("administration/mail/", mail_admin.index, name="admin-mail"),
+    path("administration/addresses/", mail_admin.addresses, name="admin-addresses"),
+    path(
+        "administration/addresses/new/",
+        mail_admin.address_edit,
+        name="admin-address-new",
+    ),
+    path(
+        "administration/addresses/<int:address_id>/",
+        mail_admin.address_edit,
+        name="admin-address",
+    ),
+    path("administration/mail-accounts/", mail_admin.accounts, name="admin-accounts"),
+    path(
+        "administration/mail-accounts/new/",
+        mail_admin.account_edit,
+        name="admin-account-new",
+    ),
+    path(
+        "administration/mail-accounts/<int:account_id>/",
+        mail_admin.account_edit,
+        name="admin-account",
+    ),
+    path("administration/filters/", filter_admin.filters, name="admin-filters"),
+    path(
+        "administration/filters/new/",
+        filter_admin.filter_edit,
+        name="admin-filter-new",
+    ),
+    path(
+        "administration/filters/<int:filter_id>/",
+        filter_admin.filter_edit,
+        name="admin-filter",
+    ),
+    path("administration/states/", mail_admin.states, name="admin-states"),
+    path("administration/states/new/", mail_admin.state_edit, name="admin-state-new"),
+    path(
+        "administration/states/<int:state_id>/",
+        mail_admin.state_edit,
+        name="admin-state",
+    ),
+    # --- end of Mail and states ---------------------------------------------------------
     # The zoom and what it hands out
     path(T, zoom.zoom, name="zoom"),
     path(T + "presence/", collision.presence_view, name="presence"),

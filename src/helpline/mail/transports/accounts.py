@@ -172,12 +172,18 @@ def fetch_all(*, limit: int = DEFAULT_LIMIT) -> list[FetchRun]:
     return [fetch_account(account, limit=limit) for account in accounts]
 
 
-def test_account(account: MailAccount) -> str:
+def test_account(account: MailAccount, *, timeout: float | None = None) -> str:
     """Connect, log in and open the folder; a line saying how many messages wait.
 
     Raises on any failure (connection, TLS, login, folder) with the server's words.
+    ``timeout`` (seconds, per step) defaults to the fetchers' own.
     """
-    result: str = _protocol_module(account).test(account)
+    module = _protocol_module(account)
+    result: str = (
+        module.test(account)
+        if timeout is None
+        else module.test(account, timeout=timeout)
+    )
     return result
 
 

@@ -30,7 +30,7 @@ BATCH_BYTES = 20 * 1024 * 1024
 TIMEOUT = 60.0
 
 
-def connect(account: MailAccount) -> IMAPClient:
+def connect(account: MailAccount, *, timeout: float = TIMEOUT) -> IMAPClient:
     """A logged-in client; the caller logs out (``with connect(...) as client``)."""
     implicit_tls = account.protocol == Protocol.IMAPS
     context = tls_context(account)
@@ -39,7 +39,7 @@ def connect(account: MailAccount) -> IMAPClient:
         port=account.port or (993 if implicit_tls else 143),
         ssl=implicit_tls,
         ssl_context=context,
-        timeout=TIMEOUT,
+        timeout=timeout,
     )
     try:
         if account.protocol == Protocol.IMAP_STARTTLS:
@@ -51,8 +51,8 @@ def connect(account: MailAccount) -> IMAPClient:
     return client
 
 
-def test(account: MailAccount) -> str:
-    with connect(account) as client:
+def test(account: MailAccount, *, timeout: float = TIMEOUT) -> str:
+    with connect(account, timeout=timeout) as client:
         info = client.select_folder(account.folder, readonly=True)
         count = int(info.get(b"EXISTS", 0))
     return (

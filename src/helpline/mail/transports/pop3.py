@@ -57,16 +57,16 @@ class POP3S(_AnyLineLength, poplib.POP3_SSL):
     pass
 
 
-def connect(account: MailAccount) -> poplib.POP3:
+def connect(account: MailAccount, *, timeout: float = TIMEOUT) -> poplib.POP3:
     """A logged-in session; the caller ends it with ``quit()`` or ``close()``."""
     context = tls_context(account)
     session: poplib.POP3
     if account.protocol == Protocol.POP3S:
         session = POP3S(
-            account.host, account.port or 995, timeout=TIMEOUT, context=context
+            account.host, account.port or 995, timeout=timeout, context=context
         )
     else:
-        session = POP3(account.host, account.port or 110, timeout=TIMEOUT)
+        session = POP3(account.host, account.port or 110, timeout=timeout)
     try:
         if account.protocol == Protocol.POP3_STARTTLS:
             session.stls(context)
@@ -78,8 +78,8 @@ def connect(account: MailAccount) -> poplib.POP3:
     return session
 
 
-def test(account: MailAccount) -> str:
-    session = connect(account)
+def test(account: MailAccount, *, timeout: float = TIMEOUT) -> str:
+    session = connect(account, timeout=timeout)
     try:
         count, size = session.stat()
         session.quit()
