@@ -129,11 +129,16 @@ def test_a_mail_account_password_is_write_only(boss, client):
     page = client.get(url)
     assert "S3cr3t-pw" not in page.content.decode()
     assert "password" not in page.context["adminform"].form.initial
-    form = _account_form()  # left blank: kept
+    form = _account_form()  # left blank: kept, for the server it was given for
     form["host"] = "127.0.0.2"
+    refused = client.post(url, form)
+    assert "Type the password again" in refused.content.decode()
+    account.refresh_from_db()
+    assert account.host == "127.0.0.1"
+    form["host"], form["folder"] = "127.0.0.1", "Archive"
     assert client.post(url, form).status_code == 302
     account.refresh_from_db()
-    assert (account.host, account.password) == ("127.0.0.2", "S3cr3t-pw")
+    assert (account.folder, account.password) == ("Archive", "S3cr3t-pw")
     logged = AdminAuditEntry.objects.filter(object_type="mail account")
     assert logged.count() == 2
     assert all("S3cr3t-pw" not in str(e.before) + str(e.after) for e in logged)

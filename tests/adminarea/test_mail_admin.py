@@ -231,15 +231,17 @@ def test_a_mail_account_keeps_its_password_when_the_field_is_empty(boss):
     with pytest.raises(InvalidInput, match="needs a password"):
         mail_admin.save_account(boss, None, settings_for())
     account = mail_admin.save_account(boss, None, settings_for(password="s3cret-pw"))
-    mail_admin.save_account(
-        boss, account, settings_for(host="imap.example.org", valid=False)
-    )
+    mail_admin.save_account(boss, account, settings_for(folder="Support", valid=False))
     account.refresh_from_db()
-    assert (account.host, account.password, account.valid) == (
-        "imap.example.org",
+    assert (account.folder, account.password, account.valid) == (
+        "Support",
         "s3cret-pw",
         False,
     )
+    # Another server takes the password typed again, never the stored one
+    # (tests/transports/test_account_admin.py).
+    with pytest.raises(InvalidInput, match="Type the password again"):
+        mail_admin.save_account(boss, account, settings_for(host="imap.example.org"))
     mail_admin.save_account(boss, account, settings_for(password="new-secret"))
     account.refresh_from_db()
     assert account.password == "new-secret"
@@ -284,22 +286,24 @@ def test_the_account_page_never_shows_the_password(boss, boss_client):
     )
     assert response.status_code == 400
     assert "The port is a number" in response.content.decode()
-    response = boss_client.post(
-        reverse("admin-account", args=[account.pk]),
-        {
-            "name": account.name,
-            "protocol": "imap",
-            "host": "h.example.org",
-            "username": "u",
-            "port": "",
-            "folder": "INBOX",
-            "valid": "on",
-            "verify_tls": "on",
-        },
-    )
+    form = {
+        "name": account.name,
+        "protocol": "imap",
+        "host": "h.example.org",
+        "username": "u",
+        "port": "",
+        "folder": "INBOX",
+        "valid": "on",
+        "verify_tls": "on",
+    }
+    response = boss_client.post(reverse("admin-account", args=[account.pk]), form)
+    assert response.status_code == 400  # another server: the password typed again
+    assert "Type the password again" in response.content.decode()
+    form.update(host="mail.example.org", username="support", folder="Archive")
+    response = boss_client.post(reverse("admin-account", args=[account.pk]), form)
     assert response.status_code == 302
     account.refresh_from_db()
-    assert (account.host, account.password) == ("h.example.org", "very-secret-word")
+    assert (account.folder, account.password) == ("Archive", "very-secret-word")
 
 
 # --- postmaster filters -----------------------------------------------------------------

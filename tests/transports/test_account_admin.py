@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from helpline.actions import admin, mail_admin
 from helpline.actions.mail_admin import AccountSettings
+from helpline.errors import InvalidInput
 from helpline.mail.transports import probe
 from helpline.models import MailAccount
 from tests.transports.dovecot import free_port
@@ -143,3 +144,70 @@ def test_the_page_tests_without_saving_and_never_echoes_the_password(
     )
     account = MailAccount.objects.get()
     assert account.password == password
+
+
+class _Listener:
+    """A server that records whether anybody connected (what a host an
+    administrator typed would see)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+
+    def connected(self) -> bool:
+        try:
+            conn, _ = self.sock.accept()
+        except TimeoutError:
+            return False
+        conn.close()
+        return True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"port": "other"},
+        {"username": "someone-else"},
+        {"protocol": "imap_starttls"},
+        {"verify_tls": False},
+    ],
+)
+def test_the_stored_password_goes_to_no_other_server_or_user(
+    boss, dovecot, mailbox, change
+):
+    """An administrator may edit an account, not read its password: pointing the
+    account at another server (or user, or a weaker connection) with the password
+    left empty is refused, for a test and for a save, and nothing connects."""
+    user, password = mailbox
+    account = mail_admin.save_account(boss, None, on_dovecot(dovecot, user, password))
+    listener = _Listener()
+    if change.get("port") == "other":
+        change = {"port": listener.port}
+    settings = on_dovecot(dovecot, user, "")
+    for name, value in change.items():
+        setattr(settings, name, value)
+    result = probe.test_connection(boss, settings, account=account)
+    assert not result.ok
+    assert result.text.startswith("Type the password again")
+    assert not listener.connected()
+    with pytest.raises(InvalidInput, match="Type the password again"):
+        mail_admin.save_account(boss, account, settings)
+    account.refresh_from_db()
+    assert (account.port, account.username) == (dovecot.imap_port, user)
+    # With the password typed again, the change is the administrator's to make.
+    settings.password = "a-new-one"
+    saved = mail_admin.save_account(boss, account, settings)
+    assert saved.password == "a-new-one"
+
+
+def test_renaming_an_account_keeps_its_password(boss, dovecot, mailbox):
+    user, password = mailbox
+    account = mail_admin.save_account(boss, None, on_dovecot(dovecot, user, password))
+    mail_admin.save_account(
+        boss, account, on_dovecot(dovecot, user, "", name="Renamed", folder="INBOX")
+    )
+    account.refresh_from_db()
+    assert (account.name, account.password) == ("Renamed", password)

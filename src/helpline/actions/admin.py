@@ -20,6 +20,7 @@ from django.core.validators import validate_email
 from django.db import models, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpline.actions.access import check_registered
 from helpline.actions.sessions import EndReason, do_end_all
@@ -664,6 +665,32 @@ def save_ticket_state(
     return result
 
 
+# What a mail account's stored password was given for: it is sent to no other server,
+# user or connection (an administrator who may edit the account may not read it).
+MAIL_PASSWORD_SCOPE = ("protocol", "host", "port", "username", "verify_tls")
+
+
+def stored_mail_password(pk: int, account: MailAccount) -> str:
+    """The stored password of mail account ``pk``, for the connection ``account``
+    (its settings as they are to be saved or tested) describes; refused when that
+    connection is not the one the password was given for: it must be typed again."""
+    stored = (
+        MailAccount.objects.filter(pk=pk)
+        .values("password", *MAIL_PASSWORD_SCOPE)
+        .first()
+    )
+    if stored is None:
+        raise InvalidInput(_("A new mail account needs a password."))
+    if any(stored[name] != getattr(account, name) for name in MAIL_PASSWORD_SCOPE):
+        raise InvalidInput(
+            _(
+                "Type the password again: the stored one is only ever sent to the "
+                "server, user and connection it was given for."
+            )
+        )
+    return str(stored["password"])
+
+
 def save_mail_account(
     actor: Agent | None,
     account: MailAccount,
@@ -680,12 +707,7 @@ def save_mail_account(
     elif account.pk is None:
         raise InvalidInput("A new mail account needs a password.")
     else:
-        account.password = (
-            MailAccount.objects.filter(pk=account.pk)
-            .values_list("password", flat=True)
-            .first()
-            or ""
-        )
+        account.password = stored_mail_password(account.pk, account)
     result: MailAccount = save_configuration(actor, account, changed=fields)
     return result
 

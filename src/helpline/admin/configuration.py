@@ -383,6 +383,9 @@ class MailAccountForm(ActionForm):
     def check(self, instance: MailAccount) -> None:
         if instance.pk is None and not self.cleaned_data.get("password"):
             raise InvalidInput("A new mail account needs a password.")
+        if instance.pk is not None and not self.cleaned_data.get("password"):
+            # The same rule as the save's, said on the form.
+            admin_actions.stored_mail_password(instance.pk, instance)
 
 
 @admin.register(MailAccount)

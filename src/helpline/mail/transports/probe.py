@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 
 from helpline.actions import mail_admin
+from helpline.actions.admin import stored_mail_password
 from helpline.actions.mail_admin import AccountSettings
+from helpline.errors import InvalidInput
 from helpline.mail.transports.accounts import test_account
 from helpline.models import MailAccount
 
@@ -70,7 +72,12 @@ def test_connection(
     mail_admin.check_account(values, account=account or MailAccount())
     probe = MailAccount()
     mail_admin.apply_settings(probe, values)
-    probe.password = values.password or (account.password if account else "")
+    try:
+        probe.password = values.password or (
+            stored_mail_password(account.pk, probe) if account else ""
+        )
+    except InvalidInput as refusal:
+        return ConnectionTest(ok=False, text=str(refusal))
     try:
         result = test_account(probe, timeout=TEST_TIMEOUT)
     except Exception as exc:  # every failure is an answer for the administrator
