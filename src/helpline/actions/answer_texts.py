@@ -15,7 +15,7 @@ coordinators' template page.  Every change is in the administration log.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 
@@ -41,7 +41,6 @@ else:
 NAME_MAX = 200
 SUBJECT_MAX = 255
 TextModel = type[Salutation] | type[Signature] | type[AutoResponse]
-T = TypeVar("T", Salutation, Signature, AutoResponse, Template)
 
 
 def require_text_admin(actor: Agent | None) -> None:
@@ -103,10 +102,10 @@ def _check_subject(subject: str, *, required: bool) -> str:
 
 def _save(
     actor: Agent | None,
-    obj: T,
+    obj: models.Model,
     values: dict[str, Any],
     queues: Iterable[Queue] | None,
-) -> T:
+) -> None:
     changed = [
         name
         for name, value in values.items()
@@ -119,7 +118,6 @@ def _save(
             admin_actions.save_configuration(actor, obj, changed=changed)
         if queues is not None:
             admin_actions.save_relations(actor, obj, {"queues": queues})
-    return obj
 
 
 def save_text(
@@ -137,7 +135,9 @@ def save_text(
     """Create (``pk`` None) or change a salutation, signature or auto-response; an
     auto-response also has a subject, a type and queues."""
     require_text_admin(actor)
-    obj = get_text_for(actor, model, pk) if pk is not None else model()
+    obj: Salutation | Signature | AutoResponse = (
+        get_text_for(actor, model, pk) if pk is not None else model()
+    )
     values: dict[str, Any] = {
         "name": _check_common(model, pk, name, text),
         "text": text,
@@ -150,7 +150,8 @@ def save_text(
         values["subject"] = _check_subject(subject, required=True)
     else:
         queues = None
-    return _save(actor, obj, values, queues)
+    _save(actor, obj, values, queues)
+    return obj
 
 
 def save_template(
@@ -179,4 +180,5 @@ def save_template(
         "valid": valid,
         "comment": comment,
     }
-    return _save(actor, template, values, list(queues))
+    _save(actor, template, values, list(queues))
+    return template

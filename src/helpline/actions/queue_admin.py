@@ -156,16 +156,17 @@ def queue_reach(actor: Agent | None, queue: Queue) -> QueueReach:
         .annotate(n_members=Count("role__members"))
         .order_by("role__name", "agent__username", "permission")
     )
-    holders: dict[tuple[str, int], Holder] = {}
+    holders: dict[tuple[str, int | None], Holder] = {}
     for g in grants:
-        if g.agent_id is not None:
-            key = ("a", g.agent_id)
-            if key not in holders:
+        key = ("a", g.agent_id) if g.agent_id is not None else ("r", g.role_id)
+        if key not in holders:
+            if g.agent is not None:
                 holders[key] = Holder(g.agent.get_username(), g.agent_id, None)
-        else:
-            key = ("r", g.role_id)
-            if key not in holders:
-                holders[key] = Holder(g.role.name, None, g.role_id, members=g.n_members)
+            elif g.role is not None:
+                members: int = getattr(g, "n_members", 0)
+                holders[key] = Holder(g.role.name, None, g.role_id, members=members)
+            else:  # a grant is to an agent or to a role (database constraint)
+                continue
         holders[key].permissions.append(g.permission)
         if len(holders) > MAX_HOLDERS:
             break
