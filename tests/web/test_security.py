@@ -126,6 +126,8 @@ def fill(pattern: URLPattern, world) -> str:
         "group_id": world.secret.group_id,
         "agent_id": world.eve.pk,
         "template_id": 1,
+        "kind": "salutations",  # the answer texts' screens
+        "pk": 1,
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})
