@@ -5,6 +5,8 @@ the pages over HTTP."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpline.actions import admin
@@ -344,3 +346,25 @@ def test_creating_on_the_page_leaves_the_creator_able_to_see_the_queue(
     tree = boss_client.get(reverse("dashboard")).content.decode()
     assert "New one" in tree
     assert may_in_queue(boss, queue, Permission.RW)
+
+
+def test_the_pages_take_the_same_queries_however_many_queues_and_holders(
+    boss_client,
+):
+    group = make_group("Support")
+    queue = make_queue("Support", group=group)
+
+    def counted(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert boss_client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    pages = [reverse("admin-queues"), reverse("admin-queue", args=[queue.pk])]
+    before = [counted(url) for url in pages]
+    Queue.objects.bulk_create(
+        [Queue(name=f"Support::Q{i:02}", group=group) for i in range(40)]
+    )
+    for i in range(30):
+        admin.grant(group, [Permission.RO], agent=make_agent(f"agent{i:02}"))
+    after = [counted(url) for url in pages]
+    assert after == before
