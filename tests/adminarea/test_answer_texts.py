@@ -12,6 +12,7 @@ from helpline.actions import answer_texts as at
 from helpline.errors import Conflict, InvalidInput, PermissionDenied
 from helpline.models import (
     AdminAuditEntry,
+    AgentProfile,
     AutoResponse,
     Permission,
     Salutation,
@@ -233,3 +234,13 @@ def test_an_administrator_gets_the_full_template_form(boss_client):
     assert response.status_code == 302
     template.refresh_from_db()
     assert not template.valid
+
+
+def test_the_pages_speak_the_agents_language(boss_client, boss, settings):
+    AgentProfile.objects.filter(user=boss).update(language="de")
+    boss_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    html = boss_client.get(reverse("admin-text-new", args=["signatures"])).content
+    html = html.decode()
+    assert "die Ticketnummer" in html and "Platzhalter" in html
+    queues = boss_client.get(reverse("admin-queue-new")).content.decode()
+    assert "Entsperrzeit (Minuten)" in queues
