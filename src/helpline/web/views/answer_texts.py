@@ -62,7 +62,9 @@ def _kind(kind: str) -> Kind:
 
 def placeholders() -> list[tuple[str, str]]:
     """The placeholders a text may use, for the page."""
-    return [(f"{{{{ {name} }}}}", help) for name, (help, _get) in PLACEHOLDERS.items()]
+    return [
+        (f"{{{{ {name} }}}}", str(help)) for name, (help, _get) in PLACEHOLDERS.items()
+    ]
 
 
 @agent_view
