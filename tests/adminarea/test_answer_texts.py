@@ -5,6 +5,7 @@ as clear errors, switching off instead of deleting."""
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from helpline.actions import admin
@@ -244,3 +245,56 @@ def test_the_pages_speak_the_agents_language(boss_client, boss, settings):
     assert "die Ticketnummer" in html and "Platzhalter" in html
     queues = boss_client.get(reverse("admin-queue-new")).content.decode()
     assert "Entsperrzeit (Minuten)" in queues
+
+
+def test_an_administrator_adds_and_removes_a_template_attachment(boss_client, boss):
+    template = Template.objects.create(name="Licence", type="answer", text="See file")
+    add = reverse("admin-template-attachment-add", args=[template.pk])
+    upload = SimpleUploadedFile("form.pdf", b"%PDF-1.4 licence", "application/pdf")
+    assert boss_client.post(add, {"file": upload}).status_code == 302
+    attachment = template.attachments.get()
+    assert (attachment.filename, attachment.content_type) == (
+        "form.pdf",
+        "application/pdf",
+    )
+    page = boss_client.get(reverse("admin-template", args=[template.pk])).content
+    assert b"form.pdf" in page
+    # No file: a clear error, nothing added.
+    refused = boss_client.post(add, {})
+    assert refused.status_code == 400 and b"Choose a file" in refused.content
+    remove = reverse(
+        "admin-template-attachment-remove", args=[template.pk, attachment.pk]
+    )
+    assert boss_client.get(remove).status_code == 405
+    assert boss_client.post(remove).status_code == 302
+    assert not template.attachments.exists()
+    log = AdminAuditEntry.objects.filter(object_repr="Licence", actor_name="boss")
+    assert {tuple(e.after) or tuple(e.before) for e in log} == {
+        ("attachment added",),
+        ("attachment removed",),
+    }
+
+
+def test_attachments_are_for_template_administrators_only(client, settings):
+    queue = make_queue("Support")
+    lead = make_agent("lead")
+    admin.grant(queue.group, [Permission.MANAGE], agent=lead)
+    template = Template.objects.create(name="Thanks", type="answer", text="Thanks")
+    template.queues.add(queue)
+    with pytest.raises(PermissionDenied):
+        at.add_template_attachment(
+            lead, template.pk, filename="a.txt", content_type="text/plain", content=b"x"
+        )
+    boss = make_agent("boss", is_admin=True)
+    settings.HELPLINE_MAX_MESSAGE_BYTES = 10
+    with pytest.raises(InvalidInput):
+        at.add_template_attachment(
+            boss, template.pk, filename="big.txt", content_type="", content=b"x" * 11
+        )
+    client.force_login(lead)
+    upload = SimpleUploadedFile("a.txt", b"x", "text/plain")
+    response = client.post(
+        reverse("admin-template-attachment-add", args=[template.pk]), {"file": upload}
+    )
+    assert response.status_code == 403
+    assert not template.attachments.exists()

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from helpline.actions import admin as admin_actions
 from helpline.actions import permission_admin as pa
 from helpline.actions import queue_templates as qt
+from helpline.blobstore import store_blob
 from helpline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from helpline.models import (
     AutoResponse,
@@ -30,6 +32,7 @@ from helpline.models import (
     Salutation,
     Signature,
     Template,
+    TemplateAttachment,
     TemplateType,
 )
 
@@ -182,3 +185,57 @@ def save_template(
     }
     _save(actor, template, values, list(queues))
     return template
+
+
+def add_template_attachment(
+    actor: Agent | None,
+    template_id: int,
+    *,
+    filename: str,
+    content_type: str,
+    content: bytes,
+) -> TemplateAttachment:
+    """Attach a file to a template: it goes with every use of the template.  At most
+    ``HELPLINE_MAX_MESSAGE_BYTES`` (a larger one could never be sent)."""
+    require_template_admin(actor)
+    template = qt.get_template_for(actor, template_id)
+    filename = filename.strip().replace("/", "_").replace("\\", "_")
+    if not filename:
+        raise InvalidInput("Choose a file.")
+    if len(filename) > 255:
+        raise InvalidInput("A file name has at most 255 characters.")
+    limit = settings.HELPLINE_MAX_MESSAGE_BYTES
+    if len(content) > limit:
+        raise InvalidInput(
+            f"The file is larger than the {limit} bytes a mail may carry."
+        )
+    with transaction.atomic():
+        attachment = TemplateAttachment.objects.create(
+            template=template,
+            blob=store_blob(content),
+            filename=filename,
+            content_type=(content_type or "application/octet-stream")[:255],
+        )
+        admin_actions.record(
+            actor, "changed", template, after={"attachment added": filename}
+        )
+    return attachment
+
+
+def remove_template_attachment(
+    actor: Agent | None, template_id: int, attachment_id: int
+) -> None:
+    """Take a file from a template (the template's later uses go without it)."""
+    require_template_admin(actor)
+    template = qt.get_template_for(actor, template_id)
+    attachment = template.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("No such attachment of this template.")
+    with transaction.atomic():
+        admin_actions.record(
+            actor,
+            "changed",
+            template,
+            before={"attachment removed": attachment.filename},
+        )
+        attachment.delete()

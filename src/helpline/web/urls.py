@@ -180,6 +180,17 @@ urlpatterns = [
         name="admin-template-new",
     ),
     path(
+        "administration/templates/<int:template_id>/attachments/",
+        answer_texts.template_attachment_add,
+        name="admin-template-attachment-add",
+    ),
+    path(
+        "administration/templates/<int:template_id>/attachments/<int:attachment_id>/"
+        "remove/",
+        answer_texts.template_attachment_remove,
+        name="admin-template-attachment-remove",
+    ),
+    path(
         "administration/templates/<int:template_id>/",
         administration.template_edit,
         name="admin-template",

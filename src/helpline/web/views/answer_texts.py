@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpline.actions import answer_texts as at
-from helpline.errors import HelplineError, NotFound
+from helpline.errors import HelplineError, InvalidInput, NotFound
 from helpline.models import AutoResponse, Salutation, Signature
 from helpline.responses.render import PLACEHOLDERS
 from helpline.web.admin_forms import AutoResponseForm, TemplateForm, TextForm
@@ -181,3 +181,34 @@ def save_template(request: AgentRequest, form: TemplateForm, pk: int | None) -> 
         form.add_error(None, exc.message)
         return False
     return True
+
+
+@agent_view
+def template_attachment_add(request: AgentRequest, template_id: int) -> HttpResponse:
+    at.require_template_admin(request.user)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput(_("Choose a file."))
+    at.add_template_attachment(
+        request.user,
+        template_id,
+        filename=upload.name or "",
+        content_type=upload.content_type or "",
+        content=upload.read(),
+    )
+    messages.success(request, _("Attachment added."))
+    return HttpResponseRedirect(reverse("admin-template", args=[template_id]))
+
+
+@agent_view
+def template_attachment_remove(
+    request: AgentRequest, template_id: int, attachment_id: int
+) -> HttpResponse:
+    at.require_template_admin(request.user)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    at.remove_template_attachment(request.user, template_id, attachment_id)
+    messages.success(request, _("Attachment removed."))
+    return HttpResponseRedirect(reverse("admin-template", args=[template_id]))
