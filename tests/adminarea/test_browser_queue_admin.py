@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpline.actions import admin
-from helpline.models import AdminAuditEntry, Grant, Queue, Salutation
+from helpline.models import AdminAuditEntry, Grant, Queue, Salutation, Template
 from tests.browser.fixtures import log_in
 from tests.web import PASSWORD
 
@@ -107,3 +107,31 @@ def test_usable_at_400_px(new_page, boss):
         assert response is not None and response.status == 200, url
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, (url, width)
+
+
+def test_an_administrator_creates_a_template_for_a_queue_with_a_file(page, boss):
+    queue = admin.create_queue("Support", group=admin.create_group("Support"))
+    log_in(page, "boss", PASSWORD)
+    page.goto("/administration/templates/")
+    page.click("text=New template")
+    page.fill("#id_name", "Licence form")
+    page.fill("#id_text", "Hello {{ customer.name }}, the form is attached.")
+    page.check(f"input[name=queues][value='{queue.pk}']")
+    page.click("form[aria-label=Template] button[type=submit]")
+    expect(page.locator(".msg.success")).to_contain_text("Template saved")
+    page.click("a:has-text('Licence form')")
+    page.set_input_files(
+        "#t-file",
+        files=[{"name": "form.pdf", "mimeType": "application/pdf", "buffer": b"%PDF"}],
+    )
+    page.click("button:has-text('Add an attachment')")
+    expect(page.locator(".msg.success")).to_contain_text("Attachment added")
+    expect(page.locator("#t-attachments")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("form.pdf")
+    template = Template.objects.get(name="Licence form")
+    assert list(template.queues.all()) == [queue]
+    assert template.attachments.get().filename == "form.pdf"
+    # The queue's page links it.
+    page.goto(f"/administration/queues/{queue.pk}/")
+    page.click("a:has-text('Licence form')")
+    expect(page.locator("h1")).to_have_text("Licence form")
