@@ -63,6 +63,8 @@ def fill(pattern: URLPattern, world) -> str:
         "account_id": 1,
         "filter_id": 1,
         "state_id": 1,
+        "kind": "salutations",  # the answer texts' screens
+        "pk": 1,
         "prefix": "otrs/",  # legacy-link (a redirect, or the not-found page)
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))

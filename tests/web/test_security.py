@@ -48,6 +48,7 @@ OWN_PAGES = {
     "sessions",
     # Mentions, out of office, saved searches (docs/web.md): the agent's own.
     "mentions",
+    "mentions-dismiss-all",  # POST only: the agent's own mentions marked done
     "out-of-office",
     "saved-searches",
     "saved-search-new",
@@ -131,6 +132,8 @@ def fill(pattern: URLPattern, world) -> str:
         "account_id": 1,
         "filter_id": 1,
         "state_id": 1,
+        "kind": "salutations",  # the answer texts' screens
+        "pk": 1,
     }
     params = re.findall(r"<(?:\w+:)?(\w+)>", str(pattern.pattern))
     return reverse(pattern.name, kwargs={p: values[p] for p in params})

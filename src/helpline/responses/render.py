@@ -18,11 +18,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpline.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+else:
+    StrOrPromise = Any
 
 PLACEHOLDER = re.compile(
     r"\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*(?::\s*(\d{1,4})\s*)?"
@@ -70,29 +76,30 @@ def _customer_name(c: Context) -> str:
 
 Getter = Callable[[Context, int | None], str]
 
-PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
+# The descriptions are shown on the administration pages, in the reader's language.
+PLACEHOLDERS: dict[str, tuple[StrOrPromise, Getter]] = {
     "ticket.number": (
-        "the ticket number",
+        _("the ticket number"),
         lambda c, n: c.ticket.number if c.ticket else "",
     ),
     "ticket.title": (
-        "the ticket title",
+        _("the ticket title"),
         lambda c, n: _cut(c.ticket.title, n) if c.ticket else "",
     ),
     "ticket.queue": (
-        "the queue name",
+        _("the queue name"),
         lambda c, n: c.ticket.queue.name if c.ticket else "",
     ),
     "ticket.state": (
-        "the state name",
+        _("the state name"),
         lambda c, n: c.ticket.state.name if c.ticket else "",
     ),
     "ticket.priority": (
-        "the priority (1-5)",
+        _("the priority (1-5)"),
         lambda c, n: str(c.ticket.priority) if c.ticket else "",
     ),
     "ticket.created": (
-        "when the ticket was created",
+        _("when the ticket was created"),
         lambda c, n: (
             timezone.localtime(c.ticket.created).strftime("%Y-%m-%d %H:%M")
             if c.ticket
@@ -100,44 +107,47 @@ PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
         ),
     ),
     "ticket.owner": (
-        "the owner's full name",
+        _("the owner's full name"),
         lambda c, n: _full_name(c.ticket.owner) if c.ticket else "",
     ),
     "ticket.responsible": (
-        "the responsible agent's full name",
+        _("the responsible agent's full name"),
         lambda c, n: _full_name(c.ticket.responsible) if c.ticket else "",
     ),
     "customer.name": (
-        "the customer's name (may be empty)",
+        _("the customer's name (may be empty)"),
         lambda c, n: _customer_name(c),
     ),
     "customer.email": (
-        "the customer's address",
+        _("the customer's address"),
         lambda c, n: c.customer.email if c.customer else "",
     ),
-    "agent.name": ("the writing agent's full name", lambda c, n: _full_name(c.agent)),
+    "agent.name": (
+        _("the writing agent's full name"),
+        lambda c, n: _full_name(c.agent),
+    ),
     "agent.first_name": (
-        "the writing agent's first name",
+        _("the writing agent's first name"),
         lambda c, n: c.agent.first_name if c.agent else "",
     ),
     "agent.last_name": (
-        "the writing agent's last name",
+        _("the writing agent's last name"),
         lambda c, n: c.agent.last_name if c.agent else "",
     ),
     "agent.email": (
-        "the writing agent's address",
+        _("the writing agent's address"),
         lambda c, n: c.agent.email if c.agent else "",
     ),
     "original.subject": (
-        "the subject of the message answered (:N cuts to N characters)",
+        _("the subject of the message answered (:N cuts to N characters)"),
         lambda c, n: _cut(c.original.subject, n) if c.original else "",
     ),
     "original.from": (
-        "who wrote the message answered",
+        _("who wrote the message answered"),
         lambda c, n: c.original.from_addr if c.original else "",
     ),
     "original.date": (
-        "when the message answered arrived",
+        _("when the message answered arrived"),
         lambda c, n: (
             timezone.localtime(c.original.created).strftime("%Y-%m-%d %H:%M")
             if c.original
@@ -145,12 +155,12 @@ PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
         ),
     ),
     "original.quote": (
-        "the message answered, quoted with '> ' (:N keeps the first N lines)",
+        _("the message answered, quoted with '> ' (:N keeps the first N lines)"),
         lambda c, n: _quote(c.original.body_text, n) if c.original else "",
     ),
-    "date.today": ("today's date", lambda c, n: timezone.localdate().isoformat()),
+    "date.today": (_("today's date"), lambda c, n: timezone.localdate().isoformat()),
     "date.now": (
-        "the current date and time",
+        _("the current date and time"),
         lambda c, n: timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     ),
 }
@@ -254,7 +264,7 @@ def render(text: str, context: Context) -> str:
             if m.start() < pos:
                 continue
             out += line[pos : m.start()]
-            _, getter = PLACEHOLDERS[m.group(1)]
+            _help, getter = PLACEHOLDERS[m.group(1)]
             n = int(m.group(2)) if m.group(2) else None
             value = getter(context, n) or _fallback(m.group(3))
             if value.strip():

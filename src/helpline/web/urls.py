@@ -9,6 +9,7 @@ from helpline.web.views import (
     agent_admin,
     agent_sessions,
     agentday,
+    answer_texts,
     audit,
     auth,
     bulk,
@@ -26,6 +27,7 @@ from helpline.web.views import (
     privacy,
     privacy_export,
     public_backlog,
+    queue_admin,
     redaction,
     relations,
     reports,
@@ -134,6 +136,28 @@ urlpatterns = [
     # Data protection (docs/data-protection.md): for holders of audit_reads only.
     path("audit/reads/", audit.reads, name="audit-reads"),
     path("audit/reads.csv", audit.reads_csv, name="audit-reads-csv"),
+    # The administration area (docs/administration.md)
+    path("administration/", queue_admin.index, name="admin-index"),
+    # -- queues and answer texts (branch adminq) --
+    path("administration/queues/", queue_admin.queues, name="admin-queues"),
+    path("administration/queues/new/", queue_admin.queue_new, name="admin-queue-new"),
+    path(
+        "administration/queues/<int:queue_id>/",
+        queue_admin.queue_page,
+        name="admin-queue",
+    ),
+    path("administration/texts/<slug:kind>/", answer_texts.texts, name="admin-texts"),
+    path(
+        "administration/texts/<slug:kind>/new/",
+        answer_texts.text_edit,
+        name="admin-text-new",
+    ),
+    path(
+        "administration/texts/<slug:kind>/<int:pk>/",
+        answer_texts.text_edit,
+        name="admin-text",
+    ),
+    # -- end of queues and answer texts --
     # Permissions at scale (docs/administration.md)
     path("administration/permissions/", administration.index, name="admin-permissions"),
     path(
@@ -157,6 +181,22 @@ urlpatterns = [
     ),
     path("invitation/<str:token>/", agent_admin.accept, name="invitation"),
     path("administration/templates/", administration.templates, name="admin-templates"),
+    path(
+        "administration/templates/new/",
+        answer_texts.template_new,
+        name="admin-template-new",
+    ),
+    path(
+        "administration/templates/<int:template_id>/attachments/",
+        answer_texts.template_attachment_add,
+        name="admin-template-attachment-add",
+    ),
+    path(
+        "administration/templates/<int:template_id>/attachments/<int:attachment_id>/"
+        "remove/",
+        answer_texts.template_attachment_remove,
+        name="admin-template-attachment-remove",
+    ),
     path(
         "administration/templates/<int:template_id>/",
         administration.template_edit,

@@ -24,8 +24,10 @@ from helpline.actions import agent_admin
 from helpline.actions import permission_admin as pa
 from helpline.actions import queue_templates as qt
 from helpline.errors import InvalidInput
-from helpline.models import Group
+from helpline.models import Group, Template
 from helpline.responses.render import check_text
+from helpline.web.admin_forms import TemplateForm
+from helpline.web.views import answer_texts
 from helpline.web.views.decorators import AgentRequest, agent_view
 
 AGENTS_PER_PAGE = 50
@@ -184,13 +186,54 @@ def templates(request: AgentRequest) -> HttpResponse:
     return render(
         request,
         "helpline/administration/templates.html",
-        {"templates": list(found[:500])},
+        {
+            "templates": list(found[:500]),
+            "may_create": qt.is_template_admin(request.user),
+        },
+    )
+
+
+def _template_full(request: AgentRequest, template: Template) -> HttpResponse:
+    """An administrator's template page: everything about the template."""
+    status = 200
+    if request.method == "POST":
+        form = TemplateForm(request.POST)
+        if answer_texts.save_template(request, form, template.pk):
+            messages.success(request, _("Template saved."))
+            return HttpResponseRedirect(reverse("admin-templates"))
+        status = 400
+    elif request.method == "GET":
+        form = TemplateForm(
+            initial={
+                "name": template.name,
+                "type": template.type,
+                "subject": template.subject,
+                "text": template.text,
+                "queues": list(template.queues.all()),
+                "comment": template.comment,
+                "valid": template.valid,
+            }
+        )
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "helpline/administration/template_full.html",
+        {
+            "form": form,
+            "template": template,
+            "attachments": list(template.attachments.order_by("filename")),
+            "placeholders": answer_texts.placeholders(),
+        },
+        status=status,
     )
 
 
 @agent_view
 def template_edit(request: AgentRequest, template_id: int) -> HttpResponse:
     template = qt.get_template_for(request.user, template_id)
+    if qt.is_template_admin(request.user):
+        return _template_full(request, template)
     status = 200
     error = ""
     if request.method == "POST":
@@ -211,6 +254,10 @@ def template_edit(request: AgentRequest, template_id: int) -> HttpResponse:
     return render(
         request,
         "helpline/administration/template.html",
-        {"template": template, "error": error},
+        {
+            "template": template,
+            "error": error,
+            "placeholders": answer_texts.placeholders(),
+        },
         status=status,
     )
