@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from helpline.actions import invitations
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import locale_of, mail_agent, speaking_to
 
 
 def invitation_link(agent: Any) -> str:
@@ -43,6 +43,12 @@ def invite(
 
 
 def _queue(actor: Any, agent: Any) -> None:
+    with speaking_to(locale_of(agent)):  # the invited agent's language, not the actor's
+        subject, body = _text(actor, agent)
+    mail_agent(agent, subject, body + "\n")
+
+
+def _text(actor: Any, agent: Any) -> tuple[str, str]:
     body = "\n".join(
         [
             _("Hello %(name)s,") % {"name": agent.get_full_name() or agent.username},
@@ -61,4 +67,4 @@ def _queue(actor: Any, agent: Any) -> None:
             invitation_link(agent),
         ]
     )
-    mail_agent(agent, _("Your Helpline login"), body + "\n")
+    return _("Your Helpline login"), body

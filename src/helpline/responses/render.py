@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
 from helpline.errors import InvalidInput
+from helpline.local_format import site_time
 
 PLACEHOLDER = re.compile(
     r"\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*(?::\s*(\d{1,4})\s*)?"
@@ -94,9 +93,7 @@ PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
     "ticket.created": (
         "when the ticket was created",
         lambda c, n: (
-            timezone.localtime(c.ticket.created).strftime("%Y-%m-%d %H:%M")
-            if c.ticket
-            else ""
+            site_time(c.ticket.created).strftime("%Y-%m-%d %H:%M") if c.ticket else ""
         ),
     ),
     "ticket.owner": (
@@ -139,7 +136,7 @@ PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
     "original.date": (
         "when the message answered arrived",
         lambda c, n: (
-            timezone.localtime(c.original.created).strftime("%Y-%m-%d %H:%M")
+            site_time(c.original.created).strftime("%Y-%m-%d %H:%M")
             if c.original
             else ""
         ),
@@ -148,10 +145,10 @@ PLACEHOLDERS: dict[str, tuple[str, Getter]] = {
         "the message answered, quoted with '> ' (:N keeps the first N lines)",
         lambda c, n: _quote(c.original.body_text, n) if c.original else "",
     ),
-    "date.today": ("today's date", lambda c, n: timezone.localdate().isoformat()),
+    "date.today": ("today's date", lambda c, n: site_time().date().isoformat()),
     "date.now": (
         "the current date and time",
-        lambda c, n: timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        lambda c, n: site_time().strftime("%Y-%m-%d %H:%M"),
     ),
 }
 
