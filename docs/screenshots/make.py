@@ -2,6 +2,11 @@
 and report.png.
 
     .venv/bin/python docs/screenshots/make.py
+    .venv/bin/python docs/screenshots/make.py --language ar --time-zone Asia/Riyadh
+
+With ``--language`` (a code of settings.LANGUAGES, e.g. de, ar, ja) the agent alice
+has that language (and ``--time-zone`` its time zone) and the files are named
+queue-ar.png, zoom-ar.png and report-ar.png; English keeps the plain names.
 
 Builds the demo organisation (``helpline.demo``) plus a few more tickets in a fresh
 temporary data directory, serves Helpline on a free local port, and photographs the
@@ -12,6 +17,7 @@ through Playwright.  Nothing outside the temporary directory and this folder cha
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -209,9 +215,36 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def main() -> int:
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    codes = [code for code, _name in settings.LANGUAGES]
+    parser.add_argument(
+        "--language", default="en", choices=codes, help="the agent's language"
+    )
+    parser.add_argument(
+        "--time-zone", default="", help="the agent's time zone, e.g. Asia/Riyadh"
+    )
+    return parser.parse_args(argv)
+
+
+def file_name(name: str, language: str) -> Path:
+    return HERE / (f"{name}.png" if language == "en" else f"{name}-{language}.png")
+
+
+def set_locale(language: str, time_zone: str) -> None:
+    """Alice's preferences, through the action (its checks included)."""
+    from django.contrib.auth import get_user_model
+
+    from helpline.actions.preferences import set_preferences
+
+    alice = get_user_model().objects.get(username="alice")
+    set_preferences(alice, language=language, time_zone=time_zone)
+
+
+def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
+    options = arguments(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 1
@@ -219,6 +252,7 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         number = seed()
         seed_report_history()
+        set_locale(options.language, options.time_zone)
         httpd = make_server(
             "127.0.0.1",
             0,
@@ -244,16 +278,21 @@ def main() -> int:
             page.click("button[type=submit]")
             page.wait_for_url("**/")
             page.goto(f"/queues/{queue_id}/")
-            page.screenshot(path=str(HERE / "queue.png"))
+            page.screenshot(path=str(file_name("queue", options.language)))
             page.goto(f"/ticket/{number}/")
-            page.screenshot(path=str(HERE / "zoom.png"))
+            page.screenshot(path=str(file_name("zoom", options.language)))
             page.goto("/reports/?unit=week")
-            page.screenshot(path=str(HERE / "report.png"), full_page=True)
+            page.screenshot(
+                path=str(file_name("report", options.language)), full_page=True
+            )
             browser.close()
         httpd.shutdown()
-    print(f"wrote queue.png, zoom.png and report.png in {HERE}")
+    names = ", ".join(
+        file_name(n, options.language).name for n in ("queue", "zoom", "report")
+    )
+    print(f"wrote {names} in {HERE}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
