@@ -67,7 +67,8 @@ def web_settings() -> dict:
         processors.append("helpline.web.context.helpline")
     options["context_processors"] = processors
     templates[0]["OPTIONS"] = options
-    changes["TEMPLATES"] = templates
+    # The other engines (Jinja2 for the ticket rows) as they are.
+    changes["TEMPLATES"] = [*templates, *settings.TEMPLATES[1:]]
     changes["STATICFILES_DIRS"] = [WEB / "static"]
     return changes
 

@@ -94,6 +94,10 @@ def test_arabic_at_400_pixels_starts_at_the_right_and_fits(new_page, world):
         " getComputedStyle(el).borderRightWidth]"
     )
     assert edges == ["1px", "4px"]
+    # An English mail on an Arabic page still reads left to right (dir="auto"),
+    # its trailing full stop where it belongs.
+    body = page.locator("pre.body").first
+    assert body.evaluate("el => getComputedStyle(el).direction") == "ltr"
     fits = page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )

@@ -13,6 +13,7 @@ from helpline.actions import admin
 from helpline.actions.events import Event
 from helpline.actions.preferences import set_preferences
 from helpline.blobstore import read_blob
+from helpline.errors import InvalidInput
 from helpline.models import OutboxMessage, Permission, Ticket
 from helpline.responses import agent_mail
 from helpline.responses.notify import notify
@@ -85,18 +86,24 @@ def test_an_agent_without_preferences_or_with_an_unknown_language_gets_the_sites
 
 
 def test_the_invitation_is_in_the_invited_agents_language(desk):
-    """An invited agent has no preferences yet: the site's language, whatever the
-    inviting administrator reads."""
+    """The new agent's language is given with the invitation (the web form gives
+    the inviting administrator's); the mail speaks it, whatever is active."""
     from helpline.responses import invitation
 
     _queue, anna, _bob = desk
     anna.is_staff = anna.is_superuser = True
     anna.save(update_fields=["is_staff", "is_superuser"])
-    with translation.override("de"):
-        invitation.invite(anna, login="neu", email="neu@example.org")
-    mail = _mail_to("neu@example.org")
-    assert mail["Subject"] == "Your Helpline login"
-    assert "invited you to Helpline" in mail.get_body(("plain",)).get_content()
+    with translation.override("en"):
+        agent = invitation.invite(
+            anna, login="neu", email="neu@example.org", language="de"
+        )
+        plain = invitation.invite(anna, login="new", email="new@example.org")
+    assert agent_mail.locale_of(agent).language == "de"
+    assert _mail_to("neu@example.org")["Subject"] == "Ihr Helpline-Login"
+    assert _mail_to("new@example.org")["Subject"] == "Your Helpline login"
+    assert agent_mail.locale_of(plain).language == "en"
+    with pytest.raises(InvalidInput, match="tlh"):
+        invitation.invite(anna, login="x", email="x@example.org", language="tlh")
 
 
 def test_what_goes_to_customers_keeps_the_sites_clock(desk):

@@ -44,9 +44,12 @@ def agent_locale(language: str | None, time_zone: str | None) -> AgentLocale:
 
 def locale_of(agent: Any) -> AgentLocale:
     """``agent``'s language and time zone (its preferences; one query)."""
-    row = AgentProfile.objects.filter(user=agent).values("language", "time_zone")
-    found = row.first() or {}
-    return agent_locale(found.get("language"), found.get("time_zone"))
+    row = (
+        AgentProfile.objects.filter(user=agent)
+        .values_list("language", "time_zone")
+        .first()
+    )
+    return agent_locale(*row) if row is not None else site_locale()
 
 
 def locales_of(agent_ids: Iterable[int]) -> dict[int, AgentLocale]:

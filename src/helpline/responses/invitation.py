@@ -27,8 +27,10 @@ def invite(
     first_name: str = "",
     last_name: str = "",
     grants: list[tuple[int, str]] | None = None,
+    language: str | None = None,
 ) -> Any:
-    """Create the agent (``invitations.invite_agent``) and queue its mail."""
+    """Create the agent (``invitations.invite_agent``) and queue its mail, in the
+    new agent's language: ``language``, else the site's."""
     with transaction.atomic():
         agent = invitations.invite_agent(
             actor,
@@ -37,6 +39,7 @@ def invite(
             first_name=first_name,
             last_name=last_name,
             grants=grants or [],
+            language=language,
         )
         _queue(actor, agent)
     return agent
