@@ -1,19 +1,26 @@
 """Take the screenshots of the agent interface: docs/screenshots/queue.png, zoom.png
-and report.png, and of the administration: admin-index.png, admin-mail-account.png
-and admin-filter.png.
+and report.png, and of the administration: admin-index.png, admin-queue.png,
+admin-mail-account.png and admin-filter.png.
 
     .venv/bin/python docs/screenshots/make.py
+    .venv/bin/python docs/screenshots/make.py --language ar --time-zone Asia/Riyadh
+
+With ``--language`` (a code of settings.LANGUAGES, e.g. de, ar, ja) the agent alice
+and the administrator have that language (and ``--time-zone`` its time zone) and the
+files are named queue-ar.png, zoom-ar.png, ... admin-filter-ar.png; English keeps the
+plain names.
 
 Builds the demo organisation (``helpline.demo``) plus a few more tickets in a fresh
 temporary data directory, serves Helpline on a free local port, and photographs the
 queue view, a ticket zoom and a report (twelve weeks of made-up closed tickets in
 info-en, aggregated as the worker would), then, as the demo administrator, the
-administration's "Mail and states" index, a mail account and a postmaster filter,
+administration's index, a queue, a mail account and a postmaster filter,
 with Debian's Chromium (``apt-get install chromium``) through Playwright.  Nothing outside the temporary directory and this folder changes.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -66,7 +73,8 @@ def web_settings() -> dict:
         processors.append("helpline.web.context.helpline")
     options["context_processors"] = processors
     templates[0]["OPTIONS"] = options
-    changes["TEMPLATES"] = templates
+    # The other engines (Jinja2 for the ticket rows) as they are.
+    changes["TEMPLATES"] = [*templates, *settings.TEMPLATES[1:]]
     changes["STATICFILES_DIRS"] = [WEB / "static"]
     return changes
 
@@ -258,9 +266,50 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def main() -> int:
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    codes = [code for code, _name in settings.LANGUAGES]
+    parser.add_argument(
+        "--language", default="en", choices=codes, help="the agent's language"
+    )
+    parser.add_argument(
+        "--time-zone", default="", help="the agent's time zone, e.g. Asia/Riyadh"
+    )
+    return parser.parse_args(argv)
+
+
+def file_name(name: str, language: str) -> Path:
+    return HERE / (f"{name}.png" if language == "en" else f"{name}-{language}.png")
+
+
+def set_locale(language: str, time_zone: str) -> None:
+    """Alice's and the administrator's preferences, through the action (its checks
+    included)."""
+    from django.contrib.auth import get_user_model
+
+    from helpline.actions.preferences import set_preferences
+
+    for login in ("alice", "admin"):
+        agent = get_user_model().objects.get(username=login)
+        set_preferences(agent, language=language, time_zone=time_zone)
+
+
+def ADMIN_PAGES(  # noqa: N802 - a table, as a function of the seeded ids
+    queue_id: int, account_id: int, filter_id: int
+) -> list[tuple[str, str]]:
+    """(address, file name) of the administration screenshots, as the admin."""
+    return [
+        ("/administration/", "admin-index"),
+        (f"/administration/queues/{queue_id}/", "admin-queue"),
+        (f"/administration/mail-accounts/{account_id}/", "admin-mail-account"),
+        (f"/administration/filters/{filter_id}/", "admin-filter"),
+    ]
+
+
+def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
+    options = arguments(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 1
@@ -269,6 +318,7 @@ def main() -> int:
         number = seed()
         seed_report_history()
         account_id, filter_id = seed_mail_admin()
+        set_locale(options.language, options.time_zone)
         httpd = make_server(
             "127.0.0.1",
             0,
@@ -300,25 +350,20 @@ def main() -> int:
                     file=sys.stderr,
                 )
                 return 1
-            page.screenshot(path=str(HERE / "queue.png"))
+            page.screenshot(path=str(file_name("queue", options.language)))
             page.goto(f"/ticket/{number}/")
-            page.screenshot(path=str(HERE / "zoom.png"))
+            page.screenshot(path=str(file_name("zoom", options.language)))
             page.goto("/reports/?unit=week")
-            page.screenshot(path=str(HERE / "report.png"), full_page=True)
+            page.screenshot(
+                path=str(file_name("report", options.language)), full_page=True
+            )
             page.context.clear_cookies()
             page.goto("/login/")
             page.fill("#id_username", "admin")
             page.fill("#id_password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/")
-            for url, name in (
-                ("/administration/mail/", "admin-index.png"),
-                (
-                    f"/administration/mail-accounts/{account_id}/",
-                    "admin-mail-account.png",
-                ),
-                (f"/administration/filters/{filter_id}/", "admin-filter.png"),
-            ):
+            for url, name in ADMIN_PAGES(queue_id, account_id, filter_id):
                 response = page.goto(url)
                 if response is None or response.status != 200:
                     print(
@@ -326,15 +371,18 @@ def main() -> int:
                         file=sys.stderr,
                     )
                     return 1
-                page.screenshot(path=str(HERE / name), full_page=True)
+                page.screenshot(
+                    path=str(file_name(name, options.language)), full_page=True
+                )
             browser.close()
         httpd.shutdown()
-    print(
-        "wrote queue.png, zoom.png, report.png, admin-index.png, "
-        f"admin-mail-account.png and admin-filter.png in {HERE}"
+    names = ", ".join(
+        file_name(n, options.language).name
+        for n in ("queue", "zoom", "report", *(n for _, n in ADMIN_PAGES(0, 0, 0)))
     )
+    print(f"wrote {names} in {HERE}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -130,7 +130,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "helpline.web.context.helpline",
             ],
-            "libraries": {"jinja": "helpline.web.jinja"},
+            "libraries": {
+                "jinja": "helpline.web.jinja",
+                "local_format": "helpline.web.local_format_tags",
+            },
         },
     },
     {
@@ -205,7 +208,26 @@ AUTH_PASSWORD_VALIDATORS: list[dict[str, object]] = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# Each language by its own name: the picker is read by someone looking for theirs
+# (docs/web.md, "Languages").  Every language but English has its catalogue under
+# locale/ (the directory name is Django's locale name: zh_Hans for zh-hans), which
+# tests/web/test_i18n.py checks is complete and compiled.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("ar", "العربية"),
+    ("he", "עברית"),
+    ("uk", "Українська"),
+    ("ja", "日本語"),
+    ("zh-hans", "简体中文"),
+    ("ru", "Русский"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("pt", "Português"),
+    ("it", "Italiano"),
+    ("pl", "Polski"),
+    ("nl", "Nederlands"),
+]
 TIME_ZONE = _env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -505,6 +527,11 @@ SESSION_ENGINE = "helpline.web.sessions"
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "helpline.web.sessions.AgentSessionMiddleware",
+)
+# The agent's own time zone for the pages (helpline/web/timezones.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("helpline.web.sessions.AgentSessionMiddleware") + 1,
+    "helpline.web.timezones.AgentTimeZoneMiddleware",
 )
 # A session unused this long ends (0: never); SESSION_COOKIE_AGE (HELPLINE_SESSION_AGE)
 # is the absolute limit from login, whatever the use.

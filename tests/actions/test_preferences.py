@@ -29,7 +29,7 @@ def setup(db):
     return alice, info, sub, secret
 
 
-DEFAULTS = Preferences("en", "newest", frozenset(), frozenset())
+DEFAULTS = Preferences("en", "", "newest", frozenset(), frozenset())
 
 
 def profile_of(agent):

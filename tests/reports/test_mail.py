@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from helpline.actions.preferences import set_preferences
 from helpline.actions.reports import set_report_mail
 from helpline.actions.reports_aggregate import update_reports
 from helpline.blobstore import read_blob
@@ -38,7 +39,7 @@ def test_weekly_mail_has_only_what_the_agent_may_see(desk):
     assert send_weekly_reports(today=NEXT_MONDAY) == 2
     mails = _mails()
     alice, bob = mails["alice@example.org"], mails["bob@example.org"]
-    assert "2026-03-02" in alice
+    assert "03/02/2026" in alice  # the week, as English writes dates
     assert "3 received, 2 answered, 1 closed" in alice
     assert "Queue B" not in alice
     assert "Queue A: 3 received" in bob and "Queue B: 1 received" in bob
@@ -63,3 +64,20 @@ def test_subscribe_on_the_page(client, desk, settings):
     page = client.get(reverse("reports")).content.decode()
     assert "Stop the weekly report mail" in page
     assert send_weekly_reports(today=NEXT_MONDAY) == 1
+
+
+def test_the_weekly_mail_is_in_the_agents_language(desk):
+    """German dates, words and decimals for an agent who reads German."""
+    update_reports()
+    set_preferences(desk.alice, language="de", time_zone="Europe/Berlin")
+    set_report_mail(desk.alice, desk.alice, subscribed=True)
+    assert send_weekly_reports(today=NEXT_MONDAY) == 1
+    msg = message_from_bytes(
+        read_blob(OutboxMessage.objects.get().raw), policy=policy.default
+    )
+    body = msg.get_body(("plain",)).get_content()
+    assert msg["Subject"] == "Helpline: die Woche ab 02.03.2026"
+    assert "02.03.2026 bis 08.03.2026" in body
+    assert "Alle Ihre Queues: 3 eingegangen" in body
+    assert " Std." in body and " h;" not in body
+    assert "03/02/2026" not in body

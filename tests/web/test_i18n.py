@@ -1,4 +1,5 @@
-"""The German catalogue: complete, compiled, and used by the pages."""
+"""The catalogues: one per language of settings.LANGUAGES but English, each complete,
+compiled and up to date with the source; and the German one used by the pages."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import to_locale
 
 import helpline
 from helpline.models import AgentProfile
 from tests.web import build_world, web_settings
 
-CATALOGUE = Path(helpline.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+LOCALE = Path(helpline.__file__).parent / "locale"
+# Every language offered but English (the language of the source) has a catalogue.
+TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
+
+
+def catalogue(language: str) -> Path:
+    """The directory of ``language``'s catalogue (Django's locale name: zh_Hans)."""
+    return LOCALE / to_locale(language) / "LC_MESSAGES"
 
 
 def entries(po: str):
@@ -32,22 +41,25 @@ def entries(po: str):
         yield msgid.group(1), strs, block
 
 
-def test_every_message_has_a_german_translation():
-    po = (CATALOGUE / "django.po").read_text(encoding="utf-8")
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_has_a_translation(language):
+    po = (catalogue(language) / "django.po").read_text(encoding="utf-8")
     found = list(entries(po))
     assert len(found) > 250
     for msgid, strs, block in found:
-        assert all(strs), f"untranslated: {msgid}"
-        assert "#, fuzzy" not in block, f"fuzzy: {msgid}"
+        assert all(strs), f"untranslated ({language}): {msgid}"
+        assert "#, fuzzy" not in block, f"fuzzy ({language}): {msgid}"
 
 
-def test_the_compiled_catalogue_is_up_to_date(tmp_path):
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_compiled_catalogue_is_up_to_date(tmp_path, language):
+    directory = catalogue(language)
     compiled = tmp_path / "django.mo"
     subprocess.run(
-        ["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")],
+        ["msgfmt", "--check", "-o", str(compiled), str(directory / "django.po")],
         check=True,
     )
-    with compiled.open("rb") as fresh, (CATALOGUE / "django.mo").open("rb") as shipped:
+    with compiled.open("rb") as fresh, (directory / "django.mo").open("rb") as shipped:
         expected = gettext.GNUTranslations(fresh)._catalog
         actual = gettext.GNUTranslations(shipped)._catalog
     assert actual == expected
@@ -91,19 +103,29 @@ def test_the_queue_view_in_german(client, db):
     assert ">neu<" in html  # the state of the ticket in its row
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Gesperrt?" in html
-    local = timezone.localtime(world.ticket.created).strftime("%Y-%m-%d %H:%M")
+    # The age's tooltip: the date as German writes it (d.m.Y H:i).
+    local = timezone.localtime(world.ticket.created).strftime("%d.%m.%Y %H:%M")
     assert f'title="{local}"' in html
 
 
-def test_every_message_of_the_source_is_in_the_catalogue(tmp_path):
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_of_the_source_is_in_the_catalogue(tmp_path, language):
     """makemessages over a copy of the package finds no text the catalogue lacks: a
-    new page, button or error message without its German translation fails here."""
+    new page, button or error message without its translation fails here (for each
+    language offered)."""
     package = Path(helpline.__file__).parent
     copy = tmp_path / "helpline"
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     django_admin = str(Path(sys.executable).parent / "django-admin")
     subprocess.run(
-        [django_admin, "makemessages", "--locale", "de", "--no-obsolete", "--no-wrap"],
+        [
+            django_admin,
+            "makemessages",
+            "--locale",
+            to_locale(language),
+            "--no-obsolete",
+            "--no-wrap",
+        ],
         cwd=copy,
         check=True,
         capture_output=True,
@@ -113,8 +135,13 @@ def test_every_message_of_the_source_is_in_the_catalogue(tmp_path):
             "HELPLINE_DATA_DIR": str(tmp_path / "data"),
         },
     )
-    extracted = (copy / "locale" / "de" / "LC_MESSAGES" / "django.po").read_text(
-        encoding="utf-8"
-    )
-    missing = [msgid for msgid, strs, _block in entries(extracted) if not all(strs)]
-    assert missing == [], f"not in the German catalogue: {missing}"
+    relative = catalogue(language).relative_to(LOCALE.parent) / "django.po"
+    extracted = (copy / relative).read_text(encoding="utf-8")
+    # A new message close to a known one comes back "fuzzy", with the known one's
+    # translation guessed in: missing all the same.
+    missing = [
+        msgid
+        for msgid, strs, block in entries(extracted)
+        if not all(strs) or "#, fuzzy" in block
+    ]
+    assert missing == [], f"not in the {language} catalogue: {missing}"

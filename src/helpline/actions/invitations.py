@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from helpline.actions import admin as admin_actions
 from helpline.actions import permission_admin as pa
 from helpline.errors import InvalidInput, NotFound, PermissionDenied
+from helpline.models import AgentProfile
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -73,15 +74,22 @@ def invite_agent(
     first_name: str = "",
     last_name: str = "",
     grants: list[tuple[int, str]] = (),  # type: ignore[assignment]
+    language: str | None = None,
 ) -> Any:
     """Create the invited agent, without a password, with its first grants ((group
-    id, permission) pairs, through ``permission_admin``: audited).  The caller sends
+    id, permission) pairs, through ``permission_admin``: audited) and its language
+    (a code of settings.LANGUAGES; the agent may change it later).  The caller sends
     the mail in the same transaction."""
     if not may_invite(actor):
         raise PermissionDenied("Only administrators who may add agents invite them.")
     login = login.strip()
     if not login:
         raise InvalidInput("An invited agent needs a login.")
+    codes = [code for code, _name in settings.LANGUAGES]
+    if language is not None and language not in codes:
+        raise InvalidInput(
+            f"Unknown language {language!r}; choose one of {', '.join(codes)}."
+        )
     with transaction.atomic():
         agent = admin_actions.create_agent(
             login,
@@ -91,6 +99,8 @@ def invite_agent(
             last_name=last_name.strip(),
             actor=actor,
         )
+        if language is not None:
+            AgentProfile.objects.filter(user=agent).update(language=language)
         changes = [pa.Change(True, "a", agent.pk, g, p) for g, p in grants]
         pa.bulk_change_grants(actor, changes)
         admin_actions.record(actor, "invited", agent, object_type="agent")

@@ -1,4 +1,5 @@
-"""An agent's own preferences: language, article order, followed queues, notifications.
+"""An agent's own preferences: language, time zone, article order, followed queues,
+notifications.
 
 Only the agent changes them (the preferences screen; administrators use the admin).
 Every change is logged on ``helpline.audit`` with the old and new values: following a
@@ -18,6 +19,7 @@ from django.db import transaction
 
 from helpline.actions.access import queues_with
 from helpline.actions.events import Event
+from helpline.actions.out_of_office import checked_zone
 from helpline.errors import InvalidInput
 from helpline.models import AgentProfile, Permission
 
@@ -29,6 +31,7 @@ ARTICLE_ORDERS = ("newest", "oldest")
 @dataclass(frozen=True)
 class Preferences:
     language: str
+    time_zone: str  # empty: the site's (settings.TIME_ZONE)
     article_order: str
     followed_queue_ids: frozenset[int]
     notifications_off: frozenset[str]
@@ -46,6 +49,7 @@ def get_preferences(agent: Any) -> Preferences:
 def _as_preferences(profile: AgentProfile, followed: frozenset[int]) -> Preferences:
     return Preferences(
         language=profile.language,
+        time_zone=profile.time_zone or "",
         article_order=profile.article_order,
         followed_queue_ids=followed,
         notifications_off=frozenset(profile.notifications_off),
@@ -59,6 +63,11 @@ def _checked_language(language: str) -> str:
             f"Unknown language {language!r}; choose one of {', '.join(codes)}."
         )
     return language
+
+
+def _checked_time_zone(name: str) -> str:
+    """An IANA time zone name, or "" for the site's."""
+    return checked_zone(name) if name.strip() else ""
 
 
 def _checked_order(order: str) -> str:
@@ -101,13 +110,15 @@ def set_preferences(
     agent: Any,
     *,
     language: str | None = None,
+    time_zone: str | None = None,
     article_order: str | None = None,
     followed_queue_ids: Iterable[int] | None = None,
     notifications_off: Iterable[str] | None = None,
 ) -> Preferences:
     """Change the agent's own preferences; ``None`` leaves a preference as it is.
 
-    ``language`` is one of ``settings.LANGUAGES``, ``article_order`` "newest" or
+    ``language`` is one of ``settings.LANGUAGES``, ``time_zone`` an IANA name (such
+    as Europe/Berlin) or "" for the site's time zone, ``article_order`` "newest" or
     "oldest", ``followed_queue_ids`` only queues the agent may read (the whole new set),
     ``notifications_off`` the notification kinds (``Event`` values) switched off.
     Raises ``InvalidInput`` and changes nothing if any of them is not allowed.
@@ -115,6 +126,8 @@ def set_preferences(
     fields: dict[str, Any] = {}
     if language is not None:
         fields["language"] = _checked_language(language)
+    if time_zone is not None:
+        fields["time_zone"] = _checked_time_zone(time_zone)
     if article_order is not None:
         fields["article_order"] = _checked_order(article_order)
     if notifications_off is not None:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpline.actions.access import may, may_in_queue
 from helpline.actions.articles import NewArticle, do_add_article
@@ -54,7 +55,7 @@ from helpline.models import (
     Ticket,
 )
 from helpline.numbers import build_subject
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import locale_of, mail_agent, speaking_to
 from helpline.responses.replies import (
     compose_reply,
     do_send_email,
@@ -401,11 +402,15 @@ def _apply_notify(ctx: Context, ticket: Ticket, params: dict[str, Any]) -> str |
             continue
         if not may(agent, ticket, Permission.RO):
             continue
-        body = (
-            f"{params['text']}\n\nJob: {ctx.job.name}\nQueue: {ticket.queue.name}\n"
-            f"State: {ticket.state.name}   Priority: {ticket.priority}\n"
-            f"Open it: {base}/ticket/{ticket.number}\n"
-        )
+        with speaking_to(locale_of(agent)):  # the recipient's language
+            facts = [
+                _("Job: %(job)s") % {"job": ctx.job.name},
+                _("Queue: %(queue)s") % {"queue": ticket.queue.name},
+                _("State: %(state)s   Priority: %(priority)s")
+                % {"state": _(ticket.state.name), "priority": ticket.priority},
+                _("Open it: %(link)s") % {"link": f"{base}/ticket/{ticket.number}"},
+            ]
+        body = f"{params['text']}\n\n" + "\n".join(facts) + "\n"
         mail_agent(
             agent,
             build_subject(ticket.number, f"{ctx.job.name}: {ticket.title}"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 
-from helpline.models.fields import DefaultedBooleanField
+from helpline.models.fields import DefaultedBooleanField, DefaultedCharField
 
 if TYPE_CHECKING:
     from django.db.models.expressions import Combinable
@@ -18,6 +18,12 @@ class AgentProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
     )
     language = models.CharField(max_length=10, default="en")
+    # The agent's time zone (an IANA name such as Europe/Berlin); empty: the site's
+    # (settings.TIME_ZONE).  Pages and mails to the agent show times in it
+    # (docs/web.md, "Languages"); the API keeps UTC.
+    time_zone: models.CharField[str | Combinable, str] = DefaultedCharField(
+        max_length=64, blank=True, null=True, db_default=models.Value("")
+    )
     followed_queues = models.ManyToManyField(
         "helpline.Queue", blank=True, related_name="followers"
     )

@@ -10,12 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from helpline.actions import agent_admin
-from helpline.models import AgentProfile
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import locale_of, mail_agent, speaking_to
 
 audit = logging.getLogger("helpline.audit")
 
@@ -44,10 +42,7 @@ def run() -> dict[str, int]:
 
 
 def _queue(agent: Any, *, months: int, grace: int) -> None:
-    profile = AgentProfile.objects.filter(user=agent).only("language").first()
-    codes = {code for code, _name in settings.LANGUAGES}
-    language = profile.language if profile and profile.language in codes else "en"
-    with translation.override(language):
+    with speaking_to(locale_of(agent)):
         subject = _("Your Helpline login will be deactivated")
         body = "\n".join(
             [

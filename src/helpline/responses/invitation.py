@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from helpline.actions import invitations
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import locale_of, mail_agent, speaking_to
 
 
 def invitation_link(agent: Any) -> str:
@@ -27,8 +27,10 @@ def invite(
     first_name: str = "",
     last_name: str = "",
     grants: list[tuple[int, str]] | None = None,
+    language: str | None = None,
 ) -> Any:
-    """Create the agent (``invitations.invite_agent``) and queue its mail."""
+    """Create the agent (``invitations.invite_agent``) and queue its mail, in the
+    new agent's language: ``language``, else the site's."""
     with transaction.atomic():
         agent = invitations.invite_agent(
             actor,
@@ -37,12 +39,19 @@ def invite(
             first_name=first_name,
             last_name=last_name,
             grants=grants or [],
+            language=language,
         )
         _queue(actor, agent)
     return agent
 
 
 def _queue(actor: Any, agent: Any) -> None:
+    with speaking_to(locale_of(agent)):  # the invited agent's language, not the actor's
+        subject, body = _text(actor, agent)
+    mail_agent(agent, subject, body + "\n")
+
+
+def _text(actor: Any, agent: Any) -> tuple[str, str]:
     body = "\n".join(
         [
             _("Hello %(name)s,") % {"name": agent.get_full_name() or agent.username},
@@ -61,4 +70,4 @@ def _queue(actor: Any, agent: Any) -> None:
             invitation_link(agent),
         ]
     )
-    mail_agent(agent, _("Your Helpline login"), body + "\n")
+    return _("Your Helpline login"), body

@@ -3,7 +3,8 @@
 Never to the agent who caused the event, never to an agent who may not read the ticket
 (checked through ``access.may`` at sending time), never when the agent switched that
 kind off in their preferences.  Sent through the outbox like every other mail, marked
-``Auto-Submitted: auto-generated`` so nobody's vacation responder answers it.
+``Auto-Submitted: auto-generated`` so nobody's vacation responder answers it.  Each
+mail is written in its recipient's language and time zone (``agent_mail.speaking_to``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from helpline import local_format
 from helpline.actions.access import may
 from helpline.actions.events import Event
 from helpline.actions.mentions import mentioned_agents
@@ -23,23 +27,29 @@ from helpline.actions.out_of_office import substitutes_for
 from helpline.mail import snapshot
 from helpline.models import AgentProfile, Article, Permission, Ticket
 from helpline.numbers import build_subject
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import (
+    AgentLocale,
+    agent_locale,
+    mail_agent,
+    site_locale,
+    speaking_to,
+)
 
 log = logging.getLogger(__name__)
 
 
 TITLES = {
-    Event.NEW_TICKET: "New ticket",
-    Event.FOLLOW_UP: "Follow-up",
-    Event.MOVED: "Ticket moved into your queue",
-    Event.LOCK_TIMEOUT: "Lock timed out",
-    Event.OWNER: "You are now the owner",
-    Event.RESPONSIBLE: "You are now responsible",
-    Event.PENDING_REMINDER: "Reminder reached",
-    Event.DELIVERY_FAILED: "Delivery failed",
-    Event.ESCALATION_WARNING: "Escalation soon",
-    Event.ESCALATION: "Escalated",
-    Event.MENTION: "You were mentioned",
+    Event.NEW_TICKET: gettext_noop("New ticket"),
+    Event.FOLLOW_UP: gettext_noop("Follow-up"),
+    Event.MOVED: gettext_noop("Ticket moved into your queue"),
+    Event.LOCK_TIMEOUT: gettext_noop("Lock timed out"),
+    Event.OWNER: gettext_noop("You are now the owner"),
+    Event.RESPONSIBLE: gettext_noop("You are now responsible"),
+    Event.PENDING_REMINDER: gettext_noop("Reminder reached"),
+    Event.DELIVERY_FAILED: gettext_noop("Delivery failed"),
+    Event.ESCALATION_WARNING: gettext_noop("Escalation soon"),
+    Event.ESCALATION: gettext_noop("Escalated"),
+    Event.MENTION: gettext_noop("You were mentioned"),
 }
 
 
@@ -96,11 +106,13 @@ def notify(
         if stand_in.pk not in direct:
             standing_in.setdefault(stand_in.pk, away)
             people.append(stand_in)
-    off = dict(
-        AgentProfile.objects.filter(user__in=[p.pk for p in people]).values_list(
-            "user_id", "notifications_off"
-        )
-    )
+    off: dict[int, list[str]] = {}
+    locales: dict[int, AgentLocale] = {}
+    for pk, kinds, language, zone in AgentProfile.objects.filter(
+        user__in=[p.pk for p in people]
+    ).values_list("user_id", "notifications_off", "language", "time_zone"):
+        off[pk] = kinds
+        locales[pk] = agent_locale(language, zone)
     sent: list[str] = []
     for agent in {p.pk: p for p in people}.values():
         if actor is not None and agent.pk == actor.pk:
@@ -113,7 +125,8 @@ def notify(
             continue
         if not may(agent, ticket, Permission.RO):
             continue
-        _send(event, ticket, agent, article, standing_in.get(agent.pk))
+        with speaking_to(locales.get(agent.pk) or site_locale()):
+            _send(event, ticket, agent, article, standing_in.get(agent.pk))
         sent.append(agent.email)
     return sent
 
@@ -125,28 +138,49 @@ def _send(
     article: Article | None,
     substitute_for: Any | None = None,
 ) -> None:
+    """Write and queue one notification, in the language and time zone active (the
+    recipient's: ``notify``)."""
     base = settings.HELPLINE_BASE_URL.rstrip("/")
+    title = _(TITLES[event])
     lines = [
-        f"{TITLES[event]}: {ticket.title}",
+        f"{title}: {ticket.title}",
         "",
-        f"Queue: {ticket.queue.name}",
-        f"State: {ticket.state.name}   Priority: {ticket.priority}",
-        f"Open it: {base}/ticket/{ticket.number}",
+        _("Queue: %(queue)s") % {"queue": ticket.queue.name},
+        _("State: %(state)s   Priority: %(priority)s")
+        % {"state": _(ticket.state.name), "priority": ticket.priority},
+        _("Open it: %(link)s") % {"link": f"{base}/ticket/{ticket.number}"},
     ]
     if event in (Event.ESCALATION_WARNING, Event.ESCALATION) and ticket.escalation_at:
-        lines.insert(4, f"Escalation time: {ticket.escalation_at:%Y-%m-%d %H:%M} UTC")
+        lines.insert(4, _escalation_line(ticket))
     if substitute_for is not None:
         away = substitute_for.get_username()
-        lines[1:1] = ["", f"You get this as substitute for {away} (out of office)."]
+        lines[1:1] = [
+            "",
+            _("You get this as substitute for %(login)s (out of office).")
+            % {"login": away},
+        ]
     if article is not None and article.body_text:
         excerpt = "\n".join(article.body_text.strip().splitlines()[:15])
-        lines += ["", f"From: {article.from_addr}", "", excerpt]
+        lines += [
+            "",
+            _("From: %(sender)s") % {"sender": article.from_addr},
+            "",
+            excerpt,
+        ]
     mail_agent(
         agent,
-        build_subject(ticket.number, f"{TITLES[event]}: {ticket.title}"),
+        build_subject(ticket.number, f"{title}: {ticket.title}"),
         "\n".join(lines) + "\n",
         ticket_id=ticket.pk,
     )
+
+
+def _escalation_line(ticket: Ticket) -> str:
+    """The escalation time in the recipient's format and time zone, the zone named."""
+    return _("Escalation time: %(when)s (%(zone)s)") % {
+        "when": local_format.short_datetime(ticket.escalation_at),
+        "zone": local_format.zone_name(),
+    }
 
 
 def deliver(

@@ -16,13 +16,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from helpline.models import AgentProfile
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import locale_of, mail_agent, speaking_to
 
 audit = logging.getLogger("helpline.audit")
 
@@ -55,11 +53,8 @@ def send_reset_mail(email: str) -> int:
 
 
 def _queue(agent: Any) -> None:
-    profile = AgentProfile.objects.filter(user=agent).only("language").first()
-    codes = {code for code, _name in settings.LANGUAGES}
-    language = profile.language if profile and profile.language in codes else "en"
     minutes = int(settings.PASSWORD_RESET_TIMEOUT) // 60
-    with translation.override(language):
+    with speaking_to(locale_of(agent)):
         subject = _("Resetting your Helpline password")
         body = "\n".join(
             [

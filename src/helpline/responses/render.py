@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpline.errors import InvalidInput
+from helpline.local_format import site_time
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -101,9 +101,7 @@ PLACEHOLDERS: dict[str, tuple[StrOrPromise, Getter]] = {
     "ticket.created": (
         _("when the ticket was created"),
         lambda c, n: (
-            timezone.localtime(c.ticket.created).strftime("%Y-%m-%d %H:%M")
-            if c.ticket
-            else ""
+            site_time(c.ticket.created).strftime("%Y-%m-%d %H:%M") if c.ticket else ""
         ),
     ),
     "ticket.owner": (
@@ -149,7 +147,7 @@ PLACEHOLDERS: dict[str, tuple[StrOrPromise, Getter]] = {
     "original.date": (
         _("when the message answered arrived"),
         lambda c, n: (
-            timezone.localtime(c.original.created).strftime("%Y-%m-%d %H:%M")
+            site_time(c.original.created).strftime("%Y-%m-%d %H:%M")
             if c.original
             else ""
         ),
@@ -158,10 +156,10 @@ PLACEHOLDERS: dict[str, tuple[StrOrPromise, Getter]] = {
         _("the message answered, quoted with '> ' (:N keeps the first N lines)"),
         lambda c, n: _quote(c.original.body_text, n) if c.original else "",
     ),
-    "date.today": (_("today's date"), lambda c, n: timezone.localdate().isoformat()),
+    "date.today": (_("today's date"), lambda c, n: site_time().date().isoformat()),
     "date.now": (
         _("the current date and time"),
-        lambda c, n: timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        lambda c, n: site_time().strftime("%Y-%m-%d %H:%M"),
     ),
 }
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from helpline.actions.access import access_ticket, require_in_queue
 from helpline.actions.articles import NewArticle, NewAttachment, do_add_article
@@ -27,6 +26,7 @@ from helpline.actions.locks import claim
 from helpline.actions.tickets import do_create_ticket, do_set_state, get_state
 from helpline.addresses import addresses_in, normalize_all
 from helpline.errors import InvalidInput, NotFound
+from helpline.local_format import site_time
 from helpline.mail.compose import Outgoing, build
 from helpline.mail.outbound import queue_message
 from helpline.models import (
@@ -215,7 +215,8 @@ def compose_reply(
         to = _emails(original.reply_to or original.from_addr)
         if reply_all:
             cc = _emails(original.to_addr) + _emails(original.cc_addr)
-        when = timezone.localtime(original.created).strftime("%Y-%m-%d %H:%M")
+        # The site's clock, not the writing agent's (docs/web.md, "Languages").
+        when = site_time(original.created).strftime("%Y-%m-%d %H:%M")
         quoted = render("{{ original.quote }}", context)
         # The header line QUOTE_HEADER finds.
         tail.append(f"On {when}, {original.from_addr} wrote:\n{quoted}")

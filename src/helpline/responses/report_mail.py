@@ -12,13 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from helpline import local_format
 from helpline.actions.reports import Figures, build_report
 from helpline.errors import PermissionDenied
 from helpline.models import AgentProfile
-from helpline.responses.agent_mail import mail_agent
+from helpline.responses.agent_mail import agent_locale, mail_agent, speaking_to
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        return _("%(n)d min") % {"n": round(seconds / 60)}
+    return _("%(n)s h") % {"n": local_format.number(seconds / 3600, 1)}
 
 
 def _line(label: str, f: Figures) -> str:
@@ -57,9 +58,12 @@ def report_text(agent: Any, monday: date) -> tuple[str, str]:
     report = build_report(
         agent, start=monday, end=monday + timedelta(days=6), unit="week"
     )
-    subject = _("Helpline: the week from %(day)s") % {"day": monday.isoformat()}
+    subject = _("Helpline: the week from %(day)s") % {
+        "day": local_format.short_date(monday)
+    }
     lines = [_("The figures of the queues you may read, %(first)s to %(last)s.") % {
-        "first": monday.isoformat(), "last": (monday + timedelta(days=6)).isoformat()
+        "first": local_format.short_date(monday),
+        "last": local_format.short_date(monday + timedelta(days=6)),
     }, ""]  # fmt: skip
     lines.append(_line(_("All your queues"), report.total))
     for queue, figures in report.by_queue:
@@ -93,7 +97,7 @@ def send_weekly_reports(*, today: date | None = None) -> int:
             if profile is None:
                 continue
             agent = profile.user
-            with translation.override(profile.language or "en"):
+            with speaking_to(agent_locale(profile.language, profile.time_zone)):
                 try:
                     subject, body = report_text(agent, monday)
                 except PermissionDenied:  # pragma: no cover - own figures only

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from email.utils import getaddresses
+from functools import cache
 from typing import Any, cast
+from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from helpline.actions.events import Event
@@ -343,8 +346,32 @@ class LinkForm(forms.Form):
         return LinkType.NORMAL if normal else LinkType.PARENT_CHILD
 
 
+class LanguageSelect(forms.Select):
+    """Each language is named in itself (settings.LANGUAGES) and marked so: its
+    option carries ``lang`` and ``dir``, for screen readers and the right script."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        code = str(option["value"])
+        if code:
+            bidi = get_language_info(code)["bidi"]
+            option["attrs"].update({"lang": code, "dir": "rtl" if bidi else "ltr"})
+        return option
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """The IANA time zone names this machine knows (read once: a directory walk)."""
+    return sorted(available_timezones())
+
+
 class PreferencesForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"))
+    language = forms.ChoiceField(label=_("Language"), widget=LanguageSelect)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Times on the pages and in the mails to you are shown in it."),
+    )
     article_order = forms.ChoiceField(
         label=_("Articles in the zoom"),
         choices=[("newest", _("newest first")), ("oldest", _("oldest first"))],
@@ -367,6 +394,10 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         choice_field(self, "language").choices = [
             (code, name) for code, name in settings.LANGUAGES
+        ]
+        site = _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
+        choice_field(self, "time_zone").choices = [("", site)] + [
+            (name, name) for name in time_zone_names()
         ]
         model_field(self, "followed_queues").queryset = queues.order_by("name")
 

@@ -19,11 +19,13 @@ from functools import lru_cache
 from typing import Any
 
 from django.template import Library, engines
-from django.utils import dateformat, timezone
+from django.utils import dateformat
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext, gettext_noop, ngettext
 from jinja2 import Environment
+
+from helpline import local_format
 
 # The messages of the fragments in web/jinja2/, for makemessages.
 MESSAGES = (
@@ -33,18 +35,15 @@ MESSAGES = (
     gettext_noop("open"),
 )
 
-# Django's date formats that strftime writes alike (digits only, no names to translate).
-_STRFTIME = {"Y-m-d H:i": "%Y-%m-%d %H:%M", "Y-m-d": "%Y-%m-%d"}
 
-
-def _date(value: datetime | None, fmt: str) -> str:
-    """Django's ``date`` filter: the value in the current time zone, in ``fmt``."""
+def _date(value: datetime | None, fmt: str = "SHORT_DATETIME_FORMAT") -> str:
+    """Django's ``date`` filter: the value in the current time zone, in ``fmt`` (a
+    format of the active language such as SHORT_DATETIME_FORMAT, or a fixed one)."""
     if value is None:
         return ""
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
-    if fmt in _STRFTIME:
-        return value.strftime(_STRFTIME[fmt])
+    value = local_format.local(value)
+    if fmt.endswith("_FORMAT"):
+        return local_format.formatted(value, fmt)
     return dateformat.format(value, fmt)
 
 

@@ -34,6 +34,9 @@ class Row:
 
     id: int
     last_seen: datetime
+    # The agent's time zone (AgentProfile.time_zone), read in the same query; empty
+    # or None: the site's (helpline/web/timezones.py activates it).
+    time_zone: str | None = None
 
 
 class SessionStore(db.SessionStore):
@@ -50,6 +53,7 @@ class SessionStore(db.SessionStore):
                 hl_created=Subquery(rows.values("created")[:1]),
                 hl_seen=Subquery(rows.values("last_seen")[:1]),
                 hl_ended=Subquery(rows.values("ended")[:1]),
+                hl_zone=Subquery(rows.values("agent__agent_profile__time_zone")[:1]),
             ).get(session_key=self.session_key, expire_date__gt=now)
         except (self.model.DoesNotExist, SuspiciousOperation) as exc:
             if isinstance(exc, SuspiciousOperation):
@@ -73,7 +77,9 @@ class SessionStore(db.SessionStore):
             self.model.objects.filter(session_key=self.session_key).delete()
             self._session_key = None
             return None
-        self.agent_session = Row(id=found.hl_id, last_seen=found.hl_seen)
+        self.agent_session = Row(
+            id=found.hl_id, last_seen=found.hl_seen, time_zone=found.hl_zone
+        )
         return found
 
     def cycle_key(self) -> None:

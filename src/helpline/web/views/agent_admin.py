@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import (
@@ -17,6 +18,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from helpline.actions import agent_admin, invitations
@@ -85,7 +87,11 @@ def invite(request: AgentRequest) -> HttpResponse:
             if perm in INVITE_PERMISSIONS:
                 grants.append((group.pk, perm))
         try:
-            agent = invitation.invite(request.user, grants=grants, **values)
+            # The new agent starts in the language the inviting administrator
+            # reads (its mail too); it changes it in its preferences.
+            agent = invitation.invite(
+                request.user, grants=grants, language=_offered(get_language()), **values
+            )
         except HelplineError as exc:
             error, status = exc.message, exc.http_status
         else:
@@ -154,3 +160,9 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         {"form": form, "invited": agent},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _offered(language: str | None) -> str | None:
+    """``language`` if settings.LANGUAGES has it (else the new agent gets the site's)."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    return language if language in codes else None

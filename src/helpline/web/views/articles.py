@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from helpline import local_format
 from helpline.models import Article, OutboxMessage, Ticket
 from helpline.web.listing import row_url
 
@@ -103,10 +104,13 @@ def zoom_articles(ticket: Ticket, order: str, *, limit: int | None) -> ZoomArtic
 
 
 def _dates(value: datetime, zone: tzinfo | None = None) -> tuple[str, str, str]:
-    """ISO, long and short local time (what ``|date`` gave: 'c', with and without
-    seconds)."""
+    """ISO, long and short local time, in the agent's formats (helpline/local_format.py)."""
     local = value.astimezone(zone or timezone.get_current_timezone())
-    return local.isoformat(), f"{local:%Y-%m-%d %H:%M:%S}", f"{local:%Y-%m-%d %H:%M}"
+    return (
+        local.isoformat(),
+        local_format.long_datetime(local),
+        local_format.short_datetime(local),
+    )
 
 
 class ArticleLinks:

@@ -21,6 +21,7 @@ from django.http import (
 from django.shortcuts import render
 from django.utils import timezone
 
+from helpline import local_format
 from helpline.actions import privacy_rights
 from helpline.actions.read_audit_search import (
     COLUMNS,
@@ -110,7 +111,7 @@ def _encode(values: dict[str, str]) -> str:
 def _shown(event: ReadEvent) -> dict[str, Any]:
     row = event_row(event)
     local = timezone.localtime(event.at)
-    row["at_short"] = f"{local:%Y-%m-%d %H:%M:%S}"
+    row["at_short"] = local_format.short_datetime(local)
     row["at_iso"] = local.isoformat()
     row["kind_label"] = ReadKind(event.kind).label if event.kind else ""
     return row

@@ -30,8 +30,9 @@ FORM_URL: dict[str, str] = {  # DraftKind: URL name
 
 
 def saved_at(draft: ComposeDraft) -> str:
-    """When the draft was last saved, as the agent's clock shows it (HH:MM)."""
-    return time_format(timezone.localtime(draft.updated), "H:i")
+    """When the draft was last saved, as the agent's clock and language show it
+    (15:22, 3:22 p.m.)."""
+    return time_format(timezone.localtime(draft.updated), "TIME_FORMAT")
 
 
 def form_url(number: str, kind: str, fields: dict[str, str] | None = None) -> str:

@@ -1,4 +1,5 @@
-"""The agent's own settings: language, article order, followed queues, notifications."""
+"""The agent's own settings: language, time zone, article order, followed queues,
+notifications."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def preferences(request: AgentRequest) -> HttpResponse:
         queues=queues_with(agent, Permission.RO),
         initial={
             "language": current.language,
+            "time_zone": current.time_zone,
             "article_order": current.article_order,
             "followed_queues": sorted(current.followed_queue_ids),
             "notifications": [k for k in kinds if k not in current.notifications_off],
@@ -38,6 +40,7 @@ def preferences(request: AgentRequest) -> HttpResponse:
         saved = set_preferences(
             agent,
             language=data["language"],
+            time_zone=data["time_zone"],
             article_order=data["article_order"],
             followed_queue_ids=[q.pk for q in data["followed_queues"]],
             # The form lists the notifications that are on; stored are those off.

@@ -14,10 +14,10 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat, truncatechars
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from helpline import local_format
 from helpline.actions import read_audit, redaction
 from helpline.models import Article, ReadKind
 from helpline.web.views.decorators import AgentRequest, agent_view
@@ -137,7 +137,7 @@ def _line(stone: redaction.Tombstone) -> str:
     values = {
         "reason": stone.reason,
         "actor": stone.actor or _("system"),
-        "date": f"{timezone.localtime(stone.at):%Y-%m-%d %H:%M}",
+        "date": local_format.short_datetime(stone.at),
     }
     if stone.what == redaction.BODY:
         return _("Text removed by redaction (%(reason)s) by %(actor)s on %(date)s.") % (

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from helpline import local_format
 from helpline.actions.reports import (
     UNITS,
     Figures,
@@ -78,8 +79,8 @@ def _duration(seconds: float | None) -> str:
     if seconds < 90 * 60:
         return _("%(n)d min") % {"n": round(seconds / 60)}
     if seconds < 36 * 3600:
-        return _("%(n).1f h") % {"n": seconds / 3600}
-    return _("%(n).1f d") % {"n": seconds / 86400}
+        return _("%(n)s h") % {"n": local_format.number(seconds / 3600, 1)}
+    return _("%(n)s d") % {"n": local_format.number(seconds / 86400, 1)}
 
 
 def _params(request: AgentRequest) -> dict[str, Any]:
@@ -105,9 +106,10 @@ def _params(request: AgentRequest) -> dict[str, Any]:
 
 
 def _label(first: date, unit: str) -> str:
+    """The period as the agent's language writes it (the CSV keeps ISO days)."""
     if unit == "month":
-        return first.strftime("%Y-%m")
-    return first.isoformat()
+        return local_format.formatted(first, "YEAR_MONTH_FORMAT")
+    return local_format.short_date(first)
 
 
 def _charts(report: Report) -> list[Any]:

@@ -18,9 +18,10 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language_bidi, gettext
 from django.utils.translation import gettext_lazy as _
 
+from helpline import local_format
 from helpline.actions import drafts, mentions, privacy_rights, read_audit, spam
 from helpline.actions.access import access_ticket, may
 from helpline.actions.disclosure import (
@@ -98,13 +99,13 @@ def _history(agent: Any, ticket: Ticket, *, limit: int) -> list[HistoryRow]:
     )
     rows = []
     for shown in present_history(agent, entries):
-        created = timezone.localtime(shown.entry.created)
+        created = shown.entry.created
         rows.append(
             HistoryRow(
                 shown.entry,
                 _details(shown),
-                f"{created:%Y-%m-%d %H:%M:%S}",
-                f"{created:%Y-%m-%d %H:%M}",
+                local_format.long_datetime(created),
+                local_format.short_datetime(created),
             )
         )
     return rows
@@ -117,7 +118,9 @@ def _details(shown: ShownEntry) -> list[str]:
     details = []
     if "old" in data and "new" in data:
         old, new = (_value(data.pop(k)) for k in ("old", "new"))
-        details.append(f"{old} → {new}")
+        # The arrow points the way the line is read (right to left in Arabic).
+        arrow = "←" if get_language_bidi() else "→"
+        details.append(f"{old} {arrow} {new}")
     for key, value in data.items():
         if key not in QUIET_KEYS and value not in ("", None, []):
             details.append(f"{key}: {_value(value)}")

@@ -57,6 +57,17 @@
     }
   }
 
+  // The letter of a shortcut is the key's place on a Latin keyboard: with an
+  // Arabic, Hebrew, Russian or Ukrainian layout, "j" is the key that would type "j"
+  // (its code KeyJ), not the letter it types now.
+  function shortcutKey(e) {
+    if (e.key.length === 1 && e.key.charCodeAt(0) > 127 && /^Key[A-Z]$/.test(e.code)) {
+      var letter = e.code.charAt(3);
+      return e.shiftKey ? letter : letter.toLowerCase();
+    }
+    return e.key;
+  }
+
   document.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.tagName === "TEXTAREA") {
       var form = e.target.form;
@@ -70,13 +81,14 @@
     }
     if (document.querySelector("dialog[open]") && e.key !== "?") return;
 
+    var key = shortcutKey(e);
     if (pendingG) {
       pendingG = false;
-      var nav = document.querySelector('[data-nav="' + e.key + '"]');
+      var nav = document.querySelector('[data-nav="' + key + '"]');
       if (nav) { e.preventDefault(); nav.click(); }
       return;
     }
-    switch (e.key) {
+    switch (key) {
       case "?": e.preventDefault(); toggleHelp(); return;
       case "/":
         var box = document.getElementById("search-input");
@@ -95,7 +107,7 @@
         if (box2) { e.preventDefault(); box2.checked = !box2.checked; }
         return;
     }
-    var target = document.querySelector('[data-key="' + CSS.escape(e.key) + '"]');
+    var target = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
     if (target) { e.preventDefault(); activate(target); }
   });
 
