@@ -15,10 +15,11 @@ Then, in fresh processes:
 - baseline: the agent changes the priority of random tickets (``set_priority``, one
   transaction each, as the web does) for ``--seconds`` while nothing else runs;
 - the job's preview (count), then its run (``runner.run_now``), while the same agent
-  loop runs in another process: the agent's update latency (median, p99, max) during
-  the run; each batch's transaction time (the time its row locks are held); and the
-  longest wait for a lock any backend showed in ``pg_stat_activity`` (sampled every
-  20 ms).
+  loop runs in another process: the agent's update latency (median, p99, max, count
+  over 1 s) during the run; each batch's transaction time, and the time its row
+  locks are held (from the locking ``SELECT`` until the commit has returned); the
+  statements the job sent per ticket; and the longest wait for a lock any backend
+  showed in ``pg_stat_activity`` (sampled every 20 ms).
 
 A benchmark, not a test: nothing here runs in ``make test``.  The job changes the
 tickets (priority 1, history entries): run it on a database of its own.
@@ -196,6 +197,7 @@ def measure(
 ) -> dict[str, Any]:
     _setup()
     from django.conf import settings
+    from django.db import connection
 
     from helpline.automation import definition, runner
     from helpline.models import Ticket
@@ -228,22 +230,40 @@ def measure(
     preview_s = time.perf_counter() - start
 
     batches: list[float] = []
-    original = runner._batch
+    held: list[float] = []
+    locking: list[float] = []
+    original, original_lock = runner._batch, runner._lock
+
+    def timed_lock(*args: Any, **kwargs: Any) -> Any:
+        locking.append(time.perf_counter())  # the locks are taken from here on
+        return original_lock(*args, **kwargs)
 
     def timed_batch(*args: Any, **kwargs: Any) -> Any:
         begun = time.perf_counter()
+        locking.clear()
         try:
             return original(*args, **kwargs)
         finally:
-            batches.append(time.perf_counter() - begun)
+            end = time.perf_counter()
+            batches.append(end - begun)
+            if locking:  # until the commit has returned: the locks are gone
+                held.append(end - locking[0])
 
     runner._batch = timed_batch  # type: ignore[assignment]
+    runner._lock = timed_lock  # type: ignore[assignment]
+    statements = [0]
+
+    def counted(execute: Any, sql: str, *args: Any) -> Any:
+        statements[0] += 1
+        return execute(sql, *args)
+
     watch = LockWatch(f"{PG}/{name}".replace("postgres://", "postgresql://"))
     watch.start()
     agent = _agent_process(name, stop_file, 24 * 3600)
     time.sleep(2)  # the agent is working before the job starts
     start = time.perf_counter()
-    run = runner.run_now(boss, job)
+    with connection.execute_wrapper(counted):
+        run = runner.run_now(boss, job)
     took = time.perf_counter() - start
     Path(stop_file).touch()
     during = json.loads(agent.communicate()[0].strip().splitlines()[-1])
@@ -259,6 +279,8 @@ def measure(
         "batch": batch,
         "batches": len(batches),
         "batch_transaction": _stats(batches),
+        "batch_locks_held": _stats(held),
+        "statements_per_ticket": statements[0] / run.matched if run.matched else 0,
         "agent_alone": baseline_result,
         "agent_during_run": during,
         "longest_lock_wait_ms": watch.longest * 1000,
