@@ -231,26 +231,21 @@ def measure(
 
     batches: list[float] = []
     held: list[float] = []
-    locking: list[float] = []
-    original, original_lock = runner._batch, runner._lock
-
-    def timed_lock(*args: Any, **kwargs: Any) -> Any:
-        locking.append(time.perf_counter())  # the locks are taken from here on
-        return original_lock(*args, **kwargs)
+    original, took = runner._batch, runner.Pace.took
 
     def timed_batch(*args: Any, **kwargs: Any) -> Any:
         begun = time.perf_counter()
-        locking.clear()
         try:
             return original(*args, **kwargs)
         finally:
-            end = time.perf_counter()
-            batches.append(end - begun)
-            if locking:  # until the commit has returned: the locks are gone
-                held.append(end - locking[0])
+            batches.append(time.perf_counter() - begun)
+
+    def timed_pace(pace: Any, seconds: float) -> None:
+        held.append(seconds)  # from the locking SELECT until the commit returned
+        took(pace, seconds)
 
     runner._batch = timed_batch  # type: ignore[assignment]
-    runner._lock = timed_lock  # type: ignore[assignment]
+    runner.Pace.took = timed_pace  # type: ignore[method-assign]
     statements = [0]
 
     def counted(execute: Any, sql: str, *args: Any) -> Any:

@@ -19,6 +19,7 @@ from helpline.models import (
     RunStatus,
     Ticket,
 )
+from helpline.search import indexer
 from tests.automation.desk import job, make_desk, ticket
 from tests.search import committed, numbers
 from tests.support import make_group, make_queue
@@ -178,3 +179,31 @@ def test_a_batch_commits_without_waiting_for_the_disk(monkeypatch):
         assert cursor.fetchone()[0] == "on"
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_a_long_run_moves_the_search_index_pending_lists_between_batches(
+    settings, monkeypatch
+):
+    """So that no batch, and no agent's change, finds a pending list over its
+    limit and moves it while holding row locks."""
+    settings.HELPLINE_AUTOMATION_BATCH = 2
+    monkeypatch.setattr(runner, "FLUSH_EVERY", 3)
+    desk = make_desk()
+    for _ in range(7):
+        ticket(desk.info)
+    flushes: list[int] = []
+    flush = indexer.flush_pending
+
+    def counted() -> int:
+        flushes.append(AutomationRun.objects.get().changed)
+        return flush()
+
+    monkeypatch.setattr(indexer, "flush_pending", counted)
+    bump = job(
+        desk, "bump", queues=["Info"], actions=[{"do": "priority", "priority": 5}]
+    )
+
+    run = runner.run_now(desk.boss, bump)
+
+    assert run.changed == 7
+    assert flushes == [4, 7]  # after the batches that made 3 or more changes

@@ -1,15 +1,18 @@
 """Previewing and running jobs.
 
 A run goes through the job's tickets (``selection.job_tickets``) in id order, a batch
-at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch took
-longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short
-transaction: its tickets are row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
+at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch held its
+row locks longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch
+is one short transaction, its locks taken as late as possible: its tickets are
+row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
 over, and taken at the end of the run, when the run waits for the agent rather than
 the agent for the run) and checked again against the job's search under the lock;
-each ticket's steps run in a savepoint of their own, and what was done to it is
+the steps run on the whole batch at once when each has a bulk form (``Step.bulk``),
+else on each ticket in a savepoint of its own; what was done to each ticket is
 written (``AutomationTicket``, unique per run and ticket) in the same transaction, as
-is the run's progress (``AutomationRun.cursor``).  So a run that stops half-way — a
-killed worker, a database error — has committed whole batches only, and resumes
+is the run's progress (``AutomationRun.cursor``); the commit does not wait for the
+disk (``_short_transaction`` says why that is safe).  So a run that stops half-way —
+a killed worker, a database error — has committed whole batches only, and resumes
 after the last one, doing nothing twice; a mail to a customer is, besides, written
 at most once per job and ticket ever (``AutomationSend``).
 
@@ -59,6 +62,13 @@ MAX_ATTEMPTS = 5
 BUSY_SECONDS = 30.0
 LOCK_TIMEOUT = 0.5
 PASSED_OVER_LIMIT = 10_000
+# Every change of a ticket adds its whole search document to the pending list of
+# each GIN index (PostgreSQL); whichever UPDATE finds a list over its limit moves it
+# into the index, for seconds, holding its row locks — the job's batch, or an
+# agent's change.  The worker moves them every minute (``flush_search_index``),
+# enough for the agents' writes, not for a job's: the job moves them itself, between
+# batches, after this many changed tickets.
+FLUSH_EVERY = 1000
 
 
 def batch_size() -> int:
@@ -249,9 +259,11 @@ def _next_ids(
 
 
 class Pace:
-    """The batch size that keeps a batch's transaction (its row locks) near
-    ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less, after a slow batch,
-    doubled after a quick one, never above ``batch_size()``."""
+    """The batch size that keeps a batch's row locks (from the locking ``SELECT``
+    to the commit) near ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less,
+    after a slow batch, doubled after a quick one, never above ``batch_size()``.
+    What a batch does before it locks (finding its tickets) or after its commit
+    (queueing the search index) is not counted: it holds no lock."""
 
     def __init__(self) -> None:
         self.most = batch_size()
@@ -267,10 +279,12 @@ class Pace:
 
 def _change_all(ctx: steps.Context, run: AutomationRun) -> None:
     pace = Pace()
+    flushed = run.changed
     while ids := _next_ids(ctx, run, pace.size):
-        started = time.monotonic()
-        _batch(ctx, run, ids, wait=False)
-        pace.took(time.monotonic() - started)
+        _batch(ctx, run, ids, wait=False, pace=pace)
+        if run.changed - flushed >= FLUSH_EVERY:
+            indexer.flush_pending()  # outside any batch: no row lock held
+            flushed = run.changed
     _take_passed_over(ctx, run, pace)
 
 
@@ -286,7 +300,8 @@ def _take_passed_over(ctx: steps.Context, run: AutomationRun, pace: Pace) -> Non
         wait = time.monotonic() >= deadline
         skipped: list[int] = []
         for start in range(0, len(busy), pace.size):
-            skipped += _batch(ctx, run, busy[start : start + pace.size], wait=wait)
+            chunk = busy[start : start + pace.size]
+            skipped += _batch(ctx, run, chunk, wait=wait, pace=pace)
         if skipped:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
@@ -335,7 +350,12 @@ def _short_transaction(*, wait: bool) -> None:
 
 
 def _batch(
-    ctx: steps.Context, run: AutomationRun, ids: list[int], *, wait: bool
+    ctx: steps.Context,
+    run: AutomationRun,
+    ids: list[int],
+    *,
+    wait: bool,
+    pace: Pace | None = None,
 ) -> list[int]:
     """One transaction: lock, re-check, change, record; the ids passed over (locked
     by someone else) unless ``wait``.  What to do is decided before the locks are
@@ -350,7 +370,10 @@ def _batch(
     bulk = all(steps.STEPS[p["do"]].bulk is not None for p in ctx.job.actions)
     with transaction.atomic():
         _short_transaction(wait=wait)
+        locking = time.monotonic()
         locked = _lock(ctx, run, todo, wait=wait)
+        if pace is not None:  # the first thing after the commit: the locks are gone
+            transaction.on_commit(lambda: pace.took(time.monotonic() - locking))
         taken = {t.pk for t in locked}
         records = _apply_bulk(ctx, run, locked) if bulk else None
         if records is None:
