@@ -87,6 +87,8 @@ class Step:
     apply: Callable[[Context, Ticket, dict[str, Any]], str | None]
     # The step on a whole batch at once (a few statements, however many tickets):
     # ticket id -> what was done, for those it changed.  None: ``apply`` per ticket.
+    # A domain error (``HelplineError``) must come before it changes anything, in
+    # the database or on the tickets given: the runner then runs ``apply`` on each.
     bulk: Callable[[Context, list[Ticket], dict[str, Any]], dict[int, str]] | None = (
         None
     )
