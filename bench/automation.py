@@ -15,10 +15,11 @@ Then, in fresh processes:
 - baseline: the agent changes the priority of random tickets (``set_priority``, one
   transaction each, as the web does) for ``--seconds`` while nothing else runs;
 - the job's preview (count), then its run (``runner.run_now``), while the same agent
-  loop runs in another process: the agent's update latency (median, p99, max) during
-  the run; each batch's transaction time (the time its row locks are held); and the
-  longest wait for a lock any backend showed in ``pg_stat_activity`` (sampled every
-  20 ms).
+  loop runs in another process: the agent's update latency (median, p99, max, count
+  over 1 s) during the run; each batch's transaction time, and the time its row
+  locks are held (from the locking ``SELECT`` until the commit has returned); the
+  statements the job sent per ticket; and the longest wait for a lock any backend
+  showed in ``pg_stat_activity`` (sampled every 20 ms).
 
 A benchmark, not a test: nothing here runs in ``make test``.  The job changes the
 tickets (priority 1, history entries): run it on a database of its own.
@@ -196,6 +197,7 @@ def measure(
 ) -> dict[str, Any]:
     _setup()
     from django.conf import settings
+    from django.db import connection
 
     from helpline.automation import definition, runner
     from helpline.models import Ticket
@@ -228,7 +230,8 @@ def measure(
     preview_s = time.perf_counter() - start
 
     batches: list[float] = []
-    original = runner._batch
+    held: list[float] = []
+    original, took = runner._batch, runner.Pace.took
 
     def timed_batch(*args: Any, **kwargs: Any) -> Any:
         begun = time.perf_counter()
@@ -237,13 +240,25 @@ def measure(
         finally:
             batches.append(time.perf_counter() - begun)
 
+    def timed_pace(pace: Any, seconds: float) -> None:
+        held.append(seconds)  # from the locking SELECT until the commit returned
+        took(pace, seconds)
+
     runner._batch = timed_batch  # type: ignore[assignment]
+    runner.Pace.took = timed_pace  # type: ignore[method-assign]
+    statements = [0]
+
+    def counted(execute: Any, sql: str, *args: Any) -> Any:
+        statements[0] += 1
+        return execute(sql, *args)
+
     watch = LockWatch(f"{PG}/{name}".replace("postgres://", "postgresql://"))
     watch.start()
     agent = _agent_process(name, stop_file, 24 * 3600)
     time.sleep(2)  # the agent is working before the job starts
     start = time.perf_counter()
-    run = runner.run_now(boss, job)
+    with connection.execute_wrapper(counted):
+        run = runner.run_now(boss, job)
     took = time.perf_counter() - start
     Path(stop_file).touch()
     during = json.loads(agent.communicate()[0].strip().splitlines()[-1])
@@ -259,6 +274,8 @@ def measure(
         "batch": batch,
         "batches": len(batches),
         "batch_transaction": _stats(batches),
+        "batch_locks_held": _stats(held),
+        "statements_per_ticket": statements[0] / run.matched if run.matched else 0,
         "agent_alone": baseline_result,
         "agent_during_run": during,
         "longest_lock_wait_ms": watch.longest * 1000,

@@ -1,15 +1,18 @@
 """Previewing and running jobs.
 
 A run goes through the job's tickets (``selection.job_tickets``) in id order, a batch
-at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch took
-longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch is one short
-transaction: its tickets are row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
+at a time: at most ``HELPLINE_AUTOMATION_BATCH`` tickets, fewer when a batch held its
+row locks longer than ``HELPLINE_AUTOMATION_BATCH_SECONDS`` (``Pace``).  Each batch
+is one short transaction, its locks taken as late as possible: its tickets are
+row-locked with ``SKIP LOCKED`` (a ticket an agent is changing right now is passed
 over, and taken at the end of the run, when the run waits for the agent rather than
 the agent for the run) and checked again against the job's search under the lock;
-each ticket's steps run in a savepoint of their own, and what was done to it is
+the steps run on the whole batch at once when each has a bulk form (``Step.bulk``),
+else on each ticket in a savepoint of its own; what was done to each ticket is
 written (``AutomationTicket``, unique per run and ticket) in the same transaction, as
-is the run's progress (``AutomationRun.cursor``).  So a run that stops half-way — a
-killed worker, a database error — has committed whole batches only, and resumes
+is the run's progress (``AutomationRun.cursor``); the commit does not wait for the
+disk (``_short_transaction`` says why that is safe).  So a run that stops half-way —
+a killed worker, a database error — has committed whole batches only, and resumes
 after the last one, doing nothing twice; a mail to a customer is, besides, written
 at most once per job and ticket ever (``AutomationSend``).
 
@@ -28,7 +31,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from helpline import leases
@@ -45,6 +49,7 @@ from helpline.models import (
     RunStatus,
     Ticket,
 )
+from helpline.search import indexer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,18 @@ KEEP_ERRORS = 100
 PREVIEW_LIMIT = 100
 # A run that stopped this many times is given up (its message says why).
 MAX_ATTEMPTS = 5
+# Tickets passed over (an agent held them) are tried again for this long, without
+# waiting for any lock; then a batch waits for the locks, at most LOCK_TIMEOUT.
+BUSY_SECONDS = 30.0
+LOCK_TIMEOUT = 0.5
+PASSED_OVER_LIMIT = 10_000
+# Every change of a ticket adds its whole search document to the pending list of
+# each GIN index (PostgreSQL); whichever UPDATE finds a list over its limit moves it
+# into the index, for seconds, holding its row locks — the job's batch, or an
+# agent's change.  The worker moves them every minute (``flush_search_index``),
+# enough for the agents' writes, not for a job's: the job moves them itself, between
+# batches, after this many changed tickets.
+FLUSH_EVERY = 1000
 
 
 def batch_size() -> int:
@@ -242,9 +259,11 @@ def _next_ids(
 
 
 class Pace:
-    """The batch size that keeps a batch's transaction (its row locks) near
-    ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less, after a slow batch,
-    doubled after a quick one, never above ``batch_size()``."""
+    """The batch size that keeps a batch's row locks (from the locking ``SELECT``
+    to the commit) near ``HELPLINE_AUTOMATION_BATCH_SECONDS``: halved, or less,
+    after a slow batch, doubled after a quick one, never above ``batch_size()``.
+    What a batch does before it locks (finding its tickets) or after its commit
+    (queueing the search index) is not counted: it holds no lock."""
 
     def __init__(self) -> None:
         self.most = batch_size()
@@ -259,36 +278,107 @@ class Pace:
 
 
 def _change_all(ctx: steps.Context, run: AutomationRun) -> None:
-    busy: list[int] = []
     pace = Pace()
+    flushed = run.changed
     while ids := _next_ids(ctx, run, pace.size):
-        started = time.monotonic()
-        busy += _batch(ctx, run, ids, skip_locked=True)
-        pace.took(time.monotonic() - started)
-    for start in range(0, len(busy), pace.size):
-        _batch(ctx, run, busy[start : start + pace.size], skip_locked=False)
+        _batch(ctx, run, ids, wait=False, pace=pace)
+        if run.changed - flushed >= FLUSH_EVERY:
+            indexer.flush_pending()  # outside any batch: no row lock held
+            flushed = run.changed
+    _take_passed_over(ctx, run, pace)
+
+
+def _take_passed_over(ctx: steps.Context, run: AutomationRun, pace: Pace) -> None:
+    """The tickets the batches passed over (an agent held them), taken at the end:
+    rounds of ``SKIP LOCKED`` batches, the run pausing between them (the run waits
+    for the agents, and nobody waits for the run); after ``BUSY_SECONDS`` of that, a
+    batch that waits for the locks, at most ``LOCK_TIMEOUT`` (then the run stops,
+    and the worker resumes it on its next minute)."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    pause = 0.05
+    while busy := _passed_over(ctx, run):
+        wait = time.monotonic() >= deadline
+        skipped: list[int] = []
+        for start in range(0, len(busy), pace.size):
+            chunk = busy[start : start + pace.size]
+            skipped += _batch(ctx, run, chunk, wait=wait, pace=pace)
+        if skipped:
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def _passed_over(ctx: steps.Context, run: AutomationRun) -> list[int]:
+    """Tickets up to the run's cursor that match the job and that the run has no
+    record of: those a batch passed over.  Found in the database, not remembered,
+    so that a run resumed after it stopped takes them too."""
+    recorded = AutomationTicket.objects.filter(run_id=run.pk, ticket_id=OuterRef("pk"))
+    return list(
+        _tickets(ctx, run)
+        .filter(pk__lte=run.cursor)
+        .exclude(Exists(recorded))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:PASSED_OVER_LIMIT]
+    )
+
+
+def _short_transaction(*, wait: bool) -> None:
+    """The batch's commit does not wait for the disk (PostgreSQL: no WAL flush, so
+    its row locks go when the commit is written, not when the disk has it); and a
+    batch that waits for locks waits at most ``LOCK_TIMEOUT``.
+
+    Why losing the last batches in a crash of the database server (at most about
+    three times ``wal_writer_delay``, 0.6 s by default) does nothing twice: the
+    batch's changes, its ``AutomationTicket`` and ``AutomationSend`` rows and the
+    run's cursor are in the one transaction, lost or kept together, and the resumed
+    run does those tickets again, once.  The WAL is one sequence: a later commit
+    that waited for the disk (any agent's, the outbox's claim of a mail, a search
+    job's) made the batch durable first.  What leaves the database does so only
+    after such a commit: a mail is sent after ``mail.outbound`` committed its claim
+    of the outbox row (waiting for the disk); the search index and the
+    notifications are rows of the same database, written after the batch."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute(
+                "SELECT set_config('synchronous_commit', 'off', true),"
+                " set_config('lock_timeout', %s, true)",
+                [f"{int(LOCK_TIMEOUT * 1000)}ms"],
+            )
+        else:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _batch(
-    ctx: steps.Context, run: AutomationRun, ids: list[int], *, skip_locked: bool
+    ctx: steps.Context,
+    run: AutomationRun,
+    ids: list[int],
+    *,
+    wait: bool,
+    pace: Pace | None = None,
 ) -> list[int]:
-    """One transaction: lock, re-check, change, record; the ids passed over."""
+    """One transaction: lock, re-check, change, record; the ids passed over (locked
+    by someone else) unless ``wait``.  What to do is decided before the locks are
+    taken; under them, a few statements for the whole batch when every step of the
+    job has a bulk form (``Step.bulk``), else each ticket's steps in turn."""
+    done_before = set(
+        AutomationTicket.objects.filter(run=run, ticket_id__in=ids).values_list(
+            "ticket_id", flat=True
+        )
+    )
+    todo = [pk for pk in ids if pk not in done_before]
+    bulk = all(steps.STEPS[p["do"]].bulk is not None for p in ctx.job.actions)
     with transaction.atomic():
-        done_before = set(
-            AutomationTicket.objects.filter(run=run, ticket_id__in=ids).values_list(
-                "ticket_id", flat=True
-            )
-        )
-        todo = [pk for pk in ids if pk not in done_before]
-        locked = list(
-            _tickets(ctx, run)
-            .filter(pk__in=todo)
-            .select_for_update(skip_locked=skip_locked, of=("self",))
-            .select_related("queue", "state", "owner", "responsible", "customer")
-            .order_by("pk")
-        )
+        _short_transaction(wait=wait)
+        locking = time.monotonic()
+        locked = _lock(ctx, run, todo, wait=wait)
+        if pace is not None:  # the first thing after the commit: the locks are gone
+            transaction.on_commit(lambda: pace.took(time.monotonic() - locking))
         taken = {t.pk for t in locked}
-        records = [_one(ctx, run, ticket) for ticket in locked]
+        records = _apply_bulk(ctx, run, locked) if bulk else None
+        if records is None:
+            records = [_one(ctx, run, ticket) for ticket in locked]
+        indexer.index_after_commit([r.ticket_id for r in records if r.ok and r.done])
         AutomationTicket.objects.bulk_create(records)
         run.cursor = max(run.cursor, ids[-1])
         run.matched += len(records)
@@ -299,7 +389,60 @@ def _batch(
             {"ticket": r.ticket_id, "error": r.done[-1]} for r in records if not r.ok
         ][: max(room, 0)]
         run.save(update_fields=["cursor", "matched", "changed", "failed", "errors"])
-    return [pk for pk in todo if pk not in taken] if skip_locked else []
+    return [] if wait else [pk for pk in todo if pk not in taken]
+
+
+def _lock(
+    ctx: steps.Context, run: AutomationRun, ids: list[int], *, wait: bool
+) -> list[Ticket]:
+    """The tickets of ``ids`` that still match the job, row-locked (those locked by
+    someone else passed over, unless ``wait``)."""
+    return list(
+        _tickets(ctx, run)
+        .filter(pk__in=ids)
+        .select_for_update(skip_locked=not wait, of=("self",))
+        .select_related("queue", "state", "owner", "responsible", "customer")
+        .order_by("pk")
+    )
+
+
+def _apply_bulk(
+    ctx: steps.Context, run: AutomationRun, tickets: list[Ticket]
+) -> list[AutomationTicket] | None:
+    """Every step on the whole batch at once (``Step.bulk``), the owner's
+    permission checked once per queue; None (and nothing done) when a step refused
+    one ticket with a domain error: then each ticket's steps run in turn."""
+    allowed: dict[tuple[int, str], bool] = {}
+    refused: dict[int, str] = {}
+    for params in ctx.job.actions:
+        need = steps.STEPS[params["do"]].need
+        for ticket in tickets:
+            key = (ticket.queue_id, need)
+            if key not in allowed:
+                allowed[key] = may(ctx.owner, ticket, need)
+            if not allowed[key] and ticket.pk not in refused:
+                refused[ticket.pk] = _lacks(ctx, ticket, need)
+    fine = [t for t in tickets if t.pk not in refused]
+    done: dict[int, list[str]] = {t.pk: [] for t in fine}
+    try:
+        with transaction.atomic():
+            for params in ctx.job.actions:
+                bulk = steps.STEPS[params["do"]].bulk
+                assert bulk is not None
+                for pk, outcome in bulk(ctx, fine, params).items():
+                    done[pk].append(outcome)
+    except HelplineError:
+        return None
+    return [
+        _failed(ctx, run, t, refused[t.pk])
+        if t.pk in refused
+        else AutomationTicket(run=run, job=ctx.job, ticket_id=t.pk, done=done[t.pk])
+        for t in tickets
+    ]
+
+
+def _lacks(ctx: steps.Context, ticket: Ticket, need: str) -> str:
+    return f"{ctx.owner.get_username()} lacks '{need}' on queue {ticket.queue.name}"
 
 
 def _one(ctx: steps.Context, run: AutomationRun, ticket: Ticket) -> AutomationTicket:
@@ -310,10 +453,7 @@ def _one(ctx: steps.Context, run: AutomationRun, ticket: Ticket) -> AutomationTi
             for params in ctx.job.actions:
                 step = steps.STEPS[params["do"]]
                 if not may(ctx.owner, ticket, step.need):
-                    raise InvalidInput(
-                        f"{ctx.owner.get_username()} lacks '{step.need}' on queue "
-                        f"{ticket.queue.name}"
-                    )
+                    raise InvalidInput(_lacks(ctx, ticket, step.need))
                 outcome = step.apply(ctx, ticket, params)
                 if outcome:
                     done.append(outcome)

@@ -37,6 +37,7 @@ from helpline.actions.merge import do_link
 from helpline.actions.tickets import (
     do_archive,
     do_move,
+    do_set_priorities,
     do_set_priority,
     do_set_state,
     get_state,
@@ -85,6 +86,13 @@ class Step:
     check: Callable[[dict[str, Any], frozenset[int]], dict[str, Any]]
     describe: Callable[[dict[str, Any]], str]
     apply: Callable[[Context, Ticket, dict[str, Any]], str | None]
+    # The step on a whole batch at once (a few statements, however many tickets):
+    # ticket id -> what was done, for those it changed.  None: ``apply`` per ticket.
+    # A domain error (``HelplineError``) must come before it changes anything, in
+    # the database or on the tickets given: the runner then runs ``apply`` on each.
+    bulk: Callable[[Context, list[Ticket], dict[str, Any]], dict[int, str]] | None = (
+        None
+    )
 
 
 def _text(params: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -212,6 +220,13 @@ def _apply_priority(ctx: Context, ticket: Ticket, params: dict[str, Any]) -> str
         return None
     do_set_priority(ctx.actor, ticket, params["priority"])
     return f"priority {params['priority']}"
+
+
+def _bulk_priority(
+    ctx: Context, tickets: list[Ticket], params: dict[str, Any]
+) -> dict[int, str]:
+    changed = do_set_priorities(ctx.actor, tickets, params["priority"])
+    return {ticket.pk: f"priority {params['priority']}" for ticket in changed}
 
 
 def _check_agent(
@@ -444,7 +459,12 @@ STEPS: dict[str, Step] = {
             "archive", Permission.RW, _no_params("archive"), _describe, _apply_archive
         ),
         Step(
-            "priority", Permission.PRIORITY, _check_priority, _describe, _apply_priority
+            "priority",
+            Permission.PRIORITY,
+            _check_priority,
+            _describe,
+            _apply_priority,
+            _bulk_priority,
         ),
         Step("owner", Permission.OWNER, _check_agent("owner"), _describe, _apply_owner),
         Step(

@@ -154,6 +154,28 @@ def index_now(ticket_ids: Sequence[int]) -> bool:
     return True
 
 
+def index_after_commit(ticket_ids: Sequence[int]) -> bool:
+    """Queue ONE job reindexing these tickets, changed in the current transaction,
+    after its commit, and spare them the job each (``events.handled``).  For a
+    writer that changes many tickets in short transactions whose locks must not
+    wait for the index (the automation jobs' batches): the index follows a moment
+    later, as after any change.  False, and nothing done, when the index is not
+    subscribed to changes."""
+    if not ticket_ids or enqueue_reindex not in events.on_ticket_changed:
+        return False
+    ids = sorted(set(ticket_ids))
+    events.handled(ids, enqueue_reindex)
+
+    def enqueue() -> None:
+        try:
+            reindex_tickets_job(ids)
+        except Exception:
+            log.exception("could not queue reindexing tickets %s", ids)
+
+    transaction.on_commit(enqueue)
+    return True
+
+
 def flush_pending() -> int:
     """Move what the index buffered into its main structure (PostgreSQL: the GIN
     indexes' pending lists), so that no agent's write has to; run every minute by
@@ -164,6 +186,11 @@ def flush_pending() -> int:
 @db_task(retries=3, retry_delay=5)
 def reindex_ticket_job(ticket_id: int) -> None:
     reindex_tickets([ticket_id])
+
+
+@db_task(retries=3, retry_delay=5)
+def reindex_tickets_job(ticket_ids: list[int]) -> None:
+    reindex_tickets(ticket_ids)
 
 
 @db_task(retries=3, retry_delay=30)
