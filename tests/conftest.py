@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
+
+# aiosmtpd's per-connection lines ("EOF received", "connection lost") come from the
+# servers' threads after a test has ended, outside pytest's capture: its warnings
+# and errors are enough for a test's report.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 # The browser fixtures, registered here once for every directory (why only here:
 # tests/browser/fixtures.py).

@@ -73,8 +73,7 @@ def web_settings() -> dict:
         processors.append("helpline.web.context.helpline")
     options["context_processors"] = processors
     templates[0]["OPTIONS"] = options
-    # The other engines (Jinja2 for the ticket rows) as they are.
-    changes["TEMPLATES"] = [*templates, *settings.TEMPLATES[1:]]
+    changes["TEMPLATES"] = templates
     changes["STATICFILES_DIRS"] = [WEB / "static"]
     return changes
 
