@@ -52,7 +52,11 @@ from helpline.importers.znuny import tickets_articles as ta
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
 from helpline.importers.znuny.source import Source
-from helpline.importers.znuny.tickets_copy import insert_history, insert_models
+from helpline.importers.znuny.tickets_copy import (
+    deferred_search_indexes,
+    insert_history,
+    insert_models,
+)
 from helpline.importers.znuny.tickets_deleted import import_deletions
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
@@ -229,6 +233,7 @@ def import_tickets(ctx: Context) -> None:
     retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
     with (
         _unflushed_commits(),
+        deferred_search_indexes(len(ids), dry_run=ctx.dry_run),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="znuny-read") as pool,
     ):
         prefetch = Prefetch(ctx, pool)
@@ -681,10 +686,7 @@ class Batch:
         for article in articles:
             for kind, key, reason in article.problems:
                 self.report.problem(kind, key, reason)
-        blobs = art.store_blobs(
-            [a.raw for a in articles if a.raw is not None]
-            + [x.content for a in articles for x in a.attachments]
-        )
+        blobs = art.store_blobs(art.article_files(articles))
         rows = [self._article(a, blobs) for a in articles]
         insert_models(rows)
         attachments: list[Attachment] = []
@@ -720,7 +722,7 @@ class Batch:
         return Article(
             ticket_id=self.pks[article.ticket_id],
             body_html=art.html_body(article),
-            raw=blobs[_sha(article.raw)] if article.raw is not None else None,
+            raw=blobs[article.raw_sha256] if article.raw_sha256 is not None else None,
             **art.fields(
                 self.source, article, agent_of=self.agent, problem=self.report.problem
             ),
@@ -814,10 +816,7 @@ class Batch:
             "blob__sha256",
         ):
             held[row[0]].append(row[1:])
-        blobs = art.store_blobs(
-            [a.raw for a in stale.values() if a.raw is not None]
-            + [x.content for a in stale.values() for x in a.attachments]
-        )
+        blobs = art.store_blobs(art.article_files(stale.values()))
         replace: list[int] = []
         changed: list[Article] = []
         gone: set[int] = set()
@@ -826,7 +825,7 @@ class Batch:
             wanted = sorted(_attachment_row(x) for x in article.attachments)
             if wanted != sorted(held.get(pk, [])):
                 replace.append(pk)
-            new_sha = _sha(article.raw) if article.raw is not None else None
+            new_sha = article.raw_sha256
             new_html = art.html_body(article)
             if new_sha != raw_sha or new_html != html:
                 if new_sha != raw_sha:
@@ -968,7 +967,7 @@ def _attachment(
 ) -> Attachment:
     return Attachment(
         article_id=article,
-        blob=blobs[_sha(item.content)],
+        blob=blobs[item.sha256],
         size=len(item.content),
         **dict(zip(ATTACHMENT_FIELDS, _attachment_row(item)[:4], strict=True)),
     )
@@ -984,14 +983,8 @@ def _attachment_row(item: art.SourceAttachment) -> tuple[Any, ...]:
         item.content_type[:255],
         item.content_id.strip("<>")[:255],
         item.disposition == "inline",
-        _sha(item.content),
+        item.sha256,
     )
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _iso(value: Any) -> str:
