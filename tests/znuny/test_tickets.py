@@ -33,6 +33,7 @@ from helpline.models import (
     TicketWatcher,
 )
 from helpline.search.base import get_backend
+from helpline.search.indexer import reindex_tickets
 from helpline.search.postgres import GIN_INDEXES
 from tests.support import database_url
 from tests.znuny import sources
@@ -106,6 +107,24 @@ def test_every_ticket_article_attachment_and_raw_mail_comes_across(storage):
     assert report["ticket"].imported == len(numbers)
     # Findable by Helpline's search: every ticket has its index entry.
     assert get_backend().indexed_count() == len(numbers)
+    # The entries written with the tickets (PostgreSQL: ``tickets_search``) are
+    # those a rebuild from what Helpline holds makes.
+    written = index_entries()
+    reindex_tickets(list(Ticket.objects.values_list("pk", flat=True)))
+    assert index_entries() == written
+
+
+def index_entries() -> list[tuple[object, ...]]:
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT id, search_document::text, title_words::text "
+            "FROM helpline_ticket ORDER BY id"
+        )
+    else:
+        sql = "SELECT rowid, * FROM helpline_search_fts ORDER BY rowid"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def test_articles_keep_channel_sender_visibility_headers_and_bodies(znuny_db):

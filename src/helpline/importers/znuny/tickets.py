@@ -54,8 +54,10 @@ from helpline.importers.znuny.runner import Context, Phase
 from helpline.importers.znuny.source import Source
 from helpline.importers.znuny.tickets_copy import (
     deferred_search_indexes,
+    fast,
     insert_history,
     insert_models,
+    reserve_ids,
 )
 from helpline.importers.znuny.tickets_deleted import import_deletions
 from helpline.importers.znuny.tickets_links import import_links
@@ -401,6 +403,10 @@ class Batch:
         # Imported articles written again by the batch (counted once).
         self.updated_articles: set[int] = set()
         self.retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
+        # PostgreSQL: new tickets with their ids drawn, written after their
+        # articles, with their search entries (``tickets_search``), and those pks.
+        self.held: list[Ticket] = []
+        self.indexed: set[int] = set()
 
     # --- look-ups --------------------------------------------------------------------
     def agent(self, user_id: int | None) -> int | None:
@@ -472,7 +478,8 @@ class Batch:
         for article in sorted([*articles.new, *articles.imported], key=lambda a: a.id):
             first_from.setdefault(article.ticket_id, article.mime.get("a_from"))
         self._tickets(rows, first_from)
-        self._articles(articles.new)
+        written = self._articles(articles.new)
+        self._insert_held(written, watchers, articles.imported)
         self._imported_articles(articles.imported)  # before the history: moves it
         self._reread(articles.imported)
         new_rows = self._unimported(history)
@@ -500,7 +507,10 @@ class Batch:
                 if (pk := self.pks.get(tid := int(row["id"]))) is not None
             ],
         )
-        self._index([*self.pks.values(), *self.reindex])
+        self._index(
+            [pk for pk in self.pks.values() if pk not in self.indexed]
+            + list(self.reindex)
+        )
 
     def _cursor(self, tid: int) -> int:
         entry = self.mapping.get("ticket", tid)
@@ -532,14 +542,16 @@ class Batch:
                 continue
             new.append((tid, Ticket(**fields)))
         self._skip_taken_numbers(new)
-        if new:
-            if connection.features.can_return_rows_from_bulk_insert:
-                Ticket.objects.bulk_create([t for _, t in new], batch_size=500)
-            else:
-                for _, ticket in new:
-                    ticket.save(force_insert=True)
-            for tid, ticket in new:
-                self.pks[tid] = ticket.pk
+        if new and fast():  # written after their articles: ``_insert_held``
+            self.held = [t for _, t in new]
+            reserve_ids(self.held)
+        elif new and connection.features.can_return_rows_from_bulk_insert:
+            Ticket.objects.bulk_create([t for _, t in new], batch_size=500)
+        else:
+            for _, ticket in new:
+                ticket.save(force_insert=True)
+        for tid, ticket in new:
+            self.pks[tid] = ticket.pk
         self.report["ticket"].imported += len(new)
         if changed:
             Ticket.objects.bulk_update(
@@ -679,10 +691,13 @@ class Batch:
         return found
 
     # --- articles --------------------------------------------------------------------
-    def _articles(self, articles: list[art.SourceArticle]) -> None:
+    def _articles(
+        self, articles: list[art.SourceArticle]
+    ) -> tuple[list[Article], list[Attachment]]:
+        """The batch's new articles with their attachments, written; returned."""
         articles = [a for a in articles if a.ticket_id in self.pks]
         if not articles:
-            return
+            return [], []
         for article in articles:
             for kind, key, reason in article.problems:
                 self.report.problem(kind, key, reason)
@@ -717,6 +732,31 @@ class Batch:
         self.report["raw_mail"].imported += sum(
             1 for a in articles if a.raw is not None
         )
+        return rows, attachments
+
+    def _insert_held(
+        self,
+        written: tuple[list[Article], list[Attachment]],
+        watchers: list[dict[str, Any]],
+        imported: list[art.SourceArticle],
+    ) -> None:
+        """The new tickets held back by ``_tickets`` (PostgreSQL), written now with
+        their search entries (``tickets_search``).  One that gained an imported
+        article (a merge moved it there) is indexed again at the end."""
+        if not self.held:
+            return
+        from helpline.importers.znuny.tickets_search import insert_with_entries
+
+        wanted = set()
+        for row in watchers:
+            ticket = self.pks.get(int(row["ticket_id"]))
+            agent = self.agent(int(row["user_id"]))
+            if ticket is not None and agent is not None:
+                wanted.add((ticket, agent))
+        insert_with_entries(self.held, *written, wanted)
+        again = {self.pks.get(a.ticket_id) for a in imported}
+        self.indexed = {t.pk for t in self.held} - again
+        self.held = []
 
     def _article(self, article: art.SourceArticle, blobs: dict[str, Any]) -> Article:
         return Article(

@@ -48,18 +48,12 @@ def copy_rows(
             copy.write_row(row)
 
 
-def insert_models(objects: Sequence[Model]) -> None:
-    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
-    PostgreSQL: the ids are drawn from the table's sequence first (in one query, in
-    order) and the rows written with ``COPY``; the others ``bulk_create``."""
+def reserve_ids(objects: Sequence[Model]) -> None:
+    """PostgreSQL: ids for these new rows of one model, drawn from the table's
+    sequence (in one query, in order) and set on them."""
     if not objects:
         return
-    model = type(objects[0])
-    if not fast():
-        model._default_manager.bulk_create(objects, batch_size=500)
-        return
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    meta = type(objects[0])._meta
     with _raw().cursor() as cur:
         cur.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
@@ -69,14 +63,43 @@ def insert_models(objects: Sequence[Model]) -> None:
         ids = sorted(row[0] for row in cur.fetchall())
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
+
+
+def insert_models(
+    objects: Sequence[Model], *, extra: dict[str, Sequence[Any]] | None = None
+) -> None:
+    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
+    PostgreSQL: the ids are drawn from the table's sequence first (``reserve_ids``,
+    unless the caller did) and the rows written with ``COPY``, with the ``extra``
+    columns (name -> a value per row) that are no fields of the model; the others
+    ``bulk_create`` (no ``extra``)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if not fast():
+        if extra:
+            raise ValueError("extra columns are written on PostgreSQL only")
+        model._default_manager.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    if any(obj.pk is None for obj in objects):
+        reserve_ids(objects)
+    for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+    extra = extra or {}
+    columns = list(extra.values())
     copy_rows(
         meta.db_table,
-        [meta.pk.column, *(f.column for f in fields)],
+        [meta.pk.column, *(f.column for f in fields), *extra],
         [
-            (obj.pk, *(f.pre_save(obj, True) for f in fields))  # noqa: FBT003
-            for obj in objects
+            (
+                obj.pk,
+                *(f.pre_save(obj, True) for f in fields),  # noqa: FBT003
+                *(column[index] for column in columns),
+            )
+            for index, obj in enumerate(objects)
         ],
     )
 
