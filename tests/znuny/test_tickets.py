@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from helpline.blobstore import read_blob
 from helpline.importers.znuny import runner, tickets
@@ -32,6 +33,8 @@ from helpline.models import (
     TicketWatcher,
 )
 from helpline.search.base import get_backend
+from helpline.search.indexer import reindex_tickets
+from helpline.search.postgres import GIN_INDEXES
 from tests.support import database_url
 from tests.znuny import sources
 
@@ -104,6 +107,24 @@ def test_every_ticket_article_attachment_and_raw_mail_comes_across(storage):
     assert report["ticket"].imported == len(numbers)
     # Findable by Helpline's search: every ticket has its index entry.
     assert get_backend().indexed_count() == len(numbers)
+    # The entries written with the tickets (PostgreSQL: ``tickets_search``) are
+    # those a rebuild from what Helpline holds makes.
+    written = index_entries()
+    reindex_tickets(list(Ticket.objects.values_list("pk", flat=True)))
+    assert index_entries() == written
+
+
+def index_entries() -> list[tuple[object, ...]]:
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT id, search_document::text, title_words::text "
+            "FROM helpline_ticket ORDER BY id"
+        )
+    else:
+        sql = "SELECT rowid, * FROM helpline_search_fts ORDER BY rowid"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def test_articles_keep_channel_sender_visibility_headers_and_bodies(znuny_db):
@@ -295,8 +316,9 @@ KILLED_CHILD = """
 import sys, time
 import django
 django.setup()
-from helpline.importers.znuny import tickets
+from helpline.importers.znuny import tickets, tickets_copy
 tickets.BATCH = 20
+tickets_copy.BULK_TICKETS = 1  # PostgreSQL: the search indexes deferred
 slow = tickets.Batch.run
 def run(self, ids):
     slow(self, ids)
@@ -305,6 +327,16 @@ tickets.Batch.run = run
 from django.core.management import call_command
 call_command("import_data", "znuny", "--source", sys.argv[1], "--no-progress")
 """
+
+
+def search_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'helpline_ticket' "
+            "AND indexname = ANY(%s)",
+            [list(GIN_INDEXES)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -335,8 +367,13 @@ def test_a_run_killed_midway_and_run_again_ends_complete_without_duplicates(
     total = source.count("ticket")
     assert 0 < done < total, "the run was not killed in the middle"
     assert Ticket.objects.count() == done  # each batch whole, with its mapping
-    runner.run(source)
+    if connection.vendor == "postgresql":  # the killed run had dropped them
+        assert search_indexes() == set()
+    runner.run(source)  # too few tickets to defer them: it builds them again
     assert Ticket.objects.count() == total
+    if connection.vendor == "postgresql":
+        assert search_indexes() == set(GIN_INDEXES)
+    assert get_backend().indexed_count() == total
     assert verify(source) == []
     numbers = list(Ticket.objects.values_list("number", flat=True))
     assert len(numbers) == len(set(numbers))

@@ -644,13 +644,8 @@ class PostgresFts(SearchBackend):
         # A deleted ticket took its entry with it; the others are overwritten.
         if not docs:
             return
+        entries = self.entries(docs)
         with self.connection.cursor() as cursor:
-            # Shared: see COMMON_WORDS_LOCK (held to the end of the transaction).
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock_shared(%s)", [COMMON_WORDS_LOCK]
-            )
-            self._indexed = None  # read within the lock
-            common = self._indexed_common()
             # Only the rows whose entry changed are written: a lock, a state or a
             # move changes nothing searchable, and writing the same document again
             # would make a new row version with entries in every GIN index.
@@ -662,10 +657,22 @@ class PostgresFts(SearchBackend):
                 "v.doc::tsvector OR t.title_words IS DISTINCT FROM v.title::tsvector)",
                 [
                     [d.ticket_id for d in docs],
-                    [tsvector_literal(d, common) for d in docs],
-                    [title_literal(d.title) for d in docs],
+                    [document for document, _ in entries],
+                    [title for _, title in entries],
                 ],
             )
+
+    def entries(self, docs: Sequence[TicketDocument]) -> list[tuple[str, str]]:
+        """Each ticket's ``search_document`` and ``title_words`` (tsvector literals),
+        built with the common words as stored, under the shared COMMON_WORDS_LOCK
+        (held to the end of the transaction, in which they must be written)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s)", [COMMON_WORDS_LOCK]
+            )
+        self._indexed = None  # read within the lock
+        common = self._indexed_common()
+        return [(tsvector_literal(d, common), title_literal(d.title)) for d in docs]
 
     def flush_pending(self) -> int:
         # Every new ticket row version (any UPDATE of a ticket: an indexed column

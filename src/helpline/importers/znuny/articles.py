@@ -58,6 +58,16 @@ class SourceAttachment:
     content_id: str
     disposition: str
     content: bytes
+    # Its SHA-256 (hex), computed once, on the reading thread (``hashlib`` lets go
+    # of the GIL for large inputs: the writing thread goes on meanwhile).
+    sha256: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.sha256 = sha256(self.content)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -74,6 +84,7 @@ class SourceArticle:
     change_time: Any = None
     mime: dict[str, Any] = field(default_factory=dict)
     raw: bytes | None = None
+    raw_sha256: str | None = None  # of ``raw`` (set with it: ``read_articles``)
     attachments: list[SourceAttachment] = field(default_factory=list)
     # An imported article whose raw mail and attachments were read again (``Stale``):
     # what they are now replaces what Helpline has.
@@ -249,6 +260,7 @@ def read_articles(
         }
         if source.article_dir is not None:
             _add_from_fs(source, article)
+        article.raw_sha256 = None if article.raw is None else sha256(article.raw)
     return TicketArticles(new=new, imported=imported)
 
 
@@ -484,13 +496,24 @@ def headers(source: Source, article: SourceArticle) -> dict[str, str]:
     }
 
 
-def store_blobs(contents: Iterable[bytes]) -> dict[str, Blob]:
-    """Store these byte strings once each (by SHA-256), in a few statements: the
-    known ones looked up, the small new ones inserted together, the large ones written
-    to the blob store first (``blobstore.store_blob``).  By SHA-256."""
+def article_files(articles: Iterable[SourceArticle]) -> list[tuple[str, bytes]]:
+    """The raw mails and attachments of these articles, (SHA-256, bytes) each."""
+    found: list[tuple[str, bytes]] = []
+    for article in articles:
+        if article.raw is not None and article.raw_sha256 is not None:
+            found.append((article.raw_sha256, article.raw))
+        found.extend((item.sha256, item.content) for item in article.attachments)
+    return found
+
+
+def store_blobs(contents: Iterable[tuple[str, bytes]]) -> dict[str, Blob]:
+    """Store these byte strings, each given with its SHA-256, once each, in a few
+    statements: the known ones looked up, the small new ones inserted together, the
+    large ones written to the blob store first (``blobstore.store_blob``).  By
+    SHA-256."""
     wanted: dict[str, bytes] = {}
-    for data in contents:
-        wanted.setdefault(hashlib.sha256(data).hexdigest(), data)
+    for sha, data in contents:
+        wanted.setdefault(sha, data)
     found: dict[str, Blob] = {}
     shas = list(wanted)
     for part in chunks(shas):

@@ -52,7 +52,13 @@ from helpline.importers.znuny import tickets_articles as ta
 from helpline.importers.znuny import tickets_history as hist
 from helpline.importers.znuny.runner import Context, Phase
 from helpline.importers.znuny.source import Source
-from helpline.importers.znuny.tickets_copy import insert_history, insert_models
+from helpline.importers.znuny.tickets_copy import (
+    deferred_search_indexes,
+    fast,
+    insert_history,
+    insert_models,
+    reserve_ids,
+)
 from helpline.importers.znuny.tickets_deleted import import_deletions
 from helpline.importers.znuny.tickets_links import import_links
 from helpline.models import (
@@ -229,6 +235,7 @@ def import_tickets(ctx: Context) -> None:
     retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
     with (
         _unflushed_commits(),
+        deferred_search_indexes(len(ids), dry_run=ctx.dry_run),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="znuny-read") as pool,
     ):
         prefetch = Prefetch(ctx, pool)
@@ -396,6 +403,10 @@ class Batch:
         # Imported articles written again by the batch (counted once).
         self.updated_articles: set[int] = set()
         self.retry: set[int] = ctx.shared.setdefault("retry_tickets", set())
+        # PostgreSQL: new tickets with their ids drawn, written after their
+        # articles, with their search entries (``tickets_search``), and those pks.
+        self.held: list[Ticket] = []
+        self.indexed: set[int] = set()
 
     # --- look-ups --------------------------------------------------------------------
     def agent(self, user_id: int | None) -> int | None:
@@ -467,7 +478,8 @@ class Batch:
         for article in sorted([*articles.new, *articles.imported], key=lambda a: a.id):
             first_from.setdefault(article.ticket_id, article.mime.get("a_from"))
         self._tickets(rows, first_from)
-        self._articles(articles.new)
+        written = self._articles(articles.new)
+        self._insert_held(written, watchers, articles.imported)
         self._imported_articles(articles.imported)  # before the history: moves it
         self._reread(articles.imported)
         new_rows = self._unimported(history)
@@ -495,7 +507,10 @@ class Batch:
                 if (pk := self.pks.get(tid := int(row["id"]))) is not None
             ],
         )
-        self._index([*self.pks.values(), *self.reindex])
+        self._index(
+            [pk for pk in self.pks.values() if pk not in self.indexed]
+            + list(self.reindex)
+        )
 
     def _cursor(self, tid: int) -> int:
         entry = self.mapping.get("ticket", tid)
@@ -527,14 +542,16 @@ class Batch:
                 continue
             new.append((tid, Ticket(**fields)))
         self._skip_taken_numbers(new)
-        if new:
-            if connection.features.can_return_rows_from_bulk_insert:
-                Ticket.objects.bulk_create([t for _, t in new], batch_size=500)
-            else:
-                for _, ticket in new:
-                    ticket.save(force_insert=True)
-            for tid, ticket in new:
-                self.pks[tid] = ticket.pk
+        if new and fast():  # written after their articles: ``_insert_held``
+            self.held = [t for _, t in new]
+            reserve_ids(self.held)
+        elif new and connection.features.can_return_rows_from_bulk_insert:
+            Ticket.objects.bulk_create([t for _, t in new], batch_size=500)
+        else:
+            for _, ticket in new:
+                ticket.save(force_insert=True)
+        for tid, ticket in new:
+            self.pks[tid] = ticket.pk
         self.report["ticket"].imported += len(new)
         if changed:
             Ticket.objects.bulk_update(
@@ -674,17 +691,17 @@ class Batch:
         return found
 
     # --- articles --------------------------------------------------------------------
-    def _articles(self, articles: list[art.SourceArticle]) -> None:
+    def _articles(
+        self, articles: list[art.SourceArticle]
+    ) -> tuple[list[Article], list[Attachment]]:
+        """The batch's new articles with their attachments, written; returned."""
         articles = [a for a in articles if a.ticket_id in self.pks]
         if not articles:
-            return
+            return [], []
         for article in articles:
             for kind, key, reason in article.problems:
                 self.report.problem(kind, key, reason)
-        blobs = art.store_blobs(
-            [a.raw for a in articles if a.raw is not None]
-            + [x.content for a in articles for x in a.attachments]
-        )
+        blobs = art.store_blobs(art.article_files(articles))
         rows = [self._article(a, blobs) for a in articles]
         insert_models(rows)
         attachments: list[Attachment] = []
@@ -715,12 +732,37 @@ class Batch:
         self.report["raw_mail"].imported += sum(
             1 for a in articles if a.raw is not None
         )
+        return rows, attachments
+
+    def _insert_held(
+        self,
+        written: tuple[list[Article], list[Attachment]],
+        watchers: list[dict[str, Any]],
+        imported: list[art.SourceArticle],
+    ) -> None:
+        """The new tickets held back by ``_tickets`` (PostgreSQL), written now with
+        their search entries (``tickets_search``).  One that gained an imported
+        article (a merge moved it there) is indexed again at the end."""
+        if not self.held:
+            return
+        from helpline.importers.znuny.tickets_search import insert_with_entries
+
+        wanted = set()
+        for row in watchers:
+            ticket = self.pks.get(int(row["ticket_id"]))
+            agent = self.agent(int(row["user_id"]))
+            if ticket is not None and agent is not None:
+                wanted.add((ticket, agent))
+        insert_with_entries(self.held, *written, wanted)
+        again = {self.pks.get(a.ticket_id) for a in imported}
+        self.indexed = {t.pk for t in self.held} - again
+        self.held = []
 
     def _article(self, article: art.SourceArticle, blobs: dict[str, Any]) -> Article:
         return Article(
             ticket_id=self.pks[article.ticket_id],
             body_html=art.html_body(article),
-            raw=blobs[_sha(article.raw)] if article.raw is not None else None,
+            raw=blobs[article.raw_sha256] if article.raw_sha256 is not None else None,
             **art.fields(
                 self.source, article, agent_of=self.agent, problem=self.report.problem
             ),
@@ -814,10 +856,7 @@ class Batch:
             "blob__sha256",
         ):
             held[row[0]].append(row[1:])
-        blobs = art.store_blobs(
-            [a.raw for a in stale.values() if a.raw is not None]
-            + [x.content for a in stale.values() for x in a.attachments]
-        )
+        blobs = art.store_blobs(art.article_files(stale.values()))
         replace: list[int] = []
         changed: list[Article] = []
         gone: set[int] = set()
@@ -826,7 +865,7 @@ class Batch:
             wanted = sorted(_attachment_row(x) for x in article.attachments)
             if wanted != sorted(held.get(pk, [])):
                 replace.append(pk)
-            new_sha = _sha(article.raw) if article.raw is not None else None
+            new_sha = article.raw_sha256
             new_html = art.html_body(article)
             if new_sha != raw_sha or new_html != html:
                 if new_sha != raw_sha:
@@ -968,7 +1007,7 @@ def _attachment(
 ) -> Attachment:
     return Attachment(
         article_id=article,
-        blob=blobs[_sha(item.content)],
+        blob=blobs[item.sha256],
         size=len(item.content),
         **dict(zip(ATTACHMENT_FIELDS, _attachment_row(item)[:4], strict=True)),
     )
@@ -984,14 +1023,8 @@ def _attachment_row(item: art.SourceAttachment) -> tuple[Any, ...]:
         item.content_type[:255],
         item.content_id.strip("<>")[:255],
         item.disposition == "inline",
-        _sha(item.content),
+        item.sha256,
     )
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _iso(value: Any) -> str:

@@ -1,8 +1,9 @@
 """Bulk writes on PostgreSQL without Django's per-field statement building: the
-importer's bulk inserts of rows whose ids nobody reads back (history entries, new
-mapping rows) go through ``COPY``, and new blobs through one ``INSERT ... SELECT
-unnest(...)`` with binary parameters (Django's client-side binding would spell every
-byte of a mail as hex inside the SQL text).  Other databases use ``bulk_create``.
+importer's bulk inserts go through ``COPY`` (history entries and new mapping rows,
+whose ids nobody reads back; articles, attachments and new blobs with ids drawn from
+their sequences first), new blobs in binary (Django's client-side binding would
+spell every byte of a mail as hex inside the SQL text).  Other databases use
+``bulk_create``.
 
 Nothing here bypasses an invariant: these tables have no counters or search entries
 of their own, and the rows are exactly those ``bulk_create`` would write.
@@ -10,7 +11,8 @@ of their own, and the rows are exactly those ``bulk_create`` would write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
@@ -46,18 +48,12 @@ def copy_rows(
             copy.write_row(row)
 
 
-def insert_models(objects: Sequence[Model]) -> None:
-    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
-    PostgreSQL: the ids are drawn from the table's sequence first (in one query, in
-    order) and the rows written with ``COPY``; the others ``bulk_create``."""
+def reserve_ids(objects: Sequence[Model]) -> None:
+    """PostgreSQL: ids for these new rows of one model, drawn from the table's
+    sequence (in one query, in order) and set on them."""
     if not objects:
         return
-    model = type(objects[0])
-    if not fast():
-        model._default_manager.bulk_create(objects, batch_size=500)
-        return
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    meta = type(objects[0])._meta
     with _raw().cursor() as cur:
         cur.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
@@ -67,14 +63,43 @@ def insert_models(objects: Sequence[Model]) -> None:
         ids = sorted(row[0] for row in cur.fetchall())
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
+
+
+def insert_models(
+    objects: Sequence[Model], *, extra: dict[str, Sequence[Any]] | None = None
+) -> None:
+    """New rows of one model (no signals, as ``bulk_create``), their ids set on them.
+    PostgreSQL: the ids are drawn from the table's sequence first (``reserve_ids``,
+    unless the caller did) and the rows written with ``COPY``, with the ``extra``
+    columns (name -> a value per row) that are no fields of the model; the others
+    ``bulk_create`` (no ``extra``)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if not fast():
+        if extra:
+            raise ValueError("extra columns are written on PostgreSQL only")
+        model._default_manager.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    if any(obj.pk is None for obj in objects):
+        reserve_ids(objects)
+    for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+    extra = extra or {}
+    columns = list(extra.values())
     copy_rows(
         meta.db_table,
-        [meta.pk.column, *(f.column for f in fields)],
+        [meta.pk.column, *(f.column for f in fields), *extra],
         [
-            (obj.pk, *(f.pre_save(obj, True) for f in fields))  # noqa: FBT003
-            for obj in objects
+            (
+                obj.pk,
+                *(f.pre_save(obj, True) for f in fields),  # noqa: FBT003
+                *(column[index] for column in columns),
+            )
+            for index, obj in enumerate(objects)
         ],
     )
 
@@ -129,8 +154,13 @@ def insert_mapping(
 
 
 def insert_blobs(new: Sequence[Blob]) -> list[Blob]:
-    """Insert these inline blobs (another writer's identical one is kept); each
-    returned with its id."""
+    """Insert these inline blobs, which the caller looked up and did not find; each
+    returned with its id.  PostgreSQL: their ids drawn from the sequence first, the
+    rows written with a binary ``COPY`` (the bytes as they are, streamed: the server
+    stores one while the next is sent).  Another writer storing the same bytes
+    between the look-up and the commit makes the batch fail on the unique SHA-256:
+    it is then written again ticket by ticket (``tickets.Batch.run``), which finds
+    that blob.  Elsewhere ``bulk_create``, keeping another writer's identical one."""
     if not fast():
         Blob.objects.bulk_create(
             new,
@@ -140,30 +170,68 @@ def insert_blobs(new: Sequence[Blob]) -> list[Blob]:
             batch_size=200,
         )
         return list(new)
-    import psycopg
+    from psycopg import sql
 
+    if not new:
+        return []
     now = timezone.now()
-    stored: list[Blob] = []
-    table = Blob._meta.db_table
-    with psycopg.Cursor(_raw()) as cur:  # server-side binding: bytes sent as bytes
-        for start in range(0, len(new), 200):
-            part = new[start : start + 200]
-            cur.execute(
-                f"INSERT INTO {table} (sha256, size, data, created) "  # noqa: S608
-                "SELECT * FROM unnest(%s::varchar[], %s::bigint[], %b::bytea[], "
-                "%s::timestamptz[]) "
-                "ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size "
-                "RETURNING id, sha256",
-                [
-                    [b.sha256 for b in part],
-                    [b.size for b in part],
-                    [b.data for b in part],
-                    [now] * len(part),
-                ],
-            )
-            ids = dict((sha, pk) for pk, sha in cur.fetchall())
-            for blob in part:
-                blob.pk = ids[blob.sha256]
-                blob.created = now
-                stored.append(blob)
-    return stored
+    meta = Blob._meta
+    with _raw().cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+            "FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(new)],
+        )
+        ids = sorted(row[0] for row in cur.fetchall())
+    statement = sql.SQL(
+        "COPY {} (id, sha256, size, data, created) FROM STDIN (FORMAT BINARY)"
+    ).format(sql.Identifier(meta.db_table))
+    with _raw().cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(
+            [meta.pk.db_type(connection), "text", "bigint", "bytea", "timestamptz"]
+        )
+        for blob, pk in zip(new, ids, strict=True):
+            copy.write_row((pk, blob.sha256, blob.size, blob.data, now))
+            blob.pk = pk
+            blob.created = now
+            blob._state.adding = False
+            blob._state.db = connection.alias
+    return list(new)
+
+
+# A run bringing at least this many tickets, more than the site holds, writes the
+# search entries without the GIN indexes over them (``deferred_search_indexes``).
+BULK_TICKETS = 10_000
+
+
+@contextmanager
+def deferred_search_indexes(tickets: int, *, dry_run: bool) -> Iterator[None]:
+    """PostgreSQL: the whole import of a site (``tickets`` to read, at least
+    ``BULK_TICKETS`` and more than Helpline holds) drops the search entries' GIN
+    indexes and builds them once at the end, as ``helpline search reindex`` does:
+    adding every ticket's words to four GIN indexes batch by batch is slower than
+    building them, and grows with them.  Meanwhile searches work, unindexed.  A run
+    killed in between leaves them missing: the next run of the import finds that and
+    builds them at its end (so does ``helpline search reindex``).  A dry run, a
+    delta, and any run inside a transaction leave them alone."""
+    if not fast() or dry_run or connection.in_atomic_block:
+        yield
+        return
+    from helpline.models import Ticket
+    from helpline.search.base import get_backend
+    from helpline.search.postgres import GIN_INDEXES
+
+    backend = get_backend()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'helpline_ticket' "
+            "AND indexname = ANY(%s)",
+            [list(GIN_INDEXES)],
+        )
+        missing = cursor.fetchone()[0] < len(GIN_INDEXES)
+    bulk = tickets >= BULK_TICKETS and Ticket.objects.count() < tickets
+    if bulk:
+        backend.begin_bulk()
+    yield
+    if bulk or missing:
+        backend.end_bulk()
