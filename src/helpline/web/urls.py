@@ -181,7 +181,9 @@ urlpatterns = [
     ),
     path("administration/roles/", group_admin.roles, name="admin-roles"),
     path("administration/roles/new/", group_admin.role_page, name="admin-role-new"),
-    path("administration/roles/<int:role_id>/", group_admin.role_page, name="admin-role"),
+    path(
+        "administration/roles/<int:role_id>/", group_admin.role_page, name="admin-role"
+    ),
     path(
         "administration/roles/<int:role_id>/members/",
         group_admin.role_members,

@@ -43,9 +43,9 @@ def _report(request: AgentRequest, withdrawn: list[Withdrawn]) -> None:
 
 
 def _list(request: AgentRequest, lister: Any, template: str) -> HttpResponse:
+    pa.require_permission_admin(request.user)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    pa.require_permission_admin(request.user)
     query = request.GET.get("q", "").strip()
     context: dict[str, Any] = {"query": query, "page": None}
     status = 200
@@ -144,9 +144,9 @@ def role_page(request: AgentRequest, role_id: int | None = None) -> HttpResponse
 @agent_view
 def role_members(request: AgentRequest, role_id: int) -> HttpResponse:
     """Add a member (by login) or remove one (``remove`` = the agent's id)."""
+    role = ga.get_role_for(request.user, role_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    role = ga.get_role_for(request.user, role_id)
     login = request.POST.get("login", "")
     try:
         if "remove" in request.POST:
