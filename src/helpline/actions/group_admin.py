@@ -61,7 +61,8 @@ def _check_name(model: type[Group] | type[Role], name: str, pk: int | None) -> s
         raise InvalidInput(f"A {label} needs a name.")
     if len(name) > NAME_LENGTH:
         raise InvalidInput(f"A name has at most {NAME_LENGTH} characters.")
-    if model.objects.filter(name=name).exclude(pk=pk).exists():
+    others = model.objects.exclude(pk=pk) if pk is not None else model.objects.all()
+    if others.filter(name=name).exists():
         raise Conflict(f"A {label} {name!r} exists already.")
     return name
 
