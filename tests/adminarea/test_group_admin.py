@@ -279,3 +279,50 @@ def test_the_role_page_links_its_grants(boss_client):
     admin.grant(group, [Permission.RW], role=role)
     body = boss_client.get(reverse("admin-role", args=[role.pk])).content.decode()
     assert reverse("admin-permissions-group", args=[group.pk]) + "?kind=role" in body
+
+
+def test_the_screen_switching_a_group_off_takes_the_lock_and_says_so(boss_client):
+    queue = make_queue("Billing", group=make_group("Support"))
+    volunteer = make_agent("volunteer")
+    admin.grant(queue.group, [Permission.RW], agent=volunteer)
+    ticket = make_ticket(queue)
+    do_lock_to(None, ticket, volunteer)
+    response = boss_client.post(
+        reverse("admin-group-edit", args=[queue.group_id]),
+        {"name": "Support", "comment": ""},
+        follow=True,
+    )
+    assert "1 ticket was taken from agents" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.owner is None and not ticket.locked
+
+
+def test_the_screen_removing_a_member_takes_the_lock(boss_client):
+    queue = make_queue("Billing")
+    role = admin.create_role("Night")
+    admin.grant(queue.group, [Permission.RW], role=role)
+    volunteer = make_agent("volunteer")
+    admin.add_role_member(role, volunteer)
+    ticket = make_ticket(queue)
+    do_lock_to(None, ticket, volunteer)
+    response = boss_client.post(
+        reverse("admin-role-members", args=[role.pk]),
+        {"remove": str(volunteer.pk)},
+        follow=True,
+    )
+    assert "1 ticket was taken from agents" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.owner is None and not ticket.locked
+
+
+def test_the_role_list_counts_in_fixed_queries(boss, django_assert_max_num_queries):
+    group = make_group("Support")
+    for n in range(3):
+        role = admin.create_role(f"R{n}")
+        admin.grant(group, [Permission.RO], role=role)
+        for m in range(2):
+            admin.add_role_member(role, make_agent(f"a{n}{m}"))
+    with django_assert_max_num_queries(6):
+        page = ga.list_roles(boss)
+    counts = {r.name: (r.member_count, r.grant_count) for r in page.rows}
+    assert counts == {"R0": (2, 1), "R1": (2, 1), "R2": (2, 1)}
