@@ -132,6 +132,7 @@ def fill(pattern: URLPattern, world) -> str:
         "account_id": 1,
         "filter_id": 1,
         "state_id": 1,
+        "role_id": 1,  # groups and roles: site administrators only
         "kind": "salutations",  # the answer texts' screens
         "pk": 1,
     }

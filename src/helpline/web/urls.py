@@ -19,6 +19,7 @@ from helpline.web.views import (
     drafts,
     files,
     filter_admin,
+    group_admin,
     legacy,
     mail_admin,
     overviews,
@@ -169,6 +170,24 @@ urlpatterns = [
         "administration/permissions/agent/<int:agent_id>/",
         administration.agent_page,
         name="admin-permissions-agent",
+    ),
+    # Groups and roles (docs/administration.md "Groups and roles")
+    path("administration/groups/", group_admin.groups, name="admin-groups"),
+    path("administration/groups/new/", group_admin.group_page, name="admin-group-new"),
+    path(
+        "administration/groups/<int:group_id>/",
+        group_admin.group_page,
+        name="admin-group-edit",
+    ),
+    path("administration/roles/", group_admin.roles, name="admin-roles"),
+    path("administration/roles/new/", group_admin.role_page, name="admin-role-new"),
+    path(
+        "administration/roles/<int:role_id>/", group_admin.role_page, name="admin-role"
+    ),
+    path(
+        "administration/roles/<int:role_id>/members/",
+        group_admin.role_members,
+        name="admin-role-members",
     ),
     path("administration/agents/", agent_admin.agents, name="admin-agents"),
     path(
