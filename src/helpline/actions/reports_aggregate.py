@@ -269,7 +269,7 @@ def after(qs: QuerySet[Ticket], changed: datetime, pk: int) -> QuerySet[Ticket]:
 
 
 def _changed_pages(since: datetime | None) -> Iterable[list[tuple[int, datetime]]]:
-    qs = Ticket.objects.all()
+    qs: QuerySet[Ticket] = Ticket.objects.all()
     if since is not None:
         qs = qs.filter(changed__gte=since)
     last: tuple[datetime, int] | None = None
