@@ -9,9 +9,10 @@ script rebuilds the report aggregates (tickets per second), runs the incremental
 update with nothing changed, then times a year of reports (the year up to the
 newest ticket): per week over every queue (an agent reading all of them), per day
 over every queue, per week of one queue, and the reports page itself; median and
-95th percentile of --repeat calls each, with the number of SQL queries of one
-call and the number of day rows the year holds.  The query count and the rows read
-depend on days x queues, not on tickets: compare the two sizes.  On PostgreSQL it
+95th percentile of --repeat calls each (and the median as a multiple of a ticket
+fetched by primary key in the same run, ``x_base``), with the number of SQL queries
+of one call and the number of day rows the year holds.  The query count and the
+rows read depend on days x queues, not on tickets: compare the two sizes.  On PostgreSQL it
 prints the plan of the year's main query (EXPLAIN ANALYZE).  The aggregates of the
 database are rebuilt: use a bench database, never a real one.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -117,9 +119,17 @@ def figures(repeat: int, keep: bool) -> dict[str, object]:
             agent_id=0, day__gte=start, day__lte=end
         ).count(),
     }
+    rng = random.Random(7)  # noqa: S311 - reproducible picks
+    top = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 1
+    pks = iter([rng.randrange(1, top + 1) for _ in range(repeat * 20)])
+    # The noise floor of the machine now: a ticket by primary key.
+    base = timed(lambda: Ticket.objects.filter(pk=next(pks)).first(), repeat * 10)
+    result["baseline (pk lookup)"] = base
     for name, call in cases.items():
         call()  # warm
-        result[name] = {**timed(call, repeat), "queries": count_queries(call)}
+        figures = timed(call, repeat)
+        x_base = round(figures["median_ms"] / (base["median_ms"] or 0.1), 1)
+        result[name] = {**figures, "x_base": x_base, "queries": count_queries(call)}
     if connection.vendor == "postgresql":
         qs = ReportDay.objects.filter(
             agent_id=0,

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py --sizes 100000,1000000 [--requests 60]
                                     [--cjk 0.1] [--prefix helpline_bench]
+                                    [--database 1000000=hl_bench_1m_cjk]
 
 For each size it creates a database of its own (helpline_bench_<size>, dropped and
 recreated; --reuse keeps one that is already seeded), seeds it with
@@ -26,7 +27,8 @@ or Korean (``helpline bench seed --cjk``; the database is named
 the seed's real words (one pair of characters, in a few percent of the tickets), a
 rare one (a made-up word of the tail) and a longer word (a phrase of pairs).
 ``--prefix`` names the databases (another one than a colleague's on a shared
-server).  It prints every figure with its ratio to the baseline measured in the same
+server); ``--database SIZE=NAME`` names one size's database outright (seeded before,
+by hand or by another run: with ``--reuse`` it is measured as it is).  It prints every figure with its ratio to the baseline measured in the same
 run, and how the figures grow from the smallest size to the largest.  Benchmarks
 are not tests: nothing here runs in ``make test``.
 """
@@ -79,14 +81,21 @@ def seeded_count(name: str) -> int | None:
 
 
 def prepare(
-    size: int, *, reuse: bool, workers: int, cjk: float = 0.0, prefix: str = ""
+    size: int,
+    *,
+    reuse: bool,
+    workers: int,
+    cjk: float = 0.0,
+    prefix: str = "",
+    name: str | None = None,
 ) -> dict[str, Any]:
     """A database with ``size`` tickets; the seconds it took to seed."""
     import psycopg
 
-    name = f"{prefix or 'helpline_bench'}_{size}"
-    if cjk:
-        name += f"_cjk{round(cjk * 100)}"
+    if name is None:
+        name = f"{prefix or 'helpline_bench'}_{size}"
+        if cjk:
+            name += f"_cjk{round(cjk * 100)}"
     env = environment(database_url(name))
     helpline = [sys.executable, "-m", "helpline.cli"]
     if reuse and seeded_count(name) == size:
@@ -173,6 +182,13 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--cjk", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--prefix", default="helpline_bench", metavar="NAME")
+    parser.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        metavar="SIZE=NAME",
+        help="The database of one size (instead of <prefix>_<size>).",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", metavar="FILE")
     parser.add_argument(
@@ -186,6 +202,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.requests, cjk=bool(args.cjk))))
         return
+    names = {int(size): name for size, name in (d.split("=") for d in args.database)}
     results = {}
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"== {size:,} tickets", file=sys.stderr, flush=True)
@@ -195,6 +212,7 @@ def main() -> None:
             workers=args.workers,
             cjk=args.cjk,
             prefix=args.prefix,
+            name=names.get(size),
         )
         results[size] = {
             **info,
