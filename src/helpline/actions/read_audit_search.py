@@ -26,13 +26,14 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from helpline.actions import admin, privacy_rights
 from helpline.addresses import normalize
 from helpline.errors import InvalidInput, PermissionDenied
 from helpline.models import Customer, ReadChannel, ReadEvent, ReadKind, Ticket
+from helpline.models.keyset import after_key
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as Agent
@@ -201,7 +202,8 @@ def _matching(filters: ReadFilters) -> QuerySet[ReadEvent]:
 
 
 def _before(rows: QuerySet[ReadEvent], at: datetime, pk: int) -> QuerySet[ReadEvent]:
-    return rows.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+    # As an index range of (at, id) from where the last page ended (models.keyset).
+    return rows.filter(after_key("at", at, pk, descending=True))
 
 
 def _newest_first(rows: QuerySet[ReadEvent]) -> QuerySet[ReadEvent]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from helpline.actions.reports_histogram import bucket_of
@@ -26,6 +26,7 @@ from helpline.models import (
     StateType,
     Ticket,
 )
+from helpline.models.keyset import after_key
 
 BATCH = 500
 # Each run looks this far behind the last change it saw: a transaction that
@@ -265,7 +266,7 @@ def after(qs: QuerySet[Ticket], changed: datetime, pk: int) -> QuerySet[Ticket]:
     With the ``OR`` alone the index could only be read from its start and
     filtered, every page reading all the pages before it again: a rebuild's cost
     grew with the square of the tickets (docs/performance.md, reports at 1M)."""
-    return qs.filter(changed__gte=changed).filter(Q(changed__gt=changed) | Q(pk__gt=pk))
+    return qs.filter(after_key("changed", changed, pk))
 
 
 def _changed_pages(since: datetime | None) -> Iterable[list[tuple[int, datetime]]]:

@@ -44,6 +44,7 @@ from helpline.models import (
     StateType,
     Ticket,
 )
+from helpline.models.keyset import after_key
 
 PREVIEW_NUMBERS = 20
 # Numbers of removed tickets a run's report names per queue (the counts are exact).
@@ -280,4 +281,4 @@ def _run_queue(
         # The next page after this one: a ticket left (held meanwhile, failed)
         # is not met again in this run.
         last_pk, last_at = rows[-1]
-        after = Q(**{f"{at}__gt": last_at}) | Q(**{at: last_at, "pk__gt": last_pk})
+        after = after_key(at, last_at, last_pk)

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from helpline.api.errors import ApiError
+from helpline.models.keyset import after_key
 
 M = TypeVar("M", bound=Model)
 
@@ -86,9 +87,9 @@ def keyset_page(
                 raise _invalid() from None
             if value.tzinfo is None:
                 raise _invalid()
+            # An index range of (field, id) from the last row on (models.keyset).
             rows = rows.filter(
-                Q(**{f"{order.field}__{after}": value})
-                | Q(**{order.field: value, f"id__{after}": last_id})
+                after_key(order.field, value, last_id, descending=order.descending)
             )
     keys = (
         [f"{sign}id"] if order.field == "id" else [f"{sign}{order.field}", f"{sign}id"]
