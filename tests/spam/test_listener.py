@@ -21,7 +21,10 @@ from tests.transports import crlf, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PITCH = "Cheap viagra and cialis online now, no prescription needed! "
+# Words no other test's campaign has (test_pipeline.py offers pills): the session's
+# spamd learns from every test of its worker, and a pitch this test teaches as spam
+# must not make another test's first message spam already (seen on CI).
+PITCH = "Replica Rolex watches at 90% off, limited time offer, click here to order! "
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ from tests.transports.dovecot import free_port
 
 pytestmark = pytest.mark.django_db
 
-PITCH = "Buy cheap viagra and cialis online now, no prescription needed! "
+# Words no other test teaches spamd (the session's spamd learns from every test of
+# its worker: "Cheap watches" elsewhere, a pitch of watches in test_listener.py), so
+# that this test's first message is not spam already (seen on CI's second leg).
+PITCH = "Buy viagra and cialis online now, no prescription needed! "
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ def test_mail_like_what_an_agent_called_spam_goes_to_junk_unanswered(
 ):
     campaign = PITCH + words()
     first, ticket = received(
-        message(subject="Cheap meds", body=campaign),
+        message(subject="Pharmacy deal", body=campaign),
         django_capture_on_commit_callbacks,
     )
     # Not spam yet: routed to Info, answered, and its followers told.
@@ -50,7 +53,7 @@ def test_mail_like_what_an_agent_called_spam_goes_to_junk_unanswered(
     mark_spam(desk.agent, ticket.pk)
     outbox = OutboxMessage.objects.count()
     again, second = received(
-        message(subject="Cheap meds", body=campaign, sender="other@example.org"),
+        message(subject="Pharmacy deal", body=campaign, sender="other@example.org"),
         django_capture_on_commit_callbacks,
     )
 
@@ -102,7 +105,7 @@ def test_a_filter_that_is_down_leaves_the_mail_unscored_and_processed(
     settings.HELPLINE_SPAMD = f"127.0.0.1:{free_port()}"
     settings.HELPLINE_SPAM_TIMEOUT = 5
     delivered, ticket = received(
-        message(subject="Cheap meds", body=PITCH + words()),
+        message(subject="Pharmacy deal", body=PITCH + words()),
         django_capture_on_commit_callbacks,
     )
     assert ticket.queue == desk.info
